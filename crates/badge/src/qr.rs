@@ -1,0 +1,64 @@
+//! QR encoding: the payload's UTF-8 bytes in byte mode (no ECI header), as
+//! modules ready for layout.
+
+use qrcode::{Color, EcLevel, QrCode};
+
+use crate::render::BadgeError;
+
+/// Quiet zone around the code, in modules (ISO/IEC 18004 asks for 4).
+pub const QUIET_ZONE: usize = 4;
+
+pub struct QrModules {
+    /// Modules per side, without the quiet zone.
+    pub width: usize,
+    dark: Vec<bool>,
+}
+
+impl QrModules {
+    pub fn encode(data: &[u8], level: EcLevel) -> Result<Self, BadgeError> {
+        let code = QrCode::with_error_correction_level(data, level)
+            .map_err(|_| BadgeError::PayloadTooLong(data.len()))?;
+        let width = code.width();
+        let dark = code
+            .into_colors()
+            .into_iter()
+            .map(|c| c == Color::Dark)
+            .collect();
+        Ok(QrModules { width, dark })
+    }
+
+    /// Modules per side including the quiet zone.
+    pub fn width_with_quiet_zone(&self) -> usize {
+        self.width + 2 * QUIET_ZONE
+    }
+
+    /// SVG path data drawing every dark module as part of a horizontal run,
+    /// one unit per module, the quiet zone included in the coordinates.
+    pub fn path_data(&self) -> String {
+        let mut d = String::with_capacity(self.width * self.width * 3);
+        for y in 0..self.width {
+            let row = &self.dark[y * self.width..(y + 1) * self.width];
+            let mut x = 0;
+            while x < self.width {
+                if !row[x] {
+                    x += 1;
+                    continue;
+                }
+                let start = x;
+                while x < self.width && row[x] {
+                    x += 1;
+                }
+                use std::fmt::Write;
+                let _ = write!(
+                    d,
+                    "M{} {}h{}v1h-{}z",
+                    start + QUIET_ZONE,
+                    y + QUIET_ZONE,
+                    x - start,
+                    x - start
+                );
+            }
+        }
+        d
+    }
+}

@@ -1,0 +1,560 @@
+//! Turning a badge into bytes: fonts, prepared conference themes, formats.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+
+use qrcode::EcLevel;
+use usvg::{fontdb, tiny_skia_path::Transform, ImageHrefResolver, ImageKind};
+
+use crate::layout::{self, Geometry, LOGO_HREF};
+use crate::qr::QrModules;
+use crate::Badge;
+
+static NANUM_GOTHIC: &[u8] = include_bytes!("../fonts/NanumGothic.ttf");
+static NANUM_GOTHIC_BOLD: &[u8] = include_bytes!("../fonts/NanumGothicBold.ttf");
+static DEJAVU_SANS: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
+static DEJAVU_SANS_BOLD: &[u8] = include_bytes!("../fonts/DejaVuSans-Bold.ttf");
+static DEFAULT_LOGO: &[u8] = include_bytes!("../assets/lanyard-logo.svg");
+
+/// The original system's title red.
+pub const DEFAULT_ACCENT: Rgb = Rgb(0xed, 0x24, 0x4b);
+
+const MIN_DPI: u32 = 30;
+const MAX_DPI: u32 = 1200;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BadgeError {
+    #[error("the QR payload is too long to encode ({0} bytes)")]
+    PayloadTooLong(usize),
+    #[error("dpi must be between {MIN_DPI} and {MAX_DPI}, got {0}")]
+    InvalidDpi(u32),
+    #[error("the logo is not a readable PNG or SVG image: {0}")]
+    InvalidLogo(String),
+    #[error("badge layout failed: {0}")]
+    Layout(String),
+    #[error("encoding the badge as {format} failed: {reason}")]
+    Encode {
+        format: &'static str,
+        reason: String,
+    },
+}
+
+/// The bundled fonts (NanumGothic for Latin and Hangul, DejaVu Sans for
+/// Arabic, Cyrillic, Greek and more), parsed once and shared.
+#[derive(Clone)]
+pub struct Fonts(Arc<fontdb::Database>);
+
+impl Fonts {
+    pub fn bundled() -> Fonts {
+        let mut db = fontdb::Database::new();
+        for data in [
+            NANUM_GOTHIC,
+            NANUM_GOTHIC_BOLD,
+            DEJAVU_SANS,
+            DEJAVU_SANS_BOLD,
+        ] {
+            db.load_font_source(fontdb::Source::Binary(Arc::new(data)));
+        }
+        db.set_sans_serif_family("NanumGothic");
+        Fonts(Arc::new(db))
+    }
+}
+
+impl fmt::Debug for Fonts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Fonts({} faces)", self.0.len())
+    }
+}
+
+/// An sRGB colour, written `#rrggbb`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rgb(pub u8, pub u8, pub u8);
+
+impl FromStr for Rgb {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let hex = s
+            .strip_prefix('#')
+            .filter(|h| h.len() == 6 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .ok_or_else(|| format!("expected a colour like #ed244b, got {s:?}"))?;
+        let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).expect("checked hex digits");
+        Ok(Rgb(byte(0), byte(2), byte(4)))
+    }
+}
+
+impl fmt::Display for Rgb {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{:02x}{:02x}{:02x}", self.0, self.1, self.2)
+    }
+}
+
+/// A conference logo as its file bytes.
+#[derive(Debug, Clone)]
+pub enum Logo {
+    Png(Vec<u8>),
+    Svg(Vec<u8>),
+}
+
+impl Logo {
+    /// Tells PNG from SVG by content, not by name.
+    pub fn from_bytes(bytes: Vec<u8>) -> Logo {
+        if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            Logo::Png(bytes)
+        } else {
+            Logo::Svg(bytes)
+        }
+    }
+}
+
+/// How a conference's badges look.
+#[derive(Debug, Clone)]
+pub struct Theme {
+    pub title: String,
+    pub accent: Rgb,
+    /// A date or venue line under the title.
+    pub subtitle: Option<String>,
+    /// `None` uses lanyard's own logo.
+    pub logo: Option<Logo>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Preset {
+    /// ID-1 card, 85.6 × 54 mm.
+    #[default]
+    Id1,
+    /// The original system's 400 × 250 px layout.
+    Original,
+}
+
+impl FromStr for Preset {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "id1" => Ok(Preset::Id1),
+            "original" => Ok(Preset::Original),
+            other => Err(format!(
+                "unknown preset {other:?} (expected id1 or original)"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    Png,
+    Jpeg,
+    Svg,
+    Pdf,
+}
+
+impl Format {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Png => "png",
+            Format::Jpeg => "jpg",
+            Format::Svg => "svg",
+            Format::Pdf => "pdf",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Png => "image/png",
+            Format::Jpeg => "image/jpeg",
+            Format::Svg => "image/svg+xml",
+            Format::Pdf => "application/pdf",
+        }
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "png" => Ok(Format::Png),
+            "jpg" | "jpeg" => Ok(Format::Jpeg),
+            "svg" => Ok(Format::Svg),
+            "pdf" => Ok(Format::Pdf),
+            other => Err(format!(
+                "unknown format {other:?} (expected png, jpg, svg or pdf)"
+            )),
+        }
+    }
+}
+
+/// The three files a badge is served as.
+#[derive(Debug, Clone)]
+pub struct BadgeSet {
+    pub png: Vec<u8>,
+    pub svg: Vec<u8>,
+    pub pdf: Vec<u8>,
+}
+
+/// Renders the badges of one conference. Built once: fonts, logo and the
+/// conference's layer are prepared here and reused for every badge.
+pub struct BadgeRenderer {
+    options: usvg::Options<'static>,
+    theme: Theme,
+    title_size: HashMap<Preset, f32>,
+    static_layers: HashMap<Preset, String>,
+    /// The conference's layer rastered once per (preset, dpi).
+    backgrounds: Mutex<HashMap<(Preset, u32), Arc<tiny_skia::Pixmap>>>,
+}
+
+use resvg::tiny_skia;
+
+impl fmt::Debug for BadgeRenderer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BadgeRenderer")
+            .field("title", &self.theme.title)
+            .finish()
+    }
+}
+
+impl BadgeRenderer {
+    pub fn new(fonts: &Fonts, theme: Theme) -> Result<BadgeRenderer, BadgeError> {
+        let logo = prepare_logo(fonts, theme.logo.as_ref())?;
+        let mut options = usvg::Options {
+            fontdb: fonts.0.clone(),
+            font_family: "NanumGothic".into(),
+            ..usvg::Options::default()
+        };
+        // Images resolve only to the prepared logo: nothing in badge SVG can
+        // make the renderer read a file or decode data it was not given here.
+        options.image_href_resolver = ImageHrefResolver {
+            resolve_data: Box::new(|_, _, _| None),
+            resolve_string: Box::new(move |href, _| (href == LOGO_HREF).then(|| logo.clone())),
+        };
+        let mut renderer = BadgeRenderer {
+            options,
+            theme,
+            title_size: HashMap::new(),
+            static_layers: HashMap::new(),
+            backgrounds: Mutex::new(HashMap::new()),
+        };
+        for preset in [Preset::Id1, Preset::Original] {
+            let g = renderer.geometry(preset);
+            let measured = renderer.measure(&g, "title", g.title.size, |out| {
+                layout::static_layer(out, preset, &g, &renderer.theme, g.title.size)
+            })?;
+            let size = layout::fitted_size(g.title.size, measured, g.title.max_width);
+            let mut layer = String::new();
+            layout::static_layer(&mut layer, preset, &g, &renderer.theme, size);
+            renderer.title_size.insert(preset, size);
+            renderer.static_layers.insert(preset, layer);
+        }
+        Ok(renderer)
+    }
+
+    pub fn theme(&self) -> &Theme {
+        &self.theme
+    }
+
+    fn geometry(&self, preset: Preset) -> Geometry {
+        Geometry::of(preset, self.theme.subtitle.is_some())
+    }
+
+    /// Renders one badge in one format. `dpi` applies to PNG and JPEG
+    /// (default 300 for `id1`, 113 — 400 × 250 px — for `original`).
+    pub fn render(
+        &self,
+        badge: &Badge<'_>,
+        preset: Preset,
+        format: Format,
+        dpi: Option<u32>,
+    ) -> Result<Vec<u8>, BadgeError> {
+        let qr = QrModules::encode(badge.payload.as_str().as_bytes(), EcLevel::M)?;
+        match format {
+            Format::Png | Format::Jpeg => {
+                let (pixmap, dpi) = self.raster(badge, &qr, preset, dpi)?;
+                if format == Format::Png {
+                    encode_png(&pixmap, dpi)
+                } else {
+                    encode_jpeg(&pixmap)
+                }
+            }
+            Format::Svg => Ok(self
+                .vector_tree(badge, &qr, preset)?
+                .to_string(&Default::default())
+                .into_bytes()),
+            Format::Pdf => encode_pdf(&self.vector_tree(badge, &qr, preset)?),
+        }
+    }
+
+    /// Renders the PNG (at the preset's default dpi), SVG and PDF of one badge,
+    /// encoding its QR code and laying out its vector form once.
+    pub fn render_set(&self, badge: &Badge<'_>, preset: Preset) -> Result<BadgeSet, BadgeError> {
+        let qr = QrModules::encode(badge.payload.as_str().as_bytes(), EcLevel::M)?;
+        let (pixmap, dpi) = self.raster(badge, &qr, preset, None)?;
+        let tree = self.vector_tree(badge, &qr, preset)?;
+        Ok(BadgeSet {
+            png: encode_png(&pixmap, dpi)?,
+            svg: tree.to_string(&Default::default()).into_bytes(),
+            pdf: encode_pdf(&tree)?,
+        })
+    }
+
+    fn vector_tree(
+        &self,
+        badge: &Badge<'_>,
+        qr: &QrModules,
+        preset: Preset,
+    ) -> Result<usvg::Tree, BadgeError> {
+        let g = self.geometry(preset);
+        let (name_size, company_size) = self.fit_attendee_text(&g, badge, qr)?;
+        let mut svg = String::with_capacity(16 * 1024);
+        layout::svg_open(&mut svg, &g);
+        svg.push_str(&self.static_layers[&preset]);
+        layout::attendee_layer(
+            &mut svg,
+            &g,
+            badge.name,
+            name_size,
+            badge.company,
+            company_size,
+            qr,
+            None,
+        );
+        layout::svg_close(&mut svg);
+        self.parse(&svg)
+    }
+
+    fn raster(
+        &self,
+        badge: &Badge<'_>,
+        qr: &QrModules,
+        preset: Preset,
+        dpi: Option<u32>,
+    ) -> Result<(tiny_skia::Pixmap, u32), BadgeError> {
+        let g = self.geometry(preset);
+        let dpi = dpi.unwrap_or(g.default_dpi as u32);
+        if !(MIN_DPI..=MAX_DPI).contains(&dpi) {
+            return Err(BadgeError::InvalidDpi(dpi));
+        }
+        let scale = dpi as f32 / g.units_per_inch;
+        let mut pixmap = (*self.background(preset, &g, dpi, scale)?).clone();
+        let (name_size, company_size) = self.fit_attendee_text(&g, badge, qr)?;
+        let mut svg = String::with_capacity(16 * 1024);
+        layout::svg_open(&mut svg, &g);
+        layout::attendee_layer(
+            &mut svg,
+            &g,
+            badge.name,
+            name_size,
+            badge.company,
+            company_size,
+            qr,
+            Some(scale),
+        );
+        layout::svg_close(&mut svg);
+        let tree = self.parse(&svg)?;
+        resvg::render(
+            &tree,
+            device_transform(&tree, &pixmap),
+            &mut pixmap.as_mut(),
+        );
+        Ok((pixmap, dpi))
+    }
+
+    fn background(
+        &self,
+        preset: Preset,
+        g: &Geometry,
+        dpi: u32,
+        scale: f32,
+    ) -> Result<Arc<tiny_skia::Pixmap>, BadgeError> {
+        if let Some(bg) = self
+            .backgrounds
+            .lock()
+            .expect("background cache")
+            .get(&(preset, dpi))
+        {
+            return Ok(bg.clone());
+        }
+        let width = (g.width * scale).round() as u32;
+        let height = (g.height * scale).round() as u32;
+        let mut pixmap = tiny_skia::Pixmap::new(width, height).ok_or_else(|| {
+            BadgeError::Layout(format!("cannot allocate {width}×{height} pixels"))
+        })?;
+        pixmap.fill(tiny_skia::Color::WHITE);
+        let mut svg = String::new();
+        layout::svg_open(&mut svg, g);
+        svg.push_str(&self.static_layers[&preset]);
+        layout::svg_close(&mut svg);
+        let tree = self.parse(&svg)?;
+        resvg::render(
+            &tree,
+            device_transform(&tree, &pixmap),
+            &mut pixmap.as_mut(),
+        );
+        let pixmap = Arc::new(pixmap);
+        self.backgrounds
+            .lock()
+            .expect("background cache")
+            .insert((preset, dpi), pixmap.clone());
+        Ok(pixmap)
+    }
+
+    /// Sizes for name and company so that neither is wider than its slot.
+    fn fit_attendee_text(
+        &self,
+        g: &Geometry,
+        badge: &Badge<'_>,
+        qr: &QrModules,
+    ) -> Result<(f32, f32), BadgeError> {
+        let mut svg = String::new();
+        layout::svg_open(&mut svg, g);
+        layout::attendee_layer(
+            &mut svg,
+            g,
+            badge.name,
+            g.name.size,
+            badge.company,
+            g.company.size,
+            qr,
+            None,
+        );
+        layout::svg_close(&mut svg);
+        // Only the text matters here; measuring costs one parse of this layer.
+        let tree = self.parse(&svg)?;
+        let width = |id: &str| user_width(&tree, g, id);
+        Ok((
+            layout::fitted_size(g.name.size, width("name"), g.name.max_width),
+            layout::fitted_size(g.company.size, width("company"), g.company.max_width),
+        ))
+    }
+
+    fn measure(
+        &self,
+        g: &Geometry,
+        id: &str,
+        _size: f32,
+        write: impl FnOnce(&mut String),
+    ) -> Result<f32, BadgeError> {
+        let mut svg = String::new();
+        layout::svg_open(&mut svg, g);
+        write(&mut svg);
+        layout::svg_close(&mut svg);
+        let tree = self.parse(&svg)?;
+        Ok(user_width(&tree, g, id))
+    }
+
+    fn parse(&self, svg: &str) -> Result<usvg::Tree, BadgeError> {
+        usvg::Tree::from_str(svg, &self.options).map_err(|e| BadgeError::Layout(e.to_string()))
+    }
+}
+
+/// The width of node `id` in the preset's own units (usvg measures in CSS pixels).
+fn user_width(tree: &usvg::Tree, g: &Geometry, id: &str) -> f32 {
+    let px_per_unit = tree.size().width() / g.width;
+    tree.node_by_id(id)
+        .map(|n| n.abs_bounding_box().width() / px_per_unit)
+        .unwrap_or(0.0)
+}
+
+/// usvg resolves physical sizes to CSS pixels; this maps them onto the pixmap.
+fn device_transform(tree: &usvg::Tree, pixmap: &tiny_skia::Pixmap) -> Transform {
+    Transform::from_scale(
+        pixmap.width() as f32 / tree.size().width(),
+        pixmap.height() as f32 / tree.size().height(),
+    )
+}
+
+fn prepare_logo(fonts: &Fonts, logo: Option<&Logo>) -> Result<ImageKind, BadgeError> {
+    match logo {
+        Some(Logo::Png(bytes)) => {
+            let decoder = png::Decoder::new(std::io::Cursor::new(bytes.as_slice()));
+            decoder
+                .read_info()
+                .map_err(|e| BadgeError::InvalidLogo(e.to_string()))?;
+            Ok(ImageKind::PNG(Arc::new(bytes.clone())))
+        }
+        Some(Logo::Svg(bytes)) => parse_logo_svg(fonts, bytes),
+        None => parse_logo_svg(fonts, DEFAULT_LOGO),
+    }
+}
+
+fn parse_logo_svg(fonts: &Fonts, bytes: &[u8]) -> Result<ImageKind, BadgeError> {
+    let options = usvg::Options {
+        fontdb: fonts.0.clone(),
+        // A logo may not pull in other files or images.
+        image_href_resolver: ImageHrefResolver {
+            resolve_data: Box::new(|_, _, _| None),
+            resolve_string: Box::new(|_, _| None),
+        },
+        ..usvg::Options::default()
+    };
+    usvg::Tree::from_data(bytes, &options)
+        .map(ImageKind::SVG)
+        .map_err(|e| BadgeError::InvalidLogo(e.to_string()))
+}
+
+fn encode_png(pixmap: &tiny_skia::Pixmap, dpi: u32) -> Result<Vec<u8>, BadgeError> {
+    let err = |e: png::EncodingError| BadgeError::Encode {
+        format: "png",
+        reason: e.to_string(),
+    };
+    let rgb = opaque_rgb(pixmap);
+    let mut out = Vec::with_capacity(rgb.len() / 8);
+    {
+        let mut encoder = png::Encoder::new(&mut out, pixmap.width(), pixmap.height());
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder.set_compression(png::Compression::Fast);
+        // Tell printers the physical size.
+        let per_metre = (dpi as f64 / 0.0254).round() as u32;
+        encoder.set_pixel_dims(Some(png::PixelDimensions {
+            xppu: per_metre,
+            yppu: per_metre,
+            unit: png::Unit::Meter,
+        }));
+        let mut writer = encoder.write_header().map_err(err)?;
+        writer.write_image_data(&rgb).map_err(err)?;
+        writer.finish().map_err(err)?;
+    }
+    Ok(out)
+}
+
+fn encode_jpeg(pixmap: &tiny_skia::Pixmap) -> Result<Vec<u8>, BadgeError> {
+    let rgb = opaque_rgb(pixmap);
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 92)
+        .encode(
+            &rgb,
+            pixmap.width(),
+            pixmap.height(),
+            image::ExtendedColorType::Rgb8,
+        )
+        .map_err(|e| BadgeError::Encode {
+            format: "jpeg",
+            reason: e.to_string(),
+        })?;
+    Ok(out)
+}
+
+fn encode_pdf(tree: &usvg::Tree) -> Result<Vec<u8>, BadgeError> {
+    // usvg works in CSS pixels (96 per inch); PDF pages are in points.
+    let page = svg2pdf::PageOptions { dpi: 96.0 };
+    // Text as outlines: embedded font subsets are not byte-for-byte repeatable,
+    // and a badge needs no selectable text.
+    let conversion = svg2pdf::ConversionOptions {
+        embed_text: false,
+        ..Default::default()
+    };
+    svg2pdf::to_pdf(tree, conversion, page).map_err(|e| BadgeError::Encode {
+        format: "pdf",
+        reason: e.to_string(),
+    })
+}
+
+/// The badge background is opaque, so premultiplied RGBA is plain RGB plus alpha.
+fn opaque_rgb(pixmap: &tiny_skia::Pixmap) -> Vec<u8> {
+    let data = pixmap.data();
+    let mut rgb = Vec::with_capacity(data.len() / 4 * 3);
+    for px in data.chunks_exact(4) {
+        rgb.extend_from_slice(&px[..3]);
+    }
+    rgb
+}
