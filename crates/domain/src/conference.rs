@@ -1,0 +1,181 @@
+//! Conferences: configured, not hard-coded (SPEC §3).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use lanyard_badge::{BadgeRenderer, Fonts, Logo, Rgb, Theme, DEFAULT_ACCENT};
+use serde::{Deserialize, Serialize};
+
+use crate::fields::{ConferenceId, FieldError};
+
+/// What a badge's QR code says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PayloadKind {
+    /// A vCard 3.0: scanning offers "add contact".
+    #[default]
+    Vcard,
+    /// The phone number as a `tel:` URI (what the original encoded).
+    Tel,
+    /// An unguessable check-in code and nothing personal.
+    Ticket,
+}
+
+/// `lanyard.toml`: a list of `[[conference]]` tables.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConferencesConfig {
+    #[serde(rename = "conference")]
+    pub conferences: Vec<ConferenceConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConferenceConfig {
+    pub id: String,
+    pub title: String,
+    /// `#rrggbb`; the original's red when absent.
+    pub accent: Option<String>,
+    /// A PNG or SVG file, relative to the configuration file.
+    pub logo: Option<String>,
+    /// A date or venue line under the title.
+    pub subtitle: Option<String>,
+    #[serde(default)]
+    pub payload: PayloadKind,
+}
+
+impl ConferencesConfig {
+    /// The original system's two conferences, with their original ids.
+    pub fn builtin() -> Self {
+        let conference = |id: &str| ConferenceConfig {
+            id: id.into(),
+            title: id.into(),
+            accent: None,
+            logo: None,
+            subtitle: None,
+            payload: PayloadKind::Vcard,
+        };
+        ConferencesConfig {
+            conferences: vec![conference("Serverless web project"), conference("About cloud computing")],
+        }
+    }
+
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+}
+
+/// One configured conference with its badge renderer, prepared once.
+#[derive(Debug)]
+pub struct Conference {
+    pub id: ConferenceId,
+    pub title: String,
+    pub accent: Rgb,
+    pub subtitle: Option<String>,
+    pub payload: PayloadKind,
+    pub renderer: BadgeRenderer,
+}
+
+/// The configured conferences, in configuration order.
+#[derive(Debug, Clone)]
+pub struct Conferences {
+    list: Arc<Vec<Conference>>,
+    by_id: Arc<BTreeMap<String, usize>>,
+}
+
+impl Conferences {
+    /// Prepares every conference: checks ids and colours, reads logos (relative
+    /// to `base_dir`) and builds each badge renderer with the shared fonts.
+    pub fn build(config: ConferencesConfig, base_dir: &Path, fonts: &Fonts) -> Result<Self, String> {
+        let mut list = Vec::new();
+        let mut by_id = BTreeMap::new();
+        if config.conferences.is_empty() {
+            return Err("the configuration has no conference".into());
+        }
+        for c in config.conferences {
+            let id = c.id.trim().to_owned();
+            if id.is_empty() || id.chars().count() > 100 || id.chars().any(char::is_control) || id.contains('/') {
+                return Err(format!("conference id {:?} must be 1–100 characters without '/' or control characters", c.id));
+            }
+            if by_id.contains_key(&id) {
+                return Err(format!("conference id {id:?} appears twice"));
+            }
+            let accent = match &c.accent {
+                Some(a) => a.parse().map_err(|e| format!("conference {id:?}: accent: {e}"))?,
+                None => DEFAULT_ACCENT,
+            };
+            let logo = match &c.logo {
+                Some(path) => {
+                    let path = base_dir.join(path);
+                    let bytes = std::fs::read(&path)
+                        .map_err(|e| format!("conference {id:?}: logo {}: {e}", path.display()))?;
+                    Some(Logo::from_bytes(bytes))
+                }
+                None => None,
+            };
+            let renderer = BadgeRenderer::new(
+                fonts,
+                Theme { title: c.title.clone(), accent, subtitle: c.subtitle.clone(), logo },
+            )
+            .map_err(|e| format!("conference {id:?}: {e}"))?;
+            by_id.insert(id.clone(), list.len());
+            list.push(Conference {
+                id: ConferenceId::configured(id),
+                title: c.title,
+                accent,
+                subtitle: c.subtitle,
+                payload: c.payload,
+                renderer,
+            });
+        }
+        Ok(Conferences { list: Arc::new(list), by_id: Arc::new(by_id) })
+    }
+
+    /// The built-in conferences with the bundled fonts.
+    pub fn builtin() -> Self {
+        Self::build(ConferencesConfig::builtin(), Path::new("."), &Fonts::bundled())
+            .expect("the built-in configuration is valid")
+    }
+
+    pub fn parse_id(&self, s: &str) -> Result<ConferenceId, FieldError> {
+        self.get(s)
+            .map(|c| c.id.clone())
+            .ok_or_else(|| FieldError::new(ConferenceId::FIELD, "is not a configured conference"))
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Conference> {
+        self.by_id.get(id).map(|&i| &self.list[i])
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Conference> {
+        self.list.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_has_the_original_ids() {
+        let c = Conferences::builtin();
+        assert!(c.parse_id("Serverless web project").is_ok());
+        assert!(c.parse_id("About cloud computing").is_ok());
+        assert_eq!(c.parse_id("nope").unwrap_err().field, "type");
+    }
+
+    #[test]
+    fn toml_config_parses_and_rejects_bad_colour() {
+        let cfg = ConferencesConfig::from_toml(
+            "[[conference]]\nid = \"rustconf\"\ntitle = \"RustConf\"\naccent = \"#112233\"\npayload = \"ticket\"\n",
+        )
+        .unwrap();
+        let fonts = Fonts::bundled();
+        let c = Conferences::build(cfg, Path::new("."), &fonts).unwrap();
+        assert_eq!(c.get("rustconf").unwrap().payload, PayloadKind::Ticket);
+        let bad = ConferencesConfig::from_toml("[[conference]]\nid = \"x\"\ntitle = \"X\"\naccent = \"red\"\n").unwrap();
+        assert!(Conferences::build(bad, Path::new("."), &fonts).is_err());
+        assert!(ConferencesConfig::from_toml("[[conference]]\nid = \"x\"\ntitle = \"X\"\ncolour = \"#000000\"\n").is_err());
+    }
+}

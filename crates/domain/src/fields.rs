@@ -1,0 +1,307 @@
+//! Validated newtypes for every registration field (SPEC §2). Each is built
+//! once at the edge by `parse` and trusted everywhere inside.
+
+use std::fmt;
+
+use base64::Engine as _;
+use serde::Serialize;
+
+/// Why one input field was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        FieldError { field, message: message.into() }
+    }
+}
+
+fn has_control(s: &str) -> bool {
+    s.chars().any(char::is_control)
+}
+
+macro_rules! string_newtype {
+    ($name:ident) => {
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+/// 1–64 characters: letters, digits and `.` `_` `-` `@` `+`; never `*`
+/// (the original's "list everything") and never only dots.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct UserId(String);
+string_newtype!(UserId);
+
+impl UserId {
+    pub const FIELD: &'static str = "user_id";
+
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        let len = s.chars().count();
+        if !(1..=64).contains(&len) {
+            return Err(FieldError::new(Self::FIELD, "must be 1 to 64 characters"));
+        }
+        if let Some(c) = s
+            .chars()
+            .find(|c| !(c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@' | '+')))
+        {
+            return Err(FieldError::new(
+                Self::FIELD,
+                format!("may contain only letters, digits and . _ - @ + (found {c:?})"),
+            ));
+        }
+        if s.chars().all(|c| c == '.') {
+            return Err(FieldError::new(Self::FIELD, "must contain a letter or digit"));
+        }
+        Ok(UserId(s.to_owned()))
+    }
+}
+
+/// A person's name: 1–100 characters after trimming, any script, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct UserName(String);
+string_newtype!(UserName);
+
+impl UserName {
+    pub const FIELD: &'static str = "user_name";
+
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err(FieldError::new(Self::FIELD, "is required"));
+        }
+        if s.chars().count() > 100 {
+            return Err(FieldError::new(Self::FIELD, "must be at most 100 characters"));
+        }
+        if has_control(s) {
+            return Err(FieldError::new(Self::FIELD, "must not contain control characters"));
+        }
+        Ok(UserName(s.to_owned()))
+    }
+}
+
+/// An optional leading `+`, then digits with spaces, `-`, `(`, `)`; 4–20 digits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct PhoneNumber(String);
+string_newtype!(PhoneNumber);
+
+impl PhoneNumber {
+    pub const FIELD: &'static str = "phone_number";
+
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        let s = s.trim();
+        let body = s.strip_prefix('+').unwrap_or(s);
+        if let Some(c) = body
+            .chars()
+            .find(|c| !(c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')')))
+        {
+            return Err(FieldError::new(
+                Self::FIELD,
+                format!("may contain only digits, spaces, - ( ) and a leading + (found {c:?})"),
+            ));
+        }
+        let digits = body.chars().filter(char::is_ascii_digit).count();
+        if !(4..=20).contains(&digits) {
+            return Err(FieldError::new(Self::FIELD, "must have 4 to 20 digits"));
+        }
+        Ok(PhoneNumber(s.to_owned()))
+    }
+}
+
+/// A company: up to 100 characters, no control characters. Empty means none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct CompanyName(String);
+string_newtype!(CompanyName);
+
+impl CompanyName {
+    pub const FIELD: &'static str = "company_name";
+
+    pub fn parse(s: &str) -> Result<Option<Self>, FieldError> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Ok(None);
+        }
+        if s.chars().count() > 100 {
+            return Err(FieldError::new(Self::FIELD, "must be at most 100 characters"));
+        }
+        if has_control(s) {
+            return Err(FieldError::new(Self::FIELD, "must not contain control characters"));
+        }
+        Ok(Some(CompanyName(s.to_owned())))
+    }
+}
+
+/// The id of a configured conference (the original's `type`). Built only by
+/// [`crate::Conferences::parse_id`], so it always names a real conference.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct ConferenceId(String);
+string_newtype!(ConferenceId);
+
+impl ConferenceId {
+    pub const FIELD: &'static str = "type";
+
+    /// For the conference configuration only; requests go through `Conferences::parse_id`.
+    pub(crate) fn configured(id: String) -> Self {
+        ConferenceId(id)
+    }
+
+    /// An id as stored by a store adapter; the store only holds ids that were valid when written.
+    pub fn from_stored(id: String) -> Self {
+        ConferenceId(id)
+    }
+}
+
+/// An unguessable 128-bit token naming a badge in URLs (22 characters of base64url).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct BadgeToken(String);
+string_newtype!(BadgeToken);
+
+impl BadgeToken {
+    pub fn generate() -> Self {
+        BadgeToken(random_code())
+    }
+
+    /// Accepts only the shape `generate` makes, so a token is always safe in a path or key.
+    pub fn parse(s: &str) -> Option<Self> {
+        (s.len() == 22 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+            .then(|| BadgeToken(s.to_owned()))
+    }
+}
+
+/// 128 random bits from the operating system, as 22 characters of base64url.
+pub fn random_code() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the operating system's random source is available");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn examples() {
+        assert!(UserId::parse("alice.kim+conf@example.com").is_ok());
+        assert!(UserId::parse("홍길동_01").is_ok());
+        for bad in ["", "*", "..", "../etc", "a/b", "%2e%2e", "a\0b", "a b", &"x".repeat(65)] {
+            assert_eq!(UserId::parse(bad).unwrap_err().field, "user_id", "{bad:?}");
+        }
+        assert_eq!(UserName::parse("  Ada  ").unwrap().as_str(), "Ada");
+        assert!(UserName::parse("   ").is_err());
+        assert!(UserName::parse("a\u{7}b").is_err());
+        assert!(PhoneNumber::parse("+82 (10) 1234-5678").is_ok());
+        assert!(PhoneNumber::parse("123").is_err());
+        assert!(PhoneNumber::parse("++1234").is_err());
+        assert!(PhoneNumber::parse("1234x").is_err());
+        assert_eq!(CompanyName::parse("  ").unwrap(), None);
+        assert!(BadgeToken::parse(BadgeToken::generate().as_str()).is_some());
+        assert!(BadgeToken::parse("../../../../etc/passwd").is_none());
+    }
+
+    fn user_id_char() -> impl Strategy<Value = char> {
+        prop_oneof![
+            proptest::char::range('a', 'z'),
+            proptest::char::range('A', 'Z'),
+            proptest::char::range('0', '9'),
+            proptest::char::range('가', '힣'),
+            Just('.'),
+            Just('_'),
+            Just('-'),
+            Just('@'),
+            Just('+'),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn user_id_accepts_allowed(chars in proptest::collection::vec(user_id_char(), 1..=64)) {
+            let s: String = chars.into_iter().collect();
+            prop_assume!(!s.chars().all(|c| c == '.'));
+            prop_assert_eq!(UserId::parse(&s).unwrap().to_string(), s);
+        }
+
+        #[test]
+        fn user_id_rejects_other_chars(prefix in "[a-z]{0,10}", bad in "[ /\\\\*%#?&=:;,<>\"'\\x00-\\x1f]", suffix in "[a-z]{0,10}") {
+            let s = format!("{prefix}{bad}{suffix}");
+            prop_assert_eq!(UserId::parse(&s).unwrap_err().field, "user_id");
+        }
+
+        #[test]
+        fn user_id_rejects_too_long(s in "[a-z0-9]{65,120}") {
+            prop_assert_eq!(UserId::parse(&s).unwrap_err().field, "user_id");
+        }
+
+        #[test]
+        fn user_name_accepts_any_script(s in "[\\p{L}\\p{M}\\p{N} .,;'\\\\-]{1,100}") {
+            prop_assume!(!s.trim().is_empty());
+            prop_assert_eq!(UserName::parse(&s).unwrap().to_string(), s.trim());
+        }
+
+        #[test]
+        fn user_name_rejects_controls(a in "[a-z]{1,10}", c in "[\\x00-\\x08\\x0b-\\x1f\\x7f\\u{80}-\\u{9f}]", b in "[a-z]{1,10}") {
+            prop_assert_eq!(UserName::parse(&format!("{a}{c}{b}")).unwrap_err().field, "user_name");
+        }
+
+        #[test]
+        fn user_name_rejects_over_100(s in "[a-z가-힣]{101,200}") {
+            prop_assert_eq!(UserName::parse(&s).unwrap_err().field, "user_name");
+        }
+
+        #[test]
+        fn phone_accepts_allowed(plus in proptest::bool::ANY, digits in "[0-9]{4,20}", seps in proptest::collection::vec("[ ()-]{0,2}", 20)) {
+            let mut s = String::from(if plus { "+" } else { "" });
+            for (d, sep) in digits.chars().zip(seps.iter()) {
+                s.push(d);
+                s.push_str(sep);
+            }
+            let s = s.trim().to_owned();
+            prop_assert!(PhoneNumber::parse(&s).is_ok(), "{}", s);
+        }
+
+        #[test]
+        fn phone_rejects_wrong_digit_count(digits in "[0-9]{0,3}|[0-9]{21,30}") {
+            prop_assert_eq!(PhoneNumber::parse(&digits).unwrap_err().field, "phone_number");
+        }
+
+        #[test]
+        fn phone_rejects_letters(a in "[0-9]{4,8}", c in "[a-zA-Z+*#.]", b in "[0-9]{0,4}") {
+            prop_assert_eq!(PhoneNumber::parse(&format!("{a}{c}{b}")).unwrap_err().field, "phone_number");
+        }
+
+        #[test]
+        fn company_accepts_up_to_100(s in "[\\p{L}\\p{N} &.,-]{0,100}") {
+            let parsed = CompanyName::parse(&s).unwrap();
+            prop_assert_eq!(parsed.as_ref().map(|c| c.as_str()), Some(s.trim()).filter(|t| !t.is_empty()));
+        }
+
+        #[test]
+        fn company_rejects_over_100_and_controls(s in "[a-z]{101,150}", a in "[a-z]{1,5}", c in "[\\x00-\\x1f]") {
+            prop_assert_eq!(CompanyName::parse(&s).unwrap_err().field, "company_name");
+            prop_assert_eq!(CompanyName::parse(&format!("{a}{c}{a}")).unwrap_err().field, "company_name");
+        }
+    }
+}

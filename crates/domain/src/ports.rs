@@ -1,0 +1,94 @@
+//! The ports: what the domain needs from storage and messaging. The embedded
+//! (SQLite, files, in-process queue) and AWS (DynamoDB, S3, SNS) adapters
+//! implement them, and one contract test suite holds them to the same rules.
+
+use async_trait::async_trait;
+
+use crate::fields::{BadgeToken, ConferenceId, UserId};
+use crate::registration::{BadgeInfo, Registration, RegistrationKey};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("a registration for this user_id and type already exists")]
+    Duplicate,
+    #[error("the cursor is not one this server issued")]
+    InvalidCursor,
+    #[error("storage is unavailable: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    pub fn unavailable(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        StoreError::Unavailable(e.into())
+    }
+}
+
+/// A page request for the organizer list.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub conference: Option<ConferenceId>,
+    /// Case-insensitive text found in the name or the company.
+    pub search: Option<String>,
+    /// 1 to 100.
+    pub limit: usize,
+    /// Opaque, from a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    pub items: Vec<Registration>,
+    /// `None` on the last page. Following cursors returns every item exactly once.
+    pub next_cursor: Option<String>,
+}
+
+/// Where registrations live.
+#[async_trait]
+pub trait RegistrationStore: Send + Sync {
+    /// Stores a new registration together with the record of its pending badge
+    /// job, atomically and durably (an outbox): once this returns `Ok`, the
+    /// registration and its badge job survive a crash. Never overwrites: an
+    /// existing `(user_id, type)` gives [`StoreError::Duplicate`].
+    async fn insert(&self, registration: &Registration) -> Result<(), StoreError>;
+
+    async fn get(&self, key: &RegistrationKey) -> Result<Option<Registration>, StoreError>;
+
+    /// All registrations of one user, ordered by conference id.
+    async fn list_by_user(&self, user_id: &UserId) -> Result<Vec<Registration>, StoreError>;
+
+    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError>;
+
+    async fn find_by_badge_token(&self, token: &BadgeToken) -> Result<Option<Registration>, StoreError>;
+
+    /// Removes a registration (and any badge job of it), returning what was removed.
+    async fn delete(&self, key: &RegistrationKey) -> Result<Option<Registration>, StoreError>;
+
+    /// Replaces the badge (and ticket code) of an existing registration with a
+    /// pending one and records its badge job, atomically. `false` if there is
+    /// no such registration.
+    async fn reset_badge(&self, registration: &Registration) -> Result<bool, StoreError>;
+
+    /// Records the outcome of a render (`ready` or `failed`), but only while
+    /// the registration still has a badge with that token; `false` otherwise.
+    async fn finish_badge(&self, key: &RegistrationKey, badge: &BadgeInfo) -> Result<bool, StoreError>;
+}
+
+/// Where badge files live (local files, S3).
+#[async_trait]
+pub trait ObjectStore: Send + Sync {
+    /// Writes the whole object or nothing.
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), StoreError>;
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Deleting a missing object is not an error.
+    async fn delete(&self, key: &str) -> Result<(), StoreError>;
+}
+
+/// How badge workers hear of new jobs (an in-process wake-up, an SNS publish).
+///
+/// The job itself is already durable in the store (see
+/// [`RegistrationStore::insert`]), so a lost announcement delays a badge and
+/// never loses it.
+#[async_trait]
+pub trait BadgeJobs: Send + Sync {
+    async fn announce(&self, key: &RegistrationKey) -> Result<(), StoreError>;
+}
