@@ -57,7 +57,10 @@ impl ConferencesConfig {
             payload: PayloadKind::Vcard,
         };
         ConferencesConfig {
-            conferences: vec![conference("Serverless web project"), conference("About cloud computing")],
+            conferences: vec![
+                conference("Serverless web project"),
+                conference("About cloud computing"),
+            ],
         }
     }
 
@@ -87,7 +90,11 @@ pub struct Conferences {
 impl Conferences {
     /// Prepares every conference: checks ids and colours, reads logos (relative
     /// to `base_dir`) and builds each badge renderer with the shared fonts.
-    pub fn build(config: ConferencesConfig, base_dir: &Path, fonts: &Fonts) -> Result<Self, String> {
+    pub fn build(
+        config: ConferencesConfig,
+        base_dir: &Path,
+        fonts: &Fonts,
+    ) -> Result<Self, String> {
         let mut list = Vec::new();
         let mut by_id = BTreeMap::new();
         if config.conferences.is_empty() {
@@ -95,14 +102,23 @@ impl Conferences {
         }
         for c in config.conferences {
             let id = c.id.trim().to_owned();
-            if id.is_empty() || id.chars().count() > 100 || id.chars().any(char::is_control) || id.contains('/') {
-                return Err(format!("conference id {:?} must be 1–100 characters without '/' or control characters", c.id));
+            if id.is_empty()
+                || id.chars().count() > 100
+                || id.chars().any(char::is_control)
+                || id.contains('/')
+            {
+                return Err(format!(
+                    "conference id {:?} must be 1–100 characters without '/' or control characters",
+                    c.id
+                ));
             }
             if by_id.contains_key(&id) {
                 return Err(format!("conference id {id:?} appears twice"));
             }
             let accent = match &c.accent {
-                Some(a) => a.parse().map_err(|e| format!("conference {id:?}: accent: {e}"))?,
+                Some(a) => a
+                    .parse()
+                    .map_err(|e| format!("conference {id:?}: accent: {e}"))?,
                 None => DEFAULT_ACCENT,
             };
             let logo = match &c.logo {
@@ -116,7 +132,12 @@ impl Conferences {
             };
             let renderer = BadgeRenderer::new(
                 fonts,
-                Theme { title: c.title.clone(), accent, subtitle: c.subtitle.clone(), logo },
+                Theme {
+                    title: c.title.clone(),
+                    accent,
+                    subtitle: c.subtitle.clone(),
+                    logo,
+                },
             )
             .map_err(|e| format!("conference {id:?}: {e}"))?;
             by_id.insert(id.clone(), list.len());
@@ -129,13 +150,20 @@ impl Conferences {
                 renderer,
             });
         }
-        Ok(Conferences { list: Arc::new(list), by_id: Arc::new(by_id) })
+        Ok(Conferences {
+            list: Arc::new(list),
+            by_id: Arc::new(by_id),
+        })
     }
 
     /// The built-in conferences with the bundled fonts.
     pub fn builtin() -> Self {
-        Self::build(ConferencesConfig::builtin(), Path::new("."), &Fonts::bundled())
-            .expect("the built-in configuration is valid")
+        Self::build(
+            ConferencesConfig::builtin(),
+            Path::new("."),
+            &Fonts::bundled(),
+        )
+        .expect("the built-in configuration is valid")
     }
 
     pub fn parse_id(&self, s: &str) -> Result<ConferenceId, FieldError> {
@@ -174,8 +202,14 @@ mod tests {
         let fonts = Fonts::bundled();
         let c = Conferences::build(cfg, Path::new("."), &fonts).unwrap();
         assert_eq!(c.get("rustconf").unwrap().payload, PayloadKind::Ticket);
-        let bad = ConferencesConfig::from_toml("[[conference]]\nid = \"x\"\ntitle = \"X\"\naccent = \"red\"\n").unwrap();
+        let bad = ConferencesConfig::from_toml(
+            "[[conference]]\nid = \"x\"\ntitle = \"X\"\naccent = \"red\"\n",
+        )
+        .unwrap();
         assert!(Conferences::build(bad, Path::new("."), &fonts).is_err());
-        assert!(ConferencesConfig::from_toml("[[conference]]\nid = \"x\"\ntitle = \"X\"\ncolour = \"#000000\"\n").is_err());
+        assert!(ConferencesConfig::from_toml(
+            "[[conference]]\nid = \"x\"\ntitle = \"X\"\ncolour = \"#000000\"\n"
+        )
+        .is_err());
     }
 }

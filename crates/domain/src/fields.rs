@@ -16,7 +16,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: &'static str, message: impl Into<String>) -> Self {
-        FieldError { field, message: message.into() }
+        FieldError {
+            field,
+            message: message.into(),
+        }
     }
 }
 
@@ -69,7 +72,10 @@ impl UserId {
             ));
         }
         if s.chars().all(|c| c == '.') {
-            return Err(FieldError::new(Self::FIELD, "must contain a letter or digit"));
+            return Err(FieldError::new(
+                Self::FIELD,
+                "must contain a letter or digit",
+            ));
         }
         Ok(UserId(s.to_owned()))
     }
@@ -90,10 +96,16 @@ impl UserName {
             return Err(FieldError::new(Self::FIELD, "is required"));
         }
         if s.chars().count() > 100 {
-            return Err(FieldError::new(Self::FIELD, "must be at most 100 characters"));
+            return Err(FieldError::new(
+                Self::FIELD,
+                "must be at most 100 characters",
+            ));
         }
         if has_control(s) {
-            return Err(FieldError::new(Self::FIELD, "must not contain control characters"));
+            return Err(FieldError::new(
+                Self::FIELD,
+                "must not contain control characters",
+            ));
         }
         Ok(UserName(s.to_owned()))
     }
@@ -143,10 +155,16 @@ impl CompanyName {
             return Ok(None);
         }
         if s.chars().count() > 100 {
-            return Err(FieldError::new(Self::FIELD, "must be at most 100 characters"));
+            return Err(FieldError::new(
+                Self::FIELD,
+                "must be at most 100 characters",
+            ));
         }
         if has_control(s) {
-            return Err(FieldError::new(Self::FIELD, "must not contain control characters"));
+            return Err(FieldError::new(
+                Self::FIELD,
+                "must not contain control characters",
+            ));
         }
         Ok(Some(CompanyName(s.to_owned())))
     }
@@ -186,8 +204,10 @@ impl BadgeToken {
 
     /// Accepts only the shape `generate` makes, so a token is always safe in a path or key.
     pub fn parse(s: &str) -> Option<Self> {
-        (s.len() == 22 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
-            .then(|| BadgeToken(s.to_owned()))
+        (s.len() == 22
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .then(|| BadgeToken(s.to_owned()))
     }
 }
 
@@ -207,7 +227,17 @@ mod tests {
     fn examples() {
         assert!(UserId::parse("alice.kim+conf@example.com").is_ok());
         assert!(UserId::parse("홍길동_01").is_ok());
-        for bad in ["", "*", "..", "../etc", "a/b", "%2e%2e", "a\0b", "a b", &"x".repeat(65)] {
+        for bad in [
+            "",
+            "*",
+            "..",
+            "../etc",
+            "a/b",
+            "%2e%2e",
+            "a\0b",
+            "a b",
+            &"x".repeat(65),
+        ] {
             assert_eq!(UserId::parse(bad).unwrap_err().field, "user_id", "{bad:?}");
         }
         assert_eq!(UserName::parse("  Ada  ").unwrap().as_str(), "Ada");

@@ -4,13 +4,17 @@
 //! Nothing here knows about HTTP, SQL or AWS.
 
 pub mod conference;
+#[cfg(feature = "contract")]
+pub mod contract;
 pub mod fields;
 pub mod ports;
 pub mod registration;
 pub mod service;
 
 pub use conference::{Conference, Conferences, ConferencesConfig, PayloadKind};
-pub use fields::{BadgeToken, CompanyName, ConferenceId, FieldError, PhoneNumber, UserId, UserName};
+pub use fields::{
+    BadgeToken, CompanyName, ConferenceId, FieldError, PhoneNumber, UserId, UserName,
+};
 pub use ports::{BadgeJobs, ListQuery, ObjectStore, Page, RegistrationStore, StoreError};
 pub use registration::{BadgeInfo, BadgeStatus, NewRegistration, Registration, RegistrationKey};
 pub use service::{BadgeOutcome, Lanyard, LanyardError};

@@ -58,7 +58,10 @@ pub trait RegistrationStore: Send + Sync {
 
     async fn list(&self, query: &ListQuery) -> Result<Page, StoreError>;
 
-    async fn find_by_badge_token(&self, token: &BadgeToken) -> Result<Option<Registration>, StoreError>;
+    async fn find_by_badge_token(
+        &self,
+        token: &BadgeToken,
+    ) -> Result<Option<Registration>, StoreError>;
 
     /// Removes a registration (and any badge job of it), returning what was removed.
     async fn delete(&self, key: &RegistrationKey) -> Result<Option<Registration>, StoreError>;
@@ -70,7 +73,11 @@ pub trait RegistrationStore: Send + Sync {
 
     /// Records the outcome of a render (`ready` or `failed`), but only while
     /// the registration still has a badge with that token; `false` otherwise.
-    async fn finish_badge(&self, key: &RegistrationKey, badge: &BadgeInfo) -> Result<bool, StoreError>;
+    async fn finish_badge(
+        &self,
+        key: &RegistrationKey,
+        badge: &BadgeInfo,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Where badge files live (local files, S3).

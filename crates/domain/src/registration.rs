@@ -68,7 +68,11 @@ pub struct BadgeInfo {
 
 impl BadgeInfo {
     pub fn pending() -> Self {
-        BadgeInfo { status: BadgeStatus::Pending, token: BadgeToken::generate(), error: None }
+        BadgeInfo {
+            status: BadgeStatus::Pending,
+            token: BadgeToken::generate(),
+            error: None,
+        }
     }
 }
 
@@ -89,7 +93,10 @@ pub struct Registration {
 
 impl Registration {
     pub fn key(&self) -> RegistrationKey {
-        RegistrationKey { user_id: self.user_id.clone(), conference: self.conference.clone() }
+        RegistrationKey {
+            user_id: self.user_id.clone(),
+            conference: self.conference.clone(),
+        }
     }
 }
 

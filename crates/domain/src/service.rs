@@ -6,9 +6,13 @@ use std::sync::Arc;
 use lanyard_badge::{Badge, BadgeSet, Format, Payload, Preset};
 
 use crate::conference::{Conferences, PayloadKind};
-use crate::fields::{random_code, BadgeToken, CompanyName, FieldError, PhoneNumber, UserId, UserName};
+use crate::fields::{
+    random_code, BadgeToken, CompanyName, FieldError, PhoneNumber, UserId, UserName,
+};
 use crate::ports::{BadgeJobs, ListQuery, ObjectStore, Page, RegistrationStore, StoreError};
-use crate::registration::{now_rfc3339, BadgeInfo, BadgeStatus, NewRegistration, Registration, RegistrationKey};
+use crate::registration::{
+    now_rfc3339, BadgeInfo, BadgeStatus, NewRegistration, Registration, RegistrationKey,
+};
 
 /// Default and largest page size of the organizer list.
 pub const DEFAULT_PAGE: usize = 50;
@@ -33,9 +37,10 @@ impl From<StoreError> for LanyardError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Duplicate => LanyardError::AlreadyRegistered,
-            StoreError::InvalidCursor => {
-                LanyardError::Invalid(FieldError::new("cursor", "is not a cursor this server issued"))
-            }
+            StoreError::InvalidCursor => LanyardError::Invalid(FieldError::new(
+                "cursor",
+                "is not a cursor this server issued",
+            )),
             other => LanyardError::Storage(other),
         }
     }
@@ -58,7 +63,9 @@ pub enum BadgeOutcome {
 }
 
 fn required<'a>(value: &'a Option<String>, field: &'static str) -> Result<&'a str, FieldError> {
-    value.as_deref().ok_or_else(|| FieldError::new(field, "is required"))
+    value
+        .as_deref()
+        .ok_or_else(|| FieldError::new(field, "is required"))
 }
 
 /// The application: use cases over the ports.
@@ -81,7 +88,12 @@ impl Lanyard {
         jobs: Arc<dyn BadgeJobs>,
         conferences: Conferences,
     ) -> Self {
-        Lanyard { store, objects, jobs, conferences }
+        Lanyard {
+            store,
+            objects,
+            jobs,
+            conferences,
+        }
     }
 
     pub fn conferences(&self) -> &Conferences {
@@ -90,7 +102,9 @@ impl Lanyard {
 
     /// Parses a sign-up, stores it with a pending badge and announces the badge job.
     pub async fn register(&self, input: NewRegistration) -> Result<Registration, LanyardError> {
-        let conference = self.conferences.parse_id(required(&input.conference, "type")?)?;
+        let conference = self
+            .conferences
+            .parse_id(required(&input.conference, "type")?)?;
         let user_id = UserId::parse(required(&input.user_id, UserId::FIELD)?)?;
         let user_name = UserName::parse(required(&input.user_name, UserName::FIELD)?)?;
         let phone_number = PhoneNumber::parse(required(&input.phone_number, PhoneNumber::FIELD)?)?;
@@ -121,7 +135,10 @@ impl Lanyard {
     pub fn key(&self, user_id: &str, conference: &str) -> Result<RegistrationKey, LanyardError> {
         Ok(RegistrationKey {
             user_id: UserId::parse(user_id).map_err(|_| LanyardError::NotFound)?,
-            conference: self.conferences.parse_id(conference).map_err(|_| LanyardError::NotFound)?,
+            conference: self
+                .conferences
+                .parse_id(conference)
+                .map_err(|_| LanyardError::NotFound)?,
         })
     }
 
@@ -147,21 +164,42 @@ impl Lanyard {
             Some(c) => Some(self.conferences.parse_id(c)?),
             None => None,
         };
-        let search = search.map(str::trim).filter(|q| !q.is_empty()).map(str::to_owned);
-        if search.as_ref().is_some_and(|q| q.chars().count() > 100 || q.chars().any(char::is_control)) {
-            return Err(FieldError::new("q", "must be at most 100 characters without control characters").into());
+        let search = search
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(str::to_owned);
+        if search
+            .as_ref()
+            .is_some_and(|q| q.chars().count() > 100 || q.chars().any(char::is_control))
+        {
+            return Err(FieldError::new(
+                "q",
+                "must be at most 100 characters without control characters",
+            )
+            .into());
         }
         let limit = limit.unwrap_or(DEFAULT_PAGE);
         if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(FieldError::new("limit", format!("must be between 1 and {MAX_PAGE}")).into());
+            return Err(
+                FieldError::new("limit", format!("must be between 1 and {MAX_PAGE}")).into(),
+            );
         }
-        let query = ListQuery { conference, search, limit, cursor: cursor.filter(|c| !c.is_empty()) };
+        let query = ListQuery {
+            conference,
+            search,
+            limit,
+            cursor: cursor.filter(|c| !c.is_empty()),
+        };
         Ok(self.store.list(&query).await?)
     }
 
     /// Deletes a registration and its badge files.
     pub async fn delete(&self, key: &RegistrationKey) -> Result<(), LanyardError> {
-        let removed = self.store.delete(key).await?.ok_or(LanyardError::NotFound)?;
+        let removed = self
+            .store
+            .delete(key)
+            .await?
+            .ok_or(LanyardError::NotFound)?;
         if let Some(badge) = removed.badge {
             self.delete_files(&badge.token).await?;
         }
@@ -179,8 +217,16 @@ impl Lanyard {
     /// first time for registrations the original system wrote.
     pub async fn rerender(&self, key: &RegistrationKey) -> Result<Registration, LanyardError> {
         let mut registration = self.get(key).await?;
-        let token = registration.badge.as_ref().map(|b| b.token.clone()).unwrap_or_else(BadgeToken::generate);
-        registration.badge = Some(BadgeInfo { status: BadgeStatus::Pending, token, error: None });
+        let token = registration
+            .badge
+            .as_ref()
+            .map(|b| b.token.clone())
+            .unwrap_or_else(BadgeToken::generate);
+        registration.badge = Some(BadgeInfo {
+            status: BadgeStatus::Pending,
+            token,
+            error: None,
+        });
         registration.ticket_code.get_or_insert_with(random_code);
         if !self.store.reset_badge(&registration).await? {
             return Err(LanyardError::NotFound);
@@ -192,15 +238,25 @@ impl Lanyard {
     /// The registration a badge token belongs to.
     pub async fn badge(&self, token: &str) -> Result<Registration, LanyardError> {
         let token = BadgeToken::parse(token).ok_or(LanyardError::NotFound)?;
-        let registration = self.store.find_by_badge_token(&token).await?.ok_or(LanyardError::NotFound)?;
+        let registration = self
+            .store
+            .find_by_badge_token(&token)
+            .await?
+            .ok_or(LanyardError::NotFound)?;
         Ok(registration)
     }
 
     /// A ready badge's file.
     pub async fn badge_file(&self, token: &str, format: Format) -> Result<Vec<u8>, LanyardError> {
         let registration = self.badge(token).await?;
-        let badge = registration.badge.filter(|b| b.status == BadgeStatus::Ready).ok_or(LanyardError::NotFound)?;
-        self.objects.get(&object_key(&badge.token, format)).await?.ok_or(LanyardError::NotFound)
+        let badge = registration
+            .badge
+            .filter(|b| b.status == BadgeStatus::Ready)
+            .ok_or(LanyardError::NotFound)?;
+        self.objects
+            .get(&object_key(&badge.token, format))
+            .await?
+            .ok_or(LanyardError::NotFound)
     }
 
     /// Renders the PNG, SVG and PDF of one registration's badge in memory.
@@ -208,15 +264,33 @@ impl Lanyard {
         let conference = self
             .conferences
             .get(registration.conference.as_str())
-            .ok_or_else(|| LanyardError::Render(format!("conference {:?} is no longer configured", registration.conference.as_str())))?;
+            .ok_or_else(|| {
+                LanyardError::Render(format!(
+                    "conference {:?} is no longer configured",
+                    registration.conference.as_str()
+                ))
+            })?;
         let company = registration.company_name.as_ref().map(|c| c.as_str());
         let payload = match conference.payload {
-            PayloadKind::Vcard => Payload::vcard(registration.user_name.as_str(), registration.phone_number.as_str(), company),
+            PayloadKind::Vcard => Payload::vcard(
+                registration.user_name.as_str(),
+                registration.phone_number.as_str(),
+                company,
+            ),
             PayloadKind::Tel => Payload::tel(registration.phone_number.as_str()),
-            PayloadKind::Ticket => Payload::ticket(registration.ticket_code.as_deref().unwrap_or_default()),
+            PayloadKind::Ticket => {
+                Payload::ticket(registration.ticket_code.as_deref().unwrap_or_default())
+            }
         };
-        let badge = Badge { name: registration.user_name.as_str(), company, payload: &payload };
-        conference.renderer.render_set(&badge, Preset::Id1).map_err(|e| LanyardError::Render(e.to_string()))
+        let badge = Badge {
+            name: registration.user_name.as_str(),
+            company,
+            payload: &payload,
+        };
+        conference
+            .renderer
+            .render_set(&badge, Preset::Id1)
+            .map_err(|e| LanyardError::Render(e.to_string()))
     }
 
     /// A badge worker's job: render the registration's pending badge, write
@@ -232,10 +306,32 @@ impl Lanyard {
         let files = tokio::task::spawn_blocking(move || this.render_files(&registration))
             .await
             .map_err(|e| LanyardError::Render(format!("the renderer stopped: {e}")))??;
-        self.objects.put(&object_key(&badge.token, Format::Svg), files.svg, Format::Svg.content_type()).await?;
-        self.objects.put(&object_key(&badge.token, Format::Pdf), files.pdf, Format::Pdf.content_type()).await?;
-        self.objects.put(&object_key(&badge.token, Format::Png), files.png, Format::Png.content_type()).await?;
-        let ready = BadgeInfo { status: BadgeStatus::Ready, token: badge.token, error: None };
+        self.objects
+            .put(
+                &object_key(&badge.token, Format::Svg),
+                files.svg,
+                Format::Svg.content_type(),
+            )
+            .await?;
+        self.objects
+            .put(
+                &object_key(&badge.token, Format::Pdf),
+                files.pdf,
+                Format::Pdf.content_type(),
+            )
+            .await?;
+        self.objects
+            .put(
+                &object_key(&badge.token, Format::Png),
+                files.png,
+                Format::Png.content_type(),
+            )
+            .await?;
+        let ready = BadgeInfo {
+            status: BadgeStatus::Ready,
+            token: badge.token,
+            error: None,
+        };
         if self.store.finish_badge(key, &ready).await? {
             Ok(BadgeOutcome::Rendered)
         } else {
@@ -245,8 +341,15 @@ impl Lanyard {
 
     /// Records that a badge could not be rendered, after its worker gave up.
     pub async fn fail_badge(&self, key: &RegistrationKey, error: &str) -> Result<(), LanyardError> {
-        if let Some(Registration { badge: Some(badge), .. }) = self.store.get(key).await? {
-            let failed = BadgeInfo { status: BadgeStatus::Failed, token: badge.token, error: Some(error.to_owned()) };
+        if let Some(Registration {
+            badge: Some(badge), ..
+        }) = self.store.get(key).await?
+        {
+            let failed = BadgeInfo {
+                status: BadgeStatus::Failed,
+                token: badge.token,
+                error: Some(error.to_owned()),
+            };
             self.store.finish_badge(key, &failed).await?;
         }
         Ok(())

@@ -1,0 +1,342 @@
+//! The contract every [`RegistrationStore`] adapter must meet. Each adapter's
+//! tests call [`registration_store`] with a way to make a fresh, empty store,
+//! so SQLite, DynamoDB and any future adapter are held to the same rules.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::Arc;
+
+use crate::fields::{
+    random_code, BadgeToken, CompanyName, ConferenceId, PhoneNumber, UserId, UserName,
+};
+use crate::ports::{ListQuery, RegistrationStore, StoreError};
+use crate::registration::{now_rfc3339, BadgeInfo, BadgeStatus, Registration, RegistrationKey};
+
+pub const CONFERENCE_A: &str = "Serverless web project";
+pub const CONFERENCE_B: &str = "About cloud computing";
+
+/// A registration for tests, with a pending badge.
+pub fn sample(user_id: &str, conference: &str, name: &str, company: Option<&str>) -> Registration {
+    Registration {
+        user_id: UserId::parse(user_id).expect("valid test user id"),
+        conference: ConferenceId::from_stored(conference.to_owned()),
+        user_name: UserName::parse(name).expect("valid test name"),
+        phone_number: PhoneNumber::parse("+82 10-1234-5678").unwrap(),
+        company_name: CompanyName::parse(company.unwrap_or("")).unwrap(),
+        created_at: now_rfc3339(),
+        badge: Some(BadgeInfo::pending()),
+        ticket_code: Some(random_code()),
+    }
+}
+
+/// Runs every contract check, each on a fresh store from `make`.
+pub async fn registration_store<F, Fut>(make: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Arc<dyn RegistrationStore>>,
+{
+    insert_then_get_round_trips(make().await).await;
+    duplicates_are_refused_and_never_overwrite(make().await).await;
+    concurrent_duplicates_have_one_winner(make().await).await;
+    list_by_user_returns_only_that_user(make().await).await;
+    paging_returns_every_item_exactly_once(make().await).await;
+    filters_by_conference_and_search(make().await).await;
+    bad_cursors_are_refused(make().await).await;
+    badge_tokens_find_their_registration(make().await).await;
+    delete_removes_and_returns(make().await).await;
+    reset_and_finish_badge_follow_the_token(make().await).await;
+    registrations_without_badge_load(make().await).await;
+}
+
+async fn insert_then_get_round_trips(store: Arc<dyn RegistrationStore>) {
+    let r = sample(
+        "ada",
+        CONFERENCE_A,
+        "Ada Lovelace",
+        Some("Engines; Ltd, \\ \"quoted\""),
+    );
+    store.insert(&r).await.unwrap();
+    assert_eq!(store.get(&r.key()).await.unwrap(), Some(r.clone()));
+    let other = RegistrationKey {
+        user_id: r.user_id.clone(),
+        conference: ConferenceId::from_stored(CONFERENCE_B.into()),
+    };
+    assert_eq!(store.get(&other).await.unwrap(), None);
+}
+
+async fn duplicates_are_refused_and_never_overwrite(store: Arc<dyn RegistrationStore>) {
+    let first = sample("kim", CONFERENCE_A, "김철수", Some("First"));
+    store.insert(&first).await.unwrap();
+    let second = sample("kim", CONFERENCE_A, "Impostor", Some("Second"));
+    assert!(matches!(
+        store.insert(&second).await,
+        Err(StoreError::Duplicate)
+    ));
+    assert_eq!(store.get(&first.key()).await.unwrap(), Some(first.clone()));
+    // The same user at another conference is a different registration.
+    store
+        .insert(&sample("kim", CONFERENCE_B, "김철수", None))
+        .await
+        .unwrap();
+}
+
+async fn concurrent_duplicates_have_one_winner(store: Arc<dyn RegistrationStore>) {
+    let attempts: Vec<_> = (0..20)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let r = sample("race", CONFERENCE_A, &format!("Racer {i}"), None);
+                (store.insert(&r).await, r)
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for attempt in attempts {
+        let (result, r) = attempt.await.unwrap();
+        match result {
+            Ok(()) => winners.push(r),
+            Err(StoreError::Duplicate) => {}
+            Err(e) => panic!("unexpected error {e}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one concurrent insert wins");
+    assert_eq!(
+        store.get(&winners[0].key()).await.unwrap().as_ref(),
+        Some(&winners[0])
+    );
+}
+
+async fn list_by_user_returns_only_that_user(store: Arc<dyn RegistrationStore>) {
+    store
+        .insert(&sample("lee", CONFERENCE_A, "Lee", None))
+        .await
+        .unwrap();
+    store
+        .insert(&sample("lee", CONFERENCE_B, "Lee", None))
+        .await
+        .unwrap();
+    store
+        .insert(&sample("leex", CONFERENCE_A, "Other", None))
+        .await
+        .unwrap();
+    let found = store
+        .list_by_user(&UserId::parse("lee").unwrap())
+        .await
+        .unwrap();
+    let conferences: Vec<_> = found.iter().map(|r| r.conference.as_str()).collect();
+    assert_eq!(conferences, vec![CONFERENCE_B, CONFERENCE_A]);
+    assert!(store
+        .list_by_user(&UserId::parse("nobody").unwrap())
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn collect_all(
+    store: &Arc<dyn RegistrationStore>,
+    mut query: ListQuery,
+) -> Vec<Registration> {
+    let mut all = Vec::new();
+    for _ in 0..1000 {
+        let page = store.list(&query).await.unwrap();
+        assert!(
+            page.items.len() <= query.limit,
+            "a page never exceeds its limit"
+        );
+        all.extend(page.items);
+        match page.next_cursor {
+            Some(c) => query.cursor = Some(c),
+            None => return all,
+        }
+    }
+    panic!("paging did not end");
+}
+
+async fn paging_returns_every_item_exactly_once(store: Arc<dyn RegistrationStore>) {
+    let mut expected = HashSet::new();
+    for i in 0..57 {
+        let r = sample(
+            &format!("user{i:03}"),
+            if i % 2 == 0 {
+                CONFERENCE_A
+            } else {
+                CONFERENCE_B
+            },
+            &format!("Person {i}"),
+            None,
+        );
+        store.insert(&r).await.unwrap();
+        expected.insert(r.key());
+    }
+    for limit in [1, 10, 56, 57, 100] {
+        let all = collect_all(
+            &store,
+            ListQuery {
+                limit,
+                ..Default::default()
+            },
+        )
+        .await;
+        let keys: Vec<_> = all.iter().map(Registration::key).collect();
+        let unique: HashSet<_> = keys.iter().cloned().collect();
+        assert_eq!(keys.len(), unique.len(), "no repeats with limit {limit}");
+        assert_eq!(unique, expected, "nothing skipped with limit {limit}");
+    }
+}
+
+async fn filters_by_conference_and_search(store: Arc<dyn RegistrationStore>) {
+    store
+        .insert(&sample("a1", CONFERENCE_A, "Alice Kim", Some("Acme")))
+        .await
+        .unwrap();
+    store
+        .insert(&sample("a2", CONFERENCE_B, "Bob Park", Some("ACME Korea")))
+        .await
+        .unwrap();
+    store
+        .insert(&sample("a3", CONFERENCE_A, "홍길동", Some("서버리스")))
+        .await
+        .unwrap();
+    let ids = |items: Vec<Registration>| {
+        let mut v: Vec<String> = items.into_iter().map(|r| r.user_id.to_string()).collect();
+        v.sort();
+        v
+    };
+    let q = |conference: Option<&str>, search: Option<&str>| ListQuery {
+        conference: conference.map(|c| ConferenceId::from_stored(c.into())),
+        search: search.map(str::to_owned),
+        limit: 2,
+        cursor: None,
+    };
+    assert_eq!(
+        ids(collect_all(&store, q(Some(CONFERENCE_A), None)).await),
+        ["a1", "a3"]
+    );
+    assert_eq!(
+        ids(collect_all(&store, q(None, Some("acme"))).await),
+        ["a1", "a2"]
+    );
+    assert_eq!(
+        ids(collect_all(&store, q(None, Some("길동"))).await),
+        ["a3"]
+    );
+    assert_eq!(
+        ids(collect_all(&store, q(Some(CONFERENCE_B), Some("kim"))).await),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        ids(collect_all(&store, q(None, Some("park"))).await),
+        ["a2"]
+    );
+}
+
+async fn bad_cursors_are_refused(store: Arc<dyn RegistrationStore>) {
+    for cursor in ["not-a-cursor", "%%%", "eyJ4IjoxfQ", ""] {
+        let query = ListQuery {
+            limit: 10,
+            cursor: Some(cursor.into()),
+            ..Default::default()
+        };
+        if cursor.is_empty() {
+            continue;
+        }
+        assert!(
+            matches!(store.list(&query).await, Err(StoreError::InvalidCursor)),
+            "{cursor:?}"
+        );
+    }
+}
+
+async fn badge_tokens_find_their_registration(store: Arc<dyn RegistrationStore>) {
+    let r = sample("tok", CONFERENCE_A, "Token Holder", None);
+    store.insert(&r).await.unwrap();
+    let token = r.badge.as_ref().unwrap().token.clone();
+    assert_eq!(store.find_by_badge_token(&token).await.unwrap(), Some(r));
+    assert_eq!(
+        store
+            .find_by_badge_token(&BadgeToken::generate())
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn delete_removes_and_returns(store: Arc<dyn RegistrationStore>) {
+    let r = sample("gone", CONFERENCE_A, "Soon Gone", None);
+    store.insert(&r).await.unwrap();
+    assert_eq!(store.delete(&r.key()).await.unwrap(), Some(r.clone()));
+    assert_eq!(store.get(&r.key()).await.unwrap(), None);
+    assert_eq!(store.delete(&r.key()).await.unwrap(), None);
+    let token = r.badge.as_ref().unwrap().token.clone();
+    assert_eq!(store.find_by_badge_token(&token).await.unwrap(), None);
+    // The key is free again.
+    store
+        .insert(&sample("gone", CONFERENCE_A, "Back Again", None))
+        .await
+        .unwrap();
+}
+
+async fn reset_and_finish_badge_follow_the_token(store: Arc<dyn RegistrationStore>) {
+    let mut r = sample("badge", CONFERENCE_A, "Badge Owner", None);
+    store.insert(&r).await.unwrap();
+    let token = r.badge.as_ref().unwrap().token.clone();
+    let ready = BadgeInfo {
+        status: BadgeStatus::Ready,
+        token: token.clone(),
+        error: None,
+    };
+    assert!(store.finish_badge(&r.key(), &ready).await.unwrap());
+    assert_eq!(
+        store.get(&r.key()).await.unwrap().unwrap().badge,
+        Some(ready)
+    );
+    // A stale worker with another token changes nothing.
+    let stale = BadgeInfo {
+        status: BadgeStatus::Failed,
+        token: BadgeToken::generate(),
+        error: Some("x".into()),
+    };
+    assert!(!store.finish_badge(&r.key(), &stale).await.unwrap());
+    // Re-render: pending again with the same token.
+    r.badge = Some(BadgeInfo {
+        status: BadgeStatus::Pending,
+        token: token.clone(),
+        error: None,
+    });
+    assert!(store.reset_badge(&r).await.unwrap());
+    assert_eq!(
+        store
+            .get(&r.key())
+            .await
+            .unwrap()
+            .unwrap()
+            .badge
+            .unwrap()
+            .status,
+        BadgeStatus::Pending
+    );
+    let failed = BadgeInfo {
+        status: BadgeStatus::Failed,
+        token,
+        error: Some("font missing".into()),
+    };
+    assert!(store.finish_badge(&r.key(), &failed).await.unwrap());
+    assert_eq!(
+        store.get(&r.key()).await.unwrap().unwrap().badge,
+        Some(failed)
+    );
+    let missing = sample("missing", CONFERENCE_A, "Nobody", None);
+    assert!(!store.reset_badge(&missing).await.unwrap());
+    assert!(!store
+        .finish_badge(&missing.key(), missing.badge.as_ref().unwrap())
+        .await
+        .unwrap());
+}
+
+async fn registrations_without_badge_load(store: Arc<dyn RegistrationStore>) {
+    let mut r = sample("legacy", CONFERENCE_A, "Legacy Item", None);
+    r.badge = None;
+    r.ticket_code = None;
+    store.insert(&r).await.unwrap();
+    assert_eq!(store.get(&r.key()).await.unwrap(), Some(r));
+}

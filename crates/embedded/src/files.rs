@@ -1,0 +1,152 @@
+//! Badge files under the data directory, written atomically.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use lanyard_domain::{ObjectStore, StoreError};
+
+/// Objects as files below one root directory. Keys are checked so that no key
+/// can name a path outside the root.
+#[derive(Debug, Clone)]
+pub struct FileObjectStore {
+    root: PathBuf,
+}
+
+impl FileObjectStore {
+    pub fn open(root: impl Into<PathBuf>) -> anyhow::Result<Self> {
+        let root = root.into();
+        std::fs::create_dir_all(&root)?;
+        Ok(FileObjectStore { root })
+    }
+
+    fn path(&self, key: &str) -> Result<PathBuf, StoreError> {
+        let safe = !key.is_empty()
+            && key.len() <= 200
+            && key.split('/').all(|part| {
+                !part.is_empty()
+                    && !part.starts_with('.')
+                    && part
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            });
+        if !safe {
+            return Err(StoreError::unavailable(format!(
+                "refusing object key {key:?}"
+            )));
+        }
+        Ok(self.root.join(key))
+    }
+}
+
+/// Writes `bytes` to `path` so that a crash leaves either the old file or the
+/// whole new one: a temporary file in the same directory, fsync, rename, and
+/// fsync of the directory so the rename itself is durable.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().expect("object paths have a parent");
+    std::fs::create_dir_all(dir)?;
+    let file_name = path
+        .file_name()
+        .expect("object paths have a file name")
+        .to_string_lossy();
+    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        std::fs::File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[async_trait]
+impl ObjectStore for FileObjectStore {
+    async fn put(&self, key: &str, bytes: Vec<u8>, _content_type: &str) -> Result<(), StoreError> {
+        let path = self.path(key)?;
+        tokio::task::spawn_blocking(move || write_atomically(&path, &bytes))
+            .await
+            .map_err(StoreError::unavailable)?
+            .map_err(StoreError::unavailable)
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let path = self.path(key)?;
+        match tokio::fs::read(&path).await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StoreError::unavailable(e)),
+        }
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        let path = self.path(key)?;
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::unavailable(e)),
+        }
+    }
+}
+
+/// Removes temporary files a crash may have left behind.
+pub(crate) fn remove_stale_temp_files(root: &Path) {
+    let Ok(dirs) = std::fs::read_dir(root) else {
+        return;
+    };
+    for dir in dirs.flatten() {
+        let Ok(entries) = std::fs::read_dir(dir.path()) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            if name.to_string_lossy().ends_with(".tmp") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+impl FileObjectStore {
+    /// Cleans up after an unclean stop; call before serving.
+    pub fn recover(&self) {
+        remove_stale_temp_files(&self.root);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn keys_cannot_leave_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileObjectStore::open(dir.path().join("objects")).unwrap();
+        for key in [
+            "../x",
+            "/etc/passwd",
+            "a/../../b",
+            "",
+            "a//b",
+            ".hidden",
+            "a\0b",
+            "a\\b",
+        ] {
+            assert!(
+                store.put(key, b"x".to_vec(), "text/plain").await.is_err(),
+                "{key:?}"
+            );
+        }
+        store
+            .put("badges/ok.png", b"png".to_vec(), "image/png")
+            .await
+            .unwrap();
+        assert_eq!(store.get("badges/ok.png").await.unwrap().unwrap(), b"png");
+        store.delete("badges/ok.png").await.unwrap();
+        store.delete("badges/ok.png").await.unwrap();
+        assert!(store.get("badges/ok.png").await.unwrap().is_none());
+    }
+}

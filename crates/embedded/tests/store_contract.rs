@@ -1,0 +1,18 @@
+//! The registration store contract, on real SQLite files.
+
+use std::sync::Arc;
+
+use lanyard_domain::RegistrationStore;
+use lanyard_embedded::SqliteStore;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_store_meets_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let counter = std::sync::atomic::AtomicUsize::new(0);
+    lanyard_domain::contract::registration_store(|| {
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let path = dir.path().join(format!("store-{n}.sqlite"));
+        async move { Arc::new(SqliteStore::open(path).unwrap()) as Arc<dyn RegistrationStore> }
+    })
+    .await;
+}
