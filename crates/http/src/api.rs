@@ -1,0 +1,236 @@
+//! The `/api` handlers. Each parses its input, calls one use case and shapes
+//! the answer; no storage code lives here.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use lanyard_badge::Format;
+use lanyard_domain::{BadgeStatus, NewRegistration};
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use serde::Deserialize;
+
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiPath, ApiQuery, JsonBody, Organizer};
+use crate::views::{
+    badge_url, BadgeView, ConferenceList, ConferenceView, Health, RegistrationList, RegistrationPage,
+    RegistrationView,
+};
+use crate::AppState;
+
+#[utoipa::path(get, path = "/api/health", tag = "public",
+    responses((status = 200, description = "The server is up", body = Health)))]
+pub async fn health() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+#[utoipa::path(get, path = "/api/conferences", tag = "public",
+    responses((status = 200, description = "Configured conferences", body = ConferenceList)))]
+pub async fn conferences(State(state): State<AppState>) -> Json<ConferenceList> {
+    Json(ConferenceList { items: state.lanyard.conferences().iter().map(ConferenceView::from).collect() })
+}
+
+fn registration_location(user_id: &str, conference: &str) -> String {
+    format!(
+        "/api/registrations/{}/{}",
+        utf8_percent_encode(user_id, NON_ALPHANUMERIC),
+        utf8_percent_encode(conference, NON_ALPHANUMERIC)
+    )
+}
+
+#[utoipa::path(post, path = "/api/registrations", tag = "public",
+    request_body(content = NewRegistration, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Registered; the badge is being rendered", body = RegistrationView,
+            headers(("Location" = String, description = "The registration's URL"))),
+        (status = 400, description = "An invalid or unknown field", body = ErrorBody),
+        (status = 409, description = "Already registered for this conference", body = ErrorBody),
+        (status = 413, description = "Body over 16 KiB", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+    ))]
+pub async fn register(
+    State(state): State<AppState>,
+    JsonBody(input): JsonBody<NewRegistration>,
+) -> Result<Response, ApiError> {
+    let registration = state.lanyard.register(input).await?;
+    let location = registration_location(registration.user_id.as_str(), registration.conference.as_str());
+    let mut response = (StatusCode::CREATED, Json(RegistrationView::new(registration, false))).into_response();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    Ok(response)
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Only this conference.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub conference: Option<String>,
+    /// Text in the name or company (case-insensitive).
+    pub q: Option<String>,
+    /// Page size, 1–100 (default 50).
+    pub limit: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/registrations", tag = "organizer",
+    params(ListParams),
+    security(("organizer" = [])),
+    responses(
+        (status = 200, description = "One page of registrations, newest first", body = RegistrationPage),
+        (status = 400, description = "An invalid parameter", body = ErrorBody),
+        (status = 401, description = "Missing or wrong organizer token", body = ErrorBody),
+    ))]
+pub async fn list(
+    _: Organizer,
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> Result<Json<RegistrationPage>, ApiError> {
+    let limit = match params.limit.as_deref().filter(|l| !l.is_empty()) {
+        Some(l) => Some(l.parse::<usize>().map_err(|_| ApiError::Invalid {
+            field: Some("limit".into()),
+            message: "limit: must be a whole number from 1 to 100".into(),
+        })?),
+        None => None,
+    };
+    let page = state
+        .lanyard
+        .list(params.conference.as_deref(), params.q.as_deref(), limit, params.cursor)
+        .await?;
+    Ok(Json(RegistrationPage {
+        items: page.items.into_iter().map(|r| RegistrationView::new(r, true)).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/registrations/{user_id}", tag = "organizer",
+    params(("user_id" = String, Path, description = "The user id")),
+    security(("organizer" = [])),
+    responses(
+        (status = 200, description = "That user's registrations", body = RegistrationList),
+        (status = 401, description = "Missing or wrong organizer token", body = ErrorBody),
+    ))]
+pub async fn list_by_user(
+    _: Organizer,
+    State(state): State<AppState>,
+    ApiPath(user_id): ApiPath<String>,
+) -> Result<Json<RegistrationList>, ApiError> {
+    let items = state.lanyard.list_by_user(&user_id).await?;
+    Ok(Json(RegistrationList { items: items.into_iter().map(|r| RegistrationView::new(r, true)).collect() }))
+}
+
+#[utoipa::path(get, path = "/api/registrations/{user_id}/{type}", tag = "organizer",
+    params(("user_id" = String, Path, description = "The user id"), ("type" = String, Path, description = "The conference id")),
+    security(("organizer" = [])),
+    responses(
+        (status = 200, description = "The registration", body = RegistrationView),
+        (status = 401, description = "Missing or wrong organizer token", body = ErrorBody),
+        (status = 404, description = "No such registration", body = ErrorBody),
+    ))]
+pub async fn get_one(
+    _: Organizer,
+    State(state): State<AppState>,
+    ApiPath((user_id, conference)): ApiPath<(String, String)>,
+) -> Result<Json<RegistrationView>, ApiError> {
+    let key = state.lanyard.key(&user_id, &conference)?;
+    Ok(Json(RegistrationView::new(state.lanyard.get(&key).await?, true)))
+}
+
+#[utoipa::path(delete, path = "/api/registrations/{user_id}/{type}", tag = "organizer",
+    params(("user_id" = String, Path, description = "The user id"), ("type" = String, Path, description = "The conference id")),
+    security(("organizer" = [])),
+    responses(
+        (status = 204, description = "Deleted, with its badge files"),
+        (status = 401, description = "Missing or wrong organizer token", body = ErrorBody),
+        (status = 404, description = "No such registration", body = ErrorBody),
+    ))]
+pub async fn delete(
+    _: Organizer,
+    State(state): State<AppState>,
+    ApiPath((user_id, conference)): ApiPath<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let key = state.lanyard.key(&user_id, &conference)?;
+    state.lanyard.delete(&key).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/registrations/{user_id}/{type}/badge", tag = "organizer",
+    params(("user_id" = String, Path, description = "The user id"), ("type" = String, Path, description = "The conference id")),
+    security(("organizer" = [])),
+    responses(
+        (status = 202, description = "The badge will be rendered again", body = RegistrationView),
+        (status = 401, description = "Missing or wrong organizer token", body = ErrorBody),
+        (status = 404, description = "No such registration", body = ErrorBody),
+    ))]
+pub async fn rerender(
+    _: Organizer,
+    State(state): State<AppState>,
+    ApiPath((user_id, conference)): ApiPath<(String, String)>,
+) -> Result<(StatusCode, Json<RegistrationView>), ApiError> {
+    let key = state.lanyard.key(&user_id, &conference)?;
+    let registration = state.lanyard.rerender(&key).await?;
+    Ok((StatusCode::ACCEPTED, Json(RegistrationView::new(registration, true))))
+}
+
+/// `GET /api/badges/{token}` and `/api/badges/{token}.{png,svg,pdf}` share one route.
+#[utoipa::path(get, path = "/api/badges/{token}", tag = "public",
+    params(("token" = String, Path, description = "The badge token from `badge.url`; add `.png`, `.svg` or `.pdf` for the image")),
+    responses(
+        (status = 200, description = "The badge's state and, once ready, its image links; or the image itself",
+            content(
+                (BadgeView = "application/json"),
+                (Vec<u8> = "image/png"),
+                (String = "image/svg+xml"),
+                (Vec<u8> = "application/pdf"),
+            )),
+        (status = 404, description = "Unknown token, or the image is not ready yet", body = ErrorBody),
+    ))]
+pub async fn badge(State(state): State<AppState>, ApiPath(name): ApiPath<String>) -> Result<Response, ApiError> {
+    let (token, format) = match name.rsplit_once('.') {
+        Some((token, ext)) => {
+            let format = match ext {
+                "png" => Format::Png,
+                "svg" => Format::Svg,
+                "pdf" => Format::Pdf,
+                _ => return Err(ApiError::NotFound),
+            };
+            (token, Some(format))
+        }
+        None => (name.as_str(), None),
+    };
+    let Some(format) = format else {
+        let registration = state.lanyard.badge(token).await?;
+        let badge = registration.badge.ok_or(ApiError::NotFound)?;
+        let link = |ext: &str| (badge.status == BadgeStatus::Ready).then(|| format!("{}.{ext}", badge_url(token)));
+        let view = BadgeView { status: badge.status, png: link("png"), svg: link("svg"), pdf: link("pdf") };
+        let mut response = Json(view).into_response();
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        return Ok(response);
+    };
+    let bytes = state.lanyard.badge_file(token, format).await?;
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+    // A re-render keeps the URL, so caches must check back.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    let disposition = format!("inline; filename=\"badge.{}\"", format.extension());
+    headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).expect("ascii"));
+    if format == Format::Svg {
+        // Opened directly, a badge SVG may not run anything.
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; img-src data:; style-src 'unsafe-inline'"),
+        );
+    }
+    Ok((headers, bytes).into_response())
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}

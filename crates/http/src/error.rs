@@ -1,0 +1,111 @@
+//! One error type for every API answer: JSON `{"error": {"code", "message", "field"}}`,
+//! with the HTTP status decided here and nowhere else.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use lanyard_domain::{FieldError, LanyardError};
+use serde::Serialize;
+
+#[derive(Debug)]
+pub enum ApiError {
+    Invalid { field: Option<String>, message: String },
+    AlreadyRegistered,
+    NotFound,
+    Unauthorized,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    MethodNotAllowed,
+    /// A failure inside the server: logged in full, told to the client in one line.
+    Internal(String),
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable: `invalid`, `already_registered`, `not_found`,
+    /// `unauthorized`, `payload_too_large`, `unsupported_media_type`,
+    /// `method_not_allowed`, `internal`.
+    #[schema(example = "invalid")]
+    pub code: &'static str,
+    #[schema(example = "phone_number: must have 4 to 20 digits")]
+    pub message: String,
+    /// The input field at fault, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "phone_number")]
+    pub field: Option<String>,
+}
+
+impl From<FieldError> for ApiError {
+    fn from(e: FieldError) -> Self {
+        ApiError::Invalid { field: Some(e.field.to_owned()), message: e.to_string() }
+    }
+}
+
+impl From<LanyardError> for ApiError {
+    fn from(e: LanyardError) -> Self {
+        match e {
+            LanyardError::Invalid(f) => f.into(),
+            LanyardError::AlreadyRegistered => ApiError::AlreadyRegistered,
+            LanyardError::NotFound => ApiError::NotFound,
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message, field) = match self {
+            ApiError::Invalid { field, message } => (StatusCode::BAD_REQUEST, "invalid", message, field),
+            ApiError::AlreadyRegistered => (
+                StatusCode::CONFLICT,
+                "already_registered",
+                "this user_id is already registered for this conference".into(),
+                None,
+            ),
+            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", "not found".into(), None),
+            ApiError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "an organizer token is required: Authorization: Bearer <token>".into(),
+                None,
+            ),
+            ApiError::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the request body is larger than 16 KiB".into(),
+                None,
+            ),
+            ApiError::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as Content-Type: application/json".into(),
+                None,
+            ),
+            ApiError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this method is not allowed here".into(),
+                None,
+            ),
+            ApiError::Internal(cause) => {
+                tracing::error!(%cause, "request failed inside the server");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "something went wrong on our side; please try again".into(),
+                    None,
+                )
+            }
+        };
+        let mut response = (status, Json(ErrorBody { error: ErrorDetail { code, message, field } })).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}

@@ -1,0 +1,72 @@
+//! `GET /api/openapi.json`: generated from the handlers and types themselves.
+
+use std::sync::OnceLock;
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::{api, error, views};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "lanyard",
+        description = "Conference registration with QR-code badges. Organizer endpoints need `Authorization: Bearer <admin token>`. Errors are always `{\"error\": {\"code\", \"message\", \"field\"}}`.",
+    ),
+    paths(
+        api::health,
+        api::conferences,
+        api::register,
+        api::list,
+        api::list_by_user,
+        api::get_one,
+        api::delete,
+        api::rerender,
+        api::badge,
+    ),
+    components(schemas(
+        error::ErrorBody,
+        error::ErrorDetail,
+        views::Health,
+        views::ConferenceList,
+        views::ConferenceView,
+        views::RegistrationView,
+        views::RegistrationList,
+        views::RegistrationPage,
+        views::BadgeRef,
+        views::BadgeView,
+        lanyard_domain::NewRegistration,
+        lanyard_domain::BadgeStatus,
+        lanyard_domain::PayloadKind,
+    )),
+    modifiers(&OrganizerAuth),
+    tags(
+        (name = "public", description = "Sign-up and badges"),
+        (name = "organizer", description = "Attendee management (admin token)"),
+    ),
+)]
+struct ApiDoc;
+
+struct OrganizerAuth;
+
+impl Modify for OrganizerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "organizer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The OpenAPI 3.1 document, built once.
+pub fn openapi_json() -> &'static str {
+    static DOC: OnceLock<String> = OnceLock::new();
+    DOC.get_or_init(|| ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document serializes"))
+}
+
+pub async fn serve() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], openapi_json())
+}

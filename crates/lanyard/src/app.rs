@@ -1,0 +1,166 @@
+//! `lanyard serve`: the embedded backend, the badge workers and the HTTP
+//! server, built from settings and run until a shutdown signal.
+
+use std::future::Future;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use lanyard_badge::Fonts;
+use lanyard_domain::{Conferences, ConferencesConfig, Lanyard};
+use lanyard_embedded::{BadgeWorkers, DataDirLock, FileObjectStore, LocalBadgeJobs, RetryPolicy, SqliteStore};
+use lanyard_http::{AdminToken, AppState};
+use tokio::net::TcpListener;
+
+#[derive(Debug, Clone)]
+pub struct ServeSettings {
+    pub addr: String,
+    pub data_dir: PathBuf,
+    pub config: Option<PathBuf>,
+    pub admin_token: Option<String>,
+    /// Badge workers; one per core when `None`.
+    pub workers: Option<usize>,
+    pub retry: RetryPolicy,
+}
+
+impl ServeSettings {
+    pub fn new(addr: impl Into<String>, data_dir: impl Into<PathBuf>) -> Self {
+        ServeSettings {
+            addr: addr.into(),
+            data_dir: data_dir.into(),
+            config: None,
+            admin_token: None,
+            workers: None,
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// Loads the conferences: the `--config` file, or the built-in two.
+pub fn load_conferences(config: Option<&Path>, fonts: &Fonts) -> anyhow::Result<Conferences> {
+    let (cfg, base) = match config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            let cfg = ConferencesConfig::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            (cfg, path.parent().map(Path::to_path_buf).unwrap_or_default())
+        }
+        None => (ConferencesConfig::builtin(), PathBuf::from(".")),
+    };
+    Conferences::build(cfg, &base, fonts).map_err(|e| anyhow::anyhow!(e))
+}
+
+/// The organizer token: given, or kept in the data directory (made on first start,
+/// readable by its owner only).
+fn admin_token(given: Option<&str>, data_dir: &Path) -> anyhow::Result<(AdminToken, Option<PathBuf>)> {
+    if let Some(token) = given.filter(|t| !t.trim().is_empty()) {
+        return Ok((AdminToken::new(token.trim()), None));
+    }
+    let path = data_dir.join("admin-token");
+    match std::fs::read_to_string(&path) {
+        Ok(token) if !token.trim().is_empty() => return Ok((AdminToken::new(token.trim()), Some(path))),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+    let token = lanyard_domain::fields::random_code();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&path).with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(token.as_bytes())?;
+    file.sync_all()?;
+    Ok((AdminToken::new(token), Some(path)))
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    workers: BadgeWorkers,
+    store: SqliteStore,
+    admin_token: AdminToken,
+    admin_token_file: Option<PathBuf>,
+    _lock: DataDirLock,
+}
+
+impl Application {
+    pub async fn build(settings: ServeSettings) -> anyhow::Result<Application> {
+        let lock = DataDirLock::acquire(&settings.data_dir)?;
+        let fonts = Fonts::bundled();
+        let conferences = load_conferences(settings.config.as_deref(), &fonts)?;
+        let store = SqliteStore::open(settings.data_dir.join("lanyard.sqlite")).context("opening the database")?;
+        let objects = FileObjectStore::open(settings.data_dir.join("objects"))?;
+        objects.recover();
+        let jobs = LocalBadgeJobs::new();
+        let lanyard = Lanyard::new(Arc::new(store.clone()), Arc::new(objects), jobs.clone(), conferences);
+        let (admin_token, admin_token_file) = admin_token(settings.admin_token.as_deref(), &settings.data_dir)?;
+
+        let worker_count = settings
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map(usize::from).unwrap_or(1));
+        // Pending jobs from an earlier run are picked up by the first claim.
+        let workers = BadgeWorkers::start(lanyard.clone(), store.clone(), jobs, worker_count, settings.retry);
+
+        let listener = TcpListener::bind(&settings.addr)
+            .await
+            .with_context(|| format!("listening on {}", settings.addr))?;
+        let router = lanyard_http::router(AppState { lanyard, admin_token: Arc::new(admin_token.clone()) });
+        Ok(Application { listener, router, workers, store, admin_token, admin_token_file, _lock: lock })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr().port()
+    }
+
+    pub fn admin_token(&self) -> &AdminToken {
+        &self.admin_token
+    }
+
+    /// Where the generated organizer token is kept, if it was not given.
+    pub fn admin_token_file(&self) -> Option<&Path> {
+        self.admin_token_file.as_deref()
+    }
+
+    pub fn store(&self) -> &SqliteStore {
+        &self.store
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets in-flight
+    /// requests finish, lets workers finish the badge in hand, and returns.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let Application { listener, router, workers, store, _lock, .. } = self;
+        axum::serve(listener, router).with_graceful_shutdown(shutdown).await?;
+        workers.shutdown().await;
+        drop(store);
+        Ok(())
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests and the badges in hand");
+}

@@ -1,0 +1,140 @@
+//! `lanyard render`: badges from flags or from a CSV file, no server needed.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use anyhow::{bail, Context};
+use lanyard_badge::{Badge, Format, Payload, Preset};
+use lanyard_domain::{CompanyName, Conference, Conferences, PayloadKind, PhoneNumber, UserId, UserName};
+
+/// What every badge of one run shares.
+pub struct RenderOptions<'a> {
+    pub conferences: &'a Conferences,
+    pub preset: Preset,
+    pub format: Format,
+    pub dpi: Option<u32>,
+}
+
+/// One attendee, validated with the same rules as the API.
+pub struct Attendee {
+    pub user_id: Option<UserId>,
+    pub conference: String,
+    pub name: UserName,
+    pub phone: PhoneNumber,
+    pub company: Option<CompanyName>,
+}
+
+fn payload(conference: &Conference, a: &Attendee) -> Payload {
+    match conference.payload {
+        PayloadKind::Vcard => Payload::vcard(a.name.as_str(), a.phone.as_str(), a.company.as_ref().map(|c| c.as_str())),
+        PayloadKind::Tel => Payload::tel(a.phone.as_str()),
+        PayloadKind::Ticket => Payload::ticket(&lanyard_domain::fields::random_code()),
+    }
+}
+
+pub fn render_one(options: &RenderOptions<'_>, attendee: &Attendee) -> anyhow::Result<Vec<u8>> {
+    let conference = options
+        .conferences
+        .get(&attendee.conference)
+        .with_context(|| format!("type: {:?} is not a configured conference", attendee.conference))?;
+    let payload = payload(conference, attendee);
+    let badge = Badge {
+        name: attendee.name.as_str(),
+        company: attendee.company.as_ref().map(|c| c.as_str()),
+        payload: &payload,
+    };
+    Ok(conference.renderer.render(&badge, options.preset, options.format, options.dpi)?)
+}
+
+/// Writes `bytes` to `path` via a temporary file and a rename.
+pub fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct CsvRow {
+    user_id: String,
+    #[serde(rename = "type")]
+    conference: String,
+    user_name: String,
+    phone_number: String,
+    #[serde(default)]
+    company_name: String,
+}
+
+/// A file name for a badge: the user id and the conference, with anything
+/// outside `[A-Za-z0-9._-]` replaced, so no row can name a path elsewhere.
+pub fn file_stem(user_id: &UserId, conference: &str) -> String {
+    let clean = |s: &str| -> String {
+        s.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' }).collect()
+    };
+    format!("{}--{}", clean(user_id.as_str()).trim_start_matches('.'), clean(conference))
+}
+
+pub struct BatchReport {
+    pub rendered: usize,
+    pub failed: Vec<String>,
+    pub seconds: f64,
+}
+
+/// Renders every row of a CSV file into `out_dir` on `jobs` threads.
+pub fn render_csv(options: &RenderOptions<'_>, csv_path: &Path, out_dir: &Path, jobs: usize) -> anyhow::Result<BatchReport> {
+    let mut reader = csv::Reader::from_path(csv_path).with_context(|| format!("reading {}", csv_path.display()))?;
+    let headers = reader.headers()?.clone();
+    for required in ["user_id", "type", "user_name", "phone_number"] {
+        if !headers.iter().any(|h| h == required) {
+            bail!("{}: the header must be user_id,type,user_name,phone_number,company_name (missing {required})", csv_path.display());
+        }
+    }
+    let mut rows = Vec::new();
+    let mut failed = Vec::new();
+    for (i, row) in reader.deserialize::<CsvRow>().enumerate() {
+        let line = i + 2;
+        let parsed = row.map_err(|e| e.to_string()).and_then(|r| {
+            Ok(Attendee {
+                user_id: Some(UserId::parse(&r.user_id).map_err(|e| e.to_string())?),
+                conference: r.conference,
+                name: UserName::parse(&r.user_name).map_err(|e| e.to_string())?,
+                phone: PhoneNumber::parse(&r.phone_number).map_err(|e| e.to_string())?,
+                company: CompanyName::parse(&r.company_name).map_err(|e| e.to_string())?,
+            })
+        });
+        match parsed {
+            Ok(a) => rows.push(a),
+            Err(e) => failed.push(format!("line {line}: {e}")),
+        }
+    }
+    std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+
+    let progress = indicatif::ProgressBar::new(rows.len() as u64);
+    progress.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} badges {per_sec} eta {eta}")
+            .expect("valid template"),
+    );
+    let next = AtomicUsize::new(0);
+    let errors = Mutex::new(Vec::new());
+    let started = std::time::Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(a) = rows.get(i) else { break };
+                let user_id = a.user_id.as_ref().expect("CSV rows have a user id");
+                let path: PathBuf =
+                    out_dir.join(format!("{}.{}", file_stem(user_id, &a.conference), options.format.extension()));
+                if let Err(e) = render_one(options, a).and_then(|bytes| write_file(&path, &bytes)) {
+                    errors.lock().expect("errors").push(format!("{}: {e:#}", user_id));
+                }
+                progress.inc(1);
+            });
+        }
+    });
+    progress.finish_and_clear();
+    let mut render_errors = errors.into_inner().expect("errors");
+    let rendered = rows.len() - render_errors.len();
+    failed.append(&mut render_errors);
+    Ok(BatchReport { rendered, failed, seconds: started.elapsed().as_secs_f64() })
+}
