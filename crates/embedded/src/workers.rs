@@ -78,7 +78,8 @@ impl BadgeWorkers {
         policy: RetryPolicy,
     ) -> BadgeWorkers {
         let (stop, stopped) = watch::channel(false);
-        let handles = (0..count.max(1))
+        // `count` 0 runs no workers: jobs wait in the queue for a later start.
+        let handles = (0..count)
             .map(|n| {
                 let worker = Worker {
                     lanyard: lanyard.clone(),

@@ -13,8 +13,8 @@ use serde::Deserialize;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery, JsonBody, Organizer};
 use crate::views::{
-    badge_url, BadgeView, ConferenceList, ConferenceView, Health, RegistrationList, RegistrationPage,
-    RegistrationView,
+    badge_url, BadgeView, ConferenceList, ConferenceView, Health, RegistrationList,
+    RegistrationPage, RegistrationView,
 };
 use crate::AppState;
 
@@ -27,7 +27,14 @@ pub async fn health() -> Json<Health> {
 #[utoipa::path(get, path = "/api/conferences", tag = "public",
     responses((status = 200, description = "Configured conferences", body = ConferenceList)))]
 pub async fn conferences(State(state): State<AppState>) -> Json<ConferenceList> {
-    Json(ConferenceList { items: state.lanyard.conferences().iter().map(ConferenceView::from).collect() })
+    Json(ConferenceList {
+        items: state
+            .lanyard
+            .conferences()
+            .iter()
+            .map(ConferenceView::from)
+            .collect(),
+    })
 }
 
 fn registration_location(user_id: &str, conference: &str) -> String {
@@ -53,8 +60,15 @@ pub async fn register(
     JsonBody(input): JsonBody<NewRegistration>,
 ) -> Result<Response, ApiError> {
     let registration = state.lanyard.register(input).await?;
-    let location = registration_location(registration.user_id.as_str(), registration.conference.as_str());
-    let mut response = (StatusCode::CREATED, Json(RegistrationView::new(registration, false))).into_response();
+    let location = registration_location(
+        registration.user_id.as_str(),
+        registration.conference.as_str(),
+    );
+    let mut response = (
+        StatusCode::CREATED,
+        Json(RegistrationView::new(registration, false)),
+    )
+        .into_response();
     if let Ok(value) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, value);
     }
@@ -98,10 +112,19 @@ pub async fn list(
     };
     let page = state
         .lanyard
-        .list(params.conference.as_deref(), params.q.as_deref(), limit, params.cursor)
+        .list(
+            params.conference.as_deref(),
+            params.q.as_deref(),
+            limit,
+            params.cursor,
+        )
         .await?;
     Ok(Json(RegistrationPage {
-        items: page.items.into_iter().map(|r| RegistrationView::new(r, true)).collect(),
+        items: page
+            .items
+            .into_iter()
+            .map(|r| RegistrationView::new(r, true))
+            .collect(),
         next_cursor: page.next_cursor,
     }))
 }
@@ -119,7 +142,12 @@ pub async fn list_by_user(
     ApiPath(user_id): ApiPath<String>,
 ) -> Result<Json<RegistrationList>, ApiError> {
     let items = state.lanyard.list_by_user(&user_id).await?;
-    Ok(Json(RegistrationList { items: items.into_iter().map(|r| RegistrationView::new(r, true)).collect() }))
+    Ok(Json(RegistrationList {
+        items: items
+            .into_iter()
+            .map(|r| RegistrationView::new(r, true))
+            .collect(),
+    }))
 }
 
 #[utoipa::path(get, path = "/api/registrations/{user_id}/{type}", tag = "organizer",
@@ -136,7 +164,10 @@ pub async fn get_one(
     ApiPath((user_id, conference)): ApiPath<(String, String)>,
 ) -> Result<Json<RegistrationView>, ApiError> {
     let key = state.lanyard.key(&user_id, &conference)?;
-    Ok(Json(RegistrationView::new(state.lanyard.get(&key).await?, true)))
+    Ok(Json(RegistrationView::new(
+        state.lanyard.get(&key).await?,
+        true,
+    )))
 }
 
 #[utoipa::path(delete, path = "/api/registrations/{user_id}/{type}", tag = "organizer",
@@ -172,7 +203,10 @@ pub async fn rerender(
 ) -> Result<(StatusCode, Json<RegistrationView>), ApiError> {
     let key = state.lanyard.key(&user_id, &conference)?;
     let registration = state.lanyard.rerender(&key).await?;
-    Ok((StatusCode::ACCEPTED, Json(RegistrationView::new(registration, true))))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(RegistrationView::new(registration, true)),
+    ))
 }
 
 /// `GET /api/badges/{token}` and `/api/badges/{token}.{png,svg,pdf}` share one route.
@@ -188,7 +222,10 @@ pub async fn rerender(
             )),
         (status = 404, description = "Unknown token, or the image is not ready yet", body = ErrorBody),
     ))]
-pub async fn badge(State(state): State<AppState>, ApiPath(name): ApiPath<String>) -> Result<Response, ApiError> {
+pub async fn badge(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+) -> Result<Response, ApiError> {
     let (token, format) = match name.rsplit_once('.') {
         Some((token, ext)) => {
             let format = match ext {
@@ -204,24 +241,44 @@ pub async fn badge(State(state): State<AppState>, ApiPath(name): ApiPath<String>
     let Some(format) = format else {
         let registration = state.lanyard.badge(token).await?;
         let badge = registration.badge.ok_or(ApiError::NotFound)?;
-        let link = |ext: &str| (badge.status == BadgeStatus::Ready).then(|| format!("{}.{ext}", badge_url(token)));
-        let view = BadgeView { status: badge.status, png: link("png"), svg: link("svg"), pdf: link("pdf") };
+        let link = |ext: &str| {
+            (badge.status == BadgeStatus::Ready).then(|| format!("{}.{ext}", badge_url(token)))
+        };
+        let view = BadgeView {
+            status: badge.status,
+            png: link("png"),
+            svg: link("svg"),
+            pdf: link("pdf"),
+        };
         let mut response = Json(view).into_response();
-        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         return Ok(response);
     };
     let bytes = state.lanyard.badge_file(token, format).await?;
     let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
     // A re-render keeps the URL, so caches must check back.
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache"),
+    );
     let disposition = format!("inline; filename=\"badge.{}\"", format.extension());
-    headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).expect("ascii"));
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&disposition).expect("ascii"),
+    );
     if format == Format::Svg {
         // Opened directly, a badge SVG may not run anything.
         headers.insert(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; img-src data:; style-src 'unsafe-inline'"),
+            HeaderValue::from_static(
+                "default-src 'none'; img-src data:; style-src 'unsafe-inline'",
+            ),
         );
     }
     Ok((headers, bytes).into_response())

@@ -9,7 +9,10 @@ use serde::Serialize;
 
 #[derive(Debug)]
 pub enum ApiError {
-    Invalid { field: Option<String>, message: String },
+    Invalid {
+        field: Option<String>,
+        message: String,
+    },
     AlreadyRegistered,
     NotFound,
     Unauthorized,
@@ -42,7 +45,10 @@ pub struct ErrorDetail {
 
 impl From<FieldError> for ApiError {
     fn from(e: FieldError) -> Self {
-        ApiError::Invalid { field: Some(e.field.to_owned()), message: e.to_string() }
+        ApiError::Invalid {
+            field: Some(e.field.to_owned()),
+            message: e.to_string(),
+        }
     }
 }
 
@@ -60,7 +66,9 @@ impl From<LanyardError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, message, field) = match self {
-            ApiError::Invalid { field, message } => (StatusCode::BAD_REQUEST, "invalid", message, field),
+            ApiError::Invalid { field, message } => {
+                (StatusCode::BAD_REQUEST, "invalid", message, field)
+            }
             ApiError::AlreadyRegistered => (
                 StatusCode::CONFLICT,
                 "already_registered",
@@ -102,9 +110,21 @@ impl IntoResponse for ApiError {
                 )
             }
         };
-        let mut response = (status, Json(ErrorBody { error: ErrorDetail { code, message, field } })).into_response();
+        let mut response = (
+            status,
+            Json(ErrorBody {
+                error: ErrorDetail {
+                    code,
+                    message,
+                    field,
+                },
+            }),
+        )
+            .into_response();
         if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }

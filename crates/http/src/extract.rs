@@ -29,21 +29,37 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             .and_then(|v| v.split(';').next())
             .is_some_and(|mime| {
                 let mime = mime.trim().to_ascii_lowercase();
-                mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+                mime == "application/json"
+                    || (mime.starts_with("application/") && mime.ends_with("+json"))
             });
         if !is_json {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e: BytesRejection| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::Invalid { field: None, message: "the request body could not be read".into() }
-            }
-        })?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e: BytesRejection| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::Invalid {
+                        field: None,
+                        message: "the request body could not be read".into(),
+                    }
+                }
+            })?;
+        // Serde would also read a struct from an array; the API takes objects only.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ApiError::Invalid {
+                field: None,
+                message: "the body must be a JSON object".into(),
+            });
+        }
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
-        de.end().map_err(|e| ApiError::Invalid { field: None, message: format!("invalid JSON: {e}") })?;
+        de.end().map_err(|e| ApiError::Invalid {
+            field: None,
+            message: format!("invalid JSON: {e}"),
+        })?;
         Ok(JsonBody(value))
     }
 }
@@ -53,7 +69,10 @@ fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let message = inner.to_string();
     if let Some(rest) = message.strip_prefix("unknown field `") {
         let field = rest.split('`').next().unwrap_or_default().to_owned();
-        return ApiError::Invalid { message: format!("{field}: unknown field"), field: Some(field) };
+        return ApiError::Invalid {
+            message: format!("{field}: unknown field"),
+            field: Some(field),
+        };
     }
     let path = e.path().to_string();
     let field = (path != "." && !path.is_empty()).then_some(path);
@@ -75,7 +94,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|Query(v)| ApiQuery(v))
-            .map_err(|e: QueryRejection| ApiError::Invalid { field: None, message: e.body_text() })
+            .map_err(|e: QueryRejection| ApiError::Invalid {
+                field: None,
+                message: e.body_text(),
+            })
     }
 }
 
@@ -99,7 +121,10 @@ pub struct Organizer;
 impl FromRequestParts<AppState> for Organizer {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let presented = parts
             .headers
             .get(header::AUTHORIZATION)

@@ -19,7 +19,9 @@ use axum::routing::{any, get, post};
 use axum::Router;
 use lanyard_domain::Lanyard;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -67,7 +69,9 @@ struct RandomRequestId;
 
 impl MakeRequestId for RandomRequestId {
     fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-        HeaderValue::from_str(&lanyard_domain::fields::random_code()).ok().map(RequestId::new)
+        HeaderValue::from_str(&lanyard_domain::fields::random_code())
+            .ok()
+            .map(RequestId::new)
     }
 }
 
@@ -78,8 +82,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/conferences", get(api::conferences))
         .route("/api/registrations", post(api::register).get(api::list))
         .route("/api/registrations/{user_id}", get(api::list_by_user))
-        .route("/api/registrations/{user_id}/{type}", get(api::get_one).delete(api::delete))
-        .route("/api/registrations/{user_id}/{type}/badge", post(api::rerender))
+        .route(
+            "/api/registrations/{user_id}/{type}",
+            get(api::get_one).delete(api::delete),
+        )
+        .route(
+            "/api/registrations/{user_id}/{type}/badge",
+            post(api::rerender),
+        )
         .route("/api/badges/{token}", get(api::badge))
         .route("/api/openapi.json", get(openapi::serve))
         .route("/api", any(api::not_found))

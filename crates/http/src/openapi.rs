@@ -64,7 +64,11 @@ impl Modify for OrganizerAuth {
 /// The OpenAPI 3.1 document, built once.
 pub fn openapi_json() -> &'static str {
     static DOC: OnceLock<String> = OnceLock::new();
-    DOC.get_or_init(|| ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document serializes"))
+    DOC.get_or_init(|| {
+        ApiDoc::openapi()
+            .to_pretty_json()
+            .expect("the OpenAPI document serializes")
+    })
 }
 
 pub async fn serve() -> impl IntoResponse {

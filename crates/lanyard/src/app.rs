@@ -10,7 +10,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use lanyard_badge::Fonts;
 use lanyard_domain::{Conferences, ConferencesConfig, Lanyard};
-use lanyard_embedded::{BadgeWorkers, DataDirLock, FileObjectStore, LocalBadgeJobs, RetryPolicy, SqliteStore};
+use lanyard_embedded::{
+    BadgeWorkers, DataDirLock, FileObjectStore, LocalBadgeJobs, RetryPolicy, SqliteStore,
+};
 use lanyard_http::{AdminToken, AppState};
 use tokio::net::TcpListener;
 
@@ -42,9 +44,14 @@ impl ServeSettings {
 pub fn load_conferences(config: Option<&Path>, fonts: &Fonts) -> anyhow::Result<Conferences> {
     let (cfg, base) = match config {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-            let cfg = ConferencesConfig::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            (cfg, path.parent().map(Path::to_path_buf).unwrap_or_default())
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let cfg = ConferencesConfig::from_toml(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            (
+                cfg,
+                path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            )
         }
         None => (ConferencesConfig::builtin(), PathBuf::from(".")),
     };
@@ -53,13 +60,18 @@ pub fn load_conferences(config: Option<&Path>, fonts: &Fonts) -> anyhow::Result<
 
 /// The organizer token: given, or kept in the data directory (made on first start,
 /// readable by its owner only).
-fn admin_token(given: Option<&str>, data_dir: &Path) -> anyhow::Result<(AdminToken, Option<PathBuf>)> {
+fn admin_token(
+    given: Option<&str>,
+    data_dir: &Path,
+) -> anyhow::Result<(AdminToken, Option<PathBuf>)> {
     if let Some(token) = given.filter(|t| !t.trim().is_empty()) {
         return Ok((AdminToken::new(token.trim()), None));
     }
     let path = data_dir.join("admin-token");
     match std::fs::read_to_string(&path) {
-        Ok(token) if !token.trim().is_empty() => return Ok((AdminToken::new(token.trim()), Some(path))),
+        Ok(token) if !token.trim().is_empty() => {
+            return Ok((AdminToken::new(token.trim()), Some(path)))
+        }
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
@@ -69,7 +81,9 @@ fn admin_token(given: Option<&str>, data_dir: &Path) -> anyhow::Result<(AdminTok
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&path).with_context(|| format!("writing {}", path.display()))?;
+    let mut file = options
+        .open(&path)
+        .with_context(|| format!("writing {}", path.display()))?;
     file.write_all(token.as_bytes())?;
     file.sync_all()?;
     Ok((AdminToken::new(token), Some(path)))
@@ -90,28 +104,56 @@ impl Application {
         let lock = DataDirLock::acquire(&settings.data_dir)?;
         let fonts = Fonts::bundled();
         let conferences = load_conferences(settings.config.as_deref(), &fonts)?;
-        let store = SqliteStore::open(settings.data_dir.join("lanyard.sqlite")).context("opening the database")?;
+        let store = SqliteStore::open(settings.data_dir.join("lanyard.sqlite"))
+            .context("opening the database")?;
         let objects = FileObjectStore::open(settings.data_dir.join("objects"))?;
         objects.recover();
         let jobs = LocalBadgeJobs::new();
-        let lanyard = Lanyard::new(Arc::new(store.clone()), Arc::new(objects), jobs.clone(), conferences);
-        let (admin_token, admin_token_file) = admin_token(settings.admin_token.as_deref(), &settings.data_dir)?;
+        let lanyard = Lanyard::new(
+            Arc::new(store.clone()),
+            Arc::new(objects),
+            jobs.clone(),
+            conferences,
+        );
+        let (admin_token, admin_token_file) =
+            admin_token(settings.admin_token.as_deref(), &settings.data_dir)?;
 
-        let worker_count = settings
-            .workers
-            .unwrap_or_else(|| std::thread::available_parallelism().map(usize::from).unwrap_or(1));
+        let worker_count = settings.workers.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(usize::from)
+                .unwrap_or(1)
+        });
         // Pending jobs from an earlier run are picked up by the first claim.
-        let workers = BadgeWorkers::start(lanyard.clone(), store.clone(), jobs, worker_count, settings.retry);
+        let workers = BadgeWorkers::start(
+            lanyard.clone(),
+            store.clone(),
+            jobs,
+            worker_count,
+            settings.retry,
+        );
 
         let listener = TcpListener::bind(&settings.addr)
             .await
             .with_context(|| format!("listening on {}", settings.addr))?;
-        let router = lanyard_http::router(AppState { lanyard, admin_token: Arc::new(admin_token.clone()) });
-        Ok(Application { listener, router, workers, store, admin_token, admin_token_file, _lock: lock })
+        let router = lanyard_http::router(AppState {
+            lanyard,
+            admin_token: Arc::new(admin_token.clone()),
+        });
+        Ok(Application {
+            listener,
+            router,
+            workers,
+            store,
+            admin_token,
+            admin_token_file,
+            _lock: lock,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     pub fn port(&self) -> u16 {
@@ -133,9 +175,21 @@ impl Application {
 
     /// Serves until `shutdown` completes, then stops accepting, lets in-flight
     /// requests finish, lets workers finish the badge in hand, and returns.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Application { listener, router, workers, store, _lock, .. } = self;
-        axum::serve(listener, router).with_graceful_shutdown(shutdown).await?;
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Application {
+            listener,
+            router,
+            workers,
+            store,
+            _lock,
+            ..
+        } = self;
+        axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await?;
         workers.shutdown().await;
         drop(store);
         Ok(())

@@ -80,7 +80,12 @@ struct RenderArgs {
     #[arg(long)]
     dpi: Option<u32>,
     /// Output file.
-    #[arg(short = 'o', long = "output", required_unless_present = "from", conflicts_with = "from")]
+    #[arg(
+        short = 'o',
+        long = "output",
+        required_unless_present = "from",
+        conflicts_with = "from"
+    )]
     output: Option<PathBuf>,
     /// CSV with the header user_id,type,user_name,phone_number,company_name.
     #[arg(long, requires = "out_dir")]
@@ -110,13 +115,21 @@ fn main() -> ExitCode {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_tracing();
     if args.backend == Backend::Aws {
-        let _ = (&args.table, &args.bucket, &args.topic_arn, &args.badge_queue_url);
+        let _ = (
+            &args.table,
+            &args.bucket,
+            &args.topic_arn,
+            &args.badge_queue_url,
+        );
         anyhow::bail!("--backend aws is not available in this build yet; use the embedded backend");
     }
     let runtime = tokio::runtime::Runtime::new()?;
@@ -132,7 +145,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let app = Application::build(settings).await?;
         println!("lanyard listening on http://{}", app.local_addr());
         if let Some(path) = app.admin_token_file() {
-            println!("organizer token: in {} (readable by you only)", path.display());
+            println!(
+                "organizer token: in {} (readable by you only)",
+                path.display()
+            );
         }
         app.run_until(shutdown_signal()).await
     })?;
@@ -144,10 +160,19 @@ fn render(args: RenderArgs) -> anyhow::Result<ExitCode> {
     let conferences = load_conferences(args.config.as_deref(), &fonts)?;
     let preset: Preset = args.preset.parse().map_err(anyhow::Error::msg)?;
     let format: Format = args.format.parse().map_err(anyhow::Error::msg)?;
-    let options = RenderOptions { conferences: &conferences, preset, format, dpi: args.dpi };
+    let options = RenderOptions {
+        conferences: &conferences,
+        preset,
+        format,
+        dpi: args.dpi,
+    };
 
     if let (Some(csv), Some(out_dir)) = (&args.from, &args.out_dir) {
-        let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(usize::from).unwrap_or(1));
+        let jobs = args.jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(usize::from)
+                .unwrap_or(1)
+        });
         let report = render_csv(&options, csv, out_dir, jobs)?;
         for failure in &report.failed {
             eprintln!("skipped {failure}");
@@ -159,12 +184,21 @@ fn render(args: RenderArgs) -> anyhow::Result<ExitCode> {
             report.rendered as f64 / report.seconds.max(1e-9),
             out_dir.display()
         );
-        return Ok(if report.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+        return Ok(if report.failed.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
     }
 
     let conference = match args.conference {
         Some(c) => c,
-        None => conferences.iter().next().context("no conference configured")?.id.to_string(),
+        None => conferences
+            .iter()
+            .next()
+            .context("no conference configured")?
+            .id
+            .to_string(),
     };
     let attendee = Attendee {
         user_id: None,

@@ -6,7 +6,9 @@ use std::sync::Mutex;
 
 use anyhow::{bail, Context};
 use lanyard_badge::{Badge, Format, Payload, Preset};
-use lanyard_domain::{CompanyName, Conference, Conferences, PayloadKind, PhoneNumber, UserId, UserName};
+use lanyard_domain::{
+    CompanyName, Conference, Conferences, PayloadKind, PhoneNumber, UserId, UserName,
+};
 
 /// What every badge of one run shares.
 pub struct RenderOptions<'a> {
@@ -27,7 +29,11 @@ pub struct Attendee {
 
 fn payload(conference: &Conference, a: &Attendee) -> Payload {
     match conference.payload {
-        PayloadKind::Vcard => Payload::vcard(a.name.as_str(), a.phone.as_str(), a.company.as_ref().map(|c| c.as_str())),
+        PayloadKind::Vcard => Payload::vcard(
+            a.name.as_str(),
+            a.phone.as_str(),
+            a.company.as_ref().map(|c| c.as_str()),
+        ),
         PayloadKind::Tel => Payload::tel(a.phone.as_str()),
         PayloadKind::Ticket => Payload::ticket(&lanyard_domain::fields::random_code()),
     }
@@ -37,14 +43,21 @@ pub fn render_one(options: &RenderOptions<'_>, attendee: &Attendee) -> anyhow::R
     let conference = options
         .conferences
         .get(&attendee.conference)
-        .with_context(|| format!("type: {:?} is not a configured conference", attendee.conference))?;
+        .with_context(|| {
+            format!(
+                "type: {:?} is not a configured conference",
+                attendee.conference
+            )
+        })?;
     let payload = payload(conference, attendee);
     let badge = Badge {
         name: attendee.name.as_str(),
         company: attendee.company.as_ref().map(|c| c.as_str()),
         payload: &payload,
     };
-    Ok(conference.renderer.render(&badge, options.preset, options.format, options.dpi)?)
+    Ok(conference
+        .renderer
+        .render(&badge, options.preset, options.format, options.dpi)?)
 }
 
 /// Writes `bytes` to `path` via a temporary file and a rename.
@@ -69,9 +82,21 @@ struct CsvRow {
 /// outside `[A-Za-z0-9._-]` replaced, so no row can name a path elsewhere.
 pub fn file_stem(user_id: &UserId, conference: &str) -> String {
     let clean = |s: &str| -> String {
-        s.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' }).collect()
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
     };
-    format!("{}--{}", clean(user_id.as_str()).trim_start_matches('.'), clean(conference))
+    format!(
+        "{}--{}",
+        clean(user_id.as_str()).trim_start_matches('.'),
+        clean(conference)
+    )
 }
 
 pub struct BatchReport {
@@ -81,8 +106,14 @@ pub struct BatchReport {
 }
 
 /// Renders every row of a CSV file into `out_dir` on `jobs` threads.
-pub fn render_csv(options: &RenderOptions<'_>, csv_path: &Path, out_dir: &Path, jobs: usize) -> anyhow::Result<BatchReport> {
-    let mut reader = csv::Reader::from_path(csv_path).with_context(|| format!("reading {}", csv_path.display()))?;
+pub fn render_csv(
+    options: &RenderOptions<'_>,
+    csv_path: &Path,
+    out_dir: &Path,
+    jobs: usize,
+) -> anyhow::Result<BatchReport> {
+    let mut reader = csv::Reader::from_path(csv_path)
+        .with_context(|| format!("reading {}", csv_path.display()))?;
     let headers = reader.headers()?.clone();
     for required in ["user_id", "type", "user_name", "phone_number"] {
         if !headers.iter().any(|h| h == required) {
@@ -123,10 +154,16 @@ pub fn render_csv(options: &RenderOptions<'_>, csv_path: &Path, out_dir: &Path, 
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(a) = rows.get(i) else { break };
                 let user_id = a.user_id.as_ref().expect("CSV rows have a user id");
-                let path: PathBuf =
-                    out_dir.join(format!("{}.{}", file_stem(user_id, &a.conference), options.format.extension()));
+                let path: PathBuf = out_dir.join(format!(
+                    "{}.{}",
+                    file_stem(user_id, &a.conference),
+                    options.format.extension()
+                ));
                 if let Err(e) = render_one(options, a).and_then(|bytes| write_file(&path, &bytes)) {
-                    errors.lock().expect("errors").push(format!("{}: {e:#}", user_id));
+                    errors
+                        .lock()
+                        .expect("errors")
+                        .push(format!("{}: {e:#}", user_id));
                 }
                 progress.inc(1);
             });
@@ -136,5 +173,9 @@ pub fn render_csv(options: &RenderOptions<'_>, csv_path: &Path, out_dir: &Path, 
     let mut render_errors = errors.into_inner().expect("errors");
     let rendered = rows.len() - render_errors.len();
     failed.append(&mut render_errors);
-    Ok(BatchReport { rendered, failed, seconds: started.elapsed().as_secs_f64() })
+    Ok(BatchReport {
+        rendered,
+        failed,
+        seconds: started.elapsed().as_secs_f64(),
+    })
 }

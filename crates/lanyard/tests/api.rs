@@ -1,0 +1,529 @@
+//! The HTTP API against the real server, real SQLite and real badge workers.
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::{decode_qr, registration, spawn_app_in, TOKEN};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_up_renders_a_badge_served_as_png_svg_and_pdf() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(dir.path(), 2).await;
+    let res = app
+        .post_registration(&registration("gildong.hong", "홍길동"))
+        .await;
+    assert_eq!(res.status(), 201);
+    assert_eq!(
+        res.headers()["location"],
+        "/api/registrations/gildong%2Ehong/Serverless%20web%20project"
+    );
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["user_name"], "홍길동");
+    assert_eq!(body["badge"]["status"], "pending");
+    let badge_url = body["badge"]["url"].as_str().unwrap().to_owned();
+    let token = badge_url.rsplit('/').next().unwrap();
+    assert_eq!(token.len(), 22, "a 128-bit token");
+
+    let badge = app.wait_for_badge(&badge_url).await;
+    assert_eq!(badge["status"], "ready");
+    for (format, content_type) in [
+        ("png", "image/png"),
+        ("svg", "image/svg+xml"),
+        ("pdf", "application/pdf"),
+    ] {
+        let link = badge[format].as_str().unwrap();
+        assert_eq!(link, format!("{badge_url}.{format}"));
+        let res = app.client.get(app.url(link)).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["content-type"], content_type);
+        assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+        let bytes = res.bytes().await.unwrap();
+        if format == "png" {
+            let vcard = "BEGIN:VCARD\r\nVERSION:3.0\r\nN:홍길동;;;;\r\nFN:홍길동\r\nORG:Example\\; Corp\\, \\\\ Ltd\r\n\
+                         TEL;TYPE=CELL:+82 10-1234-5678\r\nEND:VCARD\r\n";
+            assert_eq!(decode_qr(&bytes), vcard);
+        }
+        if format == "pdf" {
+            assert!(bytes.starts_with(b"%PDF-"));
+        }
+        if format == "svg" {
+            assert!(bytes.starts_with(b"<svg"));
+        }
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duplicate_is_409_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(dir.path(), 1).await;
+    assert_eq!(
+        app.post_registration(&registration("dup", "First Person"))
+            .await
+            .status(),
+        201
+    );
+    let res = app
+        .post_registration(&registration("dup", "Second Person"))
+        .await;
+    assert_eq!(res.status(), 409);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "already_registered");
+    let res = app
+        .organizer(
+            Method::GET,
+            "/api/registrations/dup/Serverless%20web%20project",
+        )
+        .await;
+    let stored: Value = res.json().await.unwrap();
+    assert_eq!(stored["user_name"], "First Person");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_input_is_400_with_the_field_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(dir.path(), 1).await;
+    let valid = registration("valid.user", "Valid");
+    let with = |field: &str, value: Value| {
+        let mut body = valid.clone();
+        body[field] = value;
+        body
+    };
+    let without = |field: &str| {
+        let mut body = valid.clone();
+        body.as_object_mut().unwrap().remove(field);
+        body
+    };
+    let cases = [
+        (with("phone_number", json!("12")), Some("phone_number")),
+        (
+            with("phone_number", json!("010-1234-abcd")),
+            Some("phone_number"),
+        ),
+        (with("user_name", json!("   ")), Some("user_name")),
+        (with("user_name", json!("x".repeat(101))), Some("user_name")),
+        (with("user_name", json!("bell\u{7}")), Some("user_name")),
+        (with("user_id", json!("*")), Some("user_id")),
+        (with("user_id", json!("../etc/passwd")), Some("user_id")),
+        (with("user_id", json!(42)), Some("user_id")),
+        (with("type", json!("No such conference")), Some("type")),
+        (
+            with("company_name", json!("c".repeat(101))),
+            Some("company_name"),
+        ),
+        (with("admin", json!(true)), Some("admin")),
+        (without("user_id"), Some("user_id")),
+        (without("phone_number"), Some("phone_number")),
+        (json!([1, 2]), None),
+    ];
+    for (body, field) in cases {
+        let res = app.post_registration(&body).await;
+        assert_eq!(res.status(), 400, "{body}");
+        let err: Value = res.json().await.unwrap();
+        assert_eq!(err["error"]["code"], "invalid", "{body}");
+        assert_eq!(err["error"]["field"].as_str(), field, "{body}: {err}");
+        assert!(err["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()));
+    }
+    // Truncated JSON, a wrong content type and an oversized body.
+    let raw = |body: &'static str, content_type: &'static str| {
+        app.client
+            .post(app.url("/api/registrations"))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let res = raw(r#"{"type": "Serverless web pro"#, "application/json")
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let res = raw("user_id=x", "application/x-www-form-urlencoded")
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 415);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "unsupported_media_type"
+    );
+    let big = with("company_name", json!("x".repeat(17 * 1024)));
+    let res = app.post_registration(&big).await;
+    assert_eq!(res.status(), 413);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "payload_too_large"
+    );
+
+    let list: Value = app
+        .organizer(Method::GET, "/api/registrations")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"], json!([]), "nothing was stored");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn organizer_endpoints_need_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(dir.path(), 1).await;
+    assert_eq!(
+        app.post_registration(&registration("someone", "Some One"))
+            .await
+            .status(),
+        201
+    );
+    let endpoints = [
+        (Method::GET, "/api/registrations"),
+        (Method::GET, "/api/registrations/someone"),
+        (
+            Method::GET,
+            "/api/registrations/someone/Serverless%20web%20project",
+        ),
+        (
+            Method::DELETE,
+            "/api/registrations/someone/Serverless%20web%20project",
+        ),
+        (
+            Method::POST,
+            "/api/registrations/someone/Serverless%20web%20project/badge",
+        ),
+    ];
+    let wrong = format!("{}x", TOKEN);
+    let bearer_wrong = format!("Bearer {wrong}");
+    let bearer_prefix = format!("Bearer {}", &TOKEN[..TOKEN.len() - 1]);
+    let basic = format!("Basic {TOKEN}");
+    let authorizations: [Option<&str>; 6] = [
+        None,
+        Some(&bearer_wrong),
+        Some(&bearer_prefix),
+        Some(&basic),
+        Some("Bearer"),
+        Some("Bearer "),
+    ];
+    for (method, path) in &endpoints {
+        for auth in &authorizations {
+            let mut req = app.client.request(method.clone(), app.url(path));
+            if let Some(auth) = auth {
+                req = req.header("authorization", *auth);
+            }
+            let res = req.send().await.unwrap();
+            assert_eq!(res.status(), 401, "{method} {path} with {auth:?}");
+            assert_eq!(res.headers()["www-authenticate"], "Bearer");
+            assert_eq!(
+                res.json::<Value>().await.unwrap()["error"]["code"],
+                "unauthorized"
+            );
+        }
+    }
+    // Still there: none of the refused deletes went through.
+    let res = app
+        .organizer(Method::GET, "/api/registrations/someone")
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paging_returns_each_of_250_registrations_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(dir.path(), 0).await;
+    let mut posts = tokio::task::JoinSet::new();
+    for i in 0..250 {
+        let client = app.client.clone();
+        let url = app.url("/api/registrations");
+        posts.spawn(async move {
+            let body = registration(&format!("user{i:03}"), &format!("Attendee {i}"));
+            client
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        });
+        if posts.len() >= 16 {
+            assert_eq!(posts.join_next().await.unwrap().unwrap(), 201);
+        }
+    }
+    while let Some(status) = posts.join_next().await {
+        assert_eq!(status.unwrap(), 201);
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/registrations?limit=100&cursor={c}"),
+            None => "/api/registrations?limit=100".to_owned(),
+        };
+        let page: Value = app
+            .organizer(Method::GET, &path)
+            .await
+            .json()
+            .await
+            .unwrap();
+        pages += 1;
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 100);
+        seen.extend(
+            items
+                .iter()
+                .map(|r| r["user_id"].as_str().unwrap().to_owned()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    let unique: HashSet<_> = seen.iter().collect();
+    assert_eq!(seen.len(), 250, "no item repeated");
+    assert_eq!(unique.len(), 250, "no item skipped");
+    // Bad paging input is a 400 naming the parameter.
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("limit=ten", "limit"),
+        ("cursor=bogus", "cursor"),
+        ("type=nope", "type"),
+    ] {
+        let res = app
+            .organizer(Method::GET, &format!("/api/registrations?{query}"))
+            .await;
+        assert_eq!(res.status(), 400, "{query}");
+        assert_eq!(res.json::<Value>().await.unwrap()["error"]["field"], field);
+    }
+    // Search by name.
+    let found: Value = app
+        .organizer(Method::GET, "/api/registrations?q=attendee%20249")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["items"].as_array().unwrap().len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_keeps_everything_and_finishes_pending_badges() {
+    let dir = tempfile::tempdir().unwrap();
+    // No workers: every badge is still pending when the server stops.
+    let app = spawn_app_in(dir.path(), 0).await;
+    let mut urls = Vec::new();
+    for i in 0..12 {
+        let res = app
+            .post_registration(&registration(&format!("keep{i}"), &format!("이름 {i}")))
+            .await;
+        assert_eq!(res.status(), 201);
+        let body: Value = res.json().await.unwrap();
+        urls.push(body["badge"]["url"].as_str().unwrap().to_owned());
+    }
+    let (_, badge) = app.get_json(&urls[0]).await;
+    assert_eq!(badge["status"], "pending");
+    let res = app
+        .client
+        .get(app.url(&format!("{}.png", urls[0])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404, "no image before it is ready");
+    app.stop().await;
+
+    let app = spawn_app_in(dir.path(), 2).await;
+    for (i, url) in urls.iter().enumerate() {
+        assert_eq!(app.wait_for_badge(url).await["status"], "ready");
+        let res = app
+            .organizer(
+                Method::GET,
+                &format!("/api/registrations/keep{i}/Serverless%20web%20project"),
+            )
+            .await;
+        let stored: Value = res.json().await.unwrap();
+        assert_eq!(stored["user_name"], format!("이름 {i}"));
+        assert_eq!(stored["badge"]["status"], "ready");
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_removes_the_registration_and_its_badge() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(dir.path(), 1).await;
+    let body: Value = app
+        .post_registration(&registration("leaving", "Leaving Soon"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let url = body["badge"]["url"].as_str().unwrap().to_owned();
+    app.wait_for_badge(&url).await;
+    assert_eq!(
+        app.client
+            .get(app.url(&format!("{url}.png")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let path = "/api/registrations/leaving/Serverless%20web%20project";
+    assert_eq!(app.organizer(Method::DELETE, path).await.status(), 204);
+    assert_eq!(app.organizer(Method::GET, path).await.status(), 404);
+    assert_eq!(app.organizer(Method::DELETE, path).await.status(), 404);
+    assert_eq!(app.get_json(&url).await.0, 404);
+    for ext in ["png", "svg", "pdf"] {
+        assert_eq!(
+            app.client
+                .get(app.url(&format!("{url}.{ext}")))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            404
+        );
+    }
+    let badges = std::fs::read_dir(dir.path().join("objects/badges"))
+        .unwrap()
+        .count();
+    assert_eq!(badges, 0, "badge files are gone from disk");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rerender_and_items_written_by_the_original_system() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        // An item as the original wrote it: only its five attributes, no badge.
+        let store = lanyard_embedded::SqliteStore::open(dir.path().join("lanyard.sqlite")).unwrap();
+        let mut legacy = lanyard_domain::contract::sample(
+            "legacy",
+            "About cloud computing",
+            "Old Timer",
+            Some("2019 Inc"),
+        );
+        legacy.badge = None;
+        legacy.ticket_code = None;
+        legacy.created_at = String::new();
+        use lanyard_domain::RegistrationStore;
+        store.insert(&legacy).await.unwrap();
+    }
+    let app = spawn_app_in(dir.path(), 1).await;
+    let path = "/api/registrations/legacy/About%20cloud%20computing";
+    let stored: Value = app.organizer(Method::GET, path).await.json().await.unwrap();
+    assert_eq!(stored["badge"], Value::Null, "no badge yet");
+    let res = app.organizer(Method::POST, &format!("{path}/badge")).await;
+    assert_eq!(res.status(), 202);
+    let body: Value = res.json().await.unwrap();
+    let url = body["badge"]["url"].as_str().unwrap().to_owned();
+    assert_eq!(app.wait_for_badge(&url).await["status"], "ready");
+    let png = app
+        .client
+        .get(app.url(&format!("{url}.png")))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(decode_qr(&png).contains("FN:Old Timer\r\n"));
+    // Rendering again keeps the URL and ends ready again.
+    assert_eq!(
+        app.organizer(Method::POST, &format!("{path}/badge"))
+            .await
+            .status(),
+        202
+    );
+    assert_eq!(app.wait_for_badge(&url).await["status"], "ready");
+    assert_eq!(
+        app.organizer(
+            Method::POST,
+            "/api/registrations/nobody/About%20cloud%20computing/badge"
+        )
+        .await
+        .status(),
+        404
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_endpoints_openapi_and_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(dir.path(), 0).await;
+    assert_eq!(
+        app.get_json("/api/health").await,
+        (200, json!({"status": "ok"}))
+    );
+    let (status, conferences) = app.get_json("/api/conferences").await;
+    assert_eq!(status, 200);
+    let ids: Vec<_> = conferences["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["Serverless web project", "About cloud computing"]);
+
+    let (status, doc) = app.get_json("/api/openapi.json").await;
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    for path in [
+        "/api/health",
+        "/api/conferences",
+        "/api/registrations",
+        "/api/registrations/{user_id}",
+        "/api/registrations/{user_id}/{type}",
+        "/api/registrations/{user_id}/{type}/badge",
+        "/api/badges/{token}",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} documented");
+    }
+
+    for path in [
+        "/api/badges/AAAAAAAAAAAAAAAAAAAAAA",
+        "/api/badges/AAAAAAAAAAAAAAAAAAAAAA.png",
+        "/api/badges/..%2F..%2Fetc%2Fpasswd",
+        "/api/nope",
+    ] {
+        let (status, body) = app.get_json(path).await;
+        assert_eq!(status, 404, "{path}");
+        assert_eq!(body["error"]["code"], "not_found");
+    }
+    let res = app
+        .client
+        .put(app.url("/api/registrations"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 405);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "method_not_allowed"
+    );
+
+    let page = app.client.get(app.url("/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let csp = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.starts_with("default-src 'self'") && csp.contains("frame-ancestors 'none'"));
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+    app.stop().await;
+}

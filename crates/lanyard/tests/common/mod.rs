@@ -1,0 +1,126 @@
+//! `spawn_app`: the real server on a free port with its own data directory.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use lanyard::{Application, ServeSettings};
+use lanyard_embedded::RetryPolicy;
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const TOKEN: &str = "test-organizer-token-0123456789";
+
+pub struct TestApp {
+    pub address: String,
+    pub data_dir: PathBuf,
+    pub client: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+pub async fn spawn_app_in(data_dir: &Path, workers: usize) -> TestApp {
+    let mut settings = ServeSettings::new("127.0.0.1:0", data_dir);
+    settings.admin_token = Some(TOKEN.into());
+    settings.workers = Some(workers);
+    settings.retry = RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::from_millis(50),
+        max_delay: Duration::from_millis(200),
+    };
+    let app = Application::build(settings).await.expect("the app builds");
+    let address = format!("http://{}", app.local_addr());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        address,
+        data_dir: data_dir.to_path_buf(),
+        client: reqwest::Client::new(),
+        stop: Some(stop),
+        server: Some(server),
+    }
+}
+
+pub fn registration(user_id: &str, name: &str) -> Value {
+    json!({
+        "type": "Serverless web project",
+        "user_id": user_id,
+        "user_name": name,
+        "phone_number": "+82 10-1234-5678",
+        "company_name": "Example; Corp, \\ Ltd"
+    })
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn post_registration(&self, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/registrations"))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        let res = self.client.get(self.url(path)).send().await.unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn organizer(&self, method: reqwest::Method, path: &str) -> reqwest::Response {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Polls a badge URL until its status is no longer `pending`.
+    pub async fn wait_for_badge(&self, badge_url: &str) -> Value {
+        for _ in 0..600 {
+            let (status, body) = self.get_json(badge_url).await;
+            assert_eq!(status, 200, "badge url answers: {body}");
+            if body["status"] != "pending" {
+                return body;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("badge {badge_url} stayed pending");
+    }
+
+    /// Stops the server the way SIGTERM does and waits until it has finished.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("server task")
+                .expect("server stopped cleanly");
+        }
+    }
+}
+
+/// Decodes the one QR code in a PNG with rqrr, an independent decoder.
+pub fn decode_qr(png: &[u8]) -> String {
+    let img = image::load_from_memory(png).expect("a PNG").to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(
+        img.width() as usize,
+        img.height() as usize,
+        |x, y| img.get_pixel(x as u32, y as u32).0[0],
+    );
+    let grids = prepared.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code on the badge");
+    let mut bytes = Vec::new();
+    grids[0].decode_to(&mut bytes).expect("the QR code decodes");
+    String::from_utf8(bytes).expect("UTF-8 payload")
+}
