@@ -527,3 +527,67 @@ async fn public_endpoints_openapi_and_headers() {
     assert_eq!(page.headers()["referrer-policy"], "no-referrer");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn badges_that_cannot_be_written_are_retried_then_failed_with_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // A file where the badge directory should be: every write fails.
+    std::fs::create_dir_all(dir.path().join("objects")).unwrap();
+    std::fs::write(dir.path().join("objects/badges"), b"not a directory").unwrap();
+    let app = spawn_app_in(dir.path(), 1).await;
+    let body: Value = app
+        .post_registration(&registration("unlucky", "Un Lucky"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let url = body["badge"]["url"].as_str().unwrap().to_owned();
+    let badge = app.wait_for_badge(&url).await;
+    assert_eq!(badge["status"], "failed");
+    let stored: Value = app
+        .organizer(
+            Method::GET,
+            "/api/registrations/unlucky/Serverless%20web%20project",
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["badge"]["status"], "failed");
+    assert!(stored["badge"]["error"]
+        .as_str()
+        .is_some_and(|e| !e.is_empty()));
+    assert_eq!(
+        app.store().pending_jobs().await.unwrap(),
+        0,
+        "a failed job leaves the queue"
+    );
+    // Fixed: rendering again succeeds.
+    std::fs::remove_file(dir.path().join("objects/badges")).unwrap();
+    let path = "/api/registrations/unlucky/Serverless%20web%20project/badge";
+    assert_eq!(app.organizer(Method::POST, path).await.status(), 202);
+    assert_eq!(app.wait_for_badge(&url).await["status"], "ready");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_badge_for_a_conference_no_longer_configured_fails_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(dir.path(), 0).await;
+    let mut body = registration("moved", "Moved On");
+    body["type"] = json!("About cloud computing");
+    let created: Value = app.post_registration(&body).await.json().await.unwrap();
+    let url = created["badge"]["url"].as_str().unwrap().to_owned();
+    app.stop().await;
+
+    let config = dir.path().join("one.toml");
+    std::fs::write(
+        &config,
+        "[[conference]]\nid = \"Serverless web project\"\ntitle = \"Serverless\"\n",
+    )
+    .unwrap();
+    let app = common::spawn_app_with_config(dir.path(), &config).await;
+    let badge = app.wait_for_badge(&url).await;
+    assert_eq!(badge["status"], "failed");
+    app.stop().await;
+}

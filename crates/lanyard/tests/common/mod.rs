@@ -16,12 +16,22 @@ pub struct TestApp {
     pub address: String,
     pub data_dir: PathBuf,
     pub client: reqwest::Client,
+    store: lanyard_embedded::SqliteStore,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<anyhow::Result<()>>>,
 }
 
 pub async fn spawn_app_in(data_dir: &Path, workers: usize) -> TestApp {
+    spawn(data_dir, workers, None).await
+}
+
+pub async fn spawn_app_with_config(data_dir: &Path, config: &Path) -> TestApp {
+    spawn(data_dir, 1, Some(config)).await
+}
+
+async fn spawn(data_dir: &Path, workers: usize, config: Option<&Path>) -> TestApp {
     let mut settings = ServeSettings::new("127.0.0.1:0", data_dir);
+    settings.config = config.map(Path::to_path_buf);
     settings.admin_token = Some(TOKEN.into());
     settings.workers = Some(workers);
     settings.retry = RetryPolicy {
@@ -30,6 +40,7 @@ pub async fn spawn_app_in(data_dir: &Path, workers: usize) -> TestApp {
         max_delay: Duration::from_millis(200),
     };
     let app = Application::build(settings).await.expect("the app builds");
+    let store = app.store().clone();
     let address = format!("http://{}", app.local_addr());
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {
@@ -39,6 +50,7 @@ pub async fn spawn_app_in(data_dir: &Path, workers: usize) -> TestApp {
         address,
         data_dir: data_dir.to_path_buf(),
         client: reqwest::Client::new(),
+        store,
         stop: Some(stop),
         server: Some(server),
     }
@@ -55,6 +67,10 @@ pub fn registration(user_id: &str, name: &str) -> Value {
 }
 
 impl TestApp {
+    pub fn store(&self) -> &lanyard_embedded::SqliteStore {
+        &self.store
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

@@ -1,0 +1,428 @@
+// lanyard's page: sign-up with a live badge preview, and the organizers'
+// attendee list. Data from the server is always inserted as text.
+import { STRINGS, pickLanguage } from "./i18n.js";
+import { checkField } from "./rules.js";
+
+const $ = (id) => document.getElementById(id);
+const FIELDS = ["type", "user_id", "user_name", "phone_number", "company_name"];
+const TOKEN_KEY = "lanyard.organizerToken";
+const LANG_KEY = "lanyard.lang";
+const PAGE_SIZE = 20;
+
+let lang = pickLanguage(localStorage.getItem(LANG_KEY), navigator.languages);
+let conferences = [];
+
+function t(key, vars = {}) {
+  const s = (STRINGS[lang] && STRINGS[lang][key]) ?? STRINGS.en[key] ?? key;
+  return s.replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ""));
+}
+
+function applyLanguage() {
+  document.documentElement.lang = lang;
+  $("lang").value = lang;
+  for (const el of document.querySelectorAll("[data-i18n]")) {
+    el.textContent = t(el.dataset.i18n);
+  }
+  fillConferenceSelects();
+  for (const name of FIELDS) {
+    const err = $(`e-${name}`);
+    if (err && err.dataset.key) err.textContent = t(err.dataset.key);
+  }
+  if (badge.state) showBadgeState(badge.state);
+  if (list.loaded) renderRows(list.items);
+}
+
+// ---- Tabs -------------------------------------------------------------
+
+function selectTab(which, focus = false) {
+  for (const name of ["signup", "attendees"]) {
+    const tab = $(`tab-${name}`);
+    const selected = name === which;
+    tab.setAttribute("aria-selected", String(selected));
+    tab.tabIndex = selected ? 0 : -1;
+    $(`panel-${name}`).hidden = !selected;
+    if (selected && focus) tab.focus();
+  }
+  if (which === "attendees") openAttendees();
+}
+
+function setupTabs() {
+  const tabs = ["signup", "attendees"];
+  for (const name of tabs) {
+    const tab = $(`tab-${name}`);
+    tab.addEventListener("click", () => selectTab(name));
+    tab.addEventListener("keydown", (e) => {
+      if (e.key !== "ArrowRight" && e.key !== "ArrowLeft") return;
+      const next = tabs[(tabs.indexOf(name) + 1) % tabs.length];
+      selectTab(next, true);
+      e.preventDefault();
+    });
+  }
+}
+
+// ---- API ----------------------------------------------------------------
+
+async function api(path, options = {}) {
+  const res = await fetch(path, { ...options, headers: { Accept: "application/json", ...(options.headers || {}) } });
+  let body = null;
+  if ((res.headers.get("content-type") || "").includes("application/json")) {
+    body = await res.json();
+  }
+  return { status: res.status, body };
+}
+
+function organizerHeaders() {
+  return { Authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY) || ""}` };
+}
+
+async function loadConferences() {
+  try {
+    const { status, body } = await api("/api/conferences");
+    if (status === 200) conferences = body.items;
+  } catch {
+    conferences = [];
+  }
+  fillConferenceSelects();
+}
+
+function fillConferenceSelects() {
+  const signup = $("f-type");
+  const chosen = signup.value;
+  signup.replaceChildren(...conferences.map((c) => new Option(c.title, c.id)));
+  if (chosen) signup.value = chosen;
+  const filter = $("f-filter-type");
+  const filtered = filter.value;
+  filter.replaceChildren(new Option(t("allConferences"), ""), ...conferences.map((c) => new Option(c.title, c.id)));
+  filter.value = filtered;
+  const accent = conferences.find((c) => c.id === signup.value)?.accent;
+  if (accent) document.documentElement.style.setProperty("--accent", accent);
+}
+
+// ---- Sign-up -------------------------------------------------------------
+
+function setFieldError(name, key, message) {
+  const input = $(`f-${name}`);
+  const err = $(`e-${name}`);
+  if (!input || !err) return;
+  err.dataset.key = key || "";
+  err.textContent = key ? t(key) : message || "";
+  input.setAttribute("aria-invalid", key || message ? "true" : "false");
+}
+
+function validate(name) {
+  const input = $(`f-${name}`);
+  const key = checkField(name, input.value);
+  setFieldError(name, key);
+  return !key;
+}
+
+function setupSignup() {
+  const form = $("signup");
+  for (const name of FIELDS) {
+    const input = $(`f-${name}`);
+    input.addEventListener("input", () => {
+      if (input.getAttribute("aria-invalid") === "true" || input.value.length > 0) validate(name);
+    });
+    input.addEventListener("blur", () => {
+      if (input.value) validate(name);
+    });
+  }
+  $("f-type").addEventListener("change", fillConferenceSelects);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const status = $("signup-status");
+    const valid = FIELDS.map(validate).every(Boolean);
+    if (!valid) {
+      status.textContent = t("fixFields");
+      form.querySelector("[aria-invalid='true']")?.focus();
+      return;
+    }
+    const data = Object.fromEntries(FIELDS.map((n) => [n, $(`f-${n}`).value]));
+    const submit = $("submit");
+    submit.disabled = true;
+    submit.classList.add("busy");
+    status.textContent = t("submitting");
+    try {
+      const { status: code, body } = await api("/api/registrations", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(data),
+      });
+      if (code === 201) {
+        status.textContent = t("registered");
+        startBadge(body);
+      } else if (code === 409) {
+        status.textContent = t("duplicate");
+        status.className = "status notice";
+      } else if (code === 400 && body?.error?.field && $(`f-${body.error.field}`)) {
+        setFieldError(body.error.field, null, body.error.message);
+        status.textContent = t("fixFields");
+        $(`f-${body.error.field}`).focus();
+      } else {
+        status.textContent = body?.error?.message || t("serverError");
+      }
+    } catch {
+      status.textContent = t("networkError");
+    } finally {
+      submit.disabled = false;
+      submit.classList.remove("busy");
+    }
+  });
+}
+
+// ---- Badge preview ---------------------------------------------------------
+
+const badge = { url: null, name: "", state: null, timer: null };
+
+function startBadge(registration) {
+  clearTimeout(badge.timer);
+  badge.url = registration.badge.url;
+  badge.name = registration.user_name;
+  $("badge-card").hidden = false;
+  $("badge-img").hidden = true;
+  $("badge-placeholder").hidden = false;
+  $("badge-actions").hidden = true;
+  showBadgeState("pending");
+  pollBadge(250, Date.now());
+}
+
+async function pollBadge(delay, started) {
+  let info = null;
+  try {
+    const res = await api(badge.url);
+    if (res.status === 200) info = res.body;
+  } catch {
+    info = null;
+  }
+  if (info && info.status === "ready") {
+    showBadgeReady(info);
+    return;
+  }
+  if (info && info.status === "failed") {
+    showBadgeState("failed");
+    return;
+  }
+  if (Date.now() - started > 30000) showBadgeState("slow");
+  badge.timer = setTimeout(() => pollBadge(Math.min(delay * 1.6, 5000), started), delay);
+}
+
+function showBadgeState(state) {
+  badge.state = state;
+  const key = { pending: "badgePending", ready: "badgeReady", failed: "badgeFailed", slow: "badgeSlow" }[state];
+  $("badge-state").textContent = t(key);
+  $("badge-img").alt = t("badgeAlt", { name: badge.name });
+}
+
+function showBadgeReady(info) {
+  const img = $("badge-img");
+  img.onload = () => {
+    img.hidden = false;
+    $("badge-placeholder").hidden = true;
+  };
+  img.src = info.png;
+  $("dl-png").href = info.png;
+  $("dl-svg").href = info.svg;
+  $("dl-pdf").href = info.pdf;
+  $("badge-actions").hidden = false;
+  showBadgeState("ready");
+}
+
+// ---- Printing: the badge alone, at its physical size -----------------------
+
+function printBadge(src) {
+  const img = $("print-img");
+  const go = () => {
+    document.body.classList.add("printing-badge");
+    window.print();
+  };
+  if (img.getAttribute("src") === src && img.complete) {
+    go();
+  } else {
+    img.onload = go;
+    img.src = src;
+  }
+}
+window.addEventListener("afterprint", () => document.body.classList.remove("printing-badge"));
+
+// ---- Attendees -------------------------------------------------------------
+
+const list = { cursors: [null], page: 0, items: [], loaded: false, next: null, searchTimer: null };
+
+function openAttendees() {
+  const hasToken = Boolean(sessionStorage.getItem(TOKEN_KEY));
+  $("token-card").hidden = hasToken;
+  $("list-card").hidden = !hasToken;
+  if (hasToken && !list.loaded) loadPage(0);
+}
+
+function setupAttendees() {
+  $("token-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const token = $("f-token").value.trim();
+    if (!token) {
+      $("e-token").textContent = t("required");
+      return;
+    }
+    sessionStorage.setItem(TOKEN_KEY, token);
+    const ok = await loadPage(0);
+    if (!ok) return;
+    $("f-token").value = "";
+    $("e-token").textContent = "";
+    openAttendees();
+    $("f-q").focus();
+  });
+  $("forget-token").addEventListener("click", () => {
+    sessionStorage.removeItem(TOKEN_KEY);
+    list.loaded = false;
+    $("attendees").tBodies[0].replaceChildren();
+    openAttendees();
+    $("f-token").focus();
+  });
+  $("filters").addEventListener("submit", (e) => e.preventDefault());
+  $("f-q").addEventListener("input", () => {
+    clearTimeout(list.searchTimer);
+    list.searchTimer = setTimeout(() => loadPage(0, true), 250);
+  });
+  $("f-filter-type").addEventListener("change", () => loadPage(0, true));
+  $("next-page").addEventListener("click", () => loadPage(list.page + 1));
+  $("prev-page").addEventListener("click", () => loadPage(list.page - 1));
+}
+
+async function loadPage(page, reset = false) {
+  if (reset) list.cursors = [null];
+  const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
+  const q = $("f-q").value.trim();
+  const type = $("f-filter-type").value;
+  if (q) params.set("q", q);
+  if (type) params.set("type", type);
+  const cursor = list.cursors[page];
+  if (cursor) params.set("cursor", cursor);
+  $("list-status").textContent = t("loading");
+  let res;
+  try {
+    res = await api(`/api/registrations?${params}`, { headers: organizerHeaders() });
+  } catch {
+    $("list-status").textContent = t("networkError");
+    return false;
+  }
+  if (res.status === 401) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    list.loaded = false;
+    openAttendees();
+    $("e-token").textContent = t("wrongToken");
+    $("f-token").setAttribute("aria-invalid", "true");
+    return false;
+  }
+  if (res.status !== 200) {
+    $("list-status").textContent = res.body?.error?.message || t("serverError");
+    return false;
+  }
+  list.page = page;
+  list.items = res.body.items;
+  list.next = res.body.next_cursor;
+  list.cursors[page + 1] = list.next;
+  list.loaded = true;
+  renderRows(list.items);
+  return true;
+}
+
+function statusLabel(b) {
+  if (!b) return t("statusNone");
+  return t({ pending: "statusPending", ready: "statusReady", failed: "statusFailed" }[b.status]);
+}
+
+function renderRows(items) {
+  const body = $("attendees").tBodies[0];
+  const rows = items.map((r) => {
+    const tr = document.createElement("tr");
+    const cell = (text, label) => {
+      const td = document.createElement("td");
+      td.textContent = text;
+      td.dataset.label = label;
+      return td;
+    };
+    const conference = conferences.find((c) => c.id === r.type)?.title || r.type;
+    tr.append(cell(r.user_name, t("colName")), cell(r.company_name || "", t("colCompany")), cell(conference, t("colConference")));
+    const status = cell("", t("colBadge"));
+    const pill = document.createElement("span");
+    pill.className = `pill ${r.badge ? r.badge.status : "none"}`;
+    pill.textContent = statusLabel(r.badge);
+    if (r.badge?.error) pill.title = r.badge.error;
+    status.append(pill);
+    tr.append(status);
+    const actions = document.createElement("td");
+    actions.className = "row-actions";
+    if (r.badge?.status === "ready") {
+      const view = document.createElement("button");
+      view.type = "button";
+      view.textContent = t("viewBadge");
+      view.setAttribute("aria-label", `${t("viewBadge")}: ${r.user_name}`);
+      view.addEventListener("click", () => openDialog(r, view));
+      actions.append(view);
+    }
+    if (!r.badge || r.badge.status === "failed") {
+      const again = document.createElement("button");
+      again.type = "button";
+      again.textContent = t("rerender");
+      again.setAttribute("aria-label", `${t("rerender")}: ${r.user_name}`);
+      again.addEventListener("click", () => rerender(r, again));
+      actions.append(again);
+    }
+    tr.append(actions);
+    return tr;
+  });
+  body.replaceChildren(...rows);
+  $("list-status").textContent = items.length ? t("shown", { n: items.length }) : t("noResults");
+  $("prev-page").disabled = list.page === 0;
+  $("next-page").disabled = !list.next;
+  $("page-no").textContent = t("page", { n: list.page + 1 });
+}
+
+async function rerender(r, button) {
+  button.disabled = true;
+  button.textContent = t("rerendering");
+  const path = `/api/registrations/${encodeURIComponent(r.user_id)}/${encodeURIComponent(r.type)}/badge`;
+  try {
+    await api(path, { method: "POST", headers: organizerHeaders() });
+  } finally {
+    setTimeout(() => loadPage(list.page), 800);
+  }
+}
+
+// ---- Badge dialog -----------------------------------------------------------
+
+let dialogOpener = null;
+let dialogSrc = "";
+
+function openDialog(r, opener) {
+  dialogOpener = opener;
+  dialogSrc = `${r.badge.url}.png`;
+  $("dialog-title").textContent = r.user_name;
+  const img = $("dialog-img");
+  img.alt = t("badgeAlt", { name: r.user_name });
+  img.src = dialogSrc;
+  $("badge-dialog").showModal();
+  $("dialog-print").focus();
+}
+
+function setupDialog() {
+  const dialog = $("badge-dialog");
+  $("dialog-close").addEventListener("click", () => dialog.close());
+  $("dialog-print").addEventListener("click", () => printBadge(dialogSrc));
+  dialog.addEventListener("close", () => dialogOpener?.focus());
+  $("print-badge").addEventListener("click", () => printBadge($("dl-png").getAttribute("href")));
+}
+
+// ---- Start -------------------------------------------------------------------
+
+$("lang").addEventListener("change", (e) => {
+  lang = e.target.value;
+  localStorage.setItem(LANG_KEY, lang);
+  applyLanguage();
+});
+setupTabs();
+setupSignup();
+setupAttendees();
+setupDialog();
+applyLanguage();
+loadConferences();
