@@ -246,7 +246,7 @@ window.addEventListener("afterprint", () => document.body.classList.remove("prin
 
 // ---- Attendees -------------------------------------------------------------
 
-const list = { cursors: [null], page: 0, items: [], loaded: false, next: null, searchTimer: null };
+const list = { cursors: [null], page: 0, items: [], loaded: false, next: null, searchTimer: null, refresh: null, seq: 0 };
 
 function openAttendees() {
   const hasToken = Boolean(sessionStorage.getItem(TOKEN_KEY));
@@ -272,6 +272,7 @@ function setupAttendees() {
     $("f-q").focus();
   });
   $("forget-token").addEventListener("click", () => {
+    clearTimeout(list.refresh);
     sessionStorage.removeItem(TOKEN_KEY);
     list.loaded = false;
     $("attendees").tBodies[0].replaceChildren();
@@ -289,6 +290,8 @@ function setupAttendees() {
 }
 
 async function loadPage(page, reset = false) {
+  clearTimeout(list.refresh);
+  const seq = ++list.seq;
   if (reset) list.cursors = [null];
   const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
   const q = $("f-q").value.trim();
@@ -305,6 +308,7 @@ async function loadPage(page, reset = false) {
     $("list-status").textContent = t("networkError");
     return false;
   }
+  if (seq !== list.seq) return true; // a newer request has taken over
   if (res.status === 401) {
     sessionStorage.removeItem(TOKEN_KEY);
     list.loaded = false;
@@ -323,6 +327,12 @@ async function loadPage(page, reset = false) {
   list.cursors[page + 1] = list.next;
   list.loaded = true;
   renderRows(list.items);
+  // Badges still being made: look again shortly so their status stays current.
+  if (list.items.some((r) => r.badge?.status === "pending")) {
+    list.refresh = setTimeout(() => {
+      if (!$("panel-attendees").hidden && !$("badge-dialog").open) loadPage(list.page);
+    }, 2000);
+  }
   return true;
 }
 
@@ -350,8 +360,10 @@ function renderRows(items) {
     if (r.badge?.error) pill.title = r.badge.error;
     status.append(pill);
     tr.append(status);
-    const actions = document.createElement("td");
+    const actionsCell = document.createElement("td");
+    const actions = document.createElement("div");
     actions.className = "row-actions";
+    actionsCell.append(actions);
     if (r.badge?.status === "ready") {
       const view = document.createElement("button");
       view.type = "button";
@@ -368,7 +380,7 @@ function renderRows(items) {
       again.addEventListener("click", () => rerender(r, again));
       actions.append(again);
     }
-    tr.append(actions);
+    tr.append(actionsCell);
     return tr;
   });
   body.replaceChildren(...rows);

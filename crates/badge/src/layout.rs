@@ -265,6 +265,9 @@ pub fn escape_text(out: &mut String, value: &str) {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
             '\t' | '\n' | '\r' => out.push(' '),
+            // Korean fonts draw U+005C as a won sign; U+2216 looks like the backslash
+            // that was meant. Only the printed text changes, never the QR payload.
+            '\\' => out.push('\u{2216}'),
             c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
             c => out.push(c),
         }

@@ -1,0 +1,339 @@
+// The page in a real browser (Debian's Chromium through playwright-core)
+// against the real server.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { createRequire } from "node:module";
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { chromium } from "playwright-core";
+import jsQR from "jsqr";
+import { PNG } from "pngjs";
+import { startServer, TOKEN } from "./server.mjs";
+
+const require = createRequire(import.meta.url);
+const AXE = require.resolve("axe-core/axe.min.js");
+const DOCS = resolve(import.meta.dirname, "../../docs");
+const CONFERENCE = "Serverless web project";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function newPage(options = {}) {
+  const context = await browser.newContext({ locale: "en-US", ...options });
+  const page = await context.newPage();
+  const foreign = [];
+  page.on("request", (req) => {
+    if (!req.url().startsWith(server.url) && !req.url().startsWith("data:")) foreign.push(req.url());
+  });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(server.url);
+  return { page, context, foreign, errors };
+}
+
+function vcard(name, phone, company) {
+  const esc = (v) => v.replace(/\\/g, "\\\\").replace(/,/g, "\\,").replace(/;/g, "\\;");
+  let card = `BEGIN:VCARD\r\nVERSION:3.0\r\nN:${esc(name)};;;;\r\nFN:${esc(name)}\r\n`;
+  if (company) card += `ORG:${esc(company)}\r\n`;
+  return card + `TEL;TYPE=CELL:${esc(phone)}\r\nEND:VCARD\r\n`;
+}
+
+function decodeQr(pngBytes) {
+  const png = PNG.sync.read(Buffer.from(pngBytes));
+  const code = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
+  assert.ok(code, "a QR code is found in the badge");
+  return Buffer.from(code.binaryData).toString("utf8");
+}
+
+async function fillSignup(page, { userId, name, phone, company }) {
+  await page.selectOption("#f-type", CONFERENCE);
+  await page.fill("#f-user_id", userId);
+  await page.fill("#f-user_name", name);
+  await page.fill("#f-phone_number", phone);
+  await page.fill("#f-company_name", company ?? "");
+}
+
+async function unlock(page, token = TOKEN) {
+  await page.click("#tab-attendees");
+  await page.fill("#f-token", token);
+  await page.click("#token-form button[type=submit]");
+}
+
+describe("sign up", () => {
+  test("a Hangul name: the preview appears and its PNG decodes to the registration", async () => {
+    const { page, context, foreign, errors } = await newPage();
+    const person = { userId: "gildong", name: "홍길동", phone: "010-1234-5678", company: "서버리스; 주식회사, \\" };
+    await fillSignup(page, person);
+    await page.click("#submit");
+    const img = page.locator("#badge-img");
+    await img.waitFor({ state: "visible", timeout: 20000 });
+    const src = await img.getAttribute("src");
+    const png = await (await fetch(new URL(src, server.url))).arrayBuffer();
+    assert.equal(decodeQr(png), vcard(person.name, person.phone, person.company));
+    for (const [id, type] of [["#dl-svg", "image/svg+xml"], ["#dl-pdf", "application/pdf"], ["#dl-png", "image/png"]]) {
+      const href = await page.getAttribute(id, "href");
+      const res = await fetch(new URL(href, server.url));
+      assert.equal(res.status, 200, id);
+      assert.equal(res.headers.get("content-type"), type);
+    }
+    assert.match(await page.textContent("#badge-state"), /ready/i);
+    mkdirSync(DOCS, { recursive: true });
+    await page.setViewportSize({ width: 1100, height: 1000 });
+    await page.screenshot({ path: join(DOCS, "signup.png"), fullPage: true });
+    assert.deepEqual(foreign, [], "no request leaves the page's own origin");
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test("a bad phone and an empty name show errors beside the fields and store nothing", async () => {
+    const { page, context } = await newPage();
+    await fillSignup(page, { userId: "nobody", name: "", phone: "12", company: "" });
+    await page.click("#submit");
+    await assert.doesNotReject(page.locator("#e-phone_number").waitFor({ state: "visible" }));
+    assert.ok((await page.textContent("#e-phone_number")).length > 0);
+    assert.ok((await page.textContent("#e-user_name")).length > 0);
+    assert.equal(await page.getAttribute("#f-phone_number", "aria-invalid"), "true");
+    assert.equal(await page.getAttribute("#f-user_name", "aria-invalid"), "true");
+    const describedBy = await page.getAttribute("#f-phone_number", "aria-describedby");
+    assert.ok(describedBy.includes("e-phone_number"), "the error is tied to its field");
+    const listed = await server.list("&q=nobody");
+    assert.equal(listed.items.length, 0);
+    await context.close();
+  });
+
+  test("the server's field error is shown beside its field", async () => {
+    const { page, context } = await newPage();
+    await fillSignup(page, { userId: "late.comer", name: "Late Comer", phone: "010-0000-0000" });
+    // A conference removed from the server's configuration after the page loaded.
+    await page.evaluate(() => {
+      const select = document.getElementById("f-type");
+      select.append(new Option("Cancelled conference", "Cancelled conference"));
+      select.value = "Cancelled conference";
+    });
+    await page.click("#submit");
+    await page.locator("#e-type").waitFor({ state: "visible" });
+    assert.match(await page.textContent("#e-type"), /type/);
+    assert.equal(await page.getAttribute("#f-type", "aria-invalid"), "true");
+    assert.equal((await server.list("&q=Late")).items.length, 0);
+    await context.close();
+  });
+
+  test("a duplicate sign-up shows the duplicate message", async () => {
+    const first = await server.register({ type: CONFERENCE, user_id: "twice", user_name: "Once", phone_number: "01011112222" });
+    assert.equal(first.status, 201);
+    const { page, context } = await newPage();
+    await fillSignup(page, { userId: "twice", name: "Again", phone: "010-1111-2222" });
+    await page.click("#submit");
+    await page.waitForFunction(() => /already registered/.test(document.getElementById("signup-status").textContent));
+    const listed = await server.list("&q=Once");
+    assert.equal(listed.items[0].user_name, "Once", "the first registration is untouched");
+    await context.close();
+  });
+
+  test("keyboard only: tab through the form and submit with Enter", async () => {
+    const { page, context } = await newPage();
+    await page.locator("#f-type option").first().waitFor({ state: "attached" });
+    const focused = () => page.evaluate(() => document.activeElement?.id);
+    for (let i = 0; i < 10 && (await focused()) !== "f-type"; i++) await page.keyboard.press("Tab");
+    assert.equal(await focused(), "f-type");
+    await page.keyboard.press("Tab");
+    await page.keyboard.type("keyboard.user");
+    await page.keyboard.press("Tab");
+    await page.keyboard.type("Kim Keys");
+    await page.keyboard.press("Tab");
+    await page.keyboard.type("+82 10 5555 6666");
+    await page.keyboard.press("Tab");
+    await page.keyboard.type("Tab Co");
+    await page.keyboard.press("Enter");
+    await page.locator("#badge-img").waitFor({ state: "visible", timeout: 20000 });
+    await context.close();
+  });
+});
+
+describe("attendees", () => {
+  before(async () => {
+    const posts = [];
+    for (let i = 0; i < 120; i++) {
+      posts.push(
+        server.register({
+          type: i % 3 === 0 ? "About cloud computing" : CONFERENCE,
+          user_id: `attendee${String(i).padStart(3, "0")}`,
+          user_name: `Attendee ${i}`,
+          phone_number: `010-2000-${String(i).padStart(4, "0")}`,
+          company_name: i % 10 === 0 ? "Needle Corp" : "Hay Inc",
+        }),
+      );
+    }
+    for (const r of await Promise.all(posts)) assert.equal(r.status, 201);
+  });
+
+  test("a wrong token is refused", async () => {
+    const { page, context } = await newPage();
+    await unlock(page, "wrong-token");
+    await page.waitForFunction(() => document.getElementById("e-token").textContent.length > 0);
+    assert.equal(await page.isVisible("#list-card"), false);
+    assert.equal(await page.evaluate(() => sessionStorage.getItem("lanyard.organizerToken")), null);
+    await context.close();
+  });
+
+  test("the right token lists registrations; search, filter and paging work", async () => {
+    const { page, context } = await newPage();
+    await unlock(page);
+    await page.locator("#attendees tbody tr").first().waitFor();
+    assert.equal(await page.locator("#attendees tbody tr").count(), 20);
+    // Paging through everything shows each registration once.
+    const seen = new Set();
+    let pages = 0;
+    for (;;) {
+      const names = await page.locator("#attendees tbody tr td:first-child").allTextContents();
+      for (const n of names) {
+        assert.ok(!seen.has(n), `${n} appears once`);
+        seen.add(n);
+      }
+      pages++;
+      if (await page.isDisabled("#next-page")) break;
+      const before = names[0];
+      await page.click("#next-page");
+      await page.waitForFunction((b) => document.querySelector("#attendees tbody td")?.textContent !== b, before);
+    }
+    const total = (await server.list()).items.length;
+    assert.ok(seen.size >= 120 && seen.size === total || seen.size > total, `saw ${seen.size} of at least 120`);
+    assert.ok(pages >= 6);
+    // The token stays in this tab's sessionStorage only.
+    assert.equal(await page.evaluate(() => sessionStorage.getItem("lanyard.organizerToken")), TOKEN);
+    assert.equal(await page.evaluate(() => localStorage.getItem("lanyard.organizerToken")), null);
+    // Search by company.
+    await page.fill("#f-q", "needle");
+    await page.waitForFunction(() => document.querySelectorAll("#attendees tbody tr").length === 12);
+    // Filter by conference.
+    await page.fill("#f-q", "");
+    await page.selectOption("#f-filter-type", "About cloud computing");
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll("#attendees tbody tr td:nth-child(3)")].every((td) => td.textContent === "About cloud computing"),
+    );
+    await page.selectOption("#f-filter-type", "");
+    await page.waitForFunction(() => document.querySelectorAll("#attendees tbody .pill.ready").length === 20, null, { timeout: 30000 });
+    await page.setViewportSize({ width: 1100, height: 900 });
+    await page.screenshot({ path: join(DOCS, "attendees.png"), fullPage: false });
+    await context.close();
+  });
+
+  test("the badge dialog opens with focus inside, prints and closes back to its button", async () => {
+    const { page, context } = await newPage();
+    await unlock(page);
+    const view = page.locator("#attendees tbody button", { hasText: "Badge" }).first();
+    await view.waitFor({ timeout: 20000 });
+    await view.focus();
+    await page.keyboard.press("Enter");
+    await page.locator("#badge-dialog[open]").waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.id), "dialog-print");
+    await page.waitForFunction(() => document.getElementById("dialog-img").complete && document.getElementById("dialog-img").naturalWidth > 0);
+    await page.screenshot({ path: join(DOCS, "badge-dialog.png") });
+    await page.keyboard.press("Escape");
+    await page.locator("#badge-dialog[open]").waitFor({ state: "detached" });
+    assert.equal(await page.evaluate(() => document.activeElement.textContent), "Badge");
+    // Print media shows the badge alone at ID-1 size.
+    await page.evaluate(() => {
+      document.getElementById("print-img").src = document.getElementById("dialog-img").src;
+      document.body.classList.add("printing-badge");
+    });
+    await page.emulateMedia({ media: "print" });
+    const printed = await page.evaluate(() => {
+      const visible = [...document.body.children].filter((el) => getComputedStyle(el).display !== "none").map((el) => el.id);
+      const img = document.getElementById("print-img").getBoundingClientRect();
+      return { visible, width: img.width, height: img.height };
+    });
+    assert.deepEqual(printed.visible, ["print-area"]);
+    // 85.6 mm × 54 mm at 96 CSS px per inch.
+    assert.ok(Math.abs(printed.width - (85.6 / 25.4) * 96) < 1, `width ${printed.width}`);
+    assert.ok(Math.abs(printed.height - (54 / 25.4) * 96) < 1, `height ${printed.height}`);
+    await context.close();
+  });
+
+  test("a name with markup and script is shown literally and runs nothing", async () => {
+    const evil = `<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>`;
+    const created = await server.register({ type: CONFERENCE, user_id: "evil", user_name: evil, phone_number: "010-6666-6666", company_name: "<b>bold</b>" });
+    assert.equal(created.status, 201);
+    const { page, context, errors } = await newPage();
+    await unlock(page);
+    await page.fill("#f-q", "onerror");
+    await page.waitForFunction(() => document.querySelectorAll("#attendees tbody tr").length === 1);
+    assert.equal(await page.textContent("#attendees tbody td:first-child"), evil);
+    assert.equal(await page.textContent("#attendees tbody td:nth-child(2)"), "<b>bold</b>");
+    assert.equal(await page.locator("#attendees tbody img, #attendees tbody script, #attendees tbody b").count(), 0);
+    assert.equal(await page.evaluate(() => window.__pwned), undefined);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+});
+
+describe("page quality", () => {
+  test("axe-core finds no serious or critical violations on either tab", async () => {
+    // Injecting axe needs CSP bypassed in this test context only.
+    const { page, context } = await newPage({ bypassCSP: true });
+    await page.addScriptTag({ path: AXE });
+    const check = async (label) => {
+      const result = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ["violations"] }));
+      const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+      assert.deepEqual(bad.map((v) => `${v.id}: ${v.help}`), [], label);
+    };
+    await check("sign up");
+    await page.click("#tab-attendees");
+    await check("attendees, token prompt");
+    await page.fill("#f-token", TOKEN);
+    await page.click("#token-form button[type=submit]");
+    await page.locator("#attendees tbody tr").first().waitFor();
+    await check("attendees, list");
+    await context.close();
+  });
+
+  test("375 px wide: no horizontal scroll on either tab", async () => {
+    const { page, context } = await newPage({ viewport: { width: 375, height: 800 } });
+    const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.equal(await overflow(), 0, "sign up");
+    await unlock(page);
+    await page.locator("#attendees tbody tr").first().waitFor();
+    assert.equal(await overflow(), 0, "attendees");
+    await context.close();
+  });
+
+  test("Korean is chosen from the browser language and can be switched", async () => {
+    const { page, context } = await newPage({ locale: "ko-KR" });
+    assert.equal(await page.textContent("#tab-signup"), "등록");
+    assert.equal(await page.getAttribute("html", "lang"), "ko");
+    await page.selectOption("#lang", "en");
+    assert.equal(await page.textContent("#tab-signup"), "Sign up");
+    await context.close();
+  });
+
+  test("the page is served with a strict Content-Security-Policy", async () => {
+    const res = await fetch(server.url);
+    const csp = res.headers.get("content-security-policy");
+    assert.match(csp, /^default-src 'self'/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|\*/);
+    assert.equal(res.headers.get("x-content-type-options"), "nosniff");
+    assert.equal(res.headers.get("referrer-policy"), "no-referrer");
+  });
+});
