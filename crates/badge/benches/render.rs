@@ -44,11 +44,10 @@ fn benches(c: &mut Criterion) {
 
     c.bench_function("qr_encode_vcard", |b| {
         b.iter(|| {
-            qrcode::QrCode::with_error_correction_level(
-                black_box(vcard.as_str()),
-                qrcode::EcLevel::M,
-            )
-            .unwrap()
+            fast_qr::QRBuilder::new(black_box(vcard.as_str()))
+                .ecl(fast_qr::ECL::M)
+                .build()
+                .unwrap()
         })
     });
     c.bench_function("original_400x250_png", |b| {

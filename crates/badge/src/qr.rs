@@ -1,7 +1,7 @@
 //! QR encoding: the payload's UTF-8 bytes in byte mode (no ECI header), as
 //! modules ready for layout.
 
-use qrcode::{Color, EcLevel, QrCode};
+use fast_qr::{QRBuilder, ECL};
 
 use crate::render::BadgeError;
 
@@ -15,14 +15,17 @@ pub struct QrModules {
 }
 
 impl QrModules {
-    pub fn encode(data: &[u8], level: EcLevel) -> Result<Self, BadgeError> {
-        let code = QrCode::with_error_correction_level(data, level)
+    /// Encodes in byte mode where needed, choosing the smallest version
+    /// and the best mask; no ECI header, so UTF-8 text reads as UTF-8.
+    pub fn encode(data: &[u8], level: ECL) -> Result<Self, BadgeError> {
+        let code = QRBuilder::new(data)
+            .ecl(level)
+            .build()
             .map_err(|_| BadgeError::PayloadTooLong(data.len()))?;
-        let width = code.width();
-        let dark = code
-            .into_colors()
-            .into_iter()
-            .map(|c| c == Color::Dark)
+        let width = code.size;
+        let dark = code.data[..width * width]
+            .iter()
+            .map(|m| m.value())
             .collect();
         Ok(QrModules { width, dark })
     }

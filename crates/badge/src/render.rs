@@ -5,7 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
-use qrcode::EcLevel;
+use fast_qr::ECL;
 use usvg::{fontdb, tiny_skia_path::Transform, ImageHrefResolver, ImageKind};
 
 use crate::layout::{self, Geometry, LOGO_HREF};
@@ -236,7 +236,7 @@ impl BadgeRenderer {
         };
         for preset in [Preset::Id1, Preset::Original] {
             let g = renderer.geometry(preset);
-            let measured = renderer.measure(&g, "title", g.title.size, |out| {
+            let measured = renderer.measure(&g, "title", |out| {
                 layout::static_layer(out, preset, &g, &renderer.theme, g.title.size)
             })?;
             let size = layout::fitted_size(g.title.size, measured, g.title.max_width);
@@ -265,7 +265,7 @@ impl BadgeRenderer {
         format: Format,
         dpi: Option<u32>,
     ) -> Result<Vec<u8>, BadgeError> {
-        let qr = QrModules::encode(badge.payload.as_str().as_bytes(), EcLevel::M)?;
+        let qr = QrModules::encode(badge.payload.as_str().as_bytes(), ECL::M)?;
         match format {
             Format::Png | Format::Jpeg => {
                 let (pixmap, dpi) = self.raster(badge, &qr, preset, dpi)?;
@@ -286,7 +286,7 @@ impl BadgeRenderer {
     /// Renders the PNG (at the preset's default dpi), SVG and PDF of one badge,
     /// encoding its QR code and laying out its vector form once.
     pub fn render_set(&self, badge: &Badge<'_>, preset: Preset) -> Result<BadgeSet, BadgeError> {
-        let qr = QrModules::encode(badge.payload.as_str().as_bytes(), EcLevel::M)?;
+        let qr = QrModules::encode(badge.payload.as_str().as_bytes(), ECL::M)?;
         let (pixmap, dpi) = self.raster(badge, &qr, preset, None)?;
         let tree = self.vector_tree(badge, &qr, preset)?;
         Ok(BadgeSet {
@@ -302,23 +302,50 @@ impl BadgeRenderer {
         qr: &QrModules,
         preset: Preset,
     ) -> Result<usvg::Tree, BadgeError> {
+        self.layout(preset, badge, qr, None)
+    }
+
+    /// Lays out a badge and parses it. With `px_per_unit` (raster) only the
+    /// attendee's layer is drawn, its QR modules snapped to whole pixels;
+    /// without, the whole badge. Text is set at its preferred size and, only
+    /// when a line is too wide, set again at the size that fits.
+    fn layout(
+        &self,
+        preset: Preset,
+        badge: &Badge<'_>,
+        qr: &QrModules,
+        px_per_unit: Option<f32>,
+    ) -> Result<usvg::Tree, BadgeError> {
         let g = self.geometry(preset);
-        let (name_size, company_size) = self.fit_attendee_text(&g, badge, qr)?;
-        let mut svg = String::with_capacity(16 * 1024);
-        layout::svg_open(&mut svg, &g);
-        svg.push_str(&self.static_layers[&preset]);
-        layout::attendee_layer(
-            &mut svg,
-            &g,
-            badge.name,
-            name_size,
-            badge.company,
-            company_size,
-            qr,
-            None,
-        );
-        layout::svg_close(&mut svg);
-        self.parse(&svg)
+        let build = |name_size: f32, company_size: f32| {
+            let mut svg = String::with_capacity(16 * 1024);
+            layout::svg_open(&mut svg, &g);
+            if px_per_unit.is_none() {
+                svg.push_str(&self.static_layers[&preset]);
+            }
+            layout::attendee_layer(
+                &mut svg,
+                &g,
+                badge.name,
+                name_size,
+                badge.company,
+                company_size,
+                qr,
+                px_per_unit,
+            );
+            layout::svg_close(&mut svg);
+            svg
+        };
+        let tree = self.parse(&build(g.name.size, g.company.size))?;
+        let name_width = user_width(&tree, &g, "name");
+        let company_width = user_width(&tree, &g, "company");
+        if name_width <= g.name.max_width && company_width <= g.company.max_width {
+            return Ok(tree);
+        }
+        self.parse(&build(
+            layout::fitted_size(g.name.size, name_width, g.name.max_width),
+            layout::fitted_size(g.company.size, company_width, g.company.max_width),
+        ))
     }
 
     fn raster(
@@ -335,21 +362,7 @@ impl BadgeRenderer {
         }
         let scale = dpi as f32 / g.units_per_inch;
         let mut pixmap = (*self.background(preset, &g, dpi, scale)?).clone();
-        let (name_size, company_size) = self.fit_attendee_text(&g, badge, qr)?;
-        let mut svg = String::with_capacity(16 * 1024);
-        layout::svg_open(&mut svg, &g);
-        layout::attendee_layer(
-            &mut svg,
-            &g,
-            badge.name,
-            name_size,
-            badge.company,
-            company_size,
-            qr,
-            Some(scale),
-        );
-        layout::svg_close(&mut svg);
-        let tree = self.parse(&svg)?;
+        let tree = self.layout(preset, badge, qr, Some(scale))?;
         resvg::render(
             &tree,
             device_transform(&tree, &pixmap),
@@ -397,40 +410,10 @@ impl BadgeRenderer {
         Ok(pixmap)
     }
 
-    /// Sizes for name and company so that neither is wider than its slot.
-    fn fit_attendee_text(
-        &self,
-        g: &Geometry,
-        badge: &Badge<'_>,
-        qr: &QrModules,
-    ) -> Result<(f32, f32), BadgeError> {
-        let mut svg = String::new();
-        layout::svg_open(&mut svg, g);
-        layout::attendee_layer(
-            &mut svg,
-            g,
-            badge.name,
-            g.name.size,
-            badge.company,
-            g.company.size,
-            qr,
-            None,
-        );
-        layout::svg_close(&mut svg);
-        // Only the text matters here; measuring costs one parse of this layer.
-        let tree = self.parse(&svg)?;
-        let width = |id: &str| user_width(&tree, g, id);
-        Ok((
-            layout::fitted_size(g.name.size, width("name"), g.name.max_width),
-            layout::fitted_size(g.company.size, width("company"), g.company.max_width),
-        ))
-    }
-
     fn measure(
         &self,
         g: &Geometry,
         id: &str,
-        _size: f32,
         write: impl FnOnce(&mut String),
     ) -> Result<f32, BadgeError> {
         let mut svg = String::new();
@@ -518,19 +501,25 @@ fn encode_png(pixmap: &tiny_skia::Pixmap, dpi: u32) -> Result<Vec<u8>, BadgeErro
 }
 
 fn encode_jpeg(pixmap: &tiny_skia::Pixmap) -> Result<Vec<u8>, BadgeError> {
+    let err = |e: jpeg_encoder::EncodingError| BadgeError::Encode {
+        format: "jpeg",
+        reason: e.to_string(),
+    };
     let rgb = opaque_rgb(pixmap);
-    let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 92)
-        .encode(
-            &rgb,
-            pixmap.width(),
-            pixmap.height(),
-            image::ExtendedColorType::Rgb8,
-        )
-        .map_err(|e| BadgeError::Encode {
+    let (w, h) = (
+        u16::try_from(pixmap.width()),
+        u16::try_from(pixmap.height()),
+    );
+    let (Ok(w), Ok(h)) = (w, h) else {
+        return Err(BadgeError::Encode {
             format: "jpeg",
-            reason: e.to_string(),
-        })?;
+            reason: "image wider or taller than 65535 pixels".into(),
+        });
+    };
+    let mut out = Vec::with_capacity(rgb.len() / 8);
+    jpeg_encoder::Encoder::new(&mut out, 92)
+        .encode(&rgb, w, h, jpeg_encoder::ColorType::Rgb)
+        .map_err(err)?;
     Ok(out)
 }
 

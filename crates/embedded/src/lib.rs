@@ -7,5 +7,5 @@ mod sqlite;
 mod workers;
 
 pub use files::FileObjectStore;
-pub use sqlite::{DataDirLock, SqliteStore};
+pub use sqlite::{backup_database, DataDirLock, SqliteStore};
 pub use workers::{BadgeWorkers, LocalBadgeJobs, RetryPolicy};

@@ -19,6 +19,12 @@ pub enum ApiError {
     PayloadTooLarge,
     UnsupportedMediaType,
     MethodNotAllowed,
+    /// Too many sign-ups from one address; try again after this many seconds.
+    RateLimited(u64),
+    /// The server is at its concurrent-request cap.
+    Overloaded,
+    /// The request took longer than the server allows (a slow client, usually).
+    Timeout,
     /// A failure inside the server: logged in full, told to the client in one line.
     Internal(String),
 }
@@ -32,7 +38,7 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable, machine-readable: `invalid`, `already_registered`, `not_found`,
     /// `unauthorized`, `payload_too_large`, `unsupported_media_type`,
-    /// `method_not_allowed`, `internal`.
+    /// `method_not_allowed`, `rate_limited`, `overloaded`, `request_timeout`, `internal`.
     #[schema(example = "invalid")]
     pub code: &'static str,
     #[schema(example = "phone_number: must have 4 to 20 digits")]
@@ -100,6 +106,36 @@ impl IntoResponse for ApiError {
                 "this method is not allowed here".into(),
                 None,
             ),
+            ApiError::RateLimited(seconds) => {
+                let mut response = error_response(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    "too many sign-ups from this address; please wait a moment".into(),
+                    None,
+                );
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+                return response;
+            }
+            ApiError::Overloaded => {
+                let mut response = error_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "overloaded",
+                    "the server is busy; please try again in a moment".into(),
+                    None,
+                );
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                return response;
+            }
+            ApiError::Timeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "the request took too long".into(),
+                None,
+            ),
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "request failed inside the server");
                 (
@@ -110,17 +146,7 @@ impl IntoResponse for ApiError {
                 )
             }
         };
-        let mut response = (
-            status,
-            Json(ErrorBody {
-                error: ErrorDetail {
-                    code,
-                    message,
-                    field,
-                },
-            }),
-        )
-            .into_response();
+        let mut response = error_response(status, code, message, field);
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
@@ -128,4 +154,23 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+fn error_response(
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    field: Option<String>,
+) -> Response {
+    (
+        status,
+        Json(ErrorBody {
+            error: ErrorDetail {
+                code,
+                message,
+                field,
+            },
+        }),
+    )
+        .into_response()
 }

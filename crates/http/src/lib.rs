@@ -4,6 +4,7 @@
 mod api;
 mod error;
 mod extract;
+mod limits;
 mod openapi;
 mod views;
 mod web;
@@ -12,12 +13,16 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
+use axum::BoxError;
 use axum::Router;
 use lanyard_domain::Lanyard;
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
@@ -28,6 +33,7 @@ use tower_http::trace::TraceLayer;
 
 pub use error::{ApiError, ErrorBody};
 pub use extract::BODY_LIMIT;
+pub use limits::Limits;
 pub use openapi::openapi_json;
 
 /// The organizer token. Never printed: `Debug` shows a placeholder.
@@ -75,12 +81,19 @@ impl MakeRequestId for RandomRequestId {
     }
 }
 
-/// Builds the whole HTTP application.
-pub fn router(state: AppState) -> Router {
+/// Builds the whole HTTP application. Serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()` so the sign-up rate
+/// limit can see client addresses.
+pub fn router(state: AppState, limits: Limits) -> Router {
+    let signup_limit = limits::SignupRateLimit::new(limits.registrations_per_second);
+    let register = post(api::register).layer(axum::middleware::from_fn_with_state(
+        signup_limit,
+        limits::limit_signups,
+    ));
     let api = Router::new()
         .route("/api/health", get(api::health))
         .route("/api/conferences", get(api::conferences))
-        .route("/api/registrations", post(api::register).get(api::list))
+        .route("/api/registrations", register.get(api::list))
         .route("/api/registrations/{user_id}", get(api::list_by_user))
         .route(
             "/api/registrations/{user_id}/{type}",
@@ -113,6 +126,21 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static(CONTENT_SECURITY_POLICY),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(|e: BoxError| async move {
+                    if e.is::<tower::timeout::error::Elapsed>() {
+                        ApiError::Timeout
+                    } else {
+                        ApiError::Overloaded
+                    }
+                }))
+                .load_shed()
+                // Global: one cap shared by every route (a plain concurrency
+                // limit would be copied per route by `Router::layer`).
+                .layer(GlobalConcurrencyLimitLayer::new(limits.max_concurrent_requests.max(1)))
+                .timeout(limits.request_timeout),
+        )
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal("a request handler panicked".into()).into_response()
         }))

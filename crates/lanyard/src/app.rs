@@ -13,7 +13,7 @@ use lanyard_domain::{Conferences, ConferencesConfig, Lanyard};
 use lanyard_embedded::{
     BadgeWorkers, DataDirLock, FileObjectStore, LocalBadgeJobs, RetryPolicy, SqliteStore,
 };
-use lanyard_http::{AdminToken, AppState};
+use lanyard_http::{AdminToken, AppState, Limits};
 use tokio::net::TcpListener;
 
 #[derive(Debug, Clone)]
@@ -25,6 +25,7 @@ pub struct ServeSettings {
     /// Badge workers; one per core when `None`.
     pub workers: Option<usize>,
     pub retry: RetryPolicy,
+    pub limits: Limits,
 }
 
 impl ServeSettings {
@@ -36,6 +37,7 @@ impl ServeSettings {
             admin_token: None,
             workers: None,
             retry: RetryPolicy::default(),
+            limits: Limits::default(),
         }
     }
 }
@@ -135,10 +137,13 @@ impl Application {
         let listener = TcpListener::bind(&settings.addr)
             .await
             .with_context(|| format!("listening on {}", settings.addr))?;
-        let router = lanyard_http::router(AppState {
-            lanyard,
-            admin_token: Arc::new(admin_token.clone()),
-        });
+        let router = lanyard_http::router(
+            AppState {
+                lanyard,
+                admin_token: Arc::new(admin_token.clone()),
+            },
+            settings.limits,
+        );
         Ok(Application {
             listener,
             router,
@@ -187,9 +192,12 @@ impl Application {
             _lock,
             ..
         } = self;
-        axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
         workers.shutdown().await;
         drop(store);
         Ok(())

@@ -23,6 +23,16 @@ enum Command {
     Serve(ServeArgs),
     /// Render badges without a server: one from flags, or many from a CSV file.
     Render(RenderArgs),
+    /// Copy the database of a data directory, consistently, even while a server runs.
+    Backup(BackupArgs),
+}
+
+#[derive(Args)]
+struct BackupArgs {
+    #[arg(long, env = "LANYARD_DATA_DIR", default_value = "./lanyard-data")]
+    data_dir: PathBuf,
+    /// Where to write the copy (must not exist yet).
+    file: PathBuf,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -48,6 +58,15 @@ struct ServeArgs {
     /// Badge workers (default: one per core).
     #[arg(long, env = "LANYARD_WORKERS")]
     workers: Option<usize>,
+    /// Sign-ups per second per client address; 0 turns the limit off.
+    #[arg(long, env = "LANYARD_RATE_LIMIT", default_value_t = 20)]
+    rate_limit: u32,
+    /// Requests handled at once; more get 503 with Retry-After.
+    #[arg(long, env = "LANYARD_MAX_CONCURRENT_REQUESTS", default_value_t = 512)]
+    max_concurrent_requests: usize,
+    /// Seconds a request may take, its body included.
+    #[arg(long, env = "LANYARD_REQUEST_TIMEOUT", default_value_t = 30)]
+    request_timeout: u64,
     #[arg(long, env = "LANYARD_TABLE")]
     table: Option<String>,
     #[arg(long, env = "LANYARD_BUCKET")]
@@ -102,6 +121,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Render(args) => render(args),
+        Command::Backup(args) => backup(args),
     };
     match result {
         Ok(code) => code,
@@ -141,6 +161,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             admin_token: args.admin_token,
             workers: args.workers,
             retry: Default::default(),
+            limits: lanyard_http::Limits {
+                request_timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
+                max_concurrent_requests: args.max_concurrent_requests.max(1),
+                registrations_per_second: args.rate_limit,
+            },
         };
         let app = Application::build(settings).await?;
         println!("lanyard listening on http://{}", app.local_addr());
@@ -152,6 +177,16 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         app.run_until(shutdown_signal()).await
     })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
+    let db = args.data_dir.join("lanyard.sqlite");
+    if !db.exists() {
+        anyhow::bail!("{} has no lanyard database", args.data_dir.display());
+    }
+    lanyard_embedded::backup_database(&db, &args.file)?;
+    println!("backed up {} to {}", db.display(), args.file.display());
     Ok(ExitCode::SUCCESS)
 }
 

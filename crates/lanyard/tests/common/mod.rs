@@ -29,8 +29,20 @@ pub async fn spawn_app_with_config(data_dir: &Path, config: &Path) -> TestApp {
     spawn(data_dir, 1, Some(config)).await
 }
 
+pub async fn spawn_app_with_limits(data_dir: &Path, limits: lanyard_http::Limits) -> TestApp {
+    let mut settings = settings(data_dir, 1, None);
+    settings.limits = limits;
+    start(settings).await
+}
+
 async fn spawn(data_dir: &Path, workers: usize, config: Option<&Path>) -> TestApp {
+    start(settings(data_dir, workers, config)).await
+}
+
+fn settings(data_dir: &Path, workers: usize, config: Option<&Path>) -> ServeSettings {
     let mut settings = ServeSettings::new("127.0.0.1:0", data_dir);
+    // Tests send bursts from one address; the limits have their own tests.
+    settings.limits.registrations_per_second = 0;
     settings.config = config.map(Path::to_path_buf);
     settings.admin_token = Some(TOKEN.into());
     settings.workers = Some(workers);
@@ -39,6 +51,11 @@ async fn spawn(data_dir: &Path, workers: usize, config: Option<&Path>) -> TestAp
         base_delay: Duration::from_millis(50),
         max_delay: Duration::from_millis(200),
     };
+    settings
+}
+
+async fn start(settings: ServeSettings) -> TestApp {
+    let data_dir = settings.data_dir.clone();
     let app = Application::build(settings).await.expect("the app builds");
     let store = app.store().clone();
     let address = format!("http://{}", app.local_addr());
@@ -48,7 +65,7 @@ async fn spawn(data_dir: &Path, workers: usize, config: Option<&Path>) -> TestAp
     }));
     TestApp {
         address,
-        data_dir: data_dir.to_path_buf(),
+        data_dir,
         client: reqwest::Client::new(),
         store,
         stop: Some(stop),

@@ -1,0 +1,155 @@
+//! Limits under load: rate limit, load shedding, request timeouts.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use common::{registration, spawn_app_with_limits};
+use lanyard_http::Limits;
+use serde_json::Value;
+
+fn limits(rate: u32, concurrent: usize, timeout_secs: u64) -> Limits {
+    Limits {
+        registrations_per_second: rate,
+        max_concurrent_requests: concurrent,
+        request_timeout: Duration::from_secs(timeout_secs),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signups_over_the_per_address_rate_get_429_with_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    // 1 per second allows a burst of 10.
+    let app = spawn_app_with_limits(dir.path(), limits(1, 64, 30)).await;
+    let mut statuses = Vec::new();
+    let mut retry_after = None;
+    for i in 0..15 {
+        let res = app
+            .post_registration(&registration(&format!("rate{i}"), "Rate Limited"))
+            .await;
+        let status = res.status().as_u16();
+        if status == 429 {
+            retry_after = res
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().parse::<u64>().unwrap());
+            assert_eq!(
+                res.json::<Value>().await.unwrap()["error"]["code"],
+                "rate_limited"
+            );
+        }
+        statuses.push(status);
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        10,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert!(retry_after.is_some_and(|s| s >= 1));
+    // Reads are not limited.
+    assert_eq!(app.get_json("/api/conferences").await.0, 200);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zero_rate_limit_turns_it_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_with_limits(dir.path(), limits(0, 64, 30)).await;
+    for i in 0..60 {
+        assert_eq!(
+            app.post_registration(&registration(&format!("free{i}"), "Unlimited"))
+                .await
+                .status(),
+            201
+        );
+    }
+    app.stop().await;
+}
+
+/// A client that sends headers and half a body, then stalls.
+fn slow_client(address: &str) -> TcpStream {
+    let host = address.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(host).unwrap();
+    write!(
+        stream,
+        "POST /api/registrations HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{{\"type\":"
+    )
+    .unwrap();
+    stream.flush().unwrap();
+    stream
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_concurrency_cap_requests_are_shed_with_503() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_with_limits(dir.path(), limits(0, 1, 30)).await;
+    let stalled = slow_client(&app.address);
+    // Wait until the stalled request holds the only slot.
+    let mut shed = None;
+    for _ in 0..50 {
+        let res = app.client.get(app.url("/api/health")).send().await.unwrap();
+        if res.status() == 503 {
+            shed = Some(res);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let res = shed.expect("a request past the cap is shed");
+    assert_eq!(res.headers()["retry-after"], "1");
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "overloaded"
+    );
+    drop(stalled);
+    // Once the slot is free again, requests are served.
+    let mut ok = false;
+    for _ in 0..100 {
+        if app
+            .client
+            .get(app.url("/api/health"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            == 200
+        {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(ok, "served again after the stalled client left");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_client_is_cut_off_with_408() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_with_limits(dir.path(), limits(0, 64, 1)).await;
+    let response = tokio::task::spawn_blocking({
+        let address = app.address.clone();
+        move || {
+            let mut stalled = slow_client(&address);
+            stalled
+                .set_read_timeout(Some(Duration::from_secs(20)))
+                .unwrap();
+            let mut buf = vec![0u8; 4096];
+            let n = stalled.read(&mut buf).unwrap();
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        }
+    })
+    .await
+    .unwrap();
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    assert!(response.contains("request_timeout"));
+    // The server is still there for everyone else.
+    assert_eq!(app.get_json("/api/health").await.0, 200);
+    app.stop().await;
+}
