@@ -4,6 +4,7 @@
 //! conference's look (title, accent colour, logo) is prepared once into a
 //! [`BadgeRenderer`] that renders any number of badges.
 
+mod glyphs;
 mod layout;
 mod payload;
 mod qr;

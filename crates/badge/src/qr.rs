@@ -30,6 +30,11 @@ impl QrModules {
         Ok(QrModules { width, dark })
     }
 
+    /// The modules row by row, without the quiet zone; `true` is dark.
+    pub fn rows(&self) -> std::slice::Chunks<'_, bool> {
+        self.dark.chunks(self.width)
+    }
+
     /// Modules per side including the quiet zone.
     pub fn width_with_quiet_zone(&self) -> usize {
         self.width + 2 * QUIET_ZONE

@@ -1,0 +1,317 @@
+//! The raster fast path for the attendee's text: shaping with rustybuzz and
+//! glyph coverage masks rendered once per (font, glyph, size, subpixel
+//! phase) and reused, instead of building an SVG tree per badge.
+//!
+//! Used for text in scripts that need no bidirectional reordering (Latin,
+//! Hangul, CJK, Cyrillic, Greek…); anything else — Arabic, Hebrew, Indic
+//! scripts, combining marks — goes through usvg's full text layout.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use resvg::tiny_skia::{FillRule, Mask, PathBuilder, Transform};
+use rustybuzz::ttf_parser::{GlyphId, OutlineBuilder};
+use rustybuzz::{Face, UnicodeBuffer};
+
+use crate::render::{Canvas, Rgb};
+
+/// Subpixel positions per pixel a glyph is cached at.
+const PHASES: f32 = 4.0;
+/// Entries kept before the cache is emptied (names shrunk to fit use odd sizes).
+const MAX_CACHED: usize = 50_000;
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct GlyphKey {
+    face: u8,
+    glyph: u16,
+    /// Size in 1/64 px.
+    size: u32,
+    phase: u8,
+}
+
+struct Coverage {
+    left: i32,
+    top: i32,
+    width: u32,
+    height: u32,
+    alpha: Vec<u8>,
+}
+
+/// One shaped glyph: which face, which glyph, where (in px from the origin).
+#[derive(Clone, Copy)]
+pub struct Placed {
+    face: u8,
+    glyph: u16,
+    x: f32,
+    y: f32,
+}
+
+pub struct Shaped {
+    pub glyphs: Vec<Placed>,
+    /// Advance width in px.
+    pub width: f32,
+}
+
+pub struct GlyphRaster {
+    /// NanumGothic, NanumGothic Bold, DejaVu Sans, DejaVu Sans Bold.
+    faces: Vec<Face<'static>>,
+    cache: RwLock<HashMap<GlyphKey, Arc<Coverage>>>,
+}
+
+impl GlyphRaster {
+    pub fn new(fonts: [&'static [u8]; 4]) -> Self {
+        let faces = fonts
+            .iter()
+            .map(|data| Face::from_slice(data, 0).expect("bundled fonts parse"))
+            .collect();
+        GlyphRaster {
+            faces,
+            cache: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Whether `text` can be drawn here exactly as usvg would lay it out.
+    pub fn supports(text: &str) -> bool {
+        text.chars().all(|c| {
+            let u = c as u32;
+            !matches!(u,
+                0x0300..=0x036F | 0x0483..=0x0489 | 0x0591..=0x08FF | 0x0900..=0x0DFF | 0x0E00..=0x0FFF
+                | 0x1000..=0x109F | 0x1700..=0x18AF | 0x1A00..=0x1AFF | 0x1B00..=0x1DFF | 0x200C..=0x200F
+                | 0x202A..=0x202E | 0x2066..=0x2069 | 0x20D0..=0x20FF | 0xA800..=0xABFF | 0xFB1D..=0xFDFF
+                | 0xFE00..=0xFE2F | 0xFE70..=0xFEFF | 0x10000..)
+        })
+    }
+
+    fn face_for(&self, c: char, bold: bool) -> u8 {
+        let order: &[u8] = if bold { &[1, 3, 0, 2] } else { &[0, 2] };
+        order
+            .iter()
+            .copied()
+            .find(|&i| self.faces[i as usize].glyph_index(c).is_some())
+            .unwrap_or(order[0])
+    }
+
+    /// Shapes one line at `size` px, each character in the first bundled
+    /// face that has it (the same fallback order as the SVG path).
+    pub fn shape(&self, text: &str, bold: bool, size: f32) -> Shaped {
+        let mut glyphs = Vec::with_capacity(text.len());
+        let mut pen = 0.0f32;
+        let clean: String = text
+            .chars()
+            .filter_map(|c| match c {
+                '\t' | '\n' | '\r' => Some(' '),
+                '\\' => Some('\u{2216}'),
+                c if c.is_control() => None,
+                c => Some(c),
+            })
+            .collect();
+        let mut runs: Vec<(u8, String)> = Vec::new();
+        for c in clean.chars() {
+            let face = if c == ' ' {
+                runs.last().map(|r| r.0).unwrap_or(self.face_for(c, bold))
+            } else {
+                self.face_for(c, bold)
+            };
+            match runs.last_mut() {
+                Some((f, s)) if *f == face => s.push(c),
+                _ => runs.push((face, c.to_string())),
+            }
+        }
+        for (face_index, run) in runs {
+            let face = &self.faces[face_index as usize];
+            let scale = size / face.units_per_em() as f32;
+            let mut buffer = UnicodeBuffer::new();
+            buffer.push_str(&run);
+            buffer.guess_segment_properties();
+            let shaped = rustybuzz::shape(face, &[], buffer);
+            for (info, pos) in shaped.glyph_infos().iter().zip(shaped.glyph_positions()) {
+                glyphs.push(Placed {
+                    face: face_index,
+                    glyph: info.glyph_id as u16,
+                    x: pen + pos.x_offset as f32 * scale,
+                    y: -(pos.y_offset as f32) * scale,
+                });
+                pen += pos.x_advance as f32 * scale;
+            }
+        }
+        Shaped { glyphs, width: pen }
+    }
+
+    /// Draws shaped text with its baseline starting at (`x`, `y`) px.
+    pub fn draw(
+        &self,
+        canvas: &mut Canvas,
+        shaped: &Shaped,
+        size: f32,
+        x: f32,
+        y: f32,
+        color: Rgb,
+    ) {
+        let size_key = (size * 64.0).round() as u32;
+        for g in &shaped.glyphs {
+            let gx = x + g.x;
+            let origin_x = gx.floor();
+            let phase = ((gx - origin_x) * PHASES).floor() as u8;
+            let origin_y = (y + g.y).round();
+            let key = GlyphKey {
+                face: g.face,
+                glyph: g.glyph,
+                size: size_key,
+                phase,
+            };
+            let Some(coverage) = self.coverage(key, size) else {
+                continue;
+            };
+            blend(
+                canvas,
+                &coverage,
+                origin_x as i32 + coverage.left,
+                origin_y as i32 + coverage.top,
+                color,
+            );
+        }
+    }
+
+    fn coverage(&self, key: GlyphKey, size: f32) -> Option<Arc<Coverage>> {
+        if let Some(c) = self.cache.read().expect("glyph cache").get(&key) {
+            return Some(c.clone());
+        }
+        let coverage = Arc::new(self.rasterize(key, size)?);
+        let mut cache = self.cache.write().expect("glyph cache");
+        if cache.len() >= MAX_CACHED {
+            cache.clear();
+        }
+        cache.insert(key, coverage.clone());
+        Some(coverage)
+    }
+
+    fn rasterize(&self, key: GlyphKey, size: f32) -> Option<Coverage> {
+        let face = &self.faces[key.face as usize];
+        let scale = size / face.units_per_em() as f32;
+        let mut outline = Outline {
+            builder: PathBuilder::new(),
+            scale,
+            dx: key.phase as f32 / PHASES,
+        };
+        face.outline_glyph(GlyphId(key.glyph), &mut outline)?;
+        let path = outline.builder.finish()?;
+        let b = path.bounds();
+        let (left, top) = (b.left().floor() as i32 - 1, b.top().floor() as i32 - 1);
+        let width = (b.right().ceil() as i32 - left + 1).max(1) as u32;
+        let height = (b.bottom().ceil() as i32 - top + 1).max(1) as u32;
+        let mut mask = Mask::new(width, height)?;
+        mask.fill_path(
+            &path,
+            FillRule::Winding,
+            true,
+            Transform::from_translate(-left as f32, -top as f32),
+        );
+        Some(Coverage {
+            left,
+            top,
+            width,
+            height,
+            alpha: mask.data().to_vec(),
+        })
+    }
+}
+
+struct Outline {
+    builder: PathBuilder,
+    scale: f32,
+    dx: f32,
+}
+
+impl OutlineBuilder for Outline {
+    fn move_to(&mut self, x: f32, y: f32) {
+        self.builder
+            .move_to(x * self.scale + self.dx, -y * self.scale);
+    }
+    fn line_to(&mut self, x: f32, y: f32) {
+        self.builder
+            .line_to(x * self.scale + self.dx, -y * self.scale);
+    }
+    fn quad_to(&mut self, x1: f32, y1: f32, x: f32, y: f32) {
+        let s = self.scale;
+        self.builder
+            .quad_to(x1 * s + self.dx, -y1 * s, x * s + self.dx, -y * s);
+    }
+    fn curve_to(&mut self, x1: f32, y1: f32, x2: f32, y2: f32, x: f32, y: f32) {
+        let s = self.scale;
+        self.builder.cubic_to(
+            x1 * s + self.dx,
+            -y1 * s,
+            x2 * s + self.dx,
+            -y2 * s,
+            x * s + self.dx,
+            -y * s,
+        );
+    }
+    fn close(&mut self) {
+        self.builder.close();
+    }
+}
+
+/// Source-over of a solid colour through a coverage mask onto the canvas.
+fn blend(canvas: &mut Canvas, c: &Coverage, x0: i32, y0: i32, color: Rgb) {
+    let (pw, ph) = (canvas.width as i32, canvas.height as i32);
+    let data = &mut canvas.data;
+    for row in 0..c.height as i32 {
+        let py = y0 + row;
+        if py < 0 || py >= ph {
+            continue;
+        }
+        for col in 0..c.width as i32 {
+            let px = x0 + col;
+            if px < 0 || px >= pw {
+                continue;
+            }
+            let a = c.alpha[(row as u32 * c.width + col as u32) as usize] as u32;
+            if a == 0 {
+                continue;
+            }
+            let i = ((py * pw + px) * 3) as usize;
+            for (k, src) in [color.0, color.1, color.2].into_iter().enumerate() {
+                let dst = data[i + k] as u32;
+                data[i + k] = ((src as u32 * a + dst * (255 - a) + 127) / 255) as u8;
+            }
+        }
+    }
+}
+
+/// Fills whole-pixel rectangles for the dark modules of a QR code.
+pub fn draw_qr(
+    canvas: &mut Canvas,
+    modules: &crate::qr::QrModules,
+    x: i32,
+    y: i32,
+    module_px: i32,
+) {
+    let (pw, ph) = (canvas.width as i32, canvas.height as i32);
+    let n = modules.width_with_quiet_zone() as i32;
+    let data = &mut canvas.data;
+    let mut fill = |x0: i32, y0: i32, w: i32, h: i32, v: u8| {
+        for py in y0.max(0)..(y0 + h).min(ph) {
+            let start = ((py * pw + x0.max(0)) * 3) as usize;
+            let end = ((py * pw + (x0 + w).min(pw)) * 3) as usize;
+            if start < end {
+                data[start..end].fill(v);
+            }
+        }
+    };
+    fill(x, y, n * module_px, n * module_px, 255);
+    let q = crate::qr::QUIET_ZONE as i32;
+    for (my, row) in modules.rows().enumerate() {
+        for (mx, dark) in row.iter().enumerate() {
+            if *dark {
+                fill(
+                    x + (mx as i32 + q) * module_px,
+                    y + (my as i32 + q) * module_px,
+                    module_px,
+                    module_px,
+                    0,
+                );
+            }
+        }
+    }
+}
