@@ -93,6 +93,7 @@ fn benches(c: &mut Criterion) {
             let mut enc = png::Encoder::new(&mut out, pixels.width(), pixels.height());
             enc.set_color(png::ColorType::Rgb);
             enc.set_compression(png::Compression::Fast);
+            enc.set_filter(png::Filter::Up);
             let mut w = enc.write_header().unwrap();
             w.write_image_data(black_box(pixels.as_raw())).unwrap();
             w.finish().unwrap();
