@@ -18,15 +18,19 @@ pub struct RegistrationKey {
 pub struct NewRegistration {
     /// Conference id (the original's `type`).
     #[serde(rename = "type")]
-    #[schema(rename = "type", example = "Serverless web project")]
+    #[schema(rename = "type", value_type = String, required = true, example = "Serverless web project")]
     pub conference: Option<String>,
-    #[schema(example = "gildong.hong")]
+    /// 1–64 letters, digits and `.` `_` `-` `@` `+`; not `*`, not only dots.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 64, example = "gildong.hong")]
     pub user_id: Option<String>,
-    #[schema(example = "홍길동")]
+    /// 1–100 characters after trimming, any script, no control characters.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, example = "홍길동")]
     pub user_name: Option<String>,
-    #[schema(example = "+82 10-1234-5678")]
+    /// An optional leading `+`, then digits with spaces, `-`, `(`, `)`; 4–20 digits.
+    #[schema(value_type = String, required = true, min_length = 4, max_length = 60, example = "+82 10-1234-5678")]
     pub phone_number: Option<String>,
-    #[schema(example = "Example Corp")]
+    /// Up to 100 characters, no control characters.
+    #[schema(value_type = Option<String>, max_length = 100, example = "Example Corp")]
     pub company_name: Option<String>,
 }
 

@@ -138,6 +138,8 @@ fn init_tracing() {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        // Logs go to stderr; stdout carries only what the command prints for the user.
+        .with_writer(std::io::stderr)
         .init();
 }
 
