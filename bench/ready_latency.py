@@ -2,8 +2,10 @@
 
 usage: python3 bench/ready_latency.py URL RATE SECONDS
 Posts RATE unique registrations per second for SECONDS, then for each one
-polls its badge URL (every 10 ms) until it is ready; prints p50/p99 of the
-201 latency and of 201-to-ready. Standard library only.
+polls its badge URL until it is ready, first after 5 ms and then backing off
+(x1.5, at most 100 ms apart, so polling never floods the server); prints
+p50/p99 of the 201 latency and of 201-to-ready, which are exact to within the
+polling interval. Standard library only.
 """
 import http.client
 import json
@@ -44,13 +46,15 @@ def main():
         if res.status != 201:
             return None
         badge = data["badge"]["url"]
+        wait = 0.005
         while True:
+            time.sleep(wait)
             c.request("GET", badge)
             r = c.getresponse()
             state = json.loads(r.read())["status"]
             if state != "pending":
                 return (t1 - t0, time.perf_counter() - t1, state)
-            time.sleep(0.01)
+            wait = min(wait * 1.5, 0.1)
 
     n = int(rate * seconds)
     start = time.perf_counter() + 0.2

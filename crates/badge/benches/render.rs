@@ -80,7 +80,7 @@ fn benches(c: &mut Criterion) {
                 .unwrap()
         })
     });
-    c.bench_function("id1_png_svg_pdf_set", |b| {
+    c.bench_function("id1_png_svg_set", |b| {
         b.iter(|| r.render_set(black_box(&id1), Preset::Id1).unwrap())
     });
 

@@ -192,12 +192,12 @@ impl FromStr for Format {
     }
 }
 
-/// The three files a badge is served as.
+/// What a badge worker writes: the PNG the page previews and prints, and the
+/// SVG. (The PDF, much slower to make, is rendered when first asked for.)
 #[derive(Debug, Clone)]
 pub struct BadgeSet {
     pub png: Vec<u8>,
     pub svg: Vec<u8>,
-    pub pdf: Vec<u8>,
 }
 
 /// Renders the badges of one conference. Built once: fonts, logo and the
@@ -293,8 +293,8 @@ impl BadgeRenderer {
         }
     }
 
-    /// Renders the PNG (at the preset's default dpi), SVG and PDF of one badge,
-    /// encoding its QR code and laying out its vector form once.
+    /// Renders the PNG (at the preset's default dpi) and the SVG of one badge,
+    /// encoding its QR code once.
     pub fn render_set(&self, badge: &Badge<'_>, preset: Preset) -> Result<BadgeSet, BadgeError> {
         let qr = QrModules::encode(badge.payload.as_str().as_bytes(), ECL::M)?;
         let (canvas, dpi) = self.raster(badge, &qr, preset, None)?;
@@ -302,7 +302,6 @@ impl BadgeRenderer {
         Ok(BadgeSet {
             png: encode_png(&canvas, dpi)?,
             svg: tree.to_string(&Default::default()).into_bytes(),
-            pdf: encode_pdf(&tree)?,
         })
     }
 

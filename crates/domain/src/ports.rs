@@ -85,6 +85,17 @@ pub trait RegistrationStore: Send + Sync {
 pub trait ObjectStore: Send + Sync {
     /// Writes the whole object or nothing.
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), StoreError>;
+    /// Writes several objects; each is whole or absent. Adapters may make them
+    /// durable together (one directory sync for all, say).
+    async fn put_all(
+        &self,
+        objects: Vec<(String, Vec<u8>, &'static str)>,
+    ) -> Result<(), StoreError> {
+        for (key, bytes, content_type) in objects {
+            self.put(&key, bytes, content_type).await?;
+        }
+        Ok(())
+    }
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Deleting a missing object is not an error.
     async fn delete(&self, key: &str) -> Result<(), StoreError>;

@@ -246,21 +246,35 @@ impl Lanyard {
         Ok(registration)
     }
 
-    /// A ready badge's file.
+    /// A ready badge's file. The PDF is rendered on its first request and kept.
     pub async fn badge_file(&self, token: &str, format: Format) -> Result<Vec<u8>, LanyardError> {
         let registration = self.badge(token).await?;
         let badge = registration
             .badge
+            .clone()
             .filter(|b| b.status == BadgeStatus::Ready)
             .ok_or(LanyardError::NotFound)?;
+        let key = object_key(&badge.token, format);
+        if let Some(bytes) = self.objects.get(&key).await? {
+            return Ok(bytes);
+        }
+        if format != Format::Pdf {
+            return Err(LanyardError::NotFound);
+        }
+        let this = self.clone();
+        let pdf = tokio::task::spawn_blocking(move || this.render_one(&registration, Format::Pdf))
+            .await
+            .map_err(|e| LanyardError::Render(format!("the renderer stopped: {e}")))??;
         self.objects
-            .get(&object_key(&badge.token, format))
-            .await?
-            .ok_or(LanyardError::NotFound)
+            .put(&key, pdf.clone(), Format::Pdf.content_type())
+            .await?;
+        Ok(pdf)
     }
 
-    /// Renders the PNG, SVG and PDF of one registration's badge in memory.
-    pub fn render_files(&self, registration: &Registration) -> Result<BadgeSet, LanyardError> {
+    fn badge_content<'a>(
+        &self,
+        registration: &'a Registration,
+    ) -> Result<(&crate::conference::Conference, Payload, Option<&'a str>), LanyardError> {
         let conference = self
             .conferences
             .get(registration.conference.as_str())
@@ -282,6 +296,30 @@ impl Lanyard {
                 Payload::ticket(registration.ticket_code.as_deref().unwrap_or_default())
             }
         };
+        Ok((conference, payload, company))
+    }
+
+    /// One file of a registration's badge, rendered in memory.
+    pub fn render_one(
+        &self,
+        registration: &Registration,
+        format: Format,
+    ) -> Result<Vec<u8>, LanyardError> {
+        let (conference, payload, company) = self.badge_content(registration)?;
+        let badge = Badge {
+            name: registration.user_name.as_str(),
+            company,
+            payload: &payload,
+        };
+        conference
+            .renderer
+            .render(&badge, Preset::Id1, format, None)
+            .map_err(|e| LanyardError::Render(e.to_string()))
+    }
+
+    /// Renders the PNG and SVG of one registration's badge in memory.
+    pub fn render_files(&self, registration: &Registration) -> Result<BadgeSet, LanyardError> {
+        let (conference, payload, company) = self.badge_content(registration)?;
         let badge = Badge {
             name: registration.user_name.as_str(),
             company,
@@ -293,8 +331,9 @@ impl Lanyard {
             .map_err(|e| LanyardError::Render(e.to_string()))
     }
 
-    /// A badge worker's job: render the registration's pending badge, write
-    /// its files and mark it ready. Running it twice gives the same files.
+    /// A badge worker's job: render the registration's pending badge (PNG and
+    /// SVG), write its files durably and mark it ready. Running it twice gives
+    /// the same files.
     pub async fn render_badge(&self, key: &RegistrationKey) -> Result<BadgeOutcome, LanyardError> {
         let Some(registration) = self.store.get(key).await? else {
             return Ok(BadgeOutcome::Gone);
@@ -306,26 +345,23 @@ impl Lanyard {
         let files = tokio::task::spawn_blocking(move || this.render_files(&registration))
             .await
             .map_err(|e| LanyardError::Render(format!("the renderer stopped: {e}")))??;
+        // A PDF from an earlier render may be stale; it is made again on request.
         self.objects
-            .put(
-                &object_key(&badge.token, Format::Svg),
-                files.svg,
-                Format::Svg.content_type(),
-            )
+            .delete(&object_key(&badge.token, Format::Pdf))
             .await?;
         self.objects
-            .put(
-                &object_key(&badge.token, Format::Pdf),
-                files.pdf,
-                Format::Pdf.content_type(),
-            )
-            .await?;
-        self.objects
-            .put(
-                &object_key(&badge.token, Format::Png),
-                files.png,
-                Format::Png.content_type(),
-            )
+            .put_all(vec![
+                (
+                    object_key(&badge.token, Format::Svg),
+                    files.svg,
+                    Format::Svg.content_type(),
+                ),
+                (
+                    object_key(&badge.token, Format::Png),
+                    files.png,
+                    Format::Png.content_type(),
+                ),
+            ])
             .await?;
         let ready = BadgeInfo {
             status: BadgeStatus::Ready,

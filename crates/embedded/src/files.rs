@@ -39,26 +39,42 @@ impl FileObjectStore {
     }
 }
 
-/// Writes `bytes` to `path` so that a crash leaves either the old file or the
+/// Writes each file so that a crash leaves either its old content or the
 /// whole new one: a temporary file in the same directory, fsync, rename, and
-/// fsync of the directory so the rename itself is durable.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().expect("object paths have a parent");
-    std::fs::create_dir_all(dir)?;
-    let file_name = path
-        .file_name()
-        .expect("object paths have a file name")
-        .to_string_lossy();
-    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+/// an fsync of each directory so the renames themselves are durable.
+fn write_all_atomically(files: &[(PathBuf, Vec<u8>)]) -> std::io::Result<()> {
+    let mut staged = Vec::with_capacity(files.len());
     let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        std::fs::File::open(dir)?.sync_all()
+        for (path, bytes) in files {
+            let dir = path.parent().expect("object paths have a parent");
+            std::fs::create_dir_all(dir)?;
+            let name = path
+                .file_name()
+                .expect("object paths have a file name")
+                .to_string_lossy();
+            let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+            staged.push(tmp.clone());
+            let mut file = std::fs::File::create(&tmp)?;
+            file.write_all(bytes)?;
+            file.sync_all()?;
+        }
+        let mut dirs: Vec<&Path> = Vec::new();
+        for ((path, _), tmp) in files.iter().zip(&staged) {
+            std::fs::rename(tmp, path)?;
+            let dir = path.parent().expect("object paths have a parent");
+            if !dirs.contains(&dir) {
+                dirs.push(dir);
+            }
+        }
+        for dir in dirs {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
     })();
     if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+        for tmp in &staged {
+            let _ = std::fs::remove_file(tmp);
+        }
     }
     result
 }
@@ -67,7 +83,22 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 impl ObjectStore for FileObjectStore {
     async fn put(&self, key: &str, bytes: Vec<u8>, _content_type: &str) -> Result<(), StoreError> {
         let path = self.path(key)?;
-        tokio::task::spawn_blocking(move || write_atomically(&path, &bytes))
+        tokio::task::spawn_blocking(move || write_all_atomically(&[(path, bytes)]))
+            .await
+            .map_err(StoreError::unavailable)?
+            .map_err(StoreError::unavailable)
+    }
+
+    /// One directory sync for all the objects instead of one each.
+    async fn put_all(
+        &self,
+        objects: Vec<(String, Vec<u8>, &'static str)>,
+    ) -> Result<(), StoreError> {
+        let paths = objects
+            .into_iter()
+            .map(|(key, bytes, _)| Ok((self.path(&key)?, bytes)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        tokio::task::spawn_blocking(move || write_all_atomically(&paths))
             .await
             .map_err(StoreError::unavailable)?
             .map_err(StoreError::unavailable)

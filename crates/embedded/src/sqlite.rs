@@ -18,7 +18,7 @@ use lanyard_domain::{
     Registration, RegistrationKey, RegistrationStore, StoreError, UserId, UserName,
 };
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, Row};
 use tokio::sync::oneshot;
 
 /// Most writes committed together in one transaction.
@@ -187,34 +187,42 @@ impl SqliteStore {
         .map_err(unavailable)?
     }
 
-    /// Takes the next due badge job, if any, so no other worker takes it.
-    pub async fn claim_job(&self) -> Result<Option<ClaimedJob>, StoreError> {
-        self.write(|conn| {
-            let row = conn
-                .query_row(
-                    "SELECT user_id, type, attempts FROM badge_jobs
-                     WHERE claimed = 0 AND run_after <= ?1 ORDER BY run_after LIMIT 1",
-                    [now_ms()],
-                    |r| {
+    /// Takes up to `limit` due badge jobs, oldest first, so no other worker
+    /// takes them. One transaction for several jobs keeps the queue's own
+    /// commits from costing more than the badges.
+    pub async fn claim_jobs(&self, limit: usize) -> Result<Vec<ClaimedJob>, StoreError> {
+        self.write(move |conn| {
+            let rows = {
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT user_id, type, attempts FROM badge_jobs
+                         WHERE claimed = 0 AND run_after <= ?1 ORDER BY run_after LIMIT ?2",
+                    )
+                    .map_err(unavailable)?;
+                let rows = stmt
+                    .query_map(params![now_ms(), limit as i64], |r| {
                         Ok((
                             r.get::<_, String>(0)?,
                             r.get::<_, String>(1)?,
                             r.get::<_, u32>(2)?,
                         ))
-                    },
-                )
-                .optional()
-                .map_err(unavailable)?;
-            let Some((user_id, conference, attempts)) = row else {
-                return Ok(None);
+                    })
+                    .map_err(unavailable)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)?
             };
-            conn.execute(
-                "UPDATE badge_jobs SET claimed = 1 WHERE user_id = ?1 AND type = ?2",
-                params![user_id, conference],
-            )
-            .map_err(unavailable)?;
-            let key = stored_key(user_id, conference)?;
-            Ok(Some(ClaimedJob { key, attempts }))
+            let mut jobs = Vec::with_capacity(rows.len());
+            for (user_id, conference, attempts) in rows {
+                conn.execute(
+                    "UPDATE badge_jobs SET claimed = 1 WHERE user_id = ?1 AND type = ?2",
+                    params![user_id, conference],
+                )
+                .map_err(unavailable)?;
+                jobs.push(ClaimedJob {
+                    key: stored_key(user_id, conference)?,
+                    attempts,
+                });
+            }
+            Ok(jobs)
         })
         .await
     }
@@ -640,6 +648,15 @@ impl RegistrationStore for SqliteStore {
                     ],
                 )
                 .map_err(unavailable)?;
+            // The outcome and the end of the claimed job commit together. A job
+            // queued again meanwhile (a re-render) is unclaimed and stays.
+            if updated == 1 && badge.status != BadgeStatus::Pending {
+                conn.execute(
+                    "DELETE FROM badge_jobs WHERE user_id = ?1 AND type = ?2 AND claimed = 1",
+                    params![user_id, conference],
+                )
+                .map_err(unavailable)?;
+            }
             Ok(updated == 1)
         })
         .await

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use lanyard_domain::{BadgeJobs, Lanyard, RegistrationKey, StoreError};
+use lanyard_domain::{BadgeJobs, BadgeOutcome, Lanyard, RegistrationKey, StoreError};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
@@ -15,6 +15,9 @@ use crate::sqlite::{ClaimedJob, SqliteStore};
 /// How long an idle worker sleeps before looking at the queue again even
 /// without a wake-up (retries that came due, jobs left by a crash).
 const IDLE_POLL: Duration = Duration::from_secs(2);
+
+/// Jobs a worker claims at once.
+const CLAIM_BATCH: usize = 4;
 
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
@@ -118,9 +121,17 @@ struct Worker {
 impl Worker {
     async fn run(mut self) {
         while !*self.stopped.borrow() {
-            match self.store.claim_job().await {
-                Ok(Some(job)) => self.process(job).await,
-                Ok(None) => {
+            match self.store.claim_jobs(CLAIM_BATCH).await {
+                Ok(jobs) if !jobs.is_empty() => {
+                    for job in jobs {
+                        // Jobs claimed but not started when stopping are freed at the next start.
+                        if *self.stopped.borrow() {
+                            break;
+                        }
+                        self.process(job).await;
+                    }
+                }
+                Ok(_) => {
                     let due = self.store.next_job_due_in().await.ok().flatten();
                     let wait = due
                         .map(Duration::from_millis)
@@ -153,7 +164,12 @@ impl Worker {
                     user_id = %key.user_id, conference = %key.conference, ?outcome,
                     ms = started.elapsed().as_secs_f64() * 1e3, "badge rendered"
                 );
-                self.store.complete_job(key).await
+                // A rendered badge's job ended with it in `finish_badge`.
+                if outcome == BadgeOutcome::Rendered {
+                    Ok(())
+                } else {
+                    self.store.complete_job(key).await
+                }
             }
             Err(e) if e.is_retryable() && job.attempts + 1 < self.policy.max_attempts => {
                 let delay = self.policy.delay(job.attempts);

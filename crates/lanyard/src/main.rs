@@ -154,7 +154,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         );
         anyhow::bail!("--backend aws is not available in this build yet; use the embedded backend");
     }
-    let runtime = tokio::runtime::Runtime::new()?;
+    // Blocking work (SQLite calls, file writes, renders) runs on a bounded pool:
+    // past a few dozen threads more only costs memory.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(32)
+        .build()?;
     runtime.block_on(async move {
         let settings = ServeSettings {
             addr: args.addr,
