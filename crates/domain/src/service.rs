@@ -299,36 +299,40 @@ impl Lanyard {
         Ok((conference, payload, company))
     }
 
+    /// Renders a registration's badge with its conference's renderer.
+    fn with_badge<T>(
+        &self,
+        registration: &Registration,
+        render: impl FnOnce(
+            &lanyard_badge::BadgeRenderer,
+            &Badge<'_>,
+        ) -> Result<T, lanyard_badge::BadgeError>,
+    ) -> Result<T, LanyardError> {
+        let (conference, payload, company) = self.badge_content(registration)?;
+        let badge = Badge {
+            name: registration.user_name.as_str(),
+            company,
+            payload: &payload,
+        };
+        render(&conference.renderer, &badge).map_err(|e| LanyardError::Render(e.to_string()))
+    }
+
     /// One file of a registration's badge, rendered in memory.
     pub fn render_one(
         &self,
         registration: &Registration,
         format: Format,
     ) -> Result<Vec<u8>, LanyardError> {
-        let (conference, payload, company) = self.badge_content(registration)?;
-        let badge = Badge {
-            name: registration.user_name.as_str(),
-            company,
-            payload: &payload,
-        };
-        conference
-            .renderer
-            .render(&badge, Preset::Id1, format, None)
-            .map_err(|e| LanyardError::Render(e.to_string()))
+        self.with_badge(registration, |renderer, badge| {
+            renderer.render(badge, Preset::Id1, format, None)
+        })
     }
 
     /// Renders the PNG and SVG of one registration's badge in memory.
     pub fn render_files(&self, registration: &Registration) -> Result<BadgeSet, LanyardError> {
-        let (conference, payload, company) = self.badge_content(registration)?;
-        let badge = Badge {
-            name: registration.user_name.as_str(),
-            company,
-            payload: &payload,
-        };
-        conference
-            .renderer
-            .render_set(&badge, Preset::Id1)
-            .map_err(|e| LanyardError::Render(e.to_string()))
+        self.with_badge(registration, |renderer, badge| {
+            renderer.render_set(badge, Preset::Id1)
+        })
     }
 
     /// A badge worker's job: render the registration's pending badge (PNG and

@@ -51,6 +51,9 @@ CREATE TABLE IF NOT EXISTS badge_jobs (
 CREATE INDEX IF NOT EXISTS badge_jobs_due ON badge_jobs (claimed, run_after);
 ";
 
+/// The schema version this build writes; a database from a newer build is refused.
+const SCHEMA_VERSION: i64 = 1;
+
 const COLUMNS: &str =
     "seq, user_id, type, user_name, phone_number, company_name, created_at, badge_status, badge_token, badge_error, ticket_code";
 
@@ -122,7 +125,15 @@ impl SqliteStore {
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;",
         )?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            anyhow::bail!(
+                "{} was written by a newer lanyard (schema {version}, this one knows {SCHEMA_VERSION})",
+                path.display()
+            );
+        }
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
         // Jobs claimed by a process that stopped are free again.
         conn.execute("UPDATE badge_jobs SET claimed = 0 WHERE claimed = 1", [])?;
 

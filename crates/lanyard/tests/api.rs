@@ -430,15 +430,7 @@ async fn rerender_and_items_written_by_the_original_system() {
     let body: Value = res.json().await.unwrap();
     let url = body["badge"]["url"].as_str().unwrap().to_owned();
     assert_eq!(app.wait_for_badge(&url).await["status"], "ready");
-    let png = app
-        .client
-        .get(app.url(&format!("{url}.png")))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let png = app.get_bytes(&format!("{url}.png")).await;
     assert!(decode_qr(&png).contains("FN:Old Timer\r\n"));
     // Rendering again keeps the URL and ends ready again.
     assert_eq!(

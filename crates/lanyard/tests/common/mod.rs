@@ -107,6 +107,13 @@ impl TestApp {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
+    /// The body of a public GET (a badge image, say).
+    pub async fn get_bytes(&self, path: &str) -> Vec<u8> {
+        let res = self.client.get(self.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        res.bytes().await.unwrap().to_vec()
+    }
+
     pub async fn organizer(&self, method: reqwest::Method, path: &str) -> reqwest::Response {
         self.client
             .request(method, self.url(path))
