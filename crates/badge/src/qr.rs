@@ -8,6 +8,10 @@ use crate::render::BadgeError;
 /// Quiet zone around the code, in modules (ISO/IEC 18004 asks for 4).
 pub const QUIET_ZONE: usize = 4;
 
+/// Most modules (quiet zone included) that fit the ID-1 layout's 30 mm code
+/// at 0.33 mm each.
+const MAX_PRINT_MODULES: usize = 90;
+
 pub struct QrModules {
     /// Modules per side, without the quiet zone.
     pub width: usize,
@@ -33,6 +37,20 @@ impl QrModules {
     /// The modules row by row, without the quiet zone; `true` is dark.
     pub fn rows(&self) -> std::slice::Chunks<'_, bool> {
         self.dark.chunks(self.width)
+    }
+
+    /// Error correction M (15 % of the code may be damaged), dropping to L
+    /// only when M would need so many modules that, in the ID-1 layout's
+    /// 30 mm square, one would be smaller than the 0.33 mm phones need.
+    pub fn for_print(data: &[u8]) -> Result<Self, BadgeError> {
+        let code = Self::encode(data, ECL::M)?;
+        if code.width_with_quiet_zone() <= MAX_PRINT_MODULES {
+            return Ok(code);
+        }
+        match Self::encode(data, ECL::L) {
+            Ok(low) if low.width < code.width => Ok(low),
+            _ => Ok(code),
+        }
     }
 
     /// Modules per side including the quiet zone.

@@ -5,7 +5,6 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
-use fast_qr::ECL;
 use usvg::{fontdb, tiny_skia_path::Transform, ImageHrefResolver, ImageKind};
 
 use crate::glyphs::{self, GlyphRaster};
@@ -275,7 +274,7 @@ impl BadgeRenderer {
         format: Format,
         dpi: Option<u32>,
     ) -> Result<Vec<u8>, BadgeError> {
-        let qr = QrModules::encode(badge.payload.as_str().as_bytes(), ECL::M)?;
+        let qr = QrModules::for_print(badge.payload.as_str().as_bytes())?;
         match format {
             Format::Png | Format::Jpeg => {
                 let (canvas, dpi) = self.raster(badge, &qr, preset, dpi)?;
@@ -296,7 +295,7 @@ impl BadgeRenderer {
     /// Renders the PNG (at the preset's default dpi) and the SVG of one badge,
     /// encoding its QR code once.
     pub fn render_set(&self, badge: &Badge<'_>, preset: Preset) -> Result<BadgeSet, BadgeError> {
-        let qr = QrModules::encode(badge.payload.as_str().as_bytes(), ECL::M)?;
+        let qr = QrModules::for_print(badge.payload.as_str().as_bytes())?;
         let (canvas, dpi) = self.raster(badge, &qr, preset, None)?;
         let tree = self.vector_tree(badge, &qr, preset)?;
         Ok(BadgeSet {

@@ -234,3 +234,22 @@ fn markup_in_names_is_text_not_markup() {
     let png = r.render(&badge, Preset::Id1, Format::Png, None).unwrap();
     assert_eq!(decode(&png), payload.as_str().as_bytes());
 }
+
+#[test]
+fn the_longest_allowed_values_still_decode() {
+    let r = renderer(None);
+    let name = "가".repeat(100);
+    let company = "나".repeat(100);
+    let payload = Payload::vcard(&name, "+82 10-1234-5678 9999", Some(&company));
+    let badge = Badge {
+        name: &name,
+        company: Some(&company),
+        payload: &payload,
+    };
+    for format in [Format::Png, Format::Jpeg] {
+        let bytes = r.render(&badge, Preset::Id1, format, None).unwrap();
+        assert_eq!(decode(&bytes), payload.as_str().as_bytes(), "{format:?}");
+    }
+    let svg = r.render(&badge, Preset::Id1, Format::Svg, None).unwrap();
+    assert_eq!(decode_svg(&svg), payload.as_str().as_bytes());
+}
