@@ -23,8 +23,20 @@ impl FieldError {
     }
 }
 
-fn has_control(s: &str) -> bool {
-    s.chars().any(char::is_control)
+/// Trims free text (a name, a company) and checks what every such field
+/// shares: at most 100 characters, none of them a control character.
+fn free_text<'a>(field: &'static str, s: &'a str) -> Result<&'a str, FieldError> {
+    let s = s.trim();
+    if s.chars().count() > 100 {
+        return Err(FieldError::new(field, "must be at most 100 characters"));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(s)
 }
 
 macro_rules! string_newtype {
@@ -91,21 +103,9 @@ impl UserName {
     pub const FIELD: &'static str = "user_name";
 
     pub fn parse(s: &str) -> Result<Self, FieldError> {
-        let s = s.trim();
+        let s = free_text(Self::FIELD, s)?;
         if s.is_empty() {
             return Err(FieldError::new(Self::FIELD, "is required"));
-        }
-        if s.chars().count() > 100 {
-            return Err(FieldError::new(
-                Self::FIELD,
-                "must be at most 100 characters",
-            ));
-        }
-        if has_control(s) {
-            return Err(FieldError::new(
-                Self::FIELD,
-                "must not contain control characters",
-            ));
         }
         Ok(UserName(s.to_owned()))
     }
@@ -150,21 +150,9 @@ impl CompanyName {
     pub const FIELD: &'static str = "company_name";
 
     pub fn parse(s: &str) -> Result<Option<Self>, FieldError> {
-        let s = s.trim();
+        let s = free_text(Self::FIELD, s)?;
         if s.is_empty() {
             return Ok(None);
-        }
-        if s.chars().count() > 100 {
-            return Err(FieldError::new(
-                Self::FIELD,
-                "must be at most 100 characters",
-            ));
-        }
-        if has_control(s) {
-            return Err(FieldError::new(
-                Self::FIELD,
-                "must not contain control characters",
-            ));
         }
         Ok(Some(CompanyName(s.to_owned())))
     }
