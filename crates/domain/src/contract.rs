@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::fields::{
     random_code, BadgeToken, CompanyName, ConferenceId, PhoneNumber, UserId, UserName,
 };
-use crate::ports::{ListQuery, RegistrationStore, StoreError};
+use crate::ports::{ListQuery, ObjectStore, RegistrationStore, StoreError};
 use crate::registration::{now_rfc3339, BadgeInfo, BadgeStatus, Registration, RegistrationKey};
 
 pub const CONFERENCE_A: &str = "Serverless web project";
@@ -339,4 +339,50 @@ async fn registrations_without_badge_load(store: Arc<dyn RegistrationStore>) {
     r.ticket_code = None;
     store.insert(&r).await.unwrap();
     assert_eq!(store.get(&r.key()).await.unwrap(), Some(r));
+}
+
+/// Runs every object-store contract check on `store`, which must be empty.
+pub async fn object_store(store: Arc<dyn ObjectStore>) {
+    let png: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+    assert_eq!(store.get("badges/none.png").await.unwrap(), None);
+    store
+        .put("badges/a.png", png.clone(), "image/png")
+        .await
+        .unwrap();
+    assert_eq!(store.get("badges/a.png").await.unwrap(), Some(png.clone()));
+    // Overwriting replaces the whole object, even with a shorter one.
+    store
+        .put("badges/a.png", b"short".to_vec(), "image/png")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get("badges/a.png").await.unwrap(),
+        Some(b"short".to_vec())
+    );
+    store
+        .put_all(vec![
+            ("badges/b.svg".into(), b"<svg/>".to_vec(), "image/svg+xml"),
+            ("badges/b.png".into(), png.clone(), "image/png"),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get("badges/b.svg").await.unwrap(),
+        Some(b"<svg/>".to_vec())
+    );
+    assert_eq!(store.get("badges/b.png").await.unwrap(), Some(png));
+    store.delete("badges/a.png").await.unwrap();
+    assert_eq!(store.get("badges/a.png").await.unwrap(), None);
+    // Deleting what is not there is not an error.
+    store.delete("badges/a.png").await.unwrap();
+    store.delete("badges/never.pdf").await.unwrap();
+    // An empty object is an object.
+    store
+        .put("badges/empty.pdf", Vec::new(), "application/pdf")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get("badges/empty.pdf").await.unwrap(),
+        Some(Vec::new())
+    );
 }

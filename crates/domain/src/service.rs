@@ -60,6 +60,8 @@ pub enum BadgeOutcome {
     Rendered,
     /// The registration was deleted or given a new badge meanwhile: nothing to do.
     Gone,
+    /// The badge is already ready or failed: a repeated job does no work.
+    AlreadyDone,
 }
 
 fn required<'a>(value: &'a Option<String>, field: &'static str) -> Result<&'a str, FieldError> {
@@ -345,6 +347,9 @@ impl Lanyard {
         let Some(badge) = registration.badge.clone() else {
             return Ok(BadgeOutcome::Gone);
         };
+        if badge.status != BadgeStatus::Pending {
+            return Ok(BadgeOutcome::AlreadyDone);
+        }
         let this = self.clone();
         let files = tokio::task::spawn_blocking(move || this.render_files(&registration))
             .await

@@ -16,3 +16,10 @@ async fn sqlite_store_meets_the_contract() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn file_object_store_meets_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = lanyard_embedded::FileObjectStore::open(dir.path().join("objects")).unwrap();
+    lanyard_domain::contract::object_store(Arc::new(store)).await;
+}

@@ -6,8 +6,13 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
+use lanyard_aws::{
+    run_queue_worker, AwsBackend, AwsClients, AwsResources, MetricsSink, QueueWorkerSettings,
+    SweepPolicy,
+};
 use lanyard_badge::Fonts;
 use lanyard_domain::{Conferences, ConferencesConfig, Lanyard};
 use lanyard_embedded::{
@@ -15,6 +20,8 @@ use lanyard_embedded::{
 };
 use lanyard_http::{AdminToken, AppState, Limits};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 #[derive(Debug, Clone)]
 pub struct ServeSettings {
@@ -26,6 +33,34 @@ pub struct ServeSettings {
     pub workers: Option<usize>,
     pub retry: RetryPolicy,
     pub limits: Limits,
+    /// Run on DynamoDB, S3 and SNS instead of SQLite and local files.
+    pub aws: Option<AwsSettings>,
+}
+
+/// `--backend aws`: the resources, and the badge queue this process consumes.
+#[derive(Debug, Clone)]
+pub struct AwsSettings {
+    pub resources: AwsResources,
+    /// An SQS queue subscribed to the topic. Without one this process serves
+    /// the API only, and badges are rendered elsewhere (the badge Lambda).
+    pub badge_queue_url: Option<String>,
+    /// Long-poll wait of the queue worker, seconds.
+    pub queue_wait_seconds: i32,
+    pub sweep: SweepPolicy,
+    /// How often pending badges are swept for lost jobs.
+    pub sweep_every: Duration,
+}
+
+impl AwsSettings {
+    pub fn new(resources: AwsResources, badge_queue_url: Option<String>) -> Self {
+        AwsSettings {
+            resources,
+            badge_queue_url,
+            queue_wait_seconds: 20,
+            sweep: SweepPolicy::default(),
+            sweep_every: Duration::from_secs(60),
+        }
+    }
 }
 
 impl ServeSettings {
@@ -38,6 +73,7 @@ impl ServeSettings {
             workers: None,
             retry: RetryPolicy::default(),
             limits: Limits::default(),
+            aws: None,
         }
     }
 }
@@ -91,48 +127,39 @@ fn admin_token(
     Ok((AdminToken::new(token), Some(path)))
 }
 
+/// What runs beside the HTTP server.
+enum Backend {
+    Embedded {
+        workers: BadgeWorkers,
+        store: SqliteStore,
+        _lock: DataDirLock,
+    },
+    Aws {
+        stop: watch::Sender<bool>,
+        tasks: Vec<JoinHandle<()>>,
+    },
+}
+
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
-    workers: BadgeWorkers,
-    store: SqliteStore,
+    backend: Backend,
     admin_token: AdminToken,
     admin_token_file: Option<PathBuf>,
-    _lock: DataDirLock,
 }
 
 impl Application {
     pub async fn build(settings: ServeSettings) -> anyhow::Result<Application> {
-        let lock = DataDirLock::acquire(&settings.data_dir)?;
         let fonts = Fonts::bundled();
         let conferences = load_conferences(settings.config.as_deref(), &fonts)?;
-        let store = SqliteStore::open(settings.data_dir.join("lanyard.sqlite"))
-            .context("opening the database")?;
-        let objects = FileObjectStore::open(settings.data_dir.join("objects"))?;
-        objects.recover();
-        let jobs = LocalBadgeJobs::new();
-        let lanyard = Lanyard::new(
-            Arc::new(store.clone()),
-            Arc::new(objects),
-            jobs.clone(),
-            conferences,
-        );
+        let (lanyard, backend) = match &settings.aws {
+            None => Self::embedded(&settings, conferences)?,
+            Some(aws) => Self::aws(&settings, aws, conferences).await?,
+        };
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("creating {}", settings.data_dir.display()))?;
         let (admin_token, admin_token_file) =
             admin_token(settings.admin_token.as_deref(), &settings.data_dir)?;
-
-        let worker_count = settings.workers.unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(usize::from)
-                .unwrap_or(1)
-        });
-        // Pending jobs from an earlier run are picked up by the first claim.
-        let workers = BadgeWorkers::start(
-            lanyard.clone(),
-            store.clone(),
-            jobs,
-            worker_count,
-            settings.retry,
-        );
 
         let listener = TcpListener::bind(&settings.addr)
             .await
@@ -147,12 +174,100 @@ impl Application {
         Ok(Application {
             listener,
             router,
-            workers,
-            store,
+            backend,
             admin_token,
             admin_token_file,
-            _lock: lock,
         })
+    }
+
+    fn worker_count(settings: &ServeSettings) -> usize {
+        settings.workers.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(usize::from)
+                .unwrap_or(1)
+        })
+    }
+
+    fn embedded(
+        settings: &ServeSettings,
+        conferences: Conferences,
+    ) -> anyhow::Result<(Lanyard, Backend)> {
+        let lock = DataDirLock::acquire(&settings.data_dir)?;
+        let store = SqliteStore::open(settings.data_dir.join("lanyard.sqlite"))
+            .context("opening the database")?;
+        let objects = FileObjectStore::open(settings.data_dir.join("objects"))?;
+        objects.recover();
+        let jobs = LocalBadgeJobs::new();
+        let lanyard = Lanyard::new(
+            Arc::new(store.clone()),
+            Arc::new(objects),
+            jobs.clone(),
+            conferences,
+        );
+        // Pending jobs from an earlier run are picked up by the first claim.
+        let workers = BadgeWorkers::start(
+            lanyard.clone(),
+            store.clone(),
+            jobs,
+            Self::worker_count(settings),
+            settings.retry,
+        );
+        Ok((
+            lanyard,
+            Backend::Embedded {
+                workers,
+                store,
+                _lock: lock,
+            },
+        ))
+    }
+
+    async fn aws(
+        settings: &ServeSettings,
+        aws: &AwsSettings,
+        conferences: Conferences,
+    ) -> anyhow::Result<(Lanyard, Backend)> {
+        let clients = AwsClients::from_env().await;
+        // Fail at start, with the name, rather than on the first sign-up.
+        lanyard_aws::check_resources(&clients, &aws.resources).await?;
+        let backend = AwsBackend::new(&clients, &aws.resources, conferences);
+        let (stop, stopped) = watch::channel(false);
+        let mut tasks = Vec::new();
+        match &aws.badge_queue_url {
+            Some(queue_url) => {
+                let worker = QueueWorkerSettings {
+                    queue_url: queue_url.clone(),
+                    concurrency: Self::worker_count(settings).max(1),
+                    wait_seconds: aws.queue_wait_seconds,
+                    max_attempts: settings.retry.max_attempts,
+                };
+                tasks.push(tokio::spawn(run_queue_worker(
+                    backend.lanyard.clone(),
+                    clients.sqs.clone(),
+                    worker,
+                    MetricsSink::discard("serve"),
+                    stopped.clone(),
+                )));
+            }
+            None => tracing::info!(
+                "no --badge-queue-url: badges are rendered by another worker (the badge Lambda)"
+            ),
+        }
+        let sweeper = backend.clone();
+        let (policy, every) = (aws.sweep, aws.sweep_every);
+        let mut sweep_stopped = stopped;
+        tasks.push(tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(every) => {}
+                    _ = sweep_stopped.changed() => return,
+                }
+                if let Err(e) = sweeper.sweep(policy).await {
+                    tracing::warn!(error = %e, "sweep of pending badges failed");
+                }
+            }
+        }));
+        Ok((backend.lanyard, Backend::Aws { stop, tasks }))
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -174,8 +289,12 @@ impl Application {
         self.admin_token_file.as_deref()
     }
 
-    pub fn store(&self) -> &SqliteStore {
-        &self.store
+    /// The SQLite store of the embedded backend.
+    pub fn store(&self) -> Option<&SqliteStore> {
+        match &self.backend {
+            Backend::Embedded { store, .. } => Some(store),
+            Backend::Aws { .. } => None,
+        }
     }
 
     /// Serves until `shutdown` completes, then stops accepting, lets in-flight
@@ -187,9 +306,7 @@ impl Application {
         let Application {
             listener,
             router,
-            workers,
-            store,
-            _lock,
+            backend,
             ..
         } = self;
         axum::serve(
@@ -198,8 +315,15 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown)
         .await?;
-        workers.shutdown().await;
-        drop(store);
+        match backend {
+            Backend::Embedded { workers, .. } => workers.shutdown().await,
+            Backend::Aws { stop, tasks } => {
+                let _ = stop.send(true);
+                for task in tasks {
+                    let _ = task.await;
+                }
+            }
+        }
         Ok(())
     }
 }

@@ -3,9 +3,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use lanyard::app::AwsSettings;
 use lanyard::app::{load_conferences, shutdown_signal};
 use lanyard::render::{render_csv, render_one, write_file, Attendee, RenderOptions};
 use lanyard::{Application, ServeSettings};
+use lanyard_aws::AwsResources;
 use lanyard_badge::{Fonts, Format, Preset};
 use lanyard_domain::{CompanyName, PhoneNumber, UserName};
 
@@ -145,15 +147,24 @@ fn init_tracing() {
 
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_tracing();
-    if args.backend == Backend::Aws {
-        let _ = (
-            &args.table,
-            &args.bucket,
-            &args.topic_arn,
-            &args.badge_queue_url,
-        );
-        anyhow::bail!("--backend aws is not available in this build yet; use the embedded backend");
-    }
+    let aws = match args.backend {
+        Backend::Embedded => None,
+        Backend::Aws => {
+            let need = |value: Option<String>, flag: &str| {
+                value
+                    .filter(|v| !v.is_empty())
+                    .with_context(|| format!("--backend aws needs {flag}"))
+            };
+            Some(AwsSettings::new(
+                AwsResources {
+                    table: need(args.table, "--table (LANYARD_TABLE)")?,
+                    bucket: need(args.bucket, "--bucket (LANYARD_BUCKET)")?,
+                    topic_arn: need(args.topic_arn, "--topic-arn (LANYARD_TOPIC_ARN)")?,
+                },
+                args.badge_queue_url.filter(|v| !v.is_empty()),
+            ))
+        }
+    };
     // Blocking work (SQLite calls, file writes, renders) runs on a bounded pool:
     // past a few dozen threads more only costs memory.
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -173,6 +184,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 max_concurrent_requests: args.max_concurrent_requests.max(1),
                 registrations_per_second: args.rate_limit,
             },
+            aws,
         };
         let app = Application::build(settings).await?;
         println!("lanyard listening on http://{}", app.local_addr());

@@ -57,7 +57,7 @@ fn settings(data_dir: &Path, workers: usize, config: Option<&Path>) -> ServeSett
 async fn start(settings: ServeSettings) -> TestApp {
     let data_dir = settings.data_dir.clone();
     let app = Application::build(settings).await.expect("the app builds");
-    let store = app.store().clone();
+    let store = app.store().expect("embedded").clone();
     let address = format!("http://{}", app.local_addr());
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {

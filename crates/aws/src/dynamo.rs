@@ -1,0 +1,590 @@
+//! Registrations in DynamoDB, in the original table's shape: partition key
+//! `user_id`, sort key `type`, and its five attributes, plus the badge fields.
+//!
+//! Two sparse global secondary indexes serve the rest: `badge-token` finds a
+//! registration from its badge URL, and `pending-badges` (on `pending_shard`
+//! and `badge_queued_at`, present only while a badge waits) lets the sweeper
+//! find badge jobs whose announcement was lost.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::Client;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use lanyard_domain::fields::{BadgeToken, CompanyName, ConferenceId, PhoneNumber, UserName};
+use lanyard_domain::{
+    BadgeInfo, BadgeStatus, ListQuery, Page, Registration, RegistrationKey, RegistrationStore,
+    StoreError, UserId,
+};
+use serde::{Deserialize, Serialize};
+
+/// The index from badge token to registration key.
+pub const TOKEN_INDEX: &str = "badge-token";
+/// The index of badges waiting for a worker.
+pub const PENDING_INDEX: &str = "pending-badges";
+/// Pending badges are spread over this many index partitions so that no
+/// single partition takes every sign-up's writes.
+pub const PENDING_SHARDS: u32 = 8;
+/// Scan pages read for one filtered page of the organizer list before a
+/// shorter page is returned with a cursor to go on from.
+const MAX_SCAN_PAGES: usize = 20;
+
+type Item = HashMap<String, AttributeValue>;
+
+/// The DynamoDB registration store. Cheap to clone; the client is shared.
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+fn unavailable<E, R>(e: SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    StoreError::unavailable(DisplayErrorContext(e).to_string())
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn key_item(key: &RegistrationKey) -> Item {
+    HashMap::from([
+        ("user_id".to_owned(), s(key.user_id.as_str())),
+        ("type".to_owned(), s(key.conference.as_str())),
+    ])
+}
+
+fn shard_of(token: &BadgeToken) -> String {
+    let sum: u32 = token.as_str().bytes().map(u32::from).sum();
+    (sum % PENDING_SHARDS).to_string()
+}
+
+fn to_item(r: &Registration) -> Item {
+    let mut item = key_item(&r.key());
+    item.insert("user_name".into(), s(r.user_name.as_str()));
+    item.insert("phone_number".into(), s(r.phone_number.as_str()));
+    if let Some(company) = &r.company_name {
+        item.insert("company_name".into(), s(company.as_str()));
+    }
+    if !r.created_at.is_empty() {
+        item.insert("created_at".into(), s(&r.created_at));
+    }
+    if let Some(code) = &r.ticket_code {
+        item.insert("ticket_code".into(), s(code));
+    }
+    if let Some(badge) = &r.badge {
+        item.insert("badge_status".into(), s(badge.status.as_str()));
+        item.insert("badge_token".into(), s(badge.token.as_str()));
+        if let Some(error) = &badge.error {
+            item.insert("badge_error".into(), s(error));
+        }
+        if badge.status == BadgeStatus::Pending {
+            item.insert("pending_shard".into(), s(shard_of(&badge.token)));
+            item.insert(
+                "badge_queued_at".into(),
+                s(lanyard_domain::registration::now_rfc3339()),
+            );
+        }
+    }
+    item
+}
+
+fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+}
+
+/// Reads an item, including the original system's (five attributes, no badge).
+fn from_item(item: &Item) -> Result<Registration, String> {
+    let field = |name: &str| text(item, name).ok_or_else(|| format!("{name} is missing"));
+    let badge = match (
+        text(item, "badge_status").and_then(BadgeStatus::parse),
+        text(item, "badge_token").and_then(BadgeToken::parse),
+    ) {
+        (Some(status), Some(token)) => Some(BadgeInfo {
+            status,
+            token,
+            error: text(item, "badge_error").map(str::to_owned),
+        }),
+        _ => None,
+    };
+    Ok(Registration {
+        user_id: UserId::parse(field("user_id")?).map_err(|e| e.to_string())?,
+        conference: ConferenceId::from_stored(field("type")?.to_owned()),
+        user_name: UserName::parse(field("user_name")?).map_err(|e| e.to_string())?,
+        phone_number: PhoneNumber::parse(field("phone_number")?).map_err(|e| e.to_string())?,
+        company_name: CompanyName::parse(text(item, "company_name").unwrap_or(""))
+            .map_err(|e| e.to_string())?,
+        created_at: text(item, "created_at").unwrap_or_default().to_owned(),
+        badge,
+        ticket_code: text(item, "ticket_code").map(str::to_owned),
+    })
+}
+
+/// Items that cannot be read as a registration (edited by hand, say) are
+/// logged and left out of lists rather than failing the whole page.
+fn readable(item: &Item) -> Option<Registration> {
+    match from_item(item) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            tracing::warn!(
+                user_id = text(item, "user_id").unwrap_or("?"),
+                r#type = text(item, "type").unwrap_or("?"),
+                error = %e,
+                "skipping an item that is not a valid registration"
+            );
+            None
+        }
+    }
+}
+
+fn required(item: &Item) -> Result<Registration, StoreError> {
+    from_item(item).map_err(|e| StoreError::unavailable(format!("unreadable item: {e}")))
+}
+
+/// The organizer-list cursor: the key of the last item returned.
+#[derive(Serialize, Deserialize)]
+struct Cursor {
+    u: String,
+    t: String,
+}
+
+fn encode_cursor(item: &Item) -> Option<String> {
+    let cursor = Cursor {
+        u: text(item, "user_id")?.to_owned(),
+        t: text(item, "type")?.to_owned(),
+    };
+    let json = serde_json::to_vec(&cursor).ok()?;
+    Some(URL_SAFE_NO_PAD.encode(json))
+}
+
+fn decode_cursor(cursor: &str) -> Result<Item, StoreError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| StoreError::InvalidCursor)?;
+    let c: Cursor = serde_json::from_slice(&bytes).map_err(|_| StoreError::InvalidCursor)?;
+    if UserId::parse(&c.u).is_err() || c.t.is_empty() || c.t.len() > 200 {
+        return Err(StoreError::InvalidCursor);
+    }
+    Ok(HashMap::from([
+        ("user_id".to_owned(), s(c.u)),
+        ("type".to_owned(), s(c.t)),
+    ]))
+}
+
+fn matches_search(r: &Registration, search: Option<&str>) -> bool {
+    let Some(q) = search else { return true };
+    let q = q.to_lowercase();
+    r.user_name.as_str().to_lowercase().contains(&q)
+        || r.company_name
+            .as_ref()
+            .is_some_and(|c| c.as_str().to_lowercase().contains(&q))
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        DynamoStore {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Badges still pending whose job was last announced before `cutoff`
+    /// (RFC 3339), with their tokens: the sweeper's work list.
+    pub async fn stale_pending(
+        &self,
+        cutoff: &str,
+        limit: usize,
+    ) -> Result<Vec<(RegistrationKey, BadgeToken)>, StoreError> {
+        let mut found = Vec::new();
+        for shard in 0..PENDING_SHARDS {
+            let mut start = None;
+            loop {
+                let out = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(PENDING_INDEX)
+                    .key_condition_expression("pending_shard = :p AND badge_queued_at < :c")
+                    .expression_attribute_values(":p", s(shard.to_string()))
+                    .expression_attribute_values(":c", s(cutoff))
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                for item in out.items() {
+                    let (Some(u), Some(t), Some(token)) = (
+                        text(item, "user_id").and_then(|u| UserId::parse(u).ok()),
+                        text(item, "type"),
+                        text(item, "badge_token").and_then(BadgeToken::parse),
+                    ) else {
+                        continue;
+                    };
+                    found.push((
+                        RegistrationKey {
+                            user_id: u,
+                            conference: ConferenceId::from_stored(t.to_owned()),
+                        },
+                        token,
+                    ));
+                    if found.len() >= limit {
+                        return Ok(found);
+                    }
+                }
+                start = out.last_evaluated_key;
+                if start.is_none() {
+                    break;
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Marks a pending badge's job as announced again now, counting the
+    /// re-announcements. `None` if the badge is no longer pending with that token.
+    pub async fn note_reannounced(
+        &self,
+        key: &RegistrationKey,
+        token: &BadgeToken,
+    ) -> Result<Option<u32>, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(key)))
+            .update_expression("SET badge_queued_at = :now ADD badge_sweeps :one")
+            .condition_expression("badge_token = :t AND badge_status = :pending")
+            .expression_attribute_values(":now", s(lanyard_domain::registration::now_rfc3339()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":t", s(token.as_str()))
+            .expression_attribute_values(":pending", s(BadgeStatus::Pending.as_str()))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(Some(
+                out.attributes()
+                    .and_then(|a| a.get("badge_sweeps"))
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(1),
+            )),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn get_item(&self, key: &RegistrationKey) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(out.item)
+    }
+}
+
+#[async_trait]
+impl RegistrationStore for DynamoStore {
+    async fn insert(&self, registration: &Registration) -> Result<(), StoreError> {
+        // The item is the outbox: a pending badge is its own job record, found
+        // by the sweeper if the announcement that follows is lost.
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(registration)))
+            .condition_expression("attribute_not_exists(user_id)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(StoreError::Duplicate)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn get(&self, key: &RegistrationKey) -> Result<Option<Registration>, StoreError> {
+        match self.get_item(key).await? {
+            Some(item) => required(&item).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn list_by_user(&self, user_id: &UserId) -> Result<Vec<Registration>, StoreError> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("user_id = :u")
+                .expression_attribute_values(":u", s(user_id.as_str()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            found.extend(out.items().iter().filter_map(readable));
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
+        let mut start = query.cursor.as_deref().map(decode_cursor).transpose()?;
+        let filtered = query.conference.is_some() || query.search.is_some();
+        let mut items = Vec::new();
+        for _ in 0..MAX_SCAN_PAGES {
+            let want = query.limit - items.len();
+            let mut scan = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .limit(if filtered { want.max(100) } else { want } as i32)
+                .set_exclusive_start_key(start.take());
+            if let Some(conference) = &query.conference {
+                scan = scan
+                    .filter_expression("#type = :c")
+                    .expression_attribute_names("#type", "type")
+                    .expression_attribute_values(":c", s(conference.as_str()));
+            }
+            let out = scan.send().await.map_err(unavailable)?;
+            let page_items = out.items();
+            for (i, item) in page_items.iter().enumerate() {
+                let Some(r) = readable(item) else { continue };
+                if !matches_search(&r, query.search.as_deref()) {
+                    continue;
+                }
+                items.push(r);
+                if items.len() == query.limit {
+                    let rest_of_page = i + 1 < page_items.len();
+                    let next_cursor = if rest_of_page {
+                        encode_cursor(item)
+                    } else {
+                        out.last_evaluated_key.as_ref().and_then(encode_cursor)
+                    };
+                    return Ok(Page { items, next_cursor });
+                }
+            }
+            match out.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => {
+                    return Ok(Page {
+                        items,
+                        next_cursor: None,
+                    })
+                }
+            }
+        }
+        // A sparse filter: hand back what was found and where to go on.
+        Ok(Page {
+            items,
+            next_cursor: start.as_ref().and_then(encode_cursor),
+        })
+    }
+
+    async fn find_by_badge_token(
+        &self,
+        token: &BadgeToken,
+    ) -> Result<Option<Registration>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(TOKEN_INDEX)
+            .key_condition_expression("badge_token = :t")
+            .expression_attribute_values(":t", s(token.as_str()))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        for found in out.items() {
+            let (Some(u), Some(t)) = (text(found, "user_id"), text(found, "type")) else {
+                continue;
+            };
+            let Ok(user_id) = UserId::parse(u) else {
+                continue;
+            };
+            let key = RegistrationKey {
+                user_id,
+                conference: ConferenceId::from_stored(t.to_owned()),
+            };
+            // The index is eventually consistent: confirm on the item itself.
+            if let Some(r) = self.get(&key).await? {
+                if r.badge.as_ref().is_some_and(|b| &b.token == token) {
+                    return Ok(Some(r));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    async fn delete(&self, key: &RegistrationKey) -> Result<Option<Registration>, StoreError> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(key)))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        match out.attributes {
+            Some(item) if !item.is_empty() => required(&item).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    async fn reset_badge(&self, registration: &Registration) -> Result<bool, StoreError> {
+        let Some(badge) = &registration.badge else {
+            return Err(StoreError::unavailable("a reset badge needs a token"));
+        };
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&registration.key())))
+            .condition_expression("attribute_exists(user_id)")
+            .expression_attribute_values(":s", s(badge.status.as_str()))
+            .expression_attribute_values(":t", s(badge.token.as_str()))
+            .expression_attribute_values(":p", s(shard_of(&badge.token)))
+            .expression_attribute_values(":now", s(lanyard_domain::registration::now_rfc3339()))
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()));
+        let mut set = String::from(
+            "SET badge_status = :s, badge_token = :t, pending_shard = :p, \
+             badge_queued_at = :now, badge_sweeps = :zero",
+        );
+        if let Some(code) = &registration.ticket_code {
+            set.push_str(", ticket_code = :c");
+            update = update.expression_attribute_values(":c", s(code));
+        }
+        let result = update
+            .update_expression(format!("{set} REMOVE badge_error"))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn finish_badge(
+        &self,
+        key: &RegistrationKey,
+        badge: &BadgeInfo,
+    ) -> Result<bool, StoreError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(key)))
+            .condition_expression("badge_token = :t")
+            .expression_attribute_values(":t", s(badge.token.as_str()))
+            .expression_attribute_values(":s", s(badge.status.as_str()));
+        let expression = match &badge.error {
+            Some(error) => {
+                update = update.expression_attribute_values(":e", s(error));
+                "SET badge_status = :s, badge_error = :e REMOVE pending_shard, badge_queued_at"
+            }
+            None => "SET badge_status = :s REMOVE badge_error, pending_shard, badge_queued_at",
+        };
+        match update.update_expression(expression).send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_refuse_forgeries() {
+        let item = key_item(&RegistrationKey {
+            user_id: UserId::parse("ada").unwrap(),
+            conference: ConferenceId::from_stored("About cloud computing".into()),
+        });
+        let cursor = encode_cursor(&item).unwrap();
+        assert_eq!(decode_cursor(&cursor).unwrap(), item);
+        for bad in [
+            "x",
+            "eyJ4IjoxfQ",
+            "%%%",
+            &URL_SAFE_NO_PAD.encode(r#"{"u":"*","t":"a"}"#),
+        ] {
+            assert!(matches!(decode_cursor(bad), Err(StoreError::InvalidCursor)));
+        }
+    }
+
+    #[test]
+    fn items_of_the_original_system_load_without_a_badge() {
+        let item: Item = HashMap::from([
+            ("user_id".to_owned(), s("hong")),
+            ("type".to_owned(), s("Serverless web project")),
+            ("user_name".to_owned(), s("홍길동")),
+            ("phone_number".to_owned(), s("010-1234-5678")),
+            ("company_name".to_owned(), s("")),
+        ]);
+        let r = from_item(&item).unwrap();
+        assert_eq!(r.user_name.as_str(), "홍길동");
+        assert_eq!(r.badge, None);
+        assert_eq!(r.company_name, None);
+        assert_eq!(r.created_at, "");
+    }
+
+    #[test]
+    fn pending_items_carry_their_index_attributes_and_others_do_not() {
+        let mut r = lanyard_domain::contract::sample("a", "Serverless web project", "A", None);
+        let item = to_item(&r);
+        assert!(item.contains_key("pending_shard") && item.contains_key("badge_queued_at"));
+        r.badge.as_mut().unwrap().status = BadgeStatus::Ready;
+        let item = to_item(&r);
+        assert!(!item.contains_key("pending_shard") && !item.contains_key("badge_queued_at"));
+        assert_eq!(from_item(&item).unwrap(), r);
+    }
+}

@@ -1,0 +1,92 @@
+//! An AWS emulator for tests: `moto_server` (pip package `moto[server]`) on a
+//! free loopback port, stopped when the guard is dropped, even when the test
+//! fails.
+
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_dynamodb::config::Credentials;
+
+use crate::AwsClients;
+
+pub struct Emulator {
+    child: Child,
+    pub endpoint: String,
+}
+
+pub const REGION: &str = "us-east-1";
+
+impl Emulator {
+    /// Starts `python3 -m moto.server` (or `$LANYARD_MOTO_SERVER`) and waits until it answers.
+    pub fn start() -> Emulator {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut command = match std::env::var("LANYARD_MOTO_SERVER") {
+            Ok(program) => Command::new(program),
+            Err(_) => {
+                let mut c = Command::new("python3");
+                c.args(["-m", "moto.server"]);
+                c
+            }
+        };
+        let child = command
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting moto_server: install it with `pip install 'moto[server]'`");
+        let mut emulator = Emulator {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = emulator.child.try_wait() {
+                panic!("moto_server exited at start ({status}): is `moto[server]` installed for python3?");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not start in 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        emulator
+    }
+
+    /// Clients for the emulator, with its test credentials.
+    pub async fn clients(&self) -> AwsClients {
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(Region::new(REGION))
+            .credentials_provider(Credentials::new(
+                "testing", "testing", None, None, "emulator",
+            ))
+            .load()
+            .await;
+        AwsClients::from_config(&config)
+    }
+
+    /// The environment that points a child process (or the standard AWS
+    /// configuration chain) at the emulator.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_REGION", REGION.into()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ]
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,131 @@
+//! Creates the table, bucket, topic and queue on an AWS emulator (or a
+//! sandbox account) the way `deploy/template.yaml` defines them, for tests
+//! and for running `lanyard serve --backend aws` locally.
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType,
+};
+
+use crate::dynamo::{PENDING_INDEX, TOKEN_INDEX};
+use crate::AwsClients;
+
+/// What [`create_resources`] made.
+#[derive(Debug, Clone)]
+pub struct Resources {
+    pub table: String,
+    pub bucket: String,
+    pub topic_arn: String,
+    pub queue_url: String,
+}
+
+fn key(name: &str, kind: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(kind)
+        .build()
+        .expect("complete key schema element")
+}
+
+fn attribute(name: &str) -> AttributeDefinition {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .expect("complete attribute definition")
+}
+
+fn keys_only_index(name: &str, keys: Vec<KeySchemaElement>) -> GlobalSecondaryIndex {
+    GlobalSecondaryIndex::builder()
+        .index_name(name)
+        .set_key_schema(Some(keys))
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::KeysOnly)
+                .build(),
+        )
+        .build()
+        .expect("complete index")
+}
+
+/// Creates every resource, named from `prefix`, and subscribes the queue to the topic.
+pub async fn create_resources(clients: &AwsClients, prefix: &str) -> anyhow::Result<Resources> {
+    let table = format!("{prefix}-registrations");
+    clients
+        .dynamodb
+        .create_table()
+        .table_name(&table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute("user_id"))
+        .attribute_definitions(attribute("type"))
+        .attribute_definitions(attribute("badge_token"))
+        .attribute_definitions(attribute("pending_shard"))
+        .attribute_definitions(attribute("badge_queued_at"))
+        .key_schema(key("user_id", KeyType::Hash))
+        .key_schema(key("type", KeyType::Range))
+        .global_secondary_indexes(keys_only_index(
+            TOKEN_INDEX,
+            vec![key("badge_token", KeyType::Hash)],
+        ))
+        .global_secondary_indexes(keys_only_index(
+            PENDING_INDEX,
+            vec![
+                key("pending_shard", KeyType::Hash),
+                key("badge_queued_at", KeyType::Range),
+            ],
+        ))
+        .send()
+        .await?;
+
+    let bucket = format!("{prefix}-badges");
+    clients.s3.create_bucket().bucket(&bucket).send().await?;
+
+    let topic_arn = clients
+        .sns
+        .create_topic()
+        .name(format!("{prefix}-badge-jobs"))
+        .send()
+        .await?
+        .topic_arn
+        .ok_or_else(|| anyhow::anyhow!("no topic ARN returned"))?;
+
+    let queue_url = clients
+        .sqs
+        .create_queue()
+        .queue_name(format!("{prefix}-badge-jobs"))
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+            "30",
+        )
+        .send()
+        .await?
+        .queue_url
+        .ok_or_else(|| anyhow::anyhow!("no queue URL returned"))?;
+    let queue_arn = clients
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await?
+        .attributes
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .cloned()
+        })
+        .ok_or_else(|| anyhow::anyhow!("no queue ARN returned"))?;
+    clients
+        .sns
+        .subscribe()
+        .topic_arn(&topic_arn)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .send()
+        .await?;
+    Ok(Resources {
+        table,
+        bucket,
+        topic_arn,
+        queue_url,
+    })
+}

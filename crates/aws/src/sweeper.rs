@@ -1,0 +1,86 @@
+//! The sweeper: an acknowledged registration gets its badge even when the SNS
+//! publish after it failed, or every delivery of the job was lost.
+//!
+//! A pending badge carries `badge_queued_at`, the time its job was last
+//! announced. The sweeper finds pending badges older than
+//! [`SweepPolicy::stale_after`] and announces them again; after
+//! [`SweepPolicy::max_announcements`] re-announcements the badge is marked
+//! failed, so a badge that can never be rendered does not loop forever.
+
+use std::time::Duration;
+
+use lanyard_domain::{BadgeJobs, Lanyard, LanyardError};
+
+use crate::dynamo::DynamoStore;
+
+#[derive(Debug, Clone, Copy)]
+pub struct SweepPolicy {
+    pub stale_after: Duration,
+    pub max_announcements: u32,
+    /// Badges handled by one sweep at most.
+    pub batch: usize,
+}
+
+impl Default for SweepPolicy {
+    fn default() -> Self {
+        SweepPolicy {
+            // Longer than Lambda's own retries of an async invocation.
+            stale_after: Duration::from_secs(5 * 60),
+            max_announcements: 5,
+            batch: 500,
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SweepReport {
+    pub reannounced: usize,
+    pub failed: usize,
+}
+
+/// RFC 3339 UTC with milliseconds, as `created_at` and `badge_queued_at` are written.
+fn rfc3339_before(age: Duration) -> String {
+    let t = time::OffsetDateTime::now_utc() - age;
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    t.format(&format).expect("a UTC time always formats")
+}
+
+/// One sweep over the pending badges.
+pub async fn sweep(
+    store: &DynamoStore,
+    jobs: &dyn BadgeJobs,
+    lanyard: &Lanyard,
+    policy: SweepPolicy,
+) -> Result<SweepReport, LanyardError> {
+    let cutoff = rfc3339_before(policy.stale_after);
+    let mut report = SweepReport::default();
+    for (key, token) in store.stale_pending(&cutoff, policy.batch).await? {
+        let Some(count) = store.note_reannounced(&key, &token).await? else {
+            continue; // finished meanwhile
+        };
+        if count > policy.max_announcements {
+            let error = format!("no badge worker finished this badge after {count} announcements");
+            tracing::error!(user_id = %key.user_id, r#type = %key.conference, "{error}");
+            lanyard.fail_badge(&key, &error).await?;
+            report.failed += 1;
+            continue;
+        }
+        match jobs.announce(&key).await {
+            Ok(()) => report.reannounced += 1,
+            // Counted already; the next sweep tries again.
+            Err(e) => {
+                tracing::warn!(user_id = %key.user_id, error = %e, "re-announcing a badge job failed")
+            }
+        }
+    }
+    if report != SweepReport::default() {
+        tracing::info!(
+            reannounced = report.reannounced,
+            failed = report.failed,
+            "sweep of pending badges"
+        );
+    }
+    Ok(report)
+}

@@ -1,0 +1,26 @@
+//! The badge function: renders badges announced on SNS and, on a schedule,
+//! re-announces badges whose job was lost.
+
+use lambda_runtime::{service_fn, LambdaEvent};
+use lanyard_aws::{AwsBackend, AwsClients, MetricsSink, SweepPolicy};
+use lanyard_lambda::{handle_badge_event, init_logging, load_conferences, Settings};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    init_logging();
+    let settings = Settings::from_env()?;
+    let clients = AwsClients::from_env().await;
+    let conferences = load_conferences(settings.config.as_deref())?;
+    let backend = AwsBackend::new(&clients, &settings.resources, conferences);
+    let metrics = MetricsSink::stdout("badge");
+    let backend = &backend;
+    let metrics = &metrics;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let outcome =
+            handle_badge_event(backend, metrics, SweepPolicy::default(), event.payload).await?;
+        tracing::info!(?outcome, "badge invocation done");
+        Ok::<_, anyhow::Error>(())
+    }))
+    .await
+}
