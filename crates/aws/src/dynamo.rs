@@ -3,8 +3,9 @@
 //!
 //! Two sparse global secondary indexes serve the rest: `badge-token` finds a
 //! registration from its badge URL, and `pending-badges` (on `pending_shard`
-//! and `badge_queued_at`, present only while a badge waits) lets the sweeper
-//! find badge jobs whose announcement was lost.
+//! and `badge_queued_at`, present only while a badge waits, with the badge
+//! token projected) lets the sweeper find badge jobs whose announcement was
+//! lost.
 
 use std::collections::HashMap;
 

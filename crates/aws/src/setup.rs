@@ -35,15 +35,19 @@ fn attribute(name: &str) -> AttributeDefinition {
         .expect("complete attribute definition")
 }
 
-fn keys_only_index(name: &str, keys: Vec<KeySchemaElement>) -> GlobalSecondaryIndex {
+/// An index holding the keys, and `include` besides.
+fn index(name: &str, keys: Vec<KeySchemaElement>, include: &[&str]) -> GlobalSecondaryIndex {
+    let projection = if include.is_empty() {
+        Projection::builder().projection_type(ProjectionType::KeysOnly)
+    } else {
+        Projection::builder()
+            .projection_type(ProjectionType::Include)
+            .set_non_key_attributes(Some(include.iter().map(|a| a.to_string()).collect()))
+    };
     GlobalSecondaryIndex::builder()
         .index_name(name)
         .set_key_schema(Some(keys))
-        .projection(
-            Projection::builder()
-                .projection_type(ProjectionType::KeysOnly)
-                .build(),
-        )
+        .projection(projection.build())
         .build()
         .expect("complete index")
 }
@@ -63,16 +67,18 @@ pub async fn create_resources(clients: &AwsClients, prefix: &str) -> anyhow::Res
         .attribute_definitions(attribute("badge_queued_at"))
         .key_schema(key("user_id", KeyType::Hash))
         .key_schema(key("type", KeyType::Range))
-        .global_secondary_indexes(keys_only_index(
+        .global_secondary_indexes(index(
             TOKEN_INDEX,
             vec![key("badge_token", KeyType::Hash)],
+            &[],
         ))
-        .global_secondary_indexes(keys_only_index(
+        .global_secondary_indexes(index(
             PENDING_INDEX,
             vec![
                 key("pending_shard", KeyType::Hash),
                 key("badge_queued_at", KeyType::Range),
             ],
+            &["badge_token"],
         ))
         .send()
         .await?;

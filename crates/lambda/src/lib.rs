@@ -65,22 +65,33 @@ pub fn load_conferences(config: Option<&Path>) -> anyhow::Result<Conferences> {
 }
 
 /// JSON log lines on standard output (CloudWatch Logs), each with the
-/// Lambda request id of the invocation and, for the API, the API Gateway
-/// request id.
+/// Lambda request id of the invocation (the runtime's span) and, for the
+/// API, API Gateway's request id (the `request` span).
 pub fn init_logging() {
-    use tracing_subscriber::EnvFilter;
+    let filter = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info".into());
+    tracing::subscriber::set_global_default(json_logs(std::io::stdout, &filter))
+        .expect("logging is set up once");
+}
+
+/// The JSON log subscriber, writing to `writer`, at levels from `filter`
+/// (`RUST_LOG` syntax).
+pub fn json_logs<W>(writer: W, filter: &str) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     tracing_subscriber::fmt()
         .json()
         .with_current_span(true)
         .with_span_list(true)
         .with_target(false)
-        .without_time()
         .with_env_filter(
-            EnvFilter::try_from_env("AWS_LAMBDA_LOG_LEVEL")
-                .or_else(|_| EnvFilter::try_from_default_env())
-                .unwrap_or_else(|_| EnvFilter::new("info")),
+            tracing_subscriber::EnvFilter::try_new(filter)
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
-        .init();
+        .with_writer(writer)
+        .finish()
 }
 
 /// The API router for Lambda. API Gateway's request id becomes the request

@@ -1,0 +1,336 @@
+//! `lanyard serve --backend aws`, the real binary, against DynamoDB, S3, SNS
+//! and SQS on an AWS emulator: sign-up → item in DynamoDB → SNS → SQS →
+//! badge worker → PNG in S3 → served → QR decoded; the duplicate race; items
+//! the original system wrote.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use common::{decode_qr, TOKEN};
+use lanyard_aws::emulator::Emulator;
+use lanyard_aws::setup::{create_resources, Resources};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+const CONFERENCE: &str = "Serverless web project";
+const CONFERENCE_PATH: &str = "Serverless%20web%20project";
+
+struct Server {
+    child: Child,
+    url: String,
+    client: reqwest::Client,
+}
+
+impl Server {
+    fn start(emulator: &Emulator, resources: &Resources, data_dir: &std::path::Path) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_lanyard"));
+        command
+            .args(["serve", "--backend", "aws", "--addr", "127.0.0.1:0"])
+            .args([
+                "--rate-limit",
+                "0",
+                "--admin-token",
+                TOKEN,
+                "--workers",
+                "2",
+            ])
+            .args(["--table", &resources.table, "--bucket", &resources.bucket])
+            .args(["--topic-arn", &resources.topic_arn])
+            .args(["--badge-queue-url", &resources.queue_url])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env_remove("AWS_PROFILE")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (name, value) in emulator.env() {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().expect("lanyard starts");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let url = loop {
+            let line = lines.next().expect("lanyard prints its address").unwrap();
+            if let Some(url) = line.strip_prefix("lanyard listening on ") {
+                break url.to_owned();
+            }
+        };
+        Server {
+            child,
+            url,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
+    async fn post(&self, body: &Value) -> (u16, Value) {
+        let res = self
+            .client
+            .post(self.url("/api/registrations"))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        (res.status().as_u16(), res.json().await.unwrap())
+    }
+
+    async fn organizer(&self, method: Method, path: &str) -> (u16, Value) {
+        let res = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        (
+            res.status().as_u16(),
+            res.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    async fn ready_png(&self, badge_url: &str) -> Vec<u8> {
+        for _ in 0..300 {
+            let body: Value = self
+                .client
+                .get(self.url(badge_url))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            match body["status"].as_str() {
+                Some("ready") => {
+                    let png = body["png"].as_str().unwrap();
+                    let res = self.client.get(self.url(png)).send().await.unwrap();
+                    assert_eq!(res.status(), 200);
+                    return res.bytes().await.unwrap().to_vec();
+                }
+                Some("pending") => tokio::time::sleep(Duration::from_millis(100)).await,
+                _ => panic!("badge {badge_url}: {body}"),
+            }
+        }
+        panic!("badge {badge_url} stayed pending");
+    }
+
+    /// SIGTERM, as a service manager stops it; the process must exit cleanly.
+    fn stop(mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = self.child.wait().unwrap();
+        assert!(exit.success(), "lanyard exited with {exit}");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn registration(user_id: &str, name: &str) -> Value {
+    json!({
+        "type": CONFERENCE,
+        "user_id": user_id,
+        "user_name": name,
+        "phone_number": "+82 10-1234-5678",
+        "company_name": "Example; Corp, \\ Ltd"
+    })
+}
+
+fn vcard(name: &str, company: Option<&str>) -> String {
+    lanyard_badge::Payload::vcard(name, "+82 10-1234-5678", company).into_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_with_the_aws_backend_takes_a_sign_up_to_a_scannable_badge() {
+    let emulator = Emulator::start();
+    let clients = emulator.clients().await;
+    let resources = create_resources(&clients, "serve").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&emulator, &resources, dir.path());
+
+    let names = [
+        ("hong", "홍길동"),
+        ("amira", "أميرة حداد"),
+        ("zoe", "Zoë Ångström"),
+    ];
+    let mut badges = Vec::new();
+    for (user, name) in names {
+        let (status, body) = server.post(&registration(user, name)).await;
+        assert_eq!(status, 201, "{body}");
+        badges.push((name, body["badge"]["url"].as_str().unwrap().to_owned()));
+    }
+    // Each item is in DynamoDB under the original table's keys.
+    let item = clients
+        .dynamodb
+        .get_item()
+        .table_name(&resources.table)
+        .key("user_id", AttributeValue::S("hong".into()))
+        .key("type", AttributeValue::S(CONFERENCE.into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("stored in DynamoDB");
+    assert_eq!(item["phone_number"].as_s().unwrap(), "+82 10-1234-5678");
+    // The SQS worker renders each badge; every one decodes to its vCard.
+    for (name, url) in &badges {
+        let png = server.ready_png(url).await;
+        assert_eq!(decode_qr(&png), vcard(name, Some("Example; Corp, \\ Ltd")));
+        let token = url.trim_start_matches("/api/badges/");
+        let stored = clients
+            .s3
+            .get_object()
+            .bucket(&resources.bucket)
+            .key(format!("badges/{token}.png"))
+            .send()
+            .await
+            .expect("the PNG is in S3");
+        assert_eq!(stored.content_type(), Some("image/png"));
+        assert_eq!(
+            stored.body.collect().await.unwrap().into_bytes().to_vec(),
+            png
+        );
+    }
+
+    // Deleting removes the item and the files.
+    let token = badges[0].1.trim_start_matches("/api/badges/").to_owned();
+    let (status, _) = server
+        .organizer(
+            Method::DELETE,
+            &format!("/api/registrations/hong/{CONFERENCE_PATH}"),
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert!(clients
+        .s3
+        .get_object()
+        .bucket(&resources.bucket)
+        .key(format!("badges/{token}.png"))
+        .send()
+        .await
+        .is_err());
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_duplicates_on_dynamodb_give_one_201_and_the_winner_is_stored() {
+    let emulator = Emulator::start();
+    let clients = emulator.clients().await;
+    let resources = create_resources(&clients, "race").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&emulator, &resources, dir.path());
+    let mut posts = tokio::task::JoinSet::new();
+    for i in 0..50 {
+        let client = server.client.clone();
+        let url = server.url("/api/registrations");
+        posts.spawn(async move {
+            let body = registration("racer", &format!("Racer {i}"));
+            let res = client.post(url).json(&body).send().await.unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        });
+    }
+    let mut created = Vec::new();
+    let mut conflicts = 0;
+    while let Some(result) = posts.join_next().await {
+        match result.unwrap() {
+            (201, body) => created.push(body),
+            (409, _) => conflicts += 1,
+            (status, body) => panic!("unexpected {status}: {body}"),
+        }
+    }
+    println!(
+        "DynamoDB race: {} created, {conflicts} conflicts",
+        created.len()
+    );
+    assert_eq!((created.len(), conflicts), (1, 49));
+    let (status, stored) = server
+        .organizer(
+            Method::GET,
+            &format!("/api/registrations/racer/{CONFERENCE_PATH}"),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        stored["user_name"], created[0]["user_name"],
+        "the stored data is the winner's"
+    );
+    let png = server
+        .ready_png(created[0]["badge"]["url"].as_str().unwrap())
+        .await;
+    assert_eq!(
+        decode_qr(&png),
+        vcard(
+            created[0]["user_name"].as_str().unwrap(),
+            Some("Example; Corp, \\ Ltd")
+        )
+    );
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn items_the_original_system_wrote_load_and_get_a_badge_on_demand() {
+    let emulator = Emulator::start();
+    let clients = emulator.clients().await;
+    let resources = create_resources(&clients, "legacy").await.unwrap();
+    // Exactly what the original Post function put: five attributes.
+    clients
+        .dynamodb
+        .put_item()
+        .table_name(&resources.table)
+        .item("user_id", AttributeValue::S("legacy".into()))
+        .item("type", AttributeValue::S(CONFERENCE.into()))
+        .item("user_name", AttributeValue::S("김영희".into()))
+        .item("phone_number", AttributeValue::S("010-9876-5432".into()))
+        .item("company_name", AttributeValue::S("Old Corp".into()))
+        .send()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&emulator, &resources, dir.path());
+    let path = format!("/api/registrations/legacy/{CONFERENCE_PATH}");
+    let (status, item) = server.organizer(Method::GET, &path).await;
+    assert_eq!(status, 200, "{item}");
+    assert_eq!(item["user_name"], "김영희");
+    assert_eq!(item["badge"], Value::Null, "no badge yet");
+    let (status, listed) = server
+        .organizer(Method::GET, "/api/registrations?limit=10")
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(listed["items"][0]["user_id"], "legacy");
+    let (status, rerendered) = server
+        .organizer(Method::POST, &format!("{path}/badge"))
+        .await;
+    assert_eq!(status, 202, "{rerendered}");
+    let png = server
+        .ready_png(rerendered["badge"]["url"].as_str().unwrap())
+        .await;
+    assert_eq!(
+        decode_qr(&png),
+        lanyard_badge::Payload::vcard("김영희", "010-9876-5432", Some("Old Corp")).into_string()
+    );
+    server.stop();
+}
+
+#[test]
+fn serve_with_the_aws_backend_names_what_is_missing() {
+    let out = Command::new(env!("CARGO_BIN_EXE_lanyard"))
+        .args(["serve", "--backend", "aws", "--addr", "127.0.0.1:0"])
+        .env_remove("LANYARD_TABLE")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--table"), "{stderr}");
+}
