@@ -41,7 +41,9 @@ impl Settings {
                 bucket: env("LANYARD_BUCKET")?,
                 topic_arn: env("LANYARD_TOPIC_ARN")?,
             },
-            config: std::env::var_os("LANYARD_CONFIG").map(PathBuf::from),
+            config: std::env::var_os("LANYARD_CONFIG")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
         })
     }
 }
