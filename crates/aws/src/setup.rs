@@ -52,6 +52,18 @@ fn index(name: &str, keys: Vec<KeySchemaElement>, include: &[&str]) -> GlobalSec
         .expect("complete index")
 }
 
+fn failed<E>(what: String) -> impl FnOnce(E) -> anyhow::Error
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    move |e| {
+        anyhow::anyhow!(
+            "{what}: {}",
+            aws_sdk_dynamodb::error::DisplayErrorContext(e)
+        )
+    }
+}
+
 /// Creates every resource, named from `prefix`, and subscribes the queue to the topic.
 pub async fn create_resources(clients: &AwsClients, prefix: &str) -> anyhow::Result<Resources> {
     let table = format!("{prefix}-registrations");
@@ -81,17 +93,25 @@ pub async fn create_resources(clients: &AwsClients, prefix: &str) -> anyhow::Res
             &["badge_token"],
         ))
         .send()
-        .await?;
+        .await
+        .map_err(failed(format!("creating table {table}")))?;
 
     let bucket = format!("{prefix}-badges");
-    clients.s3.create_bucket().bucket(&bucket).send().await?;
+    clients
+        .s3
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .map_err(failed(format!("creating bucket {bucket}")))?;
 
     let topic_arn = clients
         .sns
         .create_topic()
         .name(format!("{prefix}-badge-jobs"))
         .send()
-        .await?
+        .await
+        .map_err(failed("creating the topic".into()))?
         .topic_arn
         .ok_or_else(|| anyhow::anyhow!("no topic ARN returned"))?;
 
@@ -104,7 +124,8 @@ pub async fn create_resources(clients: &AwsClients, prefix: &str) -> anyhow::Res
             "30",
         )
         .send()
-        .await?
+        .await
+        .map_err(failed("creating the queue".into()))?
         .queue_url
         .ok_or_else(|| anyhow::anyhow!("no queue URL returned"))?;
     let queue_arn = clients
@@ -113,7 +134,8 @@ pub async fn create_resources(clients: &AwsClients, prefix: &str) -> anyhow::Res
         .queue_url(&queue_url)
         .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
         .send()
-        .await?
+        .await
+        .map_err(failed("reading the queue ARN".into()))?
         .attributes
         .and_then(|a| {
             a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
@@ -127,7 +149,8 @@ pub async fn create_resources(clients: &AwsClients, prefix: &str) -> anyhow::Res
         .protocol("sqs")
         .endpoint(queue_arn)
         .send()
-        .await?;
+        .await
+        .map_err(failed("subscribing the queue to the topic".into()))?;
     Ok(Resources {
         table,
         bucket,

@@ -27,6 +27,16 @@ enum Command {
     Render(RenderArgs),
     /// Copy the database of a data directory, consistently, even while a server runs.
     Backup(BackupArgs),
+    /// Create the table, bucket, topic and queue for `serve --backend aws` on
+    /// an AWS emulator or a sandbox account (production uses deploy/template.yaml).
+    AwsSetup(AwsSetupArgs),
+}
+
+#[derive(Args)]
+struct AwsSetupArgs {
+    /// Prefix of the resource names.
+    #[arg(long, default_value = "lanyard")]
+    prefix: String,
 }
 
 #[derive(Args)]
@@ -124,6 +134,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve(args),
         Command::Render(args) => render(args),
         Command::Backup(args) => backup(args),
+        Command::AwsSetup(args) => aws_setup(args),
     };
     match result {
         Ok(code) => code,
@@ -196,6 +207,22 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         app.run_until(shutdown_signal()).await
     })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn aws_setup(args: AwsSetupArgs) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let made = runtime.block_on(async {
+        let clients = lanyard_aws::AwsClients::from_env().await;
+        lanyard_aws::setup::create_resources(&clients, &args.prefix).await
+    })?;
+    println!("created; serve with:");
+    println!(
+        "lanyard serve --backend aws --table {} --bucket {} --topic-arn {} --badge-queue-url {}",
+        made.table, made.bucket, made.topic_arn, made.queue_url
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -138,6 +138,37 @@ impl Drop for Server {
     }
 }
 
+/// `lanyard aws-setup`, and the resources named in the command it prints.
+fn aws_setup(emulator: &Emulator, prefix: &str) -> Resources {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lanyard"));
+    command.args(["aws-setup", "--prefix", prefix]);
+    for (name, value) in emulator.env() {
+        command.env(name, value);
+    }
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("lanyard serve --backend aws"))
+        .expect("the serve command");
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let flag = |name: &str| {
+        let at = words.iter().position(|w| *w == name).unwrap();
+        words[at + 1].to_owned()
+    };
+    Resources {
+        table: flag("--table"),
+        bucket: flag("--bucket"),
+        topic_arn: flag("--topic-arn"),
+        queue_url: flag("--badge-queue-url"),
+    }
+}
+
 fn registration(user_id: &str, name: &str) -> Value {
     json!({
         "type": CONFERENCE,
@@ -156,7 +187,7 @@ fn vcard(name: &str, company: Option<&str>) -> String {
 async fn serve_with_the_aws_backend_takes_a_sign_up_to_a_scannable_badge() {
     let emulator = Emulator::start();
     let clients = emulator.clients().await;
-    let resources = create_resources(&clients, "serve").await.unwrap();
+    let resources = aws_setup(&emulator, "serve");
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&emulator, &resources, dir.path());
 
