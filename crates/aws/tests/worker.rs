@@ -1,0 +1,134 @@
+//! The badge job runner and the SQS worker on an AWS emulator: retries are
+//! left for redelivery, the last attempt records the failure, and the queue
+//! worker renders what SNS delivers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lanyard_aws::emulator::Emulator;
+use lanyard_aws::setup::create_resources;
+use lanyard_aws::{
+    run_job, run_queue_worker, AwsBackend, AwsResources, BadgeJob, JobDone, MetricsSink,
+    QueueWorkerSettings,
+};
+use lanyard_domain::{BadgeStatus, ConferencesConfig, NewRegistration};
+
+fn conferences() -> lanyard_domain::Conferences {
+    lanyard_domain::Conferences::build(
+        ConferencesConfig::builtin(),
+        std::path::Path::new("."),
+        &lanyard_badge::Fonts::bundled(),
+    )
+    .unwrap()
+}
+
+fn sign_up(user_id: &str) -> NewRegistration {
+    NewRegistration {
+        conference: Some("Serverless web project".into()),
+        user_id: Some(user_id.into()),
+        user_name: Some("Worker Test".into()),
+        phone_number: Some("010-1234-5678".into()),
+        company_name: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retryable_failures_are_retried_until_the_last_attempt_records_them() {
+    let emulator = Emulator::start();
+    let clients = emulator.clients().await;
+    let made = create_resources(&clients, "attempts").await.unwrap();
+    // Badge files cannot be written: the bucket does not exist.
+    let names = AwsResources {
+        table: made.table.clone(),
+        bucket: "no-such-bucket".into(),
+        topic_arn: made.topic_arn.clone(),
+    };
+    let backend = AwsBackend::new(&clients, &names, conferences());
+    let registration = backend.lanyard.register(sign_up("attempts")).await.unwrap();
+    let job = BadgeJob::for_key(&registration.key());
+    let metrics = MetricsSink::discard("test");
+    assert!(run_job(&backend.lanyard, &job, 1, 3, &metrics)
+        .await
+        .is_err());
+    assert!(run_job(&backend.lanyard, &job, 2, 3, &metrics)
+        .await
+        .is_err());
+    let stored = backend.lanyard.get(&registration.key()).await.unwrap();
+    assert_eq!(stored.badge.unwrap().status, BadgeStatus::Pending);
+    match run_job(&backend.lanyard, &job, 3, 3, &metrics)
+        .await
+        .unwrap()
+    {
+        JobDone::Failed(error) => assert!(error.contains("storage"), "{error}"),
+        other => panic!("expected a recorded failure, got {other:?}"),
+    }
+    let stored = backend.lanyard.get(&registration.key()).await.unwrap();
+    let badge = stored.badge.unwrap();
+    assert_eq!(badge.status, BadgeStatus::Failed);
+    assert!(badge.error.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_worker_renders_what_sns_delivers_and_empties_the_queue() {
+    let emulator = Emulator::start();
+    let clients = emulator.clients().await;
+    let made = create_resources(&clients, "queue").await.unwrap();
+    let names = AwsResources {
+        table: made.table.clone(),
+        bucket: made.bucket.clone(),
+        topic_arn: made.topic_arn.clone(),
+    };
+    let backend = AwsBackend::new(&clients, &names, conferences());
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let metrics_out = Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let worker = tokio::spawn(run_queue_worker(
+        backend.lanyard.clone(),
+        clients.sqs.clone(),
+        QueueWorkerSettings {
+            queue_url: made.queue_url.clone(),
+            concurrency: 4,
+            wait_seconds: 1,
+            max_attempts: 5,
+        },
+        MetricsSink::to_writer("serve", metrics_out.clone()),
+        stopped,
+    ));
+    let mut keys = Vec::new();
+    for i in 0..12 {
+        let r = backend
+            .lanyard
+            .register(sign_up(&format!("queued{i}")))
+            .await
+            .unwrap();
+        keys.push(r.key());
+    }
+    for key in &keys {
+        let mut ready = false;
+        for _ in 0..200 {
+            let r = backend.lanyard.get(key).await.unwrap();
+            if r.badge.as_ref().unwrap().status == BadgeStatus::Ready {
+                ready = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(ready, "{key:?} was rendered");
+    }
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), worker)
+        .await
+        .expect("the worker stops when asked")
+        .unwrap();
+    // Every finished job was deleted from the queue.
+    let left = clients
+        .sqs
+        .receive_message()
+        .queue_url(&made.queue_url)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    assert!(left.messages.unwrap_or_default().is_empty());
+    let lines = String::from_utf8(metrics_out.lock().unwrap().clone()).unwrap();
+    assert_eq!(lines.lines().count(), 12, "one metric line per badge");
+}
