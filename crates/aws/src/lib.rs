@@ -39,9 +39,14 @@ pub struct AwsClients {
 
 impl AwsClients {
     /// Clients from the standard AWS configuration (environment, profiles, roles).
-    pub async fn from_env() -> AwsClients {
+    pub async fn from_env() -> anyhow::Result<AwsClients> {
         let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
-        AwsClients::from_config(&config)
+        if config.region().is_none() {
+            anyhow::bail!(
+                "no AWS region is configured: set AWS_REGION (or a region in the AWS profile)"
+            );
+        }
+        Ok(AwsClients::from_config(&config))
     }
 
     pub fn from_config(config: &aws_config::SdkConfig) -> AwsClients {

@@ -227,7 +227,7 @@ impl Application {
         aws: &AwsSettings,
         conferences: Conferences,
     ) -> anyhow::Result<(Lanyard, Backend)> {
-        let clients = AwsClients::from_env().await;
+        let clients = AwsClients::from_env().await?;
         // Fail at start, with the name, rather than on the first sign-up.
         lanyard_aws::check_resources(&clients, &aws.resources).await?;
         let backend = AwsBackend::new(&clients, &aws.resources, conferences);

@@ -215,7 +215,7 @@ fn aws_setup(args: AwsSetupArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     let made = runtime.block_on(async {
-        let clients = lanyard_aws::AwsClients::from_env().await;
+        let clients = lanyard_aws::AwsClients::from_env().await?;
         lanyard_aws::setup::create_resources(&clients, &args.prefix).await
     })?;
     println!("created; serve with:");

@@ -364,4 +364,28 @@ fn serve_with_the_aws_backend_names_what_is_missing() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--table"), "{stderr}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_lanyard"))
+        .args(["serve", "--backend", "aws", "--addr", "127.0.0.1:0"])
+        .args([
+            "--table",
+            "t",
+            "--bucket",
+            "b",
+            "--topic-arn",
+            "arn:aws:sns:us-east-1:1:t",
+        ])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_CONFIG_FILE", dir.path().join("none"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no AWS region"), "{stderr}");
 }

@@ -7,7 +7,7 @@ use lanyard_lambda::{admin_token, api_router, init_logging, load_conferences, Se
 async fn main() -> Result<(), lambda_http::Error> {
     init_logging();
     let settings = Settings::from_env()?;
-    let clients = AwsClients::from_env().await;
+    let clients = AwsClients::from_env().await?;
     let conferences = load_conferences(settings.config.as_deref())?;
     let backend = AwsBackend::new(&clients, &settings.resources, conferences);
     let router = api_router(&backend, admin_token(&clients).await?);

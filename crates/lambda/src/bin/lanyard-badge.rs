@@ -10,7 +10,7 @@ use serde_json::Value;
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_logging();
     let settings = Settings::from_env()?;
-    let clients = AwsClients::from_env().await;
+    let clients = AwsClients::from_env().await?;
     let conferences = load_conferences(settings.config.as_deref())?;
     let backend = AwsBackend::new(&clients, &settings.resources, conferences);
     let metrics = MetricsSink::stdout("badge");
