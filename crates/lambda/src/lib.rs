@@ -72,7 +72,7 @@ pub fn load_conferences(config: Option<&Path>) -> anyhow::Result<Conferences> {
 pub fn init_logging() {
     let filter = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "info".into());
+        .unwrap_or_else(|_| "info,usvg=error,resvg=error".into());
     tracing::subscriber::set_global_default(json_logs(std::io::stdout, &filter))
         .expect("logging is set up once");
 }
