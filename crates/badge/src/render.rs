@@ -569,7 +569,9 @@ fn encode_jpeg(canvas: &Canvas) -> Result<Vec<u8>, BadgeError> {
         });
     };
     let mut out = Vec::with_capacity(canvas.data.len() / 8);
-    jpeg_encoder::Encoder::new(&mut out, 92)
+    let mut encoder = jpeg_encoder::Encoder::new(&mut out, 92);
+    encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
+    encoder
         .encode(&canvas.data, w, h, jpeg_encoder::ColorType::Rgb)
         .map_err(err)?;
     Ok(out)
