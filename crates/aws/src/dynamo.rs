@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_sdk_dynamodb::Client;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -48,6 +48,19 @@ where
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     StoreError::unavailable(DisplayErrorContext(e).to_string())
+}
+
+/// The outcome of a conditional write: `None` when its condition did not hold.
+fn conditional<T, E, R>(result: Result<T, SdkError<E, R>>) -> Result<Option<T>, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(out) => Ok(Some(out)),
+        Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(None),
+        Err(e) => Err(unavailable(e)),
+    }
 }
 
 fn s(value: impl Into<String>) -> AttributeValue {
@@ -277,22 +290,13 @@ impl DynamoStore {
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await;
-        match result {
-            Ok(out) => Ok(Some(
-                out.attributes()
-                    .and_then(|a| a.get("badge_sweeps"))
-                    .and_then(|v| v.as_n().ok())
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or(1),
-            )),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        Ok(conditional(result)?.map(|out| {
+            out.attributes()
+                .and_then(|a| a.get("badge_sweeps"))
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1)
+        }))
     }
 
     async fn get_item(&self, key: &RegistrationKey) -> Result<Option<Item>, StoreError> {
@@ -322,15 +326,9 @@ impl RegistrationStore for DynamoStore {
             .condition_expression("attribute_not_exists(user_id)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::Duplicate)
-            }
-            Err(e) => Err(unavailable(e)),
+        match conditional(result)? {
+            Some(_) => Ok(()),
+            None => Err(StoreError::Duplicate),
         }
     }
 
@@ -495,16 +493,7 @@ impl RegistrationStore for DynamoStore {
             .update_expression(format!("{set} REMOVE badge_error"))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        Ok(conditional(result)?.is_some())
     }
 
     async fn finish_badge(
@@ -527,16 +516,7 @@ impl RegistrationStore for DynamoStore {
             }
             None => "SET badge_status = :s REMOVE badge_error, pending_shard, badge_queued_at",
         };
-        match update.update_expression(expression).send().await {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        Ok(conditional(update.update_expression(expression).send().await)?.is_some())
     }
 }
 

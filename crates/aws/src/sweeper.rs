@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use lanyard_domain::registration::rfc3339;
 use lanyard_domain::{BadgeJobs, Lanyard, LanyardError};
 
 use crate::dynamo::DynamoStore;
@@ -38,15 +39,6 @@ pub struct SweepReport {
     pub failed: usize,
 }
 
-/// RFC 3339 UTC with milliseconds, as `created_at` and `badge_queued_at` are written.
-fn rfc3339_before(age: Duration) -> String {
-    let t = time::OffsetDateTime::now_utc() - age;
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
-    t.format(&format).expect("a UTC time always formats")
-}
-
 /// One sweep over the pending badges.
 pub async fn sweep(
     store: &DynamoStore,
@@ -54,7 +46,7 @@ pub async fn sweep(
     lanyard: &Lanyard,
     policy: SweepPolicy,
 ) -> Result<SweepReport, LanyardError> {
-    let cutoff = rfc3339_before(policy.stale_after);
+    let cutoff = rfc3339(time::OffsetDateTime::now_utc() - policy.stale_after);
     let mut report = SweepReport::default();
     for (key, token) in store.stale_pending(&cutoff, policy.batch).await? {
         let Some(count) = store.note_reannounced(&key, &token).await? else {

@@ -88,6 +88,22 @@ pub struct Conferences {
 }
 
 impl Conferences {
+    /// Loads the conferences of a TOML file (logos relative to it), or the
+    /// built-in two when `config` is `None`.
+    pub fn load(config: Option<&Path>, fonts: &Fonts) -> Result<Self, String> {
+        match config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("reading {}: {e}", path.display()))?;
+                let cfg = ConferencesConfig::from_toml(&text)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                let base = path.parent().unwrap_or(Path::new(""));
+                Conferences::build(cfg, base, fonts)
+            }
+            None => Conferences::build(ConferencesConfig::builtin(), Path::new("."), fonts),
+        }
+    }
+
     /// Prepares every conference: checks ids and colours, reads logos (relative
     /// to `base_dir`) and builds each badge renderer with the shared fonts.
     pub fn build(

@@ -106,9 +106,14 @@ impl Registration {
 
 /// Now, as RFC 3339 UTC with millisecond precision.
 pub fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc();
+    rfc3339(time::OffsetDateTime::now_utc())
+}
+
+/// A UTC time as RFC 3339 with millisecond precision: the one format stored
+/// times have, so they sort as text.
+pub fn rfc3339(t: time::OffsetDateTime) -> String {
     let format = time::macros::format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
     );
-    now.format(&format).expect("a UTC time always formats")
+    t.format(&format).expect("a UTC time always formats")
 }

@@ -14,7 +14,7 @@ use lanyard_aws::{
     run_job, AwsBackend, AwsClients, AwsResources, BadgeJob, JobDone, MetricsSink, SweepPolicy,
 };
 use lanyard_badge::Fonts;
-use lanyard_domain::{Conferences, ConferencesConfig};
+use lanyard_domain::Conferences;
 use lanyard_http::{AdminToken, AppState, Limits};
 use serde_json::Value;
 
@@ -49,21 +49,7 @@ impl Settings {
 }
 
 pub fn load_conferences(config: Option<&Path>) -> anyhow::Result<Conferences> {
-    let fonts = Fonts::bundled();
-    let (cfg, base) = match config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            let cfg = ConferencesConfig::from_toml(&text)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            (
-                cfg,
-                path.parent().map(Path::to_path_buf).unwrap_or_default(),
-            )
-        }
-        None => (ConferencesConfig::builtin(), PathBuf::from(".")),
-    };
-    Conferences::build(cfg, &base, &fonts).map_err(|e| anyhow::anyhow!(e))
+    Conferences::load(config, &Fonts::bundled()).map_err(anyhow::Error::msg)
 }
 
 /// JSON log lines on standard output (CloudWatch Logs), each with the

@@ -14,7 +14,7 @@ use lanyard_aws::{
     SweepPolicy,
 };
 use lanyard_badge::Fonts;
-use lanyard_domain::{Conferences, ConferencesConfig, Lanyard};
+use lanyard_domain::{Conferences, Lanyard};
 use lanyard_embedded::{
     BadgeWorkers, DataDirLock, FileObjectStore, LocalBadgeJobs, RetryPolicy, SqliteStore,
 };
@@ -80,20 +80,7 @@ impl ServeSettings {
 
 /// Loads the conferences: the `--config` file, or the built-in two.
 pub fn load_conferences(config: Option<&Path>, fonts: &Fonts) -> anyhow::Result<Conferences> {
-    let (cfg, base) = match config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            let cfg = ConferencesConfig::from_toml(&text)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            (
-                cfg,
-                path.parent().map(Path::to_path_buf).unwrap_or_default(),
-            )
-        }
-        None => (ConferencesConfig::builtin(), PathBuf::from(".")),
-    };
-    Conferences::build(cfg, &base, fonts).map_err(|e| anyhow::anyhow!(e))
+    Conferences::load(config, fonts).map_err(anyhow::Error::msg)
 }
 
 /// The organizer token: given, or kept in the data directory (made on first start,
