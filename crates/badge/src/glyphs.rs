@@ -13,7 +13,8 @@ use resvg::tiny_skia::{FillRule, Mask, PathBuilder, Transform};
 use rustybuzz::ttf_parser::{GlyphId, OutlineBuilder};
 use rustybuzz::{Face, UnicodeBuffer};
 
-use crate::render::{Canvas, Rgb};
+use crate::render::Rgb;
+use crate::surface::Surface;
 
 /// Subpixel positions per pixel a glyph is cached at.
 const PHASES: f32 = 4.0;
@@ -138,9 +139,9 @@ impl GlyphRaster {
     }
 
     /// Draws shaped text with its baseline starting at (`x`, `y`) px.
-    pub fn draw(
+    pub fn draw<S: Surface>(
         &self,
-        canvas: &mut Canvas,
+        canvas: &mut S,
         shaped: &Shaped,
         size: f32,
         x: f32,
@@ -253,65 +254,64 @@ impl OutlineBuilder for Outline {
 }
 
 /// Source-over of a solid colour through a coverage mask onto the canvas.
-fn blend(canvas: &mut Canvas, c: &Coverage, x0: i32, y0: i32, color: Rgb) {
-    let (pw, ph) = (canvas.width as i32, canvas.height as i32);
-    let data = &mut canvas.data;
+fn blend<S: Surface>(canvas: &mut S, c: &Coverage, x0: i32, y0: i32, color: Rgb) {
+    let (pw, ph) = (canvas.width() as i32, canvas.height() as i32);
     for row in 0..c.height as i32 {
         let py = y0 + row;
         if py < 0 || py >= ph {
             continue;
         }
-        for col in 0..c.width as i32 {
-            let px = x0 + col;
-            if px < 0 || px >= pw {
+        let alpha = &c.alpha[(row as u32 * c.width) as usize..][..c.width as usize];
+        for (col, &a) in alpha.iter().enumerate() {
+            let px = x0 + col as i32;
+            if a == 0 || px < 0 || px >= pw {
                 continue;
             }
-            let a = c.alpha[(row as u32 * c.width + col as u32) as usize] as u32;
-            if a == 0 {
-                continue;
-            }
-            let i = ((py * pw + px) * 3) as usize;
-            for (k, src) in [color.0, color.1, color.2].into_iter().enumerate() {
-                let dst = data[i + k] as u32;
-                data[i + k] = ((src as u32 * a + dst * (255 - a) + 127) / 255) as u8;
-            }
+            canvas.blend((py * pw + px) as usize, color, a);
         }
     }
 }
 
 /// Fills whole-pixel rectangles for the dark modules of a QR code.
-pub fn draw_qr(
-    canvas: &mut Canvas,
+pub fn draw_qr<S: Surface>(
+    canvas: &mut S,
     modules: &crate::qr::QrModules,
     x: i32,
     y: i32,
     module_px: i32,
 ) {
-    let (pw, ph) = (canvas.width as i32, canvas.height as i32);
+    let (pw, ph) = (canvas.width() as i32, canvas.height() as i32);
     let n = modules.width_with_quiet_zone() as i32;
-    let data = &mut canvas.data;
     let mut fill = |x0: i32, y0: i32, w: i32, h: i32, v: u8| {
         for py in y0.max(0)..(y0 + h).min(ph) {
-            let start = ((py * pw + x0.max(0)) * 3) as usize;
-            let end = ((py * pw + (x0 + w).min(pw)) * 3) as usize;
+            let start = (py * pw + x0.max(0)) as usize;
+            let end = (py * pw + (x0 + w).min(pw)) as usize;
             if start < end {
-                data[start..end].fill(v);
+                canvas.fill(start, end, v);
             }
         }
     };
     fill(x, y, n * module_px, n * module_px, 255);
     let q = crate::qr::QUIET_ZONE as i32;
     for (my, row) in modules.rows().enumerate() {
-        for (mx, dark) in row.iter().enumerate() {
-            if *dark {
-                fill(
-                    x + (mx as i32 + q) * module_px,
-                    y + (my as i32 + q) * module_px,
-                    module_px,
-                    module_px,
-                    0,
-                );
+        let mut mx = 0;
+        while mx < row.len() {
+            if !row[mx] {
+                mx += 1;
+                continue;
             }
+            // A run of dark modules is one rectangle.
+            let start = mx;
+            while mx < row.len() && row[mx] {
+                mx += 1;
+            }
+            fill(
+                x + (start as i32 + q) * module_px,
+                y + (my as i32 + q) * module_px,
+                (mx - start) as i32 * module_px,
+                module_px,
+                0,
+            );
         }
     }
 }

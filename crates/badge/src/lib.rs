@@ -9,6 +9,7 @@ mod layout;
 mod payload;
 mod qr;
 mod render;
+mod surface;
 
 pub use payload::{escape_vcard_text, Payload};
 pub use render::{

@@ -10,6 +10,7 @@ use usvg::{fontdb, tiny_skia_path::Transform, ImageHrefResolver, ImageKind};
 use crate::glyphs::{self, GlyphRaster};
 use crate::layout::{self, Geometry, TextSlot, LOGO_HREF};
 use crate::qr::QrModules;
+use crate::surface::{Indexed, Surface};
 use crate::Badge;
 
 static NANUM_GOTHIC: &[u8] = include_bytes!("../fonts/NanumGothic.ttf");
@@ -276,14 +277,14 @@ impl BadgeRenderer {
     ) -> Result<Vec<u8>, BadgeError> {
         let qr = QrModules::for_print(badge.payload.as_str().as_bytes())?;
         match format {
-            Format::Png | Format::Jpeg => {
-                let (canvas, dpi) = self.raster(badge, &qr, preset, dpi)?;
-                if format == Format::Png {
-                    encode_png(&canvas, dpi)
-                } else {
-                    encode_jpeg(&canvas)
-                }
+            Format::Png => {
+                let (raster, dpi) = self.raster(badge, &qr, preset, dpi, true)?;
+                encode_png(&raster, dpi)
             }
+            Format::Jpeg => match self.raster(badge, &qr, preset, dpi, false)? {
+                (Raster::Rgb(canvas), _) => encode_jpeg(&canvas),
+                (Raster::Indexed(_), _) => unreachable!("JPEG is drawn in RGB"),
+            },
             Format::Svg => Ok(self
                 .vector_tree(badge, &qr, preset)?
                 .to_string(&Default::default())
@@ -296,10 +297,10 @@ impl BadgeRenderer {
     /// encoding its QR code once.
     pub fn render_set(&self, badge: &Badge<'_>, preset: Preset) -> Result<BadgeSet, BadgeError> {
         let qr = QrModules::for_print(badge.payload.as_str().as_bytes())?;
-        let (canvas, dpi) = self.raster(badge, &qr, preset, None)?;
+        let (raster, dpi) = self.raster(badge, &qr, preset, None, true)?;
         let tree = self.vector_tree(badge, &qr, preset)?;
         Ok(BadgeSet {
-            png: encode_png(&canvas, dpi)?,
+            png: encode_png(&raster, dpi)?,
             svg: tree.to_string(&Default::default()).into_bytes(),
         })
     }
@@ -356,13 +357,16 @@ impl BadgeRenderer {
         ))
     }
 
+    /// Draws the badge's pixels: as palette indices when `indexed` is asked
+    /// for and the badge has at most 256 colours, else as RGB.
     fn raster(
         &self,
         badge: &Badge<'_>,
         qr: &QrModules,
         preset: Preset,
         dpi: Option<u32>,
-    ) -> Result<(Canvas, u32), BadgeError> {
+        indexed: bool,
+    ) -> Result<(Raster, u32), BadgeError> {
         let g = self.geometry(preset);
         let dpi = dpi.unwrap_or(g.default_dpi as u32);
         if !(MIN_DPI..=MAX_DPI).contains(&dpi) {
@@ -373,9 +377,16 @@ impl BadgeRenderer {
         let simple =
             GlyphRaster::supports(badge.name) && badge.company.is_none_or(GlyphRaster::supports);
         if simple {
+            if let (true, Some(indexed)) = (indexed, &background.indexed) {
+                let mut image = indexed.clone();
+                self.draw_attendee(&mut image, &g, badge, qr, scale);
+                if !image.overflowed {
+                    return Ok((Raster::Indexed(image), dpi));
+                }
+            }
             let mut canvas = background.rgb.clone();
             self.draw_attendee(&mut canvas, &g, badge, qr, scale);
-            return Ok((canvas, dpi));
+            return Ok((Raster::Rgb(canvas), dpi));
         }
         // Text that needs bidirectional layout or mark positioning: usvg's full layout.
         let mut pixmap = background.rgba.clone();
@@ -385,20 +396,20 @@ impl BadgeRenderer {
             device_transform(&tree, &pixmap),
             &mut pixmap.as_mut(),
         );
-        Ok((Canvas::from_opaque(&pixmap), dpi))
+        Ok((Raster::Rgb(Canvas::from_opaque(&pixmap)), dpi))
     }
 
     /// The attendee's layer drawn straight onto the canvas: cached glyphs and
     /// whole-pixel QR modules, at the same places the SVG layout puts them.
-    fn draw_attendee(
+    fn draw_attendee<S: Surface>(
         &self,
-        canvas: &mut Canvas,
+        canvas: &mut S,
         g: &Geometry,
         badge: &Badge<'_>,
         qr: &QrModules,
         scale: f32,
     ) {
-        let text = |canvas: &mut Canvas, slot: &TextSlot, value: &str, color: Rgb| {
+        let text = |canvas: &mut S, slot: &TextSlot, value: &str, color: Rgb| {
             let mut size = slot.size * scale;
             let mut shaped = self.glyphs.shape(value, slot.bold, size);
             let max = slot.max_width * scale;
@@ -454,8 +465,10 @@ impl BadgeRenderer {
             device_transform(&tree, &pixmap),
             &mut pixmap.as_mut(),
         );
+        let rgb = Canvas::from_opaque(&pixmap);
         let background = Arc::new(Background {
-            rgb: Canvas::from_opaque(&pixmap),
+            indexed: Indexed::from_canvas(&rgb),
+            rgb,
             rgba: pixmap,
         });
         self.backgrounds
@@ -529,15 +542,25 @@ fn parse_logo_svg(fonts: &Fonts, bytes: &[u8]) -> Result<ImageKind, BadgeError> 
         .map_err(|e| BadgeError::InvalidLogo(e.to_string()))
 }
 
-fn encode_png(canvas: &Canvas, dpi: u32) -> Result<Vec<u8>, BadgeError> {
+fn encode_png(raster: &Raster, dpi: u32) -> Result<Vec<u8>, BadgeError> {
     let err = |e: png::EncodingError| BadgeError::Encode {
         format: "png",
         reason: e.to_string(),
     };
-    let mut out = Vec::with_capacity(canvas.data.len() / 8);
+    let (width, height, data) = match raster {
+        Raster::Rgb(c) => (c.width, c.height, &c.data),
+        Raster::Indexed(i) => (i.width, i.height, &i.pixels),
+    };
+    let mut out = Vec::with_capacity(data.len() / 8);
     {
-        let mut encoder = png::Encoder::new(&mut out, canvas.width, canvas.height);
-        encoder.set_color(png::ColorType::Rgb);
+        let mut encoder = png::Encoder::new(&mut out, width, height);
+        match raster {
+            Raster::Rgb(_) => encoder.set_color(png::ColorType::Rgb),
+            Raster::Indexed(i) => {
+                encoder.set_color(png::ColorType::Indexed);
+                encoder.set_palette(i.palette_bytes());
+            }
+        }
         encoder.set_depth(png::BitDepth::Eight);
         encoder.set_compression(png::Compression::Fast);
         // A badge is mostly flat rows: "up" filtering compresses them almost as
@@ -551,7 +574,7 @@ fn encode_png(canvas: &Canvas, dpi: u32) -> Result<Vec<u8>, BadgeError> {
             unit: png::Unit::Meter,
         }));
         let mut writer = encoder.write_header().map_err(err)?;
-        writer.write_image_data(&canvas.data).map_err(err)?;
+        writer.write_image_data(data).map_err(err)?;
         writer.finish().map_err(err)?;
     }
     Ok(out)
@@ -593,10 +616,17 @@ fn encode_pdf(tree: &usvg::Tree) -> Result<Vec<u8>, BadgeError> {
 }
 
 /// A conference's layer rastered at one size: RGBA for usvg to draw on, RGB
-/// for the fast path.
+/// and (when it has at most 256 colours) palette indices for the fast path.
 struct Background {
     rgba: tiny_skia::Pixmap,
     rgb: Canvas,
+    indexed: Option<Indexed>,
+}
+
+/// A badge's pixels, ready for an encoder.
+enum Raster {
+    Rgb(Canvas),
+    Indexed(Indexed),
 }
 
 /// An opaque RGB image, 3 bytes a pixel: what the encoders take.
@@ -620,5 +650,108 @@ impl Canvas {
             height: pixmap.height(),
             data,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Payload;
+
+    fn renderer(logo: Option<Logo>, subtitle: Option<&str>) -> BadgeRenderer {
+        BadgeRenderer::new(
+            &Fonts::bundled(),
+            Theme {
+                title: "Serverless web project".into(),
+                accent: DEFAULT_ACCENT,
+                subtitle: subtitle.map(Into::into),
+                logo,
+            },
+        )
+        .unwrap()
+    }
+
+    /// A palette image holds exactly the pixels the RGB drawing makes; a
+    /// badge with more than 256 colours (here, a gradient logo) is drawn in
+    /// RGB instead.
+    #[test]
+    fn palette_pixels_equal_rgb_pixels() {
+        let png_logo = Logo::from_bytes(
+            std::fs::read(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/logo.png"
+            ))
+            .unwrap(),
+        );
+        let mut gradient = Vec::new();
+        {
+            let mut encoder = png::Encoder::new(&mut gradient, 64, 64);
+            encoder.set_color(png::ColorType::Rgb);
+            let pixels: Vec<u8> = (0..64 * 64u32)
+                .flat_map(|i| [(i % 64 * 4) as u8, (i / 64 * 4) as u8, 128])
+                .collect();
+            let mut writer = encoder.write_header().unwrap();
+            writer.write_image_data(&pixels).unwrap();
+        }
+        let subtitle = Some("Seoul · 2026-12-01");
+        let mut palettes = 0;
+        for (r, preset, palette_expected) in [
+            (renderer(None, None), Preset::Original, true),
+            (
+                renderer(Some(png_logo.clone()), None),
+                Preset::Original,
+                true,
+            ),
+            (renderer(Some(png_logo), subtitle), Preset::Original, true),
+            (renderer(None, None), Preset::Id1, true),
+            (renderer(None, subtitle), Preset::Id1, true),
+            (
+                renderer(Some(Logo::from_bytes(gradient.clone())), None),
+                Preset::Original,
+                false,
+            ),
+            (
+                renderer(Some(Logo::from_bytes(gradient)), None),
+                Preset::Id1,
+                false,
+            ),
+        ] {
+            for (name, company) in [
+                ("홍길동 1", Some("Example Corp")),
+                ("Zoë Ångström-Müller", Some("Société Générale")),
+                (
+                    "Maximiliana Alexandrina Konstantinopolous-Wolfeschlegelsteinhausenberger",
+                    None,
+                ),
+            ] {
+                let payload = Payload::vcard(name, "010-1234-5678", company);
+                let badge = Badge {
+                    name,
+                    company,
+                    payload: &payload,
+                };
+                let qr = QrModules::for_print(payload.as_str().as_bytes()).unwrap();
+                let (Raster::Rgb(rgb), _) = r.raster(&badge, &qr, preset, None, false).unwrap()
+                else {
+                    panic!("RGB asked for");
+                };
+                match r.raster(&badge, &qr, preset, None, true).unwrap().0 {
+                    Raster::Indexed(indexed) => {
+                        assert!(palette_expected, "{preset:?} {name}: unexpected palette");
+                        assert_eq!((indexed.width, indexed.height), (rgb.width, rgb.height));
+                        assert!(
+                            indexed.to_rgb() == rgb.data,
+                            "{preset:?} {name}: pixels differ"
+                        );
+                        palettes += 1;
+                    }
+                    Raster::Rgb(again) => {
+                        assert!(!palette_expected, "{preset:?} {name}: expected a palette");
+                        assert!(again.data == rgb.data);
+                    }
+                }
+            }
+        }
+        assert_eq!(palettes, 15);
     }
 }
