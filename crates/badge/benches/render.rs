@@ -44,10 +44,11 @@ fn benches(c: &mut Criterion) {
 
     c.bench_function("qr_encode_vcard", |b| {
         b.iter(|| {
-            fast_qr::QRBuilder::new(black_box(vcard.as_str()))
-                .ecl(fast_qr::ECL::M)
-                .build()
-                .unwrap()
+            qrcodegen::QrCode::encode_binary(
+                black_box(vcard.as_str().as_bytes()),
+                qrcodegen::QrCodeEcc::Medium,
+            )
+            .unwrap()
         })
     });
     c.bench_function("original_400x250_png", |b| {

@@ -1,7 +1,13 @@
 //! QR encoding: the payload's UTF-8 bytes in byte mode (no ECI header), as
 //! modules ready for layout.
+//!
+//! The codewords and function patterns come from `qrcodegen`. Choosing the
+//! mask is most of the cost of a small code, so the eight masks are applied
+//! and scored here on bit rows, with the same penalty rules and tie-break as
+//! `qrcodegen` (ISO/IEC 18004 §7.8.3): the result is, module for module, the
+//! symbol `qrcodegen` makes by itself (the tests check this).
 
-use fast_qr::{QRBuilder, ECL};
+use qrcodegen::{Mask, QrCode, QrCodeEcc, QrSegment, Version};
 
 use crate::render::BadgeError;
 
@@ -19,18 +25,40 @@ pub struct QrModules {
 }
 
 impl QrModules {
-    /// Encodes in byte mode where needed, choosing the smallest version
-    /// and the best mask; no ECI header, so UTF-8 text reads as UTF-8.
-    pub fn encode(data: &[u8], level: ECL) -> Result<Self, BadgeError> {
-        let code = QRBuilder::new(data)
-            .ecl(level)
-            .build()
-            .map_err(|_| BadgeError::PayloadTooLong(data.len()))?;
-        let width = code.size;
-        let dark = code.data[..width * width]
-            .iter()
-            .map(|m| m.value())
-            .collect();
+    /// Encodes in byte mode, in the smallest version that holds the data at
+    /// `level`, with the error correction raised where that version has room
+    /// for more, and the mask with the lowest penalty; no ECI header, so
+    /// UTF-8 text reads as UTF-8.
+    pub fn encode(data: &[u8], level: QrCodeEcc) -> Result<Self, BadgeError> {
+        let segments = [QrSegment::make_bytes(data)];
+        let build = |mask: Option<Mask>| {
+            QrCode::encode_segments_advanced(
+                &segments,
+                level,
+                Version::MIN,
+                Version::MAX,
+                mask,
+                true,
+            )
+            .map_err(|_| BadgeError::PayloadTooLong(data.len()))
+        };
+        let probe = build(Some(Mask::new(0)))?;
+        let rows = match masks::best(&probe) {
+            Some(rows) => rows,
+            // Too wide for bit rows: qrcodegen scores the masks itself.
+            None => {
+                let code = build(None)?;
+                (0..code.size())
+                    .map(|y| {
+                        (0..code.size())
+                            .map(|x| code.get_module(x, y))
+                            .collect::<Vec<bool>>()
+                    })
+                    .collect()
+            }
+        };
+        let width = probe.size() as usize;
+        let dark: Vec<bool> = rows.into_iter().flatten().collect();
         Ok(QrModules { width, dark })
     }
 
@@ -43,11 +71,11 @@ impl QrModules {
     /// only when M would need so many modules that, in the ID-1 layout's
     /// 30 mm square, one would be smaller than the 0.33 mm phones need.
     pub fn for_print(data: &[u8]) -> Result<Self, BadgeError> {
-        let code = Self::encode(data, ECL::M)?;
+        let code = Self::encode(data, QrCodeEcc::Medium)?;
         if code.width_with_quiet_zone() <= MAX_PRINT_MODULES {
             return Ok(code);
         }
-        match Self::encode(data, ECL::L) {
+        match Self::encode(data, QrCodeEcc::Low) {
             Ok(low) if low.width < code.width => Ok(low),
             _ => Ok(code),
         }
@@ -86,5 +114,514 @@ impl QrModules {
             }
         }
         d
+    }
+}
+
+/// Mask selection on bit rows: one `u128` per row (bit x is column x) and
+/// one per column (bit y is row y), for symbols up to version 24.
+mod masks {
+    use qrcodegen::{QrCode, QrCodeEcc};
+
+    /// Widest symbol scored here: each line sits in a `u128` with eight
+    /// light bits below and four above it (version 24 is 113 wide).
+    const MAX_SIZE: usize = 116;
+
+    /// Whether mask `m` inverts the data module at column `x`, row `y`.
+    const fn inverts(m: usize, x: usize, y: usize) -> bool {
+        match m {
+            0 => (x + y).is_multiple_of(2),
+            1 => y.is_multiple_of(2),
+            2 => x.is_multiple_of(3),
+            3 => (x + y).is_multiple_of(3),
+            4 => (x / 3 + y / 2).is_multiple_of(2),
+            5 => x * y % 2 + x * y % 3 == 0,
+            6 => (x * y % 2 + x * y % 3).is_multiple_of(2),
+            _ => ((x + y) % 2 + x * y % 3).is_multiple_of(2),
+        }
+    }
+
+    /// Every mask repeats every 12 rows and every 12 columns.
+    const PERIOD: usize = 12;
+
+    /// `[m][y % 12]`: mask `m` on row `y`; with `transposed`, on column `x`
+    /// (bit y), `[m][x % 12]`.
+    const fn mask_lines(transposed: bool) -> [[u128; PERIOD]; 8] {
+        let mut lines = [[0u128; PERIOD]; 8];
+        let mut m = 0;
+        while m < 8 {
+            let mut line = 0;
+            while line < PERIOD {
+                let mut bits = 0u128;
+                let mut i = 0;
+                while i < MAX_SIZE {
+                    let hit = if transposed {
+                        inverts(m, line, i)
+                    } else {
+                        inverts(m, i, line)
+                    };
+                    if hit {
+                        bits |= 1 << i;
+                    }
+                    i += 1;
+                }
+                lines[m][line] = bits;
+                line += 1;
+            }
+            m += 1;
+        }
+        lines
+    }
+
+    const ROW_MASKS: [[u128; PERIOD]; 8] = mask_lines(false);
+    const COLUMN_MASKS: [[u128; PERIOD]; 8] = mask_lines(true);
+
+    /// The 15 format bits for an error correction level and mask: BCH(15,5)
+    /// with the ISO mask pattern 0x5412.
+    fn format_bits(level: QrCodeEcc, mask: u32) -> u32 {
+        let level = match level {
+            QrCodeEcc::Low => 1,
+            QrCodeEcc::Medium => 0,
+            QrCodeEcc::Quartile => 3,
+            QrCodeEcc::High => 2,
+        };
+        let data = level << 3 | mask;
+        let mut rem = data;
+        for _ in 0..10 {
+            rem = (rem << 1) ^ ((rem >> 9) * 0x537);
+        }
+        (data << 10 | rem) ^ 0x5412
+    }
+
+    /// Where each of the 15 format bits goes, both copies: (bit, x, y).
+    fn format_cells(size: usize) -> impl Iterator<Item = (usize, usize, usize)> {
+        let first = (0..6)
+            .map(|i| (i, 8, i))
+            .chain([(6, 8, 7), (7, 8, 8), (8, 7, 8)])
+            .chain((9..15).map(|i| (i, 14 - i, 8)));
+        let second = (0..8)
+            .map(move |i| (i, size - 1 - i, 8))
+            .chain((8..15).map(move |i| (i, 8, size - 15 + i)));
+        first.chain(second)
+    }
+
+    /// The function modules (finders and separators, timing, alignment,
+    /// format and version areas, the dark module) of a version, as rows.
+    /// The set is symmetric about the diagonal, so these are its columns too.
+    pub(super) fn function_rows(version: u8, size: usize) -> Vec<u128> {
+        let mut rows = vec![0u128; size];
+        let mut set = |x: usize, y: usize| rows[y] |= 1 << x;
+        for i in 0..size {
+            set(6, i);
+            set(i, 6);
+        }
+        for (cx, cy) in [(0, 0), (size - 8, 0), (0, size - 8)] {
+            for y in cy..cy + 8 {
+                for x in cx..cx + 8 {
+                    set(x, y);
+                }
+            }
+        }
+        let centres = alignment_centres(version, size);
+        let last = centres.len().saturating_sub(1);
+        for (i, &cx) in centres.iter().enumerate() {
+            for (j, &cy) in centres.iter().enumerate() {
+                // Not over the three finder patterns.
+                let corner =
+                    (i == 0 || i == last) && (j == 0 || j == last) && !(i == last && j == last);
+                if corner {
+                    continue;
+                }
+                for y in cy - 2..=cy + 2 {
+                    for x in cx - 2..=cx + 2 {
+                        set(x, y);
+                    }
+                }
+            }
+        }
+        for (_, x, y) in format_cells(size) {
+            set(x, y);
+        }
+        set(8, size - 8);
+        if version >= 7 {
+            for i in 0..18 {
+                let (a, b) = (size - 11 + i % 3, i / 3);
+                set(a, b);
+                set(b, a);
+            }
+        }
+        rows
+    }
+
+    fn alignment_centres(version: u8, size: usize) -> Vec<usize> {
+        if version == 1 {
+            return Vec::new();
+        }
+        let count = version as usize / 7 + 2;
+        let step = (version as usize * 8 + count * 3 + 5) / (count * 4 - 4) * 2;
+        let mut centres: Vec<usize> = (0..count - 1).map(|i| size - 7 - i * step).collect();
+        centres.push(6);
+        centres.reverse();
+        centres
+    }
+
+    /// The symbol masked as `qrcodegen` would mask it, given the symbol
+    /// built with mask 0, as rows of modules (`true` is dark); `None` for
+    /// symbols wider than [`MAX_SIZE`].
+    pub(super) fn best(probe: &QrCode) -> Option<Vec<Vec<bool>>> {
+        let size = probe.size() as usize;
+        if size > MAX_SIZE {
+            return None;
+        }
+        let version = probe.version().value();
+        let level = probe.error_correction_level();
+        let function = function_rows(version, size);
+        let all = u128::MAX >> (128 - size);
+        let mut format_area = vec![0u128; size];
+        for (_, x, y) in format_cells(size) {
+            format_area[y] |= 1 << x;
+        }
+        // The symbol without its mask and format bits, by rows and by columns.
+        let mut rows = vec![0u128; size];
+        let mut columns = vec![0u128; size];
+        for (y, row) in rows.iter_mut().enumerate() {
+            let mut bits = 0u128;
+            for x in 0..size {
+                if probe.get_module(x as i32, y as i32) {
+                    bits |= 1 << x;
+                }
+            }
+            bits ^= ROW_MASKS[0][y % PERIOD] & !function[y] & all;
+            bits &= !format_area[y];
+            *row = bits;
+            let mut rest = bits;
+            while rest != 0 {
+                let x = rest.trailing_zeros() as usize;
+                columns[x] |= 1 << y;
+                rest &= rest - 1;
+            }
+        }
+        let mut best = (u32::MAX, Vec::new());
+        let mut masked_rows = vec![0u128; size];
+        let mut masked_columns = vec![0u128; size];
+        for m in 0..8u8 {
+            let format = format_bits(level, m as u32);
+            for y in 0..size {
+                let data = !function[y] & all;
+                masked_rows[y] = rows[y] ^ (ROW_MASKS[m as usize][y % PERIOD] & data);
+                masked_columns[y] = columns[y] ^ (COLUMN_MASKS[m as usize][y % PERIOD] & data);
+            }
+            for (bit, x, y) in format_cells(size) {
+                if format >> bit & 1 == 1 {
+                    masked_rows[y] |= 1 << x;
+                    masked_columns[x] |= 1 << y;
+                }
+            }
+            masked_rows[size - 8] |= 1 << 8;
+            masked_columns[8] |= 1 << (size - 8);
+            let score = penalty(&masked_rows, &masked_columns, size);
+            if score < best.0 {
+                best = (score, masked_rows.clone());
+            }
+        }
+        let rows = best
+            .1
+            .iter()
+            .map(|&row| (0..size).map(|x| row >> x & 1 == 1).collect());
+        Some(rows.collect())
+    }
+
+    const N2: u32 = 3;
+    const N3: u32 = 40;
+    const N4: u32 = 10;
+
+    /// The penalty of a masked symbol, given as rows and as columns.
+    pub(super) fn penalty(rows: &[u128], columns: &[u128], size: usize) -> u32 {
+        let mut score = 0;
+        for &line in rows.iter().chain(columns) {
+            score += line_penalty(line, size as u32);
+        }
+        // 2 × 2 blocks of one colour.
+        let pairs = u128::MAX >> (128 - (size - 1));
+        for pair in rows.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            let same_below = !(a ^ b);
+            let same_right = !(a ^ (a >> 1));
+            score += N2 * (same_below & (same_below >> 1) & same_right & pairs).count_ones();
+        }
+        // Balance of dark and light.
+        let dark: i64 = rows.iter().map(|r| r.count_ones() as i64).sum();
+        let total = (size * size) as i64;
+        let k = ((dark * 20 - total * 10).abs() + total - 1) / total - 1;
+        score + k as u32 * N4
+    }
+
+    /// Runs of five or more (N1) and finder-like 1:1:3:1:1 patterns with
+    /// four light modules on a side (N3), counted as qrcodegen's
+    /// `FinderPenalty` counts them, the quiet zone light.
+    pub(super) fn line_penalty(line: u128, size: u32) -> u32 {
+        let n = size;
+        // N1: a run of length L ≥ 5 costs L − 2: one per window of five
+        // equal modules (L − 4), plus two per run.
+        let same = !(line ^ (line >> 1)) & (u128::MAX >> (129 - n));
+        let five = same & (same >> 1) & (same >> 2) & (same >> 3);
+        let mut score = five.count_ones() + 2 * (five & !(five << 1)).count_ones();
+        // N3 at unit 1: exactly dark, light, 3 dark, light, dark, with light
+        // on both sides, and four light modules before or after. The line
+        // sits 8 bits up so the quiet zone on both sides is zeros.
+        let dark = line << 8;
+        let light = !dark;
+        let core = dark
+            & (light >> 1)
+            & (dark >> 2)
+            & (dark >> 3)
+            & (dark >> 4)
+            & (light >> 5)
+            & (dark >> 6)
+            & (light >> 7)
+            & (light << 1);
+        if core != 0 {
+            let after = (light >> 7) & (light >> 8) & (light >> 9) & (light >> 10);
+            let before = (light << 1) & (light << 2) & (light << 3) & (light << 4);
+            score += N3 * ((core & after).count_ones() + (core & before).count_ones());
+        }
+        // Larger units need a dark run of at least six with two light
+        // modules before it and a dark run before those; rare, so these are
+        // counted run by run.
+        let six = line & (line >> 1) & (line >> 2) & (line >> 3) & (line >> 4) & (line >> 5);
+        let wide = six & !(line << 1) & !(line << 2) & (u128::MAX << 4);
+        if wide != 0 {
+            score += N3 * wide_finder_patterns(line, n);
+        }
+        score
+    }
+
+    /// Finder-like patterns of unit 2 or more, over the line's runs exactly
+    /// as qrcodegen's `FinderPenalty` (unit 1 is counted with bit masks).
+    fn wide_finder_patterns(line: u128, n: u32) -> u32 {
+        let mut count = 0;
+        // Run lengths, newest first; the first run also counts the border.
+        let mut history = [0u32; 7];
+        let push = |history: &mut [u32; 7], mut run: u32| {
+            if history[0] == 0 {
+                run += n;
+            }
+            history.copy_within(0..6, 1);
+            history[0] = run;
+        };
+        let patterns = |h: &[u32; 7]| -> u32 {
+            let m = h[1];
+            let core = m > 1 && h[2] == m && h[3] == m * 3 && h[4] == m && h[5] == m;
+            u32::from(core && h[0] >= m * 4 && h[6] >= m)
+                + u32::from(core && h[6] >= m * 4 && h[0] >= m)
+        };
+        let mut x = 0;
+        // Runs alternate light, dark, light…; the first light run may be empty.
+        let mut dark = false;
+        loop {
+            let rest = if dark { !line } else { line } >> x;
+            let run = rest.trailing_zeros().min(n - x);
+            let end = x + run;
+            if end == n {
+                if dark {
+                    push(&mut history, run);
+                    push(&mut history, n);
+                } else {
+                    push(&mut history, run + n);
+                }
+                return count + patterns(&history);
+            }
+            push(&mut history, run);
+            if !dark {
+                count += patterns(&history);
+            }
+            dark = !dark;
+            x = end;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn levels() -> [QrCodeEcc; 4] {
+        [
+            QrCodeEcc::Low,
+            QrCodeEcc::Medium,
+            QrCodeEcc::Quartile,
+            QrCodeEcc::High,
+        ]
+    }
+
+    fn modules(code: &QrCode) -> Vec<bool> {
+        let mut out = Vec::new();
+        for y in 0..code.size() {
+            for x in 0..code.size() {
+                out.push(code.get_module(x, y));
+            }
+        }
+        out
+    }
+
+    /// The same symbol, module for module, as qrcodegen choosing its own mask.
+    fn same_as_qrcodegen(data: &[u8], level: QrCodeEcc) {
+        let ours = QrModules::encode(data, level).unwrap();
+        let theirs = QrCode::encode_segments_advanced(
+            &[QrSegment::make_bytes(data)],
+            level,
+            Version::MIN,
+            Version::MAX,
+            None,
+            true,
+        )
+        .unwrap();
+        assert_eq!(ours.width, theirs.size() as usize);
+        assert!(ours.dark == modules(&theirs), "{data:?} at {level:?}");
+    }
+
+    #[test]
+    fn function_modules_leave_exactly_the_data_capacity() {
+        // ISO/IEC 18004 Table 1 (codewords × 8 + remainder bits), in closed form.
+        let capacity = |v: usize| {
+            let mut modules = (16 * v + 128) * v + 64;
+            if v >= 2 {
+                let align = v / 7 + 2;
+                modules -= (25 * align - 10) * align - 55;
+                if v >= 7 {
+                    modules -= 36;
+                }
+            }
+            modules
+        };
+        assert_eq!((capacity(1), capacity(2), capacity(7)), (208, 359, 1568));
+        for version in 1..=27u8 {
+            let size = 4 * version as usize + 17;
+            let function = masks::function_rows(version, size);
+            let data: usize = function
+                .iter()
+                .map(|r| size - r.count_ones() as usize)
+                .sum();
+            assert_eq!(data, capacity(version as usize), "version {version}");
+        }
+    }
+
+    #[test]
+    fn every_version_picks_qrcodegen_s_mask() {
+        // Byte capacities at L just above each version's lower bound reach every size.
+        for len in [
+            1, 10, 17, 20, 40, 60, 80, 100, 150, 200, 300, 400, 600, 800, 1000, 1200,
+        ] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+            for level in levels() {
+                same_as_qrcodegen(&data, level);
+            }
+        }
+    }
+
+    #[test]
+    fn wider_symbols_still_encode() {
+        let data = vec![b'x'; 1500];
+        let code = QrModules::encode(&data, QrCodeEcc::Low).unwrap();
+        assert!(code.width > 116);
+        same_as_qrcodegen(&data, QrCodeEcc::Low);
+    }
+
+    /// qrcodegen's row scan, module by module: N1 and N3 of one line.
+    fn reference_line_penalty(line: u128, n: u32) -> u32 {
+        let module = |x: u32| line >> x & 1 == 1;
+        let mut history = [0u32; 7];
+        let push = |h: &mut [u32; 7], mut run: u32| {
+            if h[0] == 0 {
+                run += n;
+            }
+            h.copy_within(0..6, 1);
+            h[0] = run;
+        };
+        let count = |h: &[u32; 7]| {
+            let m = h[1];
+            let core = m > 0 && h[2] == m && h[3] == m * 3 && h[4] == m && h[5] == m;
+            u32::from(core && h[0] >= m * 4 && h[6] >= m)
+                + u32::from(core && h[6] >= m * 4 && h[0] >= m)
+        };
+        let (mut score, mut color, mut run) = (0, false, 0);
+        for x in 0..n {
+            if module(x) == color {
+                run += 1;
+                if run == 5 {
+                    score += 3;
+                } else if run > 5 {
+                    score += 1;
+                }
+            } else {
+                push(&mut history, run);
+                if !color {
+                    score += 40 * count(&history);
+                }
+                color = module(x);
+                run = 1;
+            }
+        }
+        if color {
+            push(&mut history, run);
+            run = 0;
+        }
+        push(&mut history, run + n);
+        score + 40 * count(&history)
+    }
+
+    /// A line of `n` modules from run lengths, light first.
+    fn line_from_runs(runs: &[u32], n: u32) -> u128 {
+        let (mut line, mut x, mut dark) = (0u128, 0, false);
+        for &run in runs {
+            for _ in 0..run {
+                if x < n && dark {
+                    line |= 1 << x;
+                }
+                x += 1;
+            }
+            dark = !dark;
+        }
+        line
+    }
+
+    #[test]
+    fn scaled_finder_patterns_count() {
+        let n = 45;
+        // Units 1, 2 and 3 with light on either side, at the edges and inside.
+        for runs in [
+            vec![0, 1, 1, 3, 1, 1, 4],
+            vec![4, 2, 2, 6, 2, 2, 1],
+            vec![0, 3, 3, 9, 3, 3],
+            vec![10, 2, 2, 6, 2, 2, 8, 1],
+            vec![1, 2, 2, 6, 2, 2, 2, 5],
+        ] {
+            let line = line_from_runs(&runs, n);
+            let expected = reference_line_penalty(line, n);
+            assert!(expected >= 40, "{runs:?} has a pattern");
+            assert_eq!(masks::line_penalty(line, n), expected, "{runs:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn line_penalty_matches_qrcodegen(bits in any::<u128>(), n in 21u32..=116) {
+            let line = bits & (u128::MAX >> (128 - n));
+            prop_assert_eq!(masks::line_penalty(line, n), reference_line_penalty(line, n));
+        }
+
+        #[test]
+        fn line_penalty_matches_qrcodegen_on_runs(
+            runs in proptest::collection::vec(prop_oneof![Just(1u32), Just(2), Just(3), Just(4), Just(6), Just(8), Just(9), 1u32..20], 1..40),
+            n in 21u32..=116,
+        ) {
+            let line = line_from_runs(&runs, n);
+            prop_assert_eq!(masks::line_penalty(line, n), reference_line_penalty(line, n));
+        }
+
+        #[test]
+        fn any_payload_picks_qrcodegen_s_mask(data in proptest::collection::vec(any::<u8>(), 0..300), level in 0..4usize) {
+            same_as_qrcodegen(&data, levels()[level]);
+        }
     }
 }
