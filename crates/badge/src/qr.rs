@@ -117,13 +117,68 @@ impl QrModules {
     }
 }
 
-/// Mask selection on bit rows: one `u128` per row (bit x is column x) and
-/// one per column (bit y is row y), for symbols up to version 24.
+/// Mask selection on bit rows: one word per row (bit x is column x) and one
+/// per column (bit y is row y): a `u64` up to version 8, a `u128` up to
+/// version 24.
 mod masks {
+    use std::ops::{BitAnd, BitAndAssign, BitOr, BitOrAssign, BitXor, Not, Shl, Shr};
+
     use qrcodegen::{QrCode, QrCodeEcc};
 
-    /// Widest symbol scored here: each line sits in a `u128` with eight
-    /// light bits below and four above it (version 24 is 113 wide).
+    /// A line of modules as the bits of a machine word.
+    pub(super) trait Line:
+        Copy
+        + PartialEq
+        + BitAnd<Output = Self>
+        + BitOr<Output = Self>
+        + BitXor<Output = Self>
+        + Not<Output = Self>
+        + Shl<u32, Output = Self>
+        + Shr<u32, Output = Self>
+        + BitOrAssign
+        + BitAndAssign
+    {
+        const BITS: u32;
+        const ZERO: Self;
+        const ONE: Self;
+        /// The low bits of `bits`.
+        fn truncate(bits: u128) -> Self;
+        fn count_ones(self) -> u32;
+        fn trailing_zeros(self) -> u32;
+        fn ones() -> Self {
+            !Self::ZERO
+        }
+        fn bit(i: usize) -> Self {
+            Self::ONE << i as u32
+        }
+        /// Widest line scored: eight light bits below it and four above.
+        fn max_size() -> usize {
+            Self::BITS as usize - 12
+        }
+    }
+
+    macro_rules! line {
+        ($t:ty) => {
+            impl Line for $t {
+                const BITS: u32 = <$t>::BITS;
+                const ZERO: Self = 0;
+                const ONE: Self = 1;
+                fn truncate(bits: u128) -> Self {
+                    bits as $t
+                }
+                fn count_ones(self) -> u32 {
+                    <$t>::count_ones(self)
+                }
+                fn trailing_zeros(self) -> u32 {
+                    <$t>::trailing_zeros(self)
+                }
+            }
+        };
+    }
+    line!(u64);
+    line!(u128);
+
+    /// Columns the mask tables cover: the widest line a `u128` scores.
     const MAX_SIZE: usize = 116;
 
     /// Whether mask `m` inverts the data module at column `x`, row `y`.
@@ -266,68 +321,78 @@ mod masks {
 
     /// The symbol masked as `qrcodegen` would mask it, given the symbol
     /// built with mask 0, as rows of modules (`true` is dark); `None` for
-    /// symbols wider than [`MAX_SIZE`].
+    /// symbols wider than a `u128` line holds.
     pub(super) fn best(probe: &QrCode) -> Option<Vec<Vec<bool>>> {
         let size = probe.size() as usize;
-        if size > MAX_SIZE {
-            return None;
+        if size <= u64::max_size() {
+            Some(best_in::<u64>(probe))
+        } else if size <= u128::max_size() {
+            Some(best_in::<u128>(probe))
+        } else {
+            None
         }
+    }
+
+    fn best_in<W: Line>(probe: &QrCode) -> Vec<Vec<bool>> {
+        let size = probe.size() as usize;
         let version = probe.version().value();
         let level = probe.error_correction_level();
-        let function = function_rows(version, size);
-        let all = u128::MAX >> (128 - size);
-        let mut format_area = vec![0u128; size];
+        let all = W::ones() >> (W::BITS - size as u32);
+        let data: Vec<W> = function_rows(version, size)
+            .into_iter()
+            .map(|f| !W::truncate(f) & all)
+            .collect();
+        let mut format_area = vec![W::ZERO; size];
         for (_, x, y) in format_cells(size) {
-            format_area[y] |= 1 << x;
+            format_area[y] |= W::bit(x);
         }
         // The symbol without its mask and format bits, by rows and by columns.
-        let mut rows = vec![0u128; size];
-        let mut columns = vec![0u128; size];
+        let mut rows = vec![W::ZERO; size];
+        let mut columns = vec![W::ZERO; size];
         for (y, row) in rows.iter_mut().enumerate() {
-            let mut bits = 0u128;
+            let mut bits = W::ZERO;
             for x in 0..size {
                 if probe.get_module(x as i32, y as i32) {
-                    bits |= 1 << x;
+                    bits |= W::bit(x);
                 }
             }
-            bits ^= ROW_MASKS[0][y % PERIOD] & !function[y] & all;
+            bits = bits ^ (W::truncate(ROW_MASKS[0][y % PERIOD]) & data[y]);
             bits &= !format_area[y];
             *row = bits;
             let mut rest = bits;
-            while rest != 0 {
+            while rest != W::ZERO {
                 let x = rest.trailing_zeros() as usize;
-                columns[x] |= 1 << y;
-                rest &= rest - 1;
+                columns[x] |= W::bit(y);
+                rest &= !W::bit(x);
             }
         }
         let mut best = (u32::MAX, Vec::new());
-        let mut masked_rows = vec![0u128; size];
-        let mut masked_columns = vec![0u128; size];
-        for m in 0..8u8 {
+        let mut masked_rows = vec![W::ZERO; size];
+        let mut masked_columns = vec![W::ZERO; size];
+        for m in 0..8 {
             let format = format_bits(level, m as u32);
             for y in 0..size {
-                let data = !function[y] & all;
-                masked_rows[y] = rows[y] ^ (ROW_MASKS[m as usize][y % PERIOD] & data);
-                masked_columns[y] = columns[y] ^ (COLUMN_MASKS[m as usize][y % PERIOD] & data);
+                masked_rows[y] = rows[y] ^ (W::truncate(ROW_MASKS[m][y % PERIOD]) & data[y]);
+                masked_columns[y] =
+                    columns[y] ^ (W::truncate(COLUMN_MASKS[m][y % PERIOD]) & data[y]);
             }
             for (bit, x, y) in format_cells(size) {
                 if format >> bit & 1 == 1 {
-                    masked_rows[y] |= 1 << x;
-                    masked_columns[x] |= 1 << y;
+                    masked_rows[y] |= W::bit(x);
+                    masked_columns[x] |= W::bit(y);
                 }
             }
-            masked_rows[size - 8] |= 1 << 8;
-            masked_columns[8] |= 1 << (size - 8);
+            masked_rows[size - 8] |= W::bit(8);
+            masked_columns[8] |= W::bit(size - 8);
             let score = penalty(&masked_rows, &masked_columns, size);
             if score < best.0 {
                 best = (score, masked_rows.clone());
             }
         }
-        let rows = best
-            .1
+        best.1
             .iter()
-            .map(|&row| (0..size).map(|x| row >> x & 1 == 1).collect());
-        Some(rows.collect())
+            .map(|&row| (0..size).map(|x| row & W::bit(x) != W::ZERO).collect())
+            .collect()
     }
 
     const N2: u32 = 3;
@@ -335,13 +400,13 @@ mod masks {
     const N4: u32 = 10;
 
     /// The penalty of a masked symbol, given as rows and as columns.
-    pub(super) fn penalty(rows: &[u128], columns: &[u128], size: usize) -> u32 {
+    pub(super) fn penalty<W: Line>(rows: &[W], columns: &[W], size: usize) -> u32 {
         let mut score = 0;
         for &line in rows.iter().chain(columns) {
             score += line_penalty(line, size as u32);
         }
         // 2 × 2 blocks of one colour.
-        let pairs = u128::MAX >> (128 - (size - 1));
+        let pairs = W::ones() >> (W::BITS - (size as u32 - 1));
         for pair in rows.windows(2) {
             let (a, b) = (pair[0], pair[1]);
             let same_below = !(a ^ b);
@@ -358,11 +423,11 @@ mod masks {
     /// Runs of five or more (N1) and finder-like 1:1:3:1:1 patterns with
     /// four light modules on a side (N3), counted as qrcodegen's
     /// `FinderPenalty` counts them, the quiet zone light.
-    pub(super) fn line_penalty(line: u128, size: u32) -> u32 {
+    pub(super) fn line_penalty<W: Line>(line: W, size: u32) -> u32 {
         let n = size;
         // N1: a run of length L ≥ 5 costs L − 2: one per window of five
         // equal modules (L − 4), plus two per run.
-        let same = !(line ^ (line >> 1)) & (u128::MAX >> (129 - n));
+        let same = !(line ^ (line >> 1)) & (W::ones() >> (W::BITS + 1 - n));
         let five = same & (same >> 1) & (same >> 2) & (same >> 3);
         let mut score = five.count_ones() + 2 * (five & !(five << 1)).count_ones();
         // N3 at unit 1: exactly dark, light, 3 dark, light, dark, with light
@@ -379,7 +444,7 @@ mod masks {
             & (dark >> 6)
             & (light >> 7)
             & (light << 1);
-        if core != 0 {
+        if core != W::ZERO {
             let after = (light >> 7) & (light >> 8) & (light >> 9) & (light >> 10);
             let before = (light << 1) & (light << 2) & (light << 3) & (light << 4);
             score += N3 * ((core & after).count_ones() + (core & before).count_ones());
@@ -388,8 +453,8 @@ mod masks {
         // modules before it and a dark run before those; rare, so these are
         // counted run by run.
         let six = line & (line >> 1) & (line >> 2) & (line >> 3) & (line >> 4) & (line >> 5);
-        let wide = six & !(line << 1) & !(line << 2) & (u128::MAX << 4);
-        if wide != 0 {
+        let wide = six & !(line << 1) & !(line << 2) & (W::ones() << 4);
+        if wide != W::ZERO {
             score += N3 * wide_finder_patterns(line, n);
         }
         score
@@ -397,7 +462,7 @@ mod masks {
 
     /// Finder-like patterns of unit 2 or more, over the line's runs exactly
     /// as qrcodegen's `FinderPenalty` (unit 1 is counted with bit masks).
-    fn wide_finder_patterns(line: u128, n: u32) -> u32 {
+    fn wide_finder_patterns<W: Line>(line: W, n: u32) -> u32 {
         let mut count = 0;
         // Run lengths, newest first; the first run also counts the border.
         let mut history = [0u32; 7];
@@ -608,6 +673,12 @@ mod tests {
         fn line_penalty_matches_qrcodegen(bits in any::<u128>(), n in 21u32..=116) {
             let line = bits & (u128::MAX >> (128 - n));
             prop_assert_eq!(masks::line_penalty(line, n), reference_line_penalty(line, n));
+        }
+
+        #[test]
+        fn narrow_lines_score_the_same_in_64_bits(bits in any::<u64>(), n in 21u32..=52) {
+            let line = bits & (u64::MAX >> (64 - n));
+            prop_assert_eq!(masks::line_penalty(line, n), reference_line_penalty(line as u128, n));
         }
 
         #[test]
