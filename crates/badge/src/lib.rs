@@ -12,6 +12,7 @@ mod render;
 mod surface;
 
 pub use payload::{escape_vcard_text, Payload};
+pub use qr::QrModules;
 pub use render::{
     BadgeError, BadgeRenderer, BadgeSet, Fonts, Format, Logo, Preset, Rgb, Theme, DEFAULT_ACCENT,
 };
