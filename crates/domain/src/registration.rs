@@ -24,13 +24,13 @@ pub struct NewRegistration {
     #[schema(value_type = String, required = true, min_length = 1, max_length = 64, example = "gildong.hong")]
     pub user_id: Option<String>,
     /// 1–100 characters after trimming, any script, no control characters.
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, example = "홍길동")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, pattern = r"^[^\u0000-\u0008\u000E-\u001F\u007F-\u0084\u0086-\u009F]*$", example = "홍길동")]
     pub user_name: Option<String>,
     /// An optional leading `+`, then digits with spaces, `-`, `(`, `)`; 4–20 digits.
-    #[schema(value_type = String, required = true, min_length = 4, max_length = 60, example = "+82 10-1234-5678")]
+    #[schema(value_type = String, required = true, min_length = 4, max_length = 60, pattern = r"^\s*\+?[ ()-]*(?:[0-9][ ()-]*){4,20}\s*$", example = "+82 10-1234-5678")]
     pub phone_number: Option<String>,
     /// Up to 100 characters, no control characters.
-    #[schema(value_type = Option<String>, max_length = 100, example = "Example Corp")]
+    #[schema(value_type = Option<String>, max_length = 100, pattern = r"^[^\u0000-\u0008\u000E-\u001F\u007F-\u0084\u0086-\u009F]*$", example = "Example Corp")]
     pub company_name: Option<String>,
 }
 

@@ -2,12 +2,13 @@
 
 use std::sync::OnceLock;
 
-use axum::http::header;
+use axum::extract::State;
 use axum::response::IntoResponse;
+use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{api, error, views};
+use crate::{api, error, views, AppState};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -61,7 +62,7 @@ impl Modify for OrganizerAuth {
     }
 }
 
-/// The OpenAPI 3.1 document, built once.
+/// The OpenAPI 3.1 document as the code declares it, built once.
 pub fn openapi_json() -> &'static str {
     static DOC: OnceLock<String> = OnceLock::new();
     DOC.get_or_init(|| {
@@ -71,6 +72,20 @@ pub fn openapi_json() -> &'static str {
     })
 }
 
-pub async fn serve() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], openapi_json())
+/// The document for one server: a sign-up's `type` is one of the
+/// conferences this server is configured with.
+pub fn document_for<'a>(conference_ids: impl IntoIterator<Item = &'a str>) -> serde_json::Value {
+    let mut doc: serde_json::Value =
+        serde_json::from_str(openapi_json()).expect("the OpenAPI document is JSON");
+    let ids: Vec<serde_json::Value> = conference_ids.into_iter().map(Into::into).collect();
+    if let Some(conference) = doc.pointer_mut("/components/schemas/NewRegistration/properties/type")
+    {
+        conference["enum"] = ids.into();
+    }
+    doc
+}
+
+pub async fn serve(State(state): State<AppState>) -> impl IntoResponse {
+    let conferences = state.lanyard.conferences();
+    Json(document_for(conferences.iter().map(|c| c.id.as_str())))
 }

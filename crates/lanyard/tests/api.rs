@@ -484,6 +484,10 @@ async fn public_endpoints_openapi_and_headers() {
     ] {
         assert!(doc["paths"][path].is_object(), "{path} documented");
     }
+    // A sign-up's `type` is one of this server's conferences.
+    let sign_up = &doc["components"]["schemas"]["NewRegistration"]["properties"];
+    assert_eq!(sign_up["type"]["enum"], json!(ids));
+    assert!(sign_up["phone_number"]["pattern"].is_string());
 
     for path in [
         "/api/badges/AAAAAAAAAAAAAAAAAAAAAA",

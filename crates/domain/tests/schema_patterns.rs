@@ -1,0 +1,70 @@
+//! The patterns the OpenAPI document gives for sign-up fields agree with the
+//! validation the API applies: a phone number matches exactly when it is
+//! accepted, and no accepted name or company is refused by its pattern.
+
+use lanyard_domain::{CompanyName, NewRegistration, PhoneNumber, UserName};
+use proptest::prelude::*;
+use regex::Regex;
+
+fn pattern(field: &str) -> Regex {
+    let schema =
+        serde_json::to_value(<NewRegistration as utoipa::PartialSchema>::schema()).unwrap();
+    let pattern = schema["properties"][field]["pattern"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{field} has a pattern"));
+    Regex::new(pattern).unwrap()
+}
+
+fn text(alphabet: &'static [char], max: usize) -> impl Strategy<Value = String> {
+    proptest::collection::vec(proptest::sample::select(alphabet), 0..max)
+        .prop_map(|chars| chars.into_iter().collect())
+}
+
+/// Phone-like text: mostly digits, around the 4- and 20-digit limits, with
+/// separators, a `+`, surrounding white space, and now and then a stray
+/// character.
+fn phone_like() -> impl Strategy<Value = String> {
+    let body = proptest::collection::vec(
+        prop_oneof![
+            6 => proptest::sample::select(&['0', '1', '5', '9'][..]),
+            2 => proptest::sample::select(&[' ', '-', '(', ')'][..]),
+            1 => proptest::sample::select(&['+', '\t', '\u{3000}', 'x', '٣', '.'][..]),
+        ],
+        0..30,
+    );
+    (
+        proptest::sample::select(&["", "", "+", " ", "\t+", "++"][..]),
+        body,
+        proptest::sample::select(&["", "", " ", "\n"][..]),
+    )
+        .prop_map(|(before, body, after)| format!("{before}{}{after}", String::from_iter(body)))
+}
+const NAME_CHARS: &[char] = &[
+    'a', 'Z', '홍', 'é', 'ح', ' ', '\t', '\n', '\r', '\u{0}', '\u{7}', '\u{1b}', '\u{7f}',
+    '\u{85}', '\u{9f}', '\u{a0}', '\u{2028}', '\u{3000}', ';', '<',
+];
+
+proptest! {
+    #[test]
+    fn phone_pattern_matches_exactly_the_accepted_numbers(s in phone_like()) {
+        prop_assert_eq!(pattern("phone_number").is_match(&s), PhoneNumber::parse(&s).is_ok(), "{:?}", s);
+    }
+
+    #[test]
+    fn accepted_names_and_companies_match_their_patterns(s in text(NAME_CHARS, 24)) {
+        if UserName::parse(&s).is_ok() {
+            prop_assert!(pattern("user_name").is_match(&s), "{:?}", s);
+        }
+        if CompanyName::parse(&s).is_ok() {
+            prop_assert!(pattern("company_name").is_match(&s), "{:?}", s);
+        }
+    }
+}
+
+#[test]
+fn control_characters_inside_a_name_do_not_match() {
+    for s in ["A\u{0}B", "A\u{1b}[31mB", "A\u{7f}", "\u{9f}x"] {
+        assert!(!pattern("user_name").is_match(s), "{s:?}");
+        assert!(UserName::parse(s).is_err());
+    }
+}
