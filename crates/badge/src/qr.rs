@@ -43,22 +43,18 @@ impl QrModules {
             .map_err(|_| BadgeError::PayloadTooLong(data.len()))
         };
         let probe = build(Some(Mask::new(0)))?;
-        let rows = match masks::best(&probe) {
-            Some(rows) => rows,
+        let dark = match masks::best(&probe) {
+            Some(dark) => dark,
             // Too wide for bit rows: qrcodegen scores the masks itself.
             None => {
                 let code = build(None)?;
-                (0..code.size())
-                    .map(|y| {
-                        (0..code.size())
-                            .map(|x| code.get_module(x, y))
-                            .collect::<Vec<bool>>()
-                    })
+                let size = code.size();
+                (0..size * size)
+                    .map(|i| code.get_module(i % size, i / size))
                     .collect()
             }
         };
         let width = probe.size() as usize;
-        let dark: Vec<bool> = rows.into_iter().flatten().collect();
         Ok(QrModules { width, dark })
     }
 
@@ -320,9 +316,9 @@ mod masks {
     }
 
     /// The symbol masked as `qrcodegen` would mask it, given the symbol
-    /// built with mask 0, as rows of modules (`true` is dark); `None` for
+    /// built with mask 0, as modules row by row (`true` is dark); `None` for
     /// symbols wider than a `u128` line holds.
-    pub(super) fn best(probe: &QrCode) -> Option<Vec<Vec<bool>>> {
+    pub(super) fn best(probe: &QrCode) -> Option<Vec<bool>> {
         let size = probe.size() as usize;
         if size <= u64::max_size() {
             Some(best_in::<u64>(probe))
@@ -333,7 +329,7 @@ mod masks {
         }
     }
 
-    fn best_in<W: Line>(probe: &QrCode) -> Vec<Vec<bool>> {
+    fn best_in<W: Line>(probe: &QrCode) -> Vec<bool> {
         let size = probe.size() as usize;
         let version = probe.version().value();
         let level = probe.error_correction_level();
@@ -391,7 +387,7 @@ mod masks {
         }
         best.1
             .iter()
-            .map(|&row| (0..size).map(|x| row & W::bit(x) != W::ZERO).collect())
+            .flat_map(|&row| (0..size).map(move |x| row & W::bit(x) != W::ZERO))
             .collect()
     }
 

@@ -90,6 +90,7 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         signup_limit,
         limits::limit_signups,
     ));
+    let openapi = openapi::document_for(state.lanyard.conferences().iter().map(|c| c.id.as_str()));
     let api = Router::new()
         .route("/api/health", get(api::health))
         .route("/api/conferences", get(api::conferences))
@@ -104,7 +105,10 @@ pub fn router(state: AppState, limits: Limits) -> Router {
             post(api::rerender),
         )
         .route("/api/badges/{token}", get(api::badge))
-        .route("/api/openapi.json", get(openapi::serve))
+        .route(
+            "/api/openapi.json",
+            get(move || openapi::serve(openapi.clone())),
+        )
         .route("/api", any(api::not_found))
         .route("/api/{*rest}", any(api::not_found))
         .method_not_allowed_fallback(api::method_not_allowed);

@@ -2,13 +2,13 @@
 
 use std::sync::OnceLock;
 
-use axum::extract::State;
+use axum::body::Bytes;
+use axum::http::header;
 use axum::response::IntoResponse;
-use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{api, error, views, AppState};
+use crate::{api, error, views};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -72,9 +72,9 @@ pub fn openapi_json() -> &'static str {
     })
 }
 
-/// The document for one server: a sign-up's `type` is one of the
-/// conferences this server is configured with.
-pub fn document_for<'a>(conference_ids: impl IntoIterator<Item = &'a str>) -> serde_json::Value {
+/// The document for one server, made once when its router is built: a
+/// sign-up's `type` is one of the conferences it is configured with.
+pub fn document_for<'a>(conference_ids: impl IntoIterator<Item = &'a str>) -> Bytes {
     let mut doc: serde_json::Value =
         serde_json::from_str(openapi_json()).expect("the OpenAPI document is JSON");
     let ids: Vec<serde_json::Value> = conference_ids.into_iter().map(Into::into).collect();
@@ -82,10 +82,9 @@ pub fn document_for<'a>(conference_ids: impl IntoIterator<Item = &'a str>) -> se
     {
         conference["enum"] = ids.into();
     }
-    doc
+    Bytes::from(doc.to_string())
 }
 
-pub async fn serve(State(state): State<AppState>) -> impl IntoResponse {
-    let conferences = state.lanyard.conferences();
-    Json(document_for(conferences.iter().map(|c| c.id.as_str())))
+pub async fn serve(doc: Bytes) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], doc)
 }

@@ -205,6 +205,20 @@ fn registration(user_id: &str, name: &str) -> Value {
     })
 }
 
+/// A sign-up through the API function, as API Gateway delivers it.
+async fn sign_up(router: &axum::Router, user_id: &str, name: &str) -> Reply {
+    call_api(
+        router,
+        api_event(
+            "POST",
+            "/api/registrations",
+            Some(&registration(user_id, name)),
+            false,
+        ),
+    )
+    .await
+}
+
 fn decode_qr(png: &[u8]) -> String {
     let img = image::load_from_memory(png).expect("a PNG").to_luma8();
     let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(
@@ -276,16 +290,7 @@ async fn a_sign_up_goes_through_the_api_sns_and_badge_functions_to_a_scannable_b
     assert_eq!(item["badge_status"].as_s().unwrap(), "pending");
 
     // A duplicate is refused and changes nothing.
-    let again = call_api(
-        &router,
-        api_event(
-            "POST",
-            "/api/registrations",
-            Some(&registration("hong", "Impostor")),
-            false,
-        ),
-    )
-    .await;
+    let again = sign_up(&router, "hong", "Impostor").await;
     assert_eq!(again.status, 409);
 
     // The notification SNS delivered runs the badge function.
@@ -380,16 +385,7 @@ async fn the_badge_function_reads_the_original_message_form() {
     let env = setup("original").await;
     let backend = env.backend();
     let router = api_router(&backend, AdminToken::new(TOKEN));
-    let created = call_api(
-        &router,
-        api_event(
-            "POST",
-            "/api/registrations",
-            Some(&registration("kim", "Kim Cheolsu")),
-            false,
-        ),
-    )
-    .await;
+    let created = sign_up(&router, "kim", "Kim Cheolsu").await;
     assert_eq!(created.status, 201);
     env.delivered_sns_events(1).await;
     // As the original published it: Message = user_id, Subject = type.
@@ -427,16 +423,7 @@ async fn a_lost_publish_is_recovered_by_the_scheduled_sweep() {
     let broken = env.backend_with_topic("arn:aws:sns:us-east-1:123456789012:no-such-topic");
     let router = api_router(&broken, AdminToken::new(TOKEN));
     for user in ["lost", "doomed"] {
-        let created = call_api(
-            &router,
-            api_event(
-                "POST",
-                "/api/registrations",
-                Some(&registration(user, "Lost Publish")),
-                false,
-            ),
-        )
-        .await;
+        let created = sign_up(&router, user, "Lost Publish").await;
         assert_eq!(created.status, 201, "the sign-up is acknowledged anyway");
     }
     env.delivered_sns_events(0).await;
@@ -511,16 +498,7 @@ async fn storage_errors_fail_the_invocation_so_lambda_retries_it() {
     let env = setup("retry").await;
     let backend = env.backend();
     let router = api_router(&backend, AdminToken::new(TOKEN));
-    let created = call_api(
-        &router,
-        api_event(
-            "POST",
-            "/api/registrations",
-            Some(&registration("retry", "Retry Me")),
-            false,
-        ),
-    )
-    .await;
+    let created = sign_up(&router, "retry", "Retry Me").await;
     assert_eq!(created.status, 201);
     let events = env.delivered_sns_events(1).await;
     // The badge worker cannot write: its bucket is gone.

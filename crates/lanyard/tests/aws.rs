@@ -10,11 +10,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use common::{decode_qr, TOKEN};
+use common::{decode_qr, race_duplicates, registration, TOKEN};
 use lanyard_aws::emulator::Emulator;
 use lanyard_aws::setup::{create_resources, Resources};
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 const CONFERENCE: &str = "Serverless web project";
 const CONFERENCE_PATH: &str = "Serverless%20web%20project";
@@ -169,16 +169,6 @@ fn aws_setup(emulator: &Emulator, prefix: &str) -> Resources {
     }
 }
 
-fn registration(user_id: &str, name: &str) -> Value {
-    json!({
-        "type": CONFERENCE,
-        "user_id": user_id,
-        "user_name": name,
-        "phone_number": "+82 10-1234-5678",
-        "company_name": "Example; Corp, \\ Ltd"
-    })
-}
-
 fn vcard(name: &str, company: Option<&str>) -> String {
     lanyard_badge::Payload::vcard(name, "+82 10-1234-5678", company).into_string()
 }
@@ -262,25 +252,8 @@ async fn fifty_concurrent_duplicates_on_dynamodb_give_one_201_and_the_winner_is_
     let resources = create_resources(&clients, "race").await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&emulator, &resources, dir.path());
-    let mut posts = tokio::task::JoinSet::new();
-    for i in 0..50 {
-        let client = server.client.clone();
-        let url = server.url("/api/registrations");
-        posts.spawn(async move {
-            let body = registration("racer", &format!("Racer {i}"));
-            let res = client.post(url).json(&body).send().await.unwrap();
-            (res.status().as_u16(), res.json::<Value>().await.unwrap())
-        });
-    }
-    let mut created = Vec::new();
-    let mut conflicts = 0;
-    while let Some(result) = posts.join_next().await {
-        match result.unwrap() {
-            (201, body) => created.push(body),
-            (409, _) => conflicts += 1,
-            (status, body) => panic!("unexpected {status}: {body}"),
-        }
-    }
+    let (created, conflicts) =
+        race_duplicates(&server.client, server.url("/api/registrations")).await;
     println!(
         "DynamoDB race: {} created, {conflicts} conflicts",
         created.len()

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{decode_qr, registration, spawn_app_in, TOKEN};
+use common::{decode_qr, race_duplicates, registration, spawn_app_in, TOKEN};
 use reqwest::Method;
 use serde_json::Value;
 
@@ -18,25 +18,7 @@ use serde_json::Value;
 async fn fifty_concurrent_duplicates_give_one_201_and_the_winner_is_stored() {
     let dir = tempfile::tempdir().unwrap();
     let app = spawn_app_in(dir.path(), 1).await;
-    let mut posts = tokio::task::JoinSet::new();
-    for i in 0..50 {
-        let client = app.client.clone();
-        let url = app.url("/api/registrations");
-        posts.spawn(async move {
-            let body = registration("racer", &format!("Racer {i}"));
-            let res = client.post(url).json(&body).send().await.unwrap();
-            (res.status().as_u16(), res.json::<Value>().await.unwrap())
-        });
-    }
-    let mut created = Vec::new();
-    let mut conflicts = 0;
-    while let Some(result) = posts.join_next().await {
-        match result.unwrap() {
-            (201, body) => created.push(body),
-            (409, _) => conflicts += 1,
-            (status, body) => panic!("unexpected {status}: {body}"),
-        }
-    }
+    let (created, conflicts) = race_duplicates(&app.client, app.url("/api/registrations")).await;
     assert_eq!((created.len(), conflicts), (1, 49));
     let stored: Value = app
         .organizer(

@@ -83,6 +83,31 @@ pub fn registration(user_id: &str, name: &str) -> Value {
     })
 }
 
+/// Fifty concurrent sign-ups with one key and different names: the bodies
+/// of the 201s and the number of 409s. Any other answer fails the test.
+pub async fn race_duplicates(client: &reqwest::Client, url: String) -> (Vec<Value>, usize) {
+    let mut posts = tokio::task::JoinSet::new();
+    for i in 0..50 {
+        let client = client.clone();
+        let url = url.clone();
+        posts.spawn(async move {
+            let body = registration("racer", &format!("Racer {i}"));
+            let res = client.post(url).json(&body).send().await.unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        });
+    }
+    let mut created = Vec::new();
+    let mut conflicts = 0;
+    while let Some(result) = posts.join_next().await {
+        match result.unwrap() {
+            (201, body) => created.push(body),
+            (409, _) => conflicts += 1,
+            (status, body) => panic!("unexpected {status}: {body}"),
+        }
+    }
+    (created, conflicts)
+}
+
 impl TestApp {
     pub fn store(&self) -> &lanyard_embedded::SqliteStore {
         &self.store
