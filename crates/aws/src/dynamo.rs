@@ -15,10 +15,10 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_sdk_dynamodb::Client;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use lanyard_domain::fields::{BadgeToken, CompanyName, ConferenceId, PhoneNumber, UserName};
+use lanyard_domain::fields::{BadgeToken, ConferenceId};
 use lanyard_domain::{
-    BadgeInfo, BadgeStatus, ListQuery, Page, Registration, RegistrationKey, RegistrationStore,
-    StoreError, UserId,
+    BadgeInfo, BadgeStatus, ListQuery, Page, Person, Registration, RegistrationKey,
+    RegistrationStore, StoreError, UserId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -81,9 +81,9 @@ fn shard_of(token: &BadgeToken) -> String {
 
 fn to_item(r: &Registration) -> Item {
     let mut item = key_item(&r.key());
-    item.insert("user_name".into(), s(r.user_name.as_str()));
-    item.insert("phone_number".into(), s(r.phone_number.as_str()));
-    if let Some(company) = &r.company_name {
+    item.insert("user_name".into(), s(r.person.user_name.as_str()));
+    item.insert("phone_number".into(), s(r.person.phone_number.as_str()));
+    if let Some(company) = &r.person.company_name {
         item.insert("company_name".into(), s(company.as_str()));
     }
     if !r.created_at.is_empty() {
@@ -132,10 +132,12 @@ fn from_item(item: &Item) -> Result<Registration, String> {
     Ok(Registration {
         user_id: UserId::parse(field("user_id")?).map_err(|e| e.to_string())?,
         conference: ConferenceId::from_stored(field("type")?.to_owned()),
-        user_name: UserName::parse(field("user_name")?).map_err(|e| e.to_string())?,
-        phone_number: PhoneNumber::parse(field("phone_number")?).map_err(|e| e.to_string())?,
-        company_name: CompanyName::parse(text(item, "company_name").unwrap_or(""))
-            .map_err(|e| e.to_string())?,
+        person: Person::parse(
+            field("user_name")?,
+            field("phone_number")?,
+            text(item, "company_name"),
+        )
+        .map_err(|e| e.to_string())?,
         created_at: text(item, "created_at").unwrap_or_default().to_owned(),
         badge,
         ticket_code: text(item, "ticket_code").map(str::to_owned),
@@ -150,7 +152,7 @@ fn readable(item: &Item) -> Option<Registration> {
         Err(e) => {
             tracing::warn!(
                 user_id = text(item, "user_id").unwrap_or("?"),
-                r#type = text(item, "type").unwrap_or("?"),
+                conference = text(item, "type").unwrap_or("?"),
                 error = %e,
                 "skipping an item that is not a valid registration"
             );
@@ -196,8 +198,9 @@ fn decode_cursor(cursor: &str) -> Result<Item, StoreError> {
 fn matches_search(r: &Registration, search: Option<&str>) -> bool {
     let Some(q) = search else { return true };
     let q = q.to_lowercase();
-    r.user_name.as_str().to_lowercase().contains(&q)
-        || r.company_name
+    r.person.user_name.as_str().to_lowercase().contains(&q)
+        || r.person
+            .company_name
             .as_ref()
             .is_some_and(|c| c.as_str().to_lowercase().contains(&q))
 }
@@ -552,9 +555,9 @@ mod tests {
             ("company_name".to_owned(), s("")),
         ]);
         let r = from_item(&item).unwrap();
-        assert_eq!(r.user_name.as_str(), "홍길동");
+        assert_eq!(r.person.user_name.as_str(), "홍길동");
         assert_eq!(r.badge, None);
-        assert_eq!(r.company_name, None);
+        assert_eq!(r.person.company_name, None);
         assert_eq!(r.created_at, "");
     }
 

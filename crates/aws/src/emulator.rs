@@ -1,6 +1,8 @@
 //! An AWS emulator for tests: `moto_server` (pip package `moto[server]`) on a
 //! free loopback port, stopped when the guard is dropped, even when the test
-//! fails.
+//! fails. When `LANYARD_EMULATOR_PIDS` names a directory, each emulator's
+//! process id is written there while it runs, so a test runner can stop, by
+//! id, the ones a killed test process left behind (`scripts/test` does).
 
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
@@ -14,6 +16,8 @@ use crate::AwsClients;
 pub struct Emulator {
     child: Child,
     pub endpoint: String,
+    /// Where this emulator's process id is recorded, if anywhere.
+    pid_file: Option<std::path::PathBuf>,
 }
 
 pub const REGION: &str = "us-east-1";
@@ -40,9 +44,15 @@ impl Emulator {
             .stderr(Stdio::null())
             .spawn()
             .expect("starting moto_server: install it with `pip install 'moto[server]'`");
+        let pid_file = std::env::var_os("LANYARD_EMULATOR_PIDS").map(|dir| {
+            let path = std::path::Path::new(&dir).join(child.id().to_string());
+            let _ = std::fs::write(&path, child.id().to_string());
+            path
+        });
         let mut emulator = Emulator {
             child,
             endpoint: format!("http://127.0.0.1:{port}"),
+            pid_file,
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -88,5 +98,8 @@ impl Drop for Emulator {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(path) = &self.pid_file {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }

@@ -25,7 +25,7 @@ pub use metrics::{BadgeMetrics, MetricsSink};
 pub use s3::S3ObjectStore;
 pub use sns::{BadgeJob, SnsBadgeJobs};
 pub use sweeper::{sweep, SweepPolicy, SweepReport};
-pub use worker::{run_job, run_queue_worker, JobDone, QueueWorkerSettings, MAX_ATTEMPTS};
+pub use worker::{run_job, run_queue_worker, QueueWorkerSettings};
 
 /// The service clients, built once at start and shared.
 #[derive(Clone, Debug)]
@@ -65,11 +65,43 @@ impl AwsClients {
 }
 
 /// Names of the resources lanyard uses.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AwsResources {
     pub table: String,
     pub bucket: String,
     pub topic_arn: String,
+}
+
+/// The resource names as flags or environment variables: the one place the
+/// variables are named, for `lanyard serve --backend aws` and the Lambda
+/// functions alike.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct AwsResourceArgs {
+    /// The DynamoDB table of registrations.
+    #[arg(long, env = "LANYARD_TABLE")]
+    pub table: Option<String>,
+    /// The S3 bucket of badge files.
+    #[arg(long, env = "LANYARD_BUCKET")]
+    pub bucket: Option<String>,
+    /// The SNS topic of badge jobs.
+    #[arg(long, env = "LANYARD_TOPIC_ARN")]
+    pub topic_arn: Option<String>,
+}
+
+impl AwsResourceArgs {
+    /// The names, or an error naming the first one missing (flag and variable).
+    pub fn resolve(self) -> anyhow::Result<AwsResources> {
+        fn need(value: Option<String>, flag: &str, variable: &str) -> anyhow::Result<String> {
+            value
+                .filter(|v| !v.trim().is_empty())
+                .ok_or_else(|| anyhow::anyhow!("the AWS backend needs {flag} ({variable})"))
+        }
+        Ok(AwsResources {
+            table: need(self.table, "--table", "LANYARD_TABLE")?,
+            bucket: need(self.bucket, "--bucket", "LANYARD_BUCKET")?,
+            topic_arn: need(self.topic_arn, "--topic-arn", "LANYARD_TOPIC_ARN")?,
+        })
+    }
 }
 
 /// The application over the AWS adapters.

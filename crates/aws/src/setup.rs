@@ -8,14 +8,13 @@ use aws_sdk_dynamodb::types::{
 };
 
 use crate::dynamo::{PENDING_INDEX, TOKEN_INDEX};
-use crate::AwsClients;
+use crate::{AwsClients, AwsResources};
 
-/// What [`create_resources`] made.
+/// What [`create_resources`] made: the resources lanyard uses, and a queue
+/// subscribed to the topic for `serve --backend aws`'s badge worker.
 #[derive(Debug, Clone)]
-pub struct Resources {
-    pub table: String,
-    pub bucket: String,
-    pub topic_arn: String,
+pub struct Created {
+    pub names: AwsResources,
     pub queue_url: String,
 }
 
@@ -65,7 +64,7 @@ where
 }
 
 /// Creates every resource, named from `prefix`, and subscribes the queue to the topic.
-pub async fn create_resources(clients: &AwsClients, prefix: &str) -> anyhow::Result<Resources> {
+pub async fn create_resources(clients: &AwsClients, prefix: &str) -> anyhow::Result<Created> {
     let table = format!("{prefix}-registrations");
     clients
         .dynamodb
@@ -151,10 +150,12 @@ pub async fn create_resources(clients: &AwsClients, prefix: &str) -> anyhow::Res
         .send()
         .await
         .map_err(failed("subscribing the queue to the topic".into()))?;
-    Ok(Resources {
-        table,
-        bucket,
-        topic_arn,
+    Ok(Created {
+        names: AwsResources {
+            table,
+            bucket,
+            topic_arn,
+        },
         queue_url,
     })
 }

@@ -3,9 +3,10 @@
 //!
 //! A pending badge carries `badge_queued_at`, the time its job was last
 //! announced. The sweeper finds pending badges older than
-//! [`SweepPolicy::stale_after`] and announces them again; after
-//! [`SweepPolicy::max_announcements`] re-announcements the badge is marked
-//! failed, so a badge that can never be rendered does not loop forever.
+//! [`SweepPolicy::stale_after`] and announces them again; after the badge job
+//! policy's `max_attempts` re-announcements (see [`Lanyard::job_policy`]) the
+//! badge is marked failed, so a badge that can never be rendered does not
+//! loop forever.
 
 use std::time::Duration;
 
@@ -17,7 +18,6 @@ use crate::dynamo::DynamoStore;
 #[derive(Debug, Clone, Copy)]
 pub struct SweepPolicy {
     pub stale_after: Duration,
-    pub max_announcements: u32,
     /// Badges handled by one sweep at most.
     pub batch: usize,
 }
@@ -27,7 +27,6 @@ impl Default for SweepPolicy {
         SweepPolicy {
             // Longer than Lambda's own retries of an async invocation.
             stale_after: Duration::from_secs(5 * 60),
-            max_announcements: 5,
             batch: 500,
         }
     }
@@ -47,14 +46,15 @@ pub async fn sweep(
     policy: SweepPolicy,
 ) -> Result<SweepReport, LanyardError> {
     let cutoff = rfc3339(time::OffsetDateTime::now_utc() - policy.stale_after);
+    let max_announcements = lanyard.job_policy().max_attempts;
     let mut report = SweepReport::default();
     for (key, token) in store.stale_pending(&cutoff, policy.batch).await? {
         let Some(count) = store.note_reannounced(&key, &token).await? else {
             continue; // finished meanwhile
         };
-        if count > policy.max_announcements {
+        if count > max_announcements {
             let error = format!("no badge worker finished this badge after {count} announcements");
-            tracing::error!(user_id = %key.user_id, r#type = %key.conference, "{error}");
+            tracing::error!(user_id = %key.user_id, conference = %key.conference, "{error}");
             lanyard.fail_badge(&key, &error).await?;
             report.failed += 1;
             continue;

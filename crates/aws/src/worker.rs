@@ -6,78 +6,48 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::MessageSystemAttributeName;
-use lanyard_domain::{BadgeOutcome, Lanyard, LanyardError};
+use lanyard_domain::{JobOutcome, Lanyard};
 use tokio::sync::watch;
 
 use crate::metrics::{BadgeMetrics, MetricsSink};
 use crate::sns::BadgeJob;
 
-/// Deliveries of one job before its badge is marked failed.
-pub const MAX_ATTEMPTS: u32 = 5;
-
-/// What became of a job that needs no retry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum JobDone {
-    Rendered,
-    /// Nothing to do: no such registration, a newer badge, or already done.
-    Skipped(&'static str),
-    /// The badge is recorded as failed with this error.
-    Failed(String),
-}
-
-/// Runs one badge job, delivered for the `attempt`-th time (from 1).
-///
-/// `Err` means "try again later" (the message is left for redelivery, or the
-/// Lambda invocation fails so Lambda retries it); everything else is final.
-/// A job may arrive more than once: a badge that is no longer pending is left
-/// alone, and a render writes the same bytes again.
+/// Carries one badge job to [`Lanyard::run_badge_job`], delivered for the
+/// `attempt`-th time (from 1; `None` where deliveries are not counted), and
+/// reports what became of it as metrics.
 pub async fn run_job(
     lanyard: &Lanyard,
     job: &BadgeJob,
-    attempt: u32,
-    max_attempts: u32,
+    attempt: Option<u32>,
     metrics: &MetricsSink,
-) -> Result<JobDone, LanyardError> {
+) -> JobOutcome {
     let Ok(key) = lanyard.key(&job.user_id, &job.conference) else {
-        tracing::warn!(user_id = %job.user_id, r#type = %job.conference, "badge job for no valid registration; dropped");
-        return Ok(JobDone::Skipped("no such registration"));
+        tracing::warn!(user_id = %job.user_id, conference = %job.conference, "badge job for no valid registration; dropped");
+        return JobOutcome::Skipped("no such registration");
     };
     let started = Instant::now();
-    let result = lanyard.render_badge(&key).await;
-    let ms = started.elapsed().as_secs_f64() * 1e3;
-    match result {
-        Ok(BadgeOutcome::Rendered) => {
-            tracing::info!(user_id = %key.user_id, r#type = %key.conference, ms, "badge rendered");
-            metrics.emit(&BadgeMetrics {
-                rendered: 1,
-                render_ms: ms,
-                ..Default::default()
-            });
-            Ok(JobDone::Rendered)
-        }
-        Ok(BadgeOutcome::Gone) => Ok(JobDone::Skipped("registration deleted or badge replaced")),
-        Ok(BadgeOutcome::AlreadyDone) => Ok(JobDone::Skipped("badge already done")),
-        Err(e) if e.is_retryable() && attempt < max_attempts => {
-            tracing::warn!(user_id = %key.user_id, r#type = %key.conference, error = %e, attempt, "badge job failed; it will be retried");
-            metrics.emit(&BadgeMetrics {
-                retried: 1,
-                render_ms: ms,
-                ..Default::default()
-            });
-            Err(e)
-        }
-        Err(e) => {
-            let error = e.to_string();
-            tracing::error!(user_id = %key.user_id, r#type = %key.conference, error = %error, attempt, "badge failed");
-            lanyard.fail_badge(&key, &error).await?;
-            metrics.emit(&BadgeMetrics {
-                failed: 1,
-                render_ms: ms,
-                ..Default::default()
-            });
-            Ok(JobDone::Failed(error))
-        }
-    }
+    let outcome = lanyard.run_badge_job(&key, attempt).await;
+    let render_ms = started.elapsed().as_secs_f64() * 1e3;
+    let counts = match &outcome {
+        JobOutcome::Rendered => BadgeMetrics {
+            rendered: 1,
+            ..Default::default()
+        },
+        JobOutcome::Retry { .. } => BadgeMetrics {
+            retried: 1,
+            ..Default::default()
+        },
+        JobOutcome::Failed(_) => BadgeMetrics {
+            failed: 1,
+            ..Default::default()
+        },
+        JobOutcome::Skipped(_) => return outcome,
+    };
+    metrics.emit(&BadgeMetrics {
+        render_ms,
+        ..counts
+    });
+    outcome
 }
 
 /// Settings of the SQS badge worker.
@@ -88,7 +58,6 @@ pub struct QueueWorkerSettings {
     pub concurrency: usize,
     /// Long-poll wait of one receive, seconds (0–20).
     pub wait_seconds: i32,
-    pub max_attempts: u32,
 }
 
 /// Consumes the badge queue until `stop` turns true, finishing the jobs in hand.
@@ -151,16 +120,16 @@ async fn handle_message(
         .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
         .and_then(|n| n.parse().ok())
         .unwrap_or(1);
-    let done = match message.body().and_then(BadgeJob::from_sqs_body) {
-        Some(job) => run_job(lanyard, &job, attempt, settings.max_attempts, metrics).await,
+    let outcome = match message.body().and_then(BadgeJob::from_sqs_body) {
+        Some(job) => run_job(lanyard, &job, Some(attempt), metrics).await,
         None => {
             tracing::warn!(body = ?message.body(), "unreadable badge job; dropped");
-            Ok(JobDone::Skipped("unreadable message"))
+            JobOutcome::Skipped("unreadable message")
         }
     };
     // A job to retry stays on the queue and comes back after its visibility
     // timeout; anything final is removed.
-    if done.is_ok() {
+    if !matches!(outcome, JobOutcome::Retry { .. }) {
         if let Some(handle) = message.receipt_handle() {
             if let Err(e) = sqs
                 .delete_message()

@@ -13,8 +13,8 @@ use resvg::tiny_skia::{FillRule, Mask, PathBuilder, Transform};
 use rustybuzz::ttf_parser::{GlyphId, OutlineBuilder};
 use rustybuzz::{Face, UnicodeBuffer};
 
-use crate::render::Rgb;
 use crate::surface::Surface;
+use crate::theme::Rgb;
 
 /// Subpixel positions per pixel a glyph is cached at.
 const PHASES: f32 = 4.0;
@@ -268,50 +268,6 @@ fn blend<S: Surface>(canvas: &mut S, c: &Coverage, x0: i32, y0: i32, color: Rgb)
                 continue;
             }
             canvas.blend((py * pw + px) as usize, color, a);
-        }
-    }
-}
-
-/// Fills whole-pixel rectangles for the dark modules of a QR code.
-pub fn draw_qr<S: Surface>(
-    canvas: &mut S,
-    modules: &crate::qr::QrModules,
-    x: i32,
-    y: i32,
-    module_px: i32,
-) {
-    let (pw, ph) = (canvas.width() as i32, canvas.height() as i32);
-    let n = modules.width_with_quiet_zone() as i32;
-    let mut fill = |x0: i32, y0: i32, w: i32, h: i32, v: u8| {
-        for py in y0.max(0)..(y0 + h).min(ph) {
-            let start = (py * pw + x0.max(0)) as usize;
-            let end = (py * pw + (x0 + w).min(pw)) as usize;
-            if start < end {
-                canvas.fill(start, end, v);
-            }
-        }
-    };
-    fill(x, y, n * module_px, n * module_px, 255);
-    let q = crate::qr::QUIET_ZONE as i32;
-    for (my, row) in modules.rows().enumerate() {
-        let mut mx = 0;
-        while mx < row.len() {
-            if !row[mx] {
-                mx += 1;
-                continue;
-            }
-            // A run of dark modules is one rectangle.
-            let start = mx;
-            while mx < row.len() && row[mx] {
-                mx += 1;
-            }
-            fill(
-                x + (start as i32 + q) * module_px,
-                y + (my as i32 + q) * module_px,
-                (mx - start) as i32 * module_px,
-                module_px,
-                0,
-            );
         }
     }
 }

@@ -7,8 +7,9 @@
 
 use std::fmt::Write;
 
+use crate::format::Preset;
 use crate::qr::QrModules;
-use crate::render::{Preset, Theme};
+use crate::theme::Theme;
 
 /// The href of the conference logo inside badge SVG; resolved to the logo
 /// prepared once per conference, never to anything a request supplies.

@@ -3,19 +3,38 @@
 //! Pure: no I/O. Fonts are bundled and parsed once ([`Fonts::bundled`]); a
 //! conference's look (title, accent colour, logo) is prepared once into a
 //! [`BadgeRenderer`] that renders any number of badges.
+//!
+//! The modules form layers; each uses only the layers above it:
+//!
+//! | layer | modules | what |
+//! |---|---|---|
+//! | values | `error`, `format`, `theme`, `payload` | errors, presets and formats, colours and logos, QR text |
+//! | pixels | `surface` | RGB and palette canvases, and the drawing they support |
+//! | marks | `qr`, `glyphs` | QR symbols and shaped text, drawn onto a surface |
+//! | resources | `fonts` | the bundled fonts, parsed once |
+//! | page | `layout` | a badge's geometry and SVG |
+//! | bytes | `encode` | PNG, JPEG and PDF encoders |
+//! | renderer | `render` | [`BadgeRenderer`]: all of the above, per conference |
 
+mod encode;
+mod error;
+mod fonts;
+mod format;
 mod glyphs;
 mod layout;
 mod payload;
 mod qr;
 mod render;
 mod surface;
+mod theme;
 
+pub use error::BadgeError;
+pub use fonts::Fonts;
+pub use format::{Format, Preset};
 pub use payload::{escape_vcard_text, Payload};
 pub use qr::QrModules;
-pub use render::{
-    BadgeError, BadgeRenderer, BadgeSet, Fonts, Format, Logo, Preset, Rgb, Theme, DEFAULT_ACCENT,
-};
+pub use render::{BadgeRenderer, BadgeSet};
+pub use theme::{Logo, Rgb, Theme, DEFAULT_ACCENT};
 
 /// The text and code on one badge.
 #[derive(Debug, Clone, Copy)]

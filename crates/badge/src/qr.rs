@@ -9,7 +9,8 @@
 
 use qrcodegen::{Mask, QrCode, QrCodeEcc, QrSegment, Version};
 
-use crate::render::BadgeError;
+use crate::error::BadgeError;
+use crate::surface::Surface;
 
 /// Quiet zone around the code, in modules (ISO/IEC 18004 asks for 4).
 pub const QUIET_ZONE: usize = 4;
@@ -110,6 +111,50 @@ impl QrModules {
             }
         }
         d
+    }
+}
+
+/// Fills whole-pixel rectangles for the dark modules of a QR code.
+pub(crate) fn draw_qr<S: Surface>(
+    canvas: &mut S,
+    modules: &QrModules,
+    x: i32,
+    y: i32,
+    module_px: i32,
+) {
+    let (pw, ph) = (canvas.width() as i32, canvas.height() as i32);
+    let n = modules.width_with_quiet_zone() as i32;
+    let mut fill = |x0: i32, y0: i32, w: i32, h: i32, v: u8| {
+        for py in y0.max(0)..(y0 + h).min(ph) {
+            let start = (py * pw + x0.max(0)) as usize;
+            let end = (py * pw + (x0 + w).min(pw)) as usize;
+            if start < end {
+                canvas.fill(start, end, v);
+            }
+        }
+    };
+    fill(x, y, n * module_px, n * module_px, 255);
+    let q = QUIET_ZONE as i32;
+    for (my, row) in modules.rows().enumerate() {
+        let mut mx = 0;
+        while mx < row.len() {
+            if !row[mx] {
+                mx += 1;
+                continue;
+            }
+            // A run of dark modules is one rectangle.
+            let start = mx;
+            while mx < row.len() && row[mx] {
+                mx += 1;
+            }
+            fill(
+                x + (start as i32 + q) * module_px,
+                y + (my as i32 + q) * module_px,
+                (mx - start) as i32 * module_px,
+                module_px,
+                0,
+            );
+        }
     }
 }
 

@@ -1,196 +1,25 @@
-//! Turning a badge into bytes: fonts, prepared conference themes, formats.
+//! The renderer: a conference's look prepared once, then any number of
+//! badges drawn from it in any format.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
-use usvg::{fontdb, tiny_skia_path::Transform, ImageHrefResolver, ImageKind};
+use resvg::tiny_skia;
+use usvg::{tiny_skia_path::Transform, ImageHrefResolver, ImageKind};
 
-use crate::glyphs::{self, GlyphRaster};
+use crate::encode::{encode_jpeg, encode_pdf, encode_png, Raster};
+use crate::error::BadgeError;
+use crate::fonts::Fonts;
+use crate::format::{Format, Preset, MAX_DPI, MIN_DPI};
+use crate::glyphs::GlyphRaster;
 use crate::layout::{self, Geometry, TextSlot, LOGO_HREF};
-use crate::qr::QrModules;
-use crate::surface::{Indexed, Surface};
+use crate::qr::{draw_qr, QrModules};
+use crate::surface::{Canvas, Indexed, Surface};
+use crate::theme::{Logo, Rgb, Theme};
 use crate::Badge;
 
-static NANUM_GOTHIC: &[u8] = include_bytes!("../fonts/NanumGothic.ttf");
-static NANUM_GOTHIC_BOLD: &[u8] = include_bytes!("../fonts/NanumGothicBold.ttf");
-static DEJAVU_SANS: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
-static DEJAVU_SANS_BOLD: &[u8] = include_bytes!("../fonts/DejaVuSans-Bold.ttf");
 static DEFAULT_LOGO: &[u8] = include_bytes!("../assets/lanyard-logo.svg");
-
-/// The original system's title red.
-pub const DEFAULT_ACCENT: Rgb = Rgb(0xed, 0x24, 0x4b);
-
-const MIN_DPI: u32 = 30;
-const MAX_DPI: u32 = 1200;
-
-#[derive(Debug, thiserror::Error)]
-pub enum BadgeError {
-    #[error("the QR payload is too long to encode ({0} bytes)")]
-    PayloadTooLong(usize),
-    #[error("dpi must be between {MIN_DPI} and {MAX_DPI}, got {0}")]
-    InvalidDpi(u32),
-    #[error("the logo is not a readable PNG or SVG image: {0}")]
-    InvalidLogo(String),
-    #[error("badge layout failed: {0}")]
-    Layout(String),
-    #[error("encoding the badge as {format} failed: {reason}")]
-    Encode {
-        format: &'static str,
-        reason: String,
-    },
-}
-
-/// The bundled fonts (NanumGothic for Latin and Hangul, DejaVu Sans for
-/// Arabic, Cyrillic, Greek and more), parsed once and shared.
-#[derive(Clone)]
-pub struct Fonts {
-    db: Arc<fontdb::Database>,
-    glyphs: Arc<GlyphRaster>,
-}
-
-impl Fonts {
-    pub fn bundled() -> Fonts {
-        let all = [
-            NANUM_GOTHIC,
-            NANUM_GOTHIC_BOLD,
-            DEJAVU_SANS,
-            DEJAVU_SANS_BOLD,
-        ];
-        let mut db = fontdb::Database::new();
-        for data in all {
-            db.load_font_source(fontdb::Source::Binary(Arc::new(data)));
-        }
-        db.set_sans_serif_family("NanumGothic");
-        Fonts {
-            db: Arc::new(db),
-            glyphs: Arc::new(GlyphRaster::new(all)),
-        }
-    }
-}
-
-impl fmt::Debug for Fonts {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Fonts({} faces)", self.db.len())
-    }
-}
-
-/// An sRGB colour, written `#rrggbb`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rgb(pub u8, pub u8, pub u8);
-
-impl FromStr for Rgb {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let hex = s
-            .strip_prefix('#')
-            .filter(|h| h.len() == 6 && h.bytes().all(|b| b.is_ascii_hexdigit()))
-            .ok_or_else(|| format!("expected a colour like #ed244b, got {s:?}"))?;
-        let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).expect("checked hex digits");
-        Ok(Rgb(byte(0), byte(2), byte(4)))
-    }
-}
-
-impl fmt::Display for Rgb {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#{:02x}{:02x}{:02x}", self.0, self.1, self.2)
-    }
-}
-
-/// A conference logo as its file bytes.
-#[derive(Debug, Clone)]
-pub enum Logo {
-    Png(Vec<u8>),
-    Svg(Vec<u8>),
-}
-
-impl Logo {
-    /// Tells PNG from SVG by content, not by name.
-    pub fn from_bytes(bytes: Vec<u8>) -> Logo {
-        if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-            Logo::Png(bytes)
-        } else {
-            Logo::Svg(bytes)
-        }
-    }
-}
-
-/// How a conference's badges look.
-#[derive(Debug, Clone)]
-pub struct Theme {
-    pub title: String,
-    pub accent: Rgb,
-    /// A date or venue line under the title.
-    pub subtitle: Option<String>,
-    /// `None` uses lanyard's own logo.
-    pub logo: Option<Logo>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Preset {
-    /// ID-1 card, 85.6 × 54 mm.
-    #[default]
-    Id1,
-    /// The original system's 400 × 250 px layout.
-    Original,
-}
-
-impl FromStr for Preset {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "id1" => Ok(Preset::Id1),
-            "original" => Ok(Preset::Original),
-            other => Err(format!(
-                "unknown preset {other:?} (expected id1 or original)"
-            )),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Format {
-    Png,
-    Jpeg,
-    Svg,
-    Pdf,
-}
-
-impl Format {
-    pub fn extension(self) -> &'static str {
-        match self {
-            Format::Png => "png",
-            Format::Jpeg => "jpg",
-            Format::Svg => "svg",
-            Format::Pdf => "pdf",
-        }
-    }
-
-    pub fn content_type(self) -> &'static str {
-        match self {
-            Format::Png => "image/png",
-            Format::Jpeg => "image/jpeg",
-            Format::Svg => "image/svg+xml",
-            Format::Pdf => "application/pdf",
-        }
-    }
-}
-
-impl FromStr for Format {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "png" => Ok(Format::Png),
-            "jpg" | "jpeg" => Ok(Format::Jpeg),
-            "svg" => Ok(Format::Svg),
-            "pdf" => Ok(Format::Pdf),
-            other => Err(format!(
-                "unknown format {other:?} (expected png, jpg, svg or pdf)"
-            )),
-        }
-    }
-}
 
 /// What a badge worker writes: the PNG the page previews and prints, and the
 /// SVG. (The PDF, much slower to make, is rendered when first asked for.)
@@ -211,8 +40,6 @@ pub struct BadgeRenderer {
     /// The conference's layer rastered once per (preset, dpi).
     backgrounds: Mutex<HashMap<(Preset, u32), Arc<Background>>>,
 }
-
-use resvg::tiny_skia;
 
 impl fmt::Debug for BadgeRenderer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -425,7 +252,7 @@ impl BadgeRenderer {
             text(canvas, &g.company, company, Rgb(0x33, 0x33, 0x33));
         }
         let (x, y, module) = layout::qr_placement(g, qr.width_with_quiet_zone(), Some(scale));
-        glyphs::draw_qr(
+        draw_qr(
             canvas,
             qr,
             (x * scale).round() as i32,
@@ -542,79 +369,6 @@ fn parse_logo_svg(fonts: &Fonts, bytes: &[u8]) -> Result<ImageKind, BadgeError> 
         .map_err(|e| BadgeError::InvalidLogo(e.to_string()))
 }
 
-fn encode_png(raster: &Raster, dpi: u32) -> Result<Vec<u8>, BadgeError> {
-    let err = |e: png::EncodingError| BadgeError::Encode {
-        format: "png",
-        reason: e.to_string(),
-    };
-    let (width, height, data) = match raster {
-        Raster::Rgb(c) => (c.width, c.height, &c.data),
-        Raster::Indexed(i) => (i.width, i.height, &i.pixels),
-    };
-    let mut out = Vec::with_capacity(data.len() / 8);
-    {
-        let mut encoder = png::Encoder::new(&mut out, width, height);
-        match raster {
-            Raster::Rgb(_) => encoder.set_color(png::ColorType::Rgb),
-            Raster::Indexed(i) => {
-                encoder.set_color(png::ColorType::Indexed);
-                encoder.set_palette(i.palette_bytes());
-            }
-        }
-        encoder.set_depth(png::BitDepth::Eight);
-        encoder.set_compression(png::Compression::Fast);
-        // A badge is mostly flat rows: "up" filtering compresses them almost as
-        // well as trying every filter per row, at half the cost.
-        encoder.set_filter(png::Filter::Up);
-        // Tell printers the physical size.
-        let per_metre = (dpi as f64 / 0.0254).round() as u32;
-        encoder.set_pixel_dims(Some(png::PixelDimensions {
-            xppu: per_metre,
-            yppu: per_metre,
-            unit: png::Unit::Meter,
-        }));
-        let mut writer = encoder.write_header().map_err(err)?;
-        writer.write_image_data(data).map_err(err)?;
-        writer.finish().map_err(err)?;
-    }
-    Ok(out)
-}
-
-fn encode_jpeg(canvas: &Canvas) -> Result<Vec<u8>, BadgeError> {
-    let err = |e: jpeg_encoder::EncodingError| BadgeError::Encode {
-        format: "jpeg",
-        reason: e.to_string(),
-    };
-    let (Ok(w), Ok(h)) = (u16::try_from(canvas.width), u16::try_from(canvas.height)) else {
-        return Err(BadgeError::Encode {
-            format: "jpeg",
-            reason: "image wider or taller than 65535 pixels".into(),
-        });
-    };
-    let mut out = Vec::with_capacity(canvas.data.len() / 8);
-    let mut encoder = jpeg_encoder::Encoder::new(&mut out, 92);
-    encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
-    encoder
-        .encode(&canvas.data, w, h, jpeg_encoder::ColorType::Rgb)
-        .map_err(err)?;
-    Ok(out)
-}
-
-fn encode_pdf(tree: &usvg::Tree) -> Result<Vec<u8>, BadgeError> {
-    // usvg works in CSS pixels (96 per inch); PDF pages are in points.
-    let page = svg2pdf::PageOptions { dpi: 96.0 };
-    // Text as outlines: embedded font subsets are not byte-for-byte repeatable,
-    // and a badge needs no selectable text.
-    let conversion = svg2pdf::ConversionOptions {
-        embed_text: false,
-        ..Default::default()
-    };
-    svg2pdf::to_pdf(tree, conversion, page).map_err(|e| BadgeError::Encode {
-        format: "pdf",
-        reason: e.to_string(),
-    })
-}
-
 /// A conference's layer rastered at one size: RGBA for usvg to draw on, RGB
 /// and (when it has at most 256 colours) palette indices for the fast path.
 struct Background {
@@ -623,40 +377,11 @@ struct Background {
     indexed: Option<Indexed>,
 }
 
-/// A badge's pixels, ready for an encoder.
-enum Raster {
-    Rgb(Canvas),
-    Indexed(Indexed),
-}
-
-/// An opaque RGB image, 3 bytes a pixel: what the encoders take.
-#[derive(Clone)]
-pub(crate) struct Canvas {
-    pub width: u32,
-    pub height: u32,
-    pub data: Vec<u8>,
-}
-
-impl Canvas {
-    /// The badge background is opaque, so premultiplied RGBA is plain RGB plus alpha.
-    fn from_opaque(pixmap: &tiny_skia::Pixmap) -> Canvas {
-        let src = pixmap.data();
-        let mut data = vec![0u8; src.len() / 4 * 3];
-        for (dst, px) in data.chunks_exact_mut(3).zip(src.chunks_exact(4)) {
-            dst.copy_from_slice(&px[..3]);
-        }
-        Canvas {
-            width: pixmap.width(),
-            height: pixmap.height(),
-            data,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::Payload;
+    use crate::DEFAULT_ACCENT;
 
     fn renderer(logo: Option<Logo>, subtitle: Option<&str>) -> BadgeRenderer {
         BadgeRenderer::new(

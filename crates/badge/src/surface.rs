@@ -6,7 +6,33 @@
 //! exactly the same pixels. A badge that turns out to need more than 256
 //! colours (a photographic logo, say) is drawn again in RGB.
 
-use crate::render::{Canvas, Rgb};
+use resvg::tiny_skia;
+
+use crate::theme::Rgb;
+
+/// An opaque RGB image, 3 bytes a pixel: what the encoders take.
+#[derive(Clone)]
+pub(crate) struct Canvas {
+    pub width: u32,
+    pub height: u32,
+    pub data: Vec<u8>,
+}
+
+impl Canvas {
+    /// The badge background is opaque, so premultiplied RGBA is plain RGB plus alpha.
+    pub(crate) fn from_opaque(pixmap: &tiny_skia::Pixmap) -> Canvas {
+        let src = pixmap.data();
+        let mut data = vec![0u8; src.len() / 4 * 3];
+        for (dst, px) in data.chunks_exact_mut(3).zip(src.chunks_exact(4)) {
+            dst.copy_from_slice(&px[..3]);
+        }
+        Canvas {
+            width: pixmap.width(),
+            height: pixmap.height(),
+            data,
+        }
+    }
+}
 
 /// What the glyph and QR drawing needs from a canvas.
 pub(crate) trait Surface {

@@ -1,13 +1,14 @@
 //! Conferences: configured, not hard-coded (SPEC §3).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use lanyard_badge::{BadgeRenderer, Fonts, Logo, Rgb, Theme, DEFAULT_ACCENT};
+use lanyard_badge::{BadgeRenderer, Fonts, Logo, Payload, Rgb, Theme, DEFAULT_ACCENT};
 use serde::{Deserialize, Serialize};
 
 use crate::fields::{ConferenceId, FieldError};
+use crate::registration::Person;
 
 /// What a badge's QR code says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -20,6 +21,40 @@ pub enum PayloadKind {
     Tel,
     /// An unguessable check-in code and nothing personal.
     Ticket,
+}
+
+/// Why the conference configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("reading {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("the configuration has no conference")]
+    NoConference,
+    #[error("conference id {0:?} must be 1–100 characters without '/' or control characters")]
+    InvalidId(String),
+    #[error("conference id {0:?} appears twice")]
+    DuplicateId(String),
+    #[error("conference {id:?}: accent: {message}")]
+    Accent { id: String, message: String },
+    #[error("conference {id:?}: logo {path}: {source}")]
+    Logo {
+        id: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("conference {id:?}: {source}")]
+    Badge {
+        id: String,
+        #[source]
+        source: lanyard_badge::BadgeError,
+    },
 }
 
 /// `lanyard.toml`: a list of `[[conference]]` tables.
@@ -64,6 +99,7 @@ impl ConferencesConfig {
         }
     }
 
+    /// Parses the text of a configuration file; the error says what and where.
     pub fn from_toml(text: &str) -> Result<Self, String> {
         toml::from_str(text).map_err(|e| e.to_string())
     }
@@ -80,6 +116,22 @@ pub struct Conference {
     pub renderer: BadgeRenderer,
 }
 
+impl Conference {
+    /// What this conference's badges encode for `person`; `ticket_code` is
+    /// their check-in code.
+    pub fn payload(&self, person: &Person, ticket_code: &str) -> Payload {
+        match self.payload {
+            PayloadKind::Vcard => Payload::vcard(
+                person.user_name.as_str(),
+                person.phone_number.as_str(),
+                person.company(),
+            ),
+            PayloadKind::Tel => Payload::tel(person.phone_number.as_str()),
+            PayloadKind::Ticket => Payload::ticket(ticket_code),
+        }
+    }
+}
+
 /// The configured conferences, in configuration order.
 #[derive(Debug, Clone)]
 pub struct Conferences {
@@ -90,13 +142,18 @@ pub struct Conferences {
 impl Conferences {
     /// Loads the conferences of a TOML file (logos relative to it), or the
     /// built-in two when `config` is `None`.
-    pub fn load(config: Option<&Path>, fonts: &Fonts) -> Result<Self, String> {
+    pub fn load(config: Option<&Path>, fonts: &Fonts) -> Result<Self, ConfigError> {
         match config {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("reading {}: {e}", path.display()))?;
-                let cfg = ConferencesConfig::from_toml(&text)
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                let cfg =
+                    ConferencesConfig::from_toml(&text).map_err(|message| ConfigError::Syntax {
+                        path: path.to_owned(),
+                        message,
+                    })?;
                 let base = path.parent().unwrap_or(Path::new(""));
                 Conferences::build(cfg, base, fonts)
             }
@@ -110,11 +167,11 @@ impl Conferences {
         config: ConferencesConfig,
         base_dir: &Path,
         fonts: &Fonts,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ConfigError> {
         let mut list = Vec::new();
         let mut by_id = BTreeMap::new();
         if config.conferences.is_empty() {
-            return Err("the configuration has no conference".into());
+            return Err(ConfigError::NoConference);
         }
         for c in config.conferences {
             let id = c.id.trim().to_owned();
@@ -123,25 +180,26 @@ impl Conferences {
                 || id.chars().any(char::is_control)
                 || id.contains('/')
             {
-                return Err(format!(
-                    "conference id {:?} must be 1–100 characters without '/' or control characters",
-                    c.id
-                ));
+                return Err(ConfigError::InvalidId(c.id));
             }
             if by_id.contains_key(&id) {
-                return Err(format!("conference id {id:?} appears twice"));
+                return Err(ConfigError::DuplicateId(id));
             }
             let accent = match &c.accent {
-                Some(a) => a
-                    .parse()
-                    .map_err(|e| format!("conference {id:?}: accent: {e}"))?,
+                Some(a) => a.parse().map_err(|message| ConfigError::Accent {
+                    id: id.clone(),
+                    message,
+                })?,
                 None => DEFAULT_ACCENT,
             };
             let logo = match &c.logo {
                 Some(path) => {
                     let path = base_dir.join(path);
-                    let bytes = std::fs::read(&path)
-                        .map_err(|e| format!("conference {id:?}: logo {}: {e}", path.display()))?;
+                    let bytes = std::fs::read(&path).map_err(|source| ConfigError::Logo {
+                        id: id.clone(),
+                        path,
+                        source,
+                    })?;
                     Some(Logo::from_bytes(bytes))
                 }
                 None => None,
@@ -155,7 +213,10 @@ impl Conferences {
                     logo,
                 },
             )
-            .map_err(|e| format!("conference {id:?}: {e}"))?;
+            .map_err(|source| ConfigError::Badge {
+                id: id.clone(),
+                source,
+            })?;
             by_id.insert(id.clone(), list.len());
             list.push(Conference {
                 id: ConferenceId::configured(id),

@@ -6,11 +6,11 @@ use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::fields::{
-    random_code, BadgeToken, CompanyName, ConferenceId, PhoneNumber, UserId, UserName,
-};
+use crate::fields::{random_code, BadgeToken, ConferenceId, UserId};
 use crate::ports::{ListQuery, ObjectStore, RegistrationStore, StoreError};
-use crate::registration::{now_rfc3339, BadgeInfo, BadgeStatus, Registration, RegistrationKey};
+use crate::registration::{
+    now_rfc3339, BadgeInfo, BadgeStatus, Person, Registration, RegistrationKey,
+};
 
 pub const CONFERENCE_A: &str = "Serverless web project";
 pub const CONFERENCE_B: &str = "About cloud computing";
@@ -20,9 +20,7 @@ pub fn sample(user_id: &str, conference: &str, name: &str, company: Option<&str>
     Registration {
         user_id: UserId::parse(user_id).expect("valid test user id"),
         conference: ConferenceId::from_stored(conference.to_owned()),
-        user_name: UserName::parse(name).expect("valid test name"),
-        phone_number: PhoneNumber::parse("+82 10-1234-5678").unwrap(),
-        company_name: CompanyName::parse(company.unwrap_or("")).unwrap(),
+        person: Person::parse(name, "+82 10-1234-5678", company).expect("a valid test person"),
         created_at: now_rfc3339(),
         badge: Some(BadgeInfo::pending()),
         ticket_code: Some(random_code()),

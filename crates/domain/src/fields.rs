@@ -199,6 +199,34 @@ impl BadgeToken {
     }
 }
 
+/// How many registrations one page of the organizer list holds: 1 to 100.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageSize(usize);
+
+impl PageSize {
+    pub const FIELD: &'static str = "limit";
+    pub const DEFAULT: PageSize = PageSize(50);
+    pub const MAX: usize = 100;
+
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        s.trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=Self::MAX).contains(n))
+            .map(PageSize)
+            .ok_or_else(|| {
+                FieldError::new(
+                    Self::FIELD,
+                    format!("must be a whole number from 1 to {}", Self::MAX),
+                )
+            })
+    }
+
+    pub fn get(self) -> usize {
+        self.0
+    }
+}
+
 /// 128 random bits from the operating system, as 22 characters of base64url.
 pub fn random_code() -> String {
     let mut bytes = [0u8; 16];

@@ -3,18 +3,23 @@
 //!
 //! Nothing here knows about HTTP, SQL or AWS.
 
+pub mod blocking;
 pub mod conference;
 #[cfg(feature = "contract")]
 pub mod contract;
 pub mod fields;
+pub mod jobs;
 pub mod ports;
 pub mod registration;
 pub mod service;
 
-pub use conference::{Conference, Conferences, ConferencesConfig, PayloadKind};
+pub use conference::{Conference, Conferences, ConferencesConfig, ConfigError, PayloadKind};
 pub use fields::{
-    BadgeToken, CompanyName, ConferenceId, FieldError, PhoneNumber, UserId, UserName,
+    BadgeToken, CompanyName, ConferenceId, FieldError, PageSize, PhoneNumber, UserId, UserName,
 };
+pub use jobs::{BadgeJobPolicy, JobOutcome};
 pub use ports::{BadgeJobs, ListQuery, ObjectStore, Page, RegistrationStore, StoreError};
-pub use registration::{BadgeInfo, BadgeStatus, NewRegistration, Registration, RegistrationKey};
-pub use service::{BadgeOutcome, Lanyard, LanyardError};
+pub use registration::{
+    BadgeInfo, BadgeStatus, NewRegistration, Person, Registration, RegistrationKey,
+};
+pub use service::{Lanyard, LanyardError, ListRequest};

@@ -2,7 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::fields::{BadgeToken, CompanyName, ConferenceId, PhoneNumber, UserId, UserName};
+use lanyard_badge::{Badge, Payload};
+
+use crate::fields::{
+    BadgeToken, CompanyName, ConferenceId, FieldError, PhoneNumber, UserId, UserName,
+};
 
 /// What identifies a registration: one person at one conference.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -11,27 +15,53 @@ pub struct RegistrationKey {
     pub conference: ConferenceId,
 }
 
-/// The body of a sign-up as the original page posted it. Unknown fields are
-/// refused so a typo never silently drops data.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+/// A sign-up as it arrives, fields not yet parsed: the HTTP body, a CSV row
+/// or command-line flags are turned into this, and [`crate::Lanyard::register`]
+/// applies the rules. A missing required field is reported by name.
+#[derive(Debug, Clone, Default)]
 pub struct NewRegistration {
-    /// Conference id (the original's `type`).
-    #[serde(rename = "type")]
-    #[schema(rename = "type", value_type = String, required = true, example = "Serverless web project")]
     pub conference: Option<String>,
-    /// 1–64 letters, digits and `.` `_` `-` `@` `+`; not `*`, not only dots.
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 64, example = "gildong.hong")]
     pub user_id: Option<String>,
-    /// 1–100 characters after trimming, any script, no control characters.
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, pattern = r"^[^\u0000-\u0008\u000E-\u001F\u007F-\u0084\u0086-\u009F]*$", example = "홍길동")]
     pub user_name: Option<String>,
-    /// An optional leading `+`, then digits with spaces, `-`, `(`, `)`; 4–20 digits.
-    #[schema(value_type = String, required = true, min_length = 4, max_length = 60, pattern = r"^\s*\+?[ ()-]*(?:[0-9][ ()-]*){4,20}\s*$", example = "+82 10-1234-5678")]
     pub phone_number: Option<String>,
-    /// Up to 100 characters, no control characters.
-    #[schema(value_type = Option<String>, max_length = 100, pattern = r"^[^\u0000-\u0008\u000E-\u001F\u007F-\u0084\u0086-\u009F]*$", example = "Example Corp")]
     pub company_name: Option<String>,
+}
+
+/// Who a registration is for: what the badge prints and the contact card holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub user_name: UserName,
+    pub phone_number: PhoneNumber,
+    /// `None` when not given (or given empty).
+    pub company_name: Option<CompanyName>,
+}
+
+impl Person {
+    /// Parses the three fields with the sign-up's rules.
+    pub fn parse(
+        user_name: &str,
+        phone_number: &str,
+        company_name: Option<&str>,
+    ) -> Result<Person, FieldError> {
+        Ok(Person {
+            user_name: UserName::parse(user_name)?,
+            phone_number: PhoneNumber::parse(phone_number)?,
+            company_name: CompanyName::parse(company_name.unwrap_or(""))?,
+        })
+    }
+
+    pub fn company(&self) -> Option<&str> {
+        self.company_name.as_ref().map(|c| c.as_str())
+    }
+
+    /// The text of this person's badge, around a QR payload.
+    pub fn badge<'a>(&'a self, payload: &'a Payload) -> Badge<'a> {
+        Badge {
+            name: self.user_name.as_str(),
+            company: self.company(),
+            payload,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -84,9 +114,7 @@ impl BadgeInfo {
 pub struct Registration {
     pub user_id: UserId,
     pub conference: ConferenceId,
-    pub user_name: UserName,
-    pub phone_number: PhoneNumber,
-    pub company_name: Option<CompanyName>,
+    pub person: Person,
     /// RFC 3339, UTC, set by the server. Empty for items the original system wrote.
     pub created_at: String,
     /// `None` for items the original system wrote: no badge yet, one can be rendered on demand.

@@ -3,20 +3,28 @@
 
 use std::sync::Arc;
 
-use lanyard_badge::{Badge, BadgeSet, Format, Payload, Preset};
+use lanyard_badge::{Badge, BadgeSet, Format, Preset};
 
-use crate::conference::{Conferences, PayloadKind};
-use crate::fields::{
-    random_code, BadgeToken, CompanyName, FieldError, PhoneNumber, UserId, UserName,
-};
+use crate::conference::Conferences;
+use crate::fields::{random_code, BadgeToken, FieldError, PageSize, PhoneNumber, UserId, UserName};
+use crate::jobs::BadgeJobPolicy;
 use crate::ports::{BadgeJobs, ListQuery, ObjectStore, Page, RegistrationStore, StoreError};
 use crate::registration::{
-    now_rfc3339, BadgeInfo, BadgeStatus, NewRegistration, Registration, RegistrationKey,
+    now_rfc3339, BadgeInfo, BadgeStatus, NewRegistration, Person, Registration, RegistrationKey,
 };
 
-/// Default and largest page size of the organizer list.
-pub const DEFAULT_PAGE: usize = 50;
-pub const MAX_PAGE: usize = 100;
+/// An organizer's list request as it arrives; [`Lanyard::list`] parses it.
+#[derive(Debug, Clone, Default)]
+pub struct ListRequest {
+    /// Only this conference.
+    pub conference: Option<String>,
+    /// Text in the name or the company.
+    pub search: Option<String>,
+    /// [`PageSize::DEFAULT`] when absent.
+    pub limit: Option<PageSize>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum LanyardError {
@@ -53,17 +61,6 @@ impl LanyardError {
     }
 }
 
-/// What a badge job came to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BadgeOutcome {
-    /// Files written and the badge marked ready.
-    Rendered,
-    /// The registration was deleted or given a new badge meanwhile: nothing to do.
-    Gone,
-    /// The badge is already ready or failed: a repeated job does no work.
-    AlreadyDone,
-}
-
 fn required<'a>(value: &'a Option<String>, field: &'static str) -> Result<&'a str, FieldError> {
     value
         .as_deref()
@@ -73,13 +70,14 @@ fn required<'a>(value: &'a Option<String>, field: &'static str) -> Result<&'a st
 /// The application: use cases over the ports.
 #[derive(Clone)]
 pub struct Lanyard {
-    store: Arc<dyn RegistrationStore>,
-    objects: Arc<dyn ObjectStore>,
+    pub(crate) store: Arc<dyn RegistrationStore>,
+    pub(crate) objects: Arc<dyn ObjectStore>,
     jobs: Arc<dyn BadgeJobs>,
     conferences: Conferences,
+    job_policy: BadgeJobPolicy,
 }
 
-fn object_key(token: &BadgeToken, format: Format) -> String {
+pub(crate) fn object_key(token: &BadgeToken, format: Format) -> String {
     format!("badges/{}.{}", token.as_str(), format.extension())
 }
 
@@ -95,7 +93,18 @@ impl Lanyard {
             objects,
             jobs,
             conferences,
+            job_policy: BadgeJobPolicy::default(),
         }
+    }
+
+    /// The same application with another badge job policy.
+    pub fn with_job_policy(mut self, policy: BadgeJobPolicy) -> Self {
+        self.job_policy = policy;
+        self
+    }
+
+    pub fn job_policy(&self) -> BadgeJobPolicy {
+        self.job_policy
     }
 
     pub fn conferences(&self) -> &Conferences {
@@ -108,15 +117,15 @@ impl Lanyard {
             .conferences
             .parse_id(required(&input.conference, "type")?)?;
         let user_id = UserId::parse(required(&input.user_id, UserId::FIELD)?)?;
-        let user_name = UserName::parse(required(&input.user_name, UserName::FIELD)?)?;
-        let phone_number = PhoneNumber::parse(required(&input.phone_number, PhoneNumber::FIELD)?)?;
-        let company_name = CompanyName::parse(input.company_name.as_deref().unwrap_or(""))?;
+        let person = Person::parse(
+            required(&input.user_name, UserName::FIELD)?,
+            required(&input.phone_number, PhoneNumber::FIELD)?,
+            input.company_name.as_deref(),
+        )?;
         let registration = Registration {
             user_id,
             conference,
-            user_name,
-            phone_number,
-            company_name,
+            person,
             created_at: now_rfc3339(),
             badge: Some(BadgeInfo::pending()),
             ticket_code: Some(random_code()),
@@ -155,18 +164,14 @@ impl Lanyard {
         }
     }
 
-    pub async fn list(
-        &self,
-        conference: Option<&str>,
-        search: Option<&str>,
-        limit: Option<usize>,
-        cursor: Option<String>,
-    ) -> Result<Page, LanyardError> {
-        let conference = match conference.filter(|c| !c.is_empty()) {
+    pub async fn list(&self, request: ListRequest) -> Result<Page, LanyardError> {
+        let conference = match request.conference.as_deref().filter(|c| !c.is_empty()) {
             Some(c) => Some(self.conferences.parse_id(c)?),
             None => None,
         };
-        let search = search
+        let search = request
+            .search
+            .as_deref()
             .map(str::trim)
             .filter(|q| !q.is_empty())
             .map(str::to_owned);
@@ -180,17 +185,11 @@ impl Lanyard {
             )
             .into());
         }
-        let limit = limit.unwrap_or(DEFAULT_PAGE);
-        if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(
-                FieldError::new("limit", format!("must be between 1 and {MAX_PAGE}")).into(),
-            );
-        }
         let query = ListQuery {
             conference,
             search,
-            limit,
-            cursor: cursor.filter(|c| !c.is_empty()),
+            limit: request.limit.unwrap_or(PageSize::DEFAULT).get(),
+            cursor: request.cursor.filter(|c| !c.is_empty()),
         };
         Ok(self.store.list(&query).await?)
     }
@@ -264,41 +263,14 @@ impl Lanyard {
             return Err(LanyardError::NotFound);
         }
         let this = self.clone();
-        let pdf = tokio::task::spawn_blocking(move || this.render_one(&registration, Format::Pdf))
-            .await
-            .map_err(|e| LanyardError::Render(format!("the renderer stopped: {e}")))??;
+        let pdf =
+            crate::blocking::spawn_blocking(move || this.render_one(&registration, Format::Pdf))
+                .await
+                .map_err(|e| LanyardError::Render(format!("the renderer stopped: {e}")))??;
         self.objects
             .put(&key, pdf.clone(), Format::Pdf.content_type())
             .await?;
         Ok(pdf)
-    }
-
-    fn badge_content<'a>(
-        &self,
-        registration: &'a Registration,
-    ) -> Result<(&crate::conference::Conference, Payload, Option<&'a str>), LanyardError> {
-        let conference = self
-            .conferences
-            .get(registration.conference.as_str())
-            .ok_or_else(|| {
-                LanyardError::Render(format!(
-                    "conference {:?} is no longer configured",
-                    registration.conference.as_str()
-                ))
-            })?;
-        let company = registration.company_name.as_ref().map(|c| c.as_str());
-        let payload = match conference.payload {
-            PayloadKind::Vcard => Payload::vcard(
-                registration.user_name.as_str(),
-                registration.phone_number.as_str(),
-                company,
-            ),
-            PayloadKind::Tel => Payload::tel(registration.phone_number.as_str()),
-            PayloadKind::Ticket => {
-                Payload::ticket(registration.ticket_code.as_deref().unwrap_or_default())
-            }
-        };
-        Ok((conference, payload, company))
     }
 
     /// Renders a registration's badge with its conference's renderer.
@@ -310,13 +282,21 @@ impl Lanyard {
             &Badge<'_>,
         ) -> Result<T, lanyard_badge::BadgeError>,
     ) -> Result<T, LanyardError> {
-        let (conference, payload, company) = self.badge_content(registration)?;
-        let badge = Badge {
-            name: registration.user_name.as_str(),
-            company,
-            payload: &payload,
-        };
-        render(&conference.renderer, &badge).map_err(|e| LanyardError::Render(e.to_string()))
+        let conference = self
+            .conferences
+            .get(registration.conference.as_str())
+            .ok_or_else(|| {
+                LanyardError::Render(format!(
+                    "conference {:?} is no longer configured",
+                    registration.conference.as_str()
+                ))
+            })?;
+        let payload = conference.payload(
+            &registration.person,
+            registration.ticket_code.as_deref().unwrap_or_default(),
+        );
+        render(&conference.renderer, &registration.person.badge(&payload))
+            .map_err(|e| LanyardError::Render(e.to_string()))
     }
 
     /// One file of a registration's badge, rendered in memory.
@@ -335,68 +315,5 @@ impl Lanyard {
         self.with_badge(registration, |renderer, badge| {
             renderer.render_set(badge, Preset::Id1)
         })
-    }
-
-    /// A badge worker's job: render the registration's pending badge (PNG and
-    /// SVG), write its files durably and mark it ready. Running it twice gives
-    /// the same files.
-    pub async fn render_badge(&self, key: &RegistrationKey) -> Result<BadgeOutcome, LanyardError> {
-        let Some(registration) = self.store.get(key).await? else {
-            return Ok(BadgeOutcome::Gone);
-        };
-        let Some(badge) = registration.badge.clone() else {
-            return Ok(BadgeOutcome::Gone);
-        };
-        if badge.status != BadgeStatus::Pending {
-            return Ok(BadgeOutcome::AlreadyDone);
-        }
-        let this = self.clone();
-        let files = tokio::task::spawn_blocking(move || this.render_files(&registration))
-            .await
-            .map_err(|e| LanyardError::Render(format!("the renderer stopped: {e}")))??;
-        // A PDF from an earlier render may be stale; it is made again on request.
-        self.objects
-            .delete(&object_key(&badge.token, Format::Pdf))
-            .await?;
-        self.objects
-            .put_all(vec![
-                (
-                    object_key(&badge.token, Format::Svg),
-                    files.svg,
-                    Format::Svg.content_type(),
-                ),
-                (
-                    object_key(&badge.token, Format::Png),
-                    files.png,
-                    Format::Png.content_type(),
-                ),
-            ])
-            .await?;
-        let ready = BadgeInfo {
-            status: BadgeStatus::Ready,
-            token: badge.token,
-            error: None,
-        };
-        if self.store.finish_badge(key, &ready).await? {
-            Ok(BadgeOutcome::Rendered)
-        } else {
-            Ok(BadgeOutcome::Gone)
-        }
-    }
-
-    /// Records that a badge could not be rendered, after its worker gave up.
-    pub async fn fail_badge(&self, key: &RegistrationKey, error: &str) -> Result<(), LanyardError> {
-        if let Some(Registration {
-            badge: Some(badge), ..
-        }) = self.store.get(key).await?
-        {
-            let failed = BadgeInfo {
-                status: BadgeStatus::Failed,
-                token: badge.token,
-                error: Some(error.to_owned()),
-            };
-            self.store.finish_badge(key, &failed).await?;
-        }
-        Ok(())
     }
 }

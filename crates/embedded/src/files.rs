@@ -83,7 +83,7 @@ fn write_all_atomically(files: &[(PathBuf, Vec<u8>)]) -> std::io::Result<()> {
 impl ObjectStore for FileObjectStore {
     async fn put(&self, key: &str, bytes: Vec<u8>, _content_type: &str) -> Result<(), StoreError> {
         let path = self.path(key)?;
-        tokio::task::spawn_blocking(move || write_all_atomically(&[(path, bytes)]))
+        lanyard_domain::blocking::spawn_blocking(move || write_all_atomically(&[(path, bytes)]))
             .await
             .map_err(StoreError::unavailable)?
             .map_err(StoreError::unavailable)
@@ -98,7 +98,7 @@ impl ObjectStore for FileObjectStore {
             .into_iter()
             .map(|(key, bytes, _)| Ok((self.path(&key)?, bytes)))
             .collect::<Result<Vec<_>, StoreError>>()?;
-        tokio::task::spawn_blocking(move || write_all_atomically(&paths))
+        lanyard_domain::blocking::spawn_blocking(move || write_all_atomically(&paths))
             .await
             .map_err(StoreError::unavailable)?
             .map_err(StoreError::unavailable)

@@ -1,11 +1,23 @@
 //! The embedded backend: registrations in SQLite, badge files on the local
 //! disk, and an in-process durable badge job queue with its workers.
 //! Everything `lanyard serve` needs on one machine, with nothing to install.
+//!
+//! | module | what |
+//! |---|---|
+//! | `lock` | one process per data directory |
+//! | `sqlite` | registrations and the badge job queue (schema, writer, queue, rows) |
+//! | `backup` | a consistent copy of a live database |
+//! | `files` | badge files on disk |
+//! | `workers` | the badge workers over the queue |
 
+mod backup;
 mod files;
+mod lock;
 mod sqlite;
 mod workers;
 
+pub use backup::backup_database;
 pub use files::FileObjectStore;
-pub use sqlite::{backup_database, DataDirLock, SqliteStore};
-pub use workers::{BadgeWorkers, LocalBadgeJobs, RetryPolicy};
+pub use lock::DataDirLock;
+pub use sqlite::SqliteStore;
+pub use workers::{BadgeWorkers, LocalBadgeJobs};

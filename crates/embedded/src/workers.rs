@@ -1,12 +1,12 @@
-//! Badge workers: claim jobs from the SQLite queue, render, write the files,
-//! mark the badge ready. Retries with backoff; a badge that keeps failing is
-//! marked `failed` with its error.
+//! Badge workers: claim jobs from the SQLite queue and run each with
+//! [`Lanyard::run_badge_job`], which decides what happens to it; the queue
+//! records that (done, or due again after a delay).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
-use lanyard_domain::{BadgeJobs, BadgeOutcome, Lanyard, RegistrationKey, StoreError};
+use lanyard_domain::{BadgeJobs, JobOutcome, Lanyard, RegistrationKey, StoreError};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
@@ -18,33 +18,6 @@ const IDLE_POLL: Duration = Duration::from_secs(2);
 
 /// Jobs a worker claims at once.
 const CLAIM_BATCH: usize = 4;
-
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    /// Attempts before a badge is marked failed.
-    pub max_attempts: u32,
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_attempts: 5,
-            base_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(60),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// Exponential backoff: base, 2×base, 4×base… capped at `max_delay`.
-    pub fn delay(&self, attempts_made: u32) -> Duration {
-        self.base_delay
-            .saturating_mul(1 << attempts_made.min(16))
-            .min(self.max_delay)
-    }
-}
 
 /// Wakes a badge worker in this process. The job itself is already in SQLite.
 #[derive(Debug, Default)]
@@ -78,7 +51,6 @@ impl BadgeWorkers {
         store: SqliteStore,
         jobs: Arc<LocalBadgeJobs>,
         count: usize,
-        policy: RetryPolicy,
     ) -> BadgeWorkers {
         let (stop, stopped) = watch::channel(false);
         // `count` 0 runs no workers: jobs wait in the queue for a later start.
@@ -88,7 +60,6 @@ impl BadgeWorkers {
                     lanyard: lanyard.clone(),
                     store: store.clone(),
                     jobs: jobs.clone(),
-                    policy,
                     stopped: stopped.clone(),
                 };
                 tokio::spawn(async move {
@@ -114,7 +85,6 @@ struct Worker {
     lanyard: Lanyard,
     store: SqliteStore,
     jobs: Arc<LocalBadgeJobs>,
-    policy: RetryPolicy,
     stopped: watch::Receiver<bool>,
 }
 
@@ -155,46 +125,22 @@ impl Worker {
     }
 
     async fn process(&self, job: ClaimedJob) {
-        let started = Instant::now();
         let key = &job.key;
-        let result = self.lanyard.render_badge(key).await;
-        let finished = match result {
-            Ok(outcome) => {
-                tracing::info!(
-                    user_id = %key.user_id, conference = %key.conference, ?outcome,
-                    ms = started.elapsed().as_secs_f64() * 1e3, "badge rendered"
-                );
-                // A rendered badge's job ended with it in `finish_badge`.
-                if outcome == BadgeOutcome::Rendered {
-                    Ok(())
-                } else {
-                    self.store.complete_job(key).await
-                }
-            }
-            Err(e) if e.is_retryable() && job.attempts + 1 < self.policy.max_attempts => {
-                let delay = self.policy.delay(job.attempts);
-                tracing::warn!(user_id = %key.user_id, conference = %key.conference, error = %e,
-                    attempt = job.attempts + 1, retry_in_ms = delay.as_millis() as u64, "badge render failed; will retry");
+        let attempt = job.attempts + 1;
+        let recorded = match self.lanyard.run_badge_job(key, Some(attempt)).await {
+            // A rendered badge's job ended with it, in `finish_badge`.
+            JobOutcome::Rendered => Ok(()),
+            JobOutcome::Skipped(_) | JobOutcome::Failed(_) => self.store.complete_job(key).await,
+            JobOutcome::Retry { delay, error } => {
                 self.store
-                    .retry_job(
-                        key,
-                        job.attempts + 1,
-                        delay.as_millis() as u64,
-                        &e.to_string(),
-                    )
+                    .retry_job(key, attempt, delay.as_millis() as u64, &error)
                     .await
             }
-            Err(e) => {
-                tracing::error!(user_id = %key.user_id, conference = %key.conference, error = %e, "badge failed");
-                match self.lanyard.fail_badge(key, &e.to_string()).await {
-                    Ok(()) => self.store.complete_job(key).await,
-                    Err(e) => Err(StoreError::unavailable(e.to_string())),
-                }
-            }
         };
-        if let Err(e) = finished {
+        if let Err(e) = recorded {
             // The job stays claimed until restart rather than being run twice at once.
-            tracing::error!(user_id = %key.user_id, error = %e, "could not record a badge job's outcome");
+            tracing::error!(user_id = %key.user_id, conference = %key.conference, error = %e,
+                "could not record a badge job's outcome");
         }
     }
 }

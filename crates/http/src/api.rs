@@ -6,25 +6,25 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use lanyard_badge::Format;
-use lanyard_domain::{BadgeStatus, NewRegistration};
-use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
-use serde::Deserialize;
+use lanyard_domain::{BadgeStatus, ListRequest};
 
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery, JsonBody, Organizer};
+use crate::paths;
+use crate::requests::{ListParams, SignUpBody};
 use crate::views::{
-    badge_url, BadgeView, ConferenceList, ConferenceView, Health, RegistrationList,
-    RegistrationPage, RegistrationView,
+    BadgeView, ConferenceList, ConferenceView, Health, RegistrationList, RegistrationPage,
+    RegistrationView,
 };
 use crate::AppState;
 
-#[utoipa::path(get, path = "/api/health", tag = "public",
+#[utoipa::path(get, path = paths::HEALTH, tag = "public",
     responses((status = 200, description = "The server is up", body = Health)))]
 pub async fn health() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
-#[utoipa::path(get, path = "/api/conferences", tag = "public",
+#[utoipa::path(get, path = paths::CONFERENCES, tag = "public",
     responses((status = 200, description = "Configured conferences", body = ConferenceList)))]
 pub async fn conferences(State(state): State<AppState>) -> Json<ConferenceList> {
     Json(ConferenceList {
@@ -37,16 +37,8 @@ pub async fn conferences(State(state): State<AppState>) -> Json<ConferenceList> 
     })
 }
 
-fn registration_location(user_id: &str, conference: &str) -> String {
-    format!(
-        "/api/registrations/{}/{}",
-        utf8_percent_encode(user_id, NON_ALPHANUMERIC),
-        utf8_percent_encode(conference, NON_ALPHANUMERIC)
-    )
-}
-
-#[utoipa::path(post, path = "/api/registrations", tag = "public",
-    request_body(content = NewRegistration, content_type = "application/json"),
+#[utoipa::path(post, path = paths::REGISTRATIONS, tag = "public",
+    request_body(content = SignUpBody, content_type = "application/json"),
     responses(
         (status = 201, description = "Registered; the badge is being rendered", body = RegistrationView,
             headers(("Location" = String, description = "The registration's URL"))),
@@ -57,16 +49,16 @@ fn registration_location(user_id: &str, conference: &str) -> String {
     ))]
 pub async fn register(
     State(state): State<AppState>,
-    JsonBody(input): JsonBody<NewRegistration>,
+    JsonBody(input): JsonBody<SignUpBody>,
 ) -> Result<Response, ApiError> {
-    let registration = state.lanyard.register(input).await?;
-    let location = registration_location(
+    let registration = state.lanyard.register(input.into()).await?;
+    let location = paths::registration(
         registration.user_id.as_str(),
         registration.conference.as_str(),
     );
     let mut response = (
         StatusCode::CREATED,
-        Json(RegistrationView::new(registration, false)),
+        Json(RegistrationView::for_attendee(registration)),
     )
         .into_response();
     if let Ok(value) = HeaderValue::from_str(&location) {
@@ -75,22 +67,7 @@ pub async fn register(
     Ok(response)
 }
 
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListParams {
-    /// Only this conference.
-    #[serde(rename = "type")]
-    #[param(rename = "type")]
-    pub conference: Option<String>,
-    /// Text in the name or company (case-insensitive).
-    pub q: Option<String>,
-    /// Page size, 1–100 (default 50).
-    pub limit: Option<String>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
-#[utoipa::path(get, path = "/api/registrations", tag = "organizer",
+#[utoipa::path(get, path = paths::REGISTRATIONS, tag = "organizer",
     params(ListParams),
     security(("organizer" = [])),
     responses(
@@ -103,33 +80,19 @@ pub async fn list(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<RegistrationPage>, ApiError> {
-    let limit = match params.limit.as_deref().filter(|l| !l.is_empty()) {
-        Some(l) => Some(l.parse::<usize>().map_err(|_| ApiError::Invalid {
-            field: Some("limit".into()),
-            message: "limit: must be a whole number from 1 to 100".into(),
-        })?),
-        None => None,
-    };
-    let page = state
-        .lanyard
-        .list(
-            params.conference.as_deref(),
-            params.q.as_deref(),
-            limit,
-            params.cursor,
-        )
-        .await?;
+    let request = ListRequest::try_from(params)?;
+    let page = state.lanyard.list(request).await?;
     Ok(Json(RegistrationPage {
         items: page
             .items
             .into_iter()
-            .map(|r| RegistrationView::new(r, true))
+            .map(RegistrationView::for_organizer)
             .collect(),
         next_cursor: page.next_cursor,
     }))
 }
 
-#[utoipa::path(get, path = "/api/registrations/{user_id}", tag = "organizer",
+#[utoipa::path(get, path = paths::USER_REGISTRATIONS, tag = "organizer",
     params(("user_id" = String, Path, description = "The user id")),
     security(("organizer" = [])),
     responses(
@@ -145,12 +108,12 @@ pub async fn list_by_user(
     Ok(Json(RegistrationList {
         items: items
             .into_iter()
-            .map(|r| RegistrationView::new(r, true))
+            .map(RegistrationView::for_organizer)
             .collect(),
     }))
 }
 
-#[utoipa::path(get, path = "/api/registrations/{user_id}/{type}", tag = "organizer",
+#[utoipa::path(get, path = paths::REGISTRATION, tag = "organizer",
     params(("user_id" = String, Path, description = "The user id"), ("type" = String, Path, description = "The conference id")),
     security(("organizer" = [])),
     responses(
@@ -164,13 +127,12 @@ pub async fn get_one(
     ApiPath((user_id, conference)): ApiPath<(String, String)>,
 ) -> Result<Json<RegistrationView>, ApiError> {
     let key = state.lanyard.key(&user_id, &conference)?;
-    Ok(Json(RegistrationView::new(
+    Ok(Json(RegistrationView::for_organizer(
         state.lanyard.get(&key).await?,
-        true,
     )))
 }
 
-#[utoipa::path(delete, path = "/api/registrations/{user_id}/{type}", tag = "organizer",
+#[utoipa::path(delete, path = paths::REGISTRATION, tag = "organizer",
     params(("user_id" = String, Path, description = "The user id"), ("type" = String, Path, description = "The conference id")),
     security(("organizer" = [])),
     responses(
@@ -188,7 +150,7 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/api/registrations/{user_id}/{type}/badge", tag = "organizer",
+#[utoipa::path(post, path = paths::REGISTRATION_BADGE, tag = "organizer",
     params(("user_id" = String, Path, description = "The user id"), ("type" = String, Path, description = "The conference id")),
     security(("organizer" = [])),
     responses(
@@ -205,12 +167,12 @@ pub async fn rerender(
     let registration = state.lanyard.rerender(&key).await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(RegistrationView::new(registration, true)),
+        Json(RegistrationView::for_organizer(registration)),
     ))
 }
 
 /// `GET /api/badges/{token}` and `/api/badges/{token}.{png,svg,pdf}` share one route.
-#[utoipa::path(get, path = "/api/badges/{token}", tag = "public",
+#[utoipa::path(get, path = paths::BADGE, tag = "public",
     params(("token" = String, Path, description = "The badge token from `badge.url`; add `.png`, `.svg` or `.pdf` for the image")),
     responses(
         (status = 200, description = "The badge's state and, once ready, its image links; or the image itself",
@@ -242,7 +204,8 @@ pub async fn badge(
         let registration = state.lanyard.badge(token).await?;
         let badge = registration.badge.ok_or(ApiError::NotFound)?;
         let link = |ext: &str| {
-            (badge.status == BadgeStatus::Ready).then(|| format!("{}.{ext}", badge_url(token)))
+            (badge.status == BadgeStatus::Ready)
+                .then(|| format!("{}.{ext}", paths::badge(&badge.token)))
         };
         let view = BadgeView {
             status: badge.status,

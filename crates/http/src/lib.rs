@@ -6,6 +6,8 @@ mod error;
 mod extract;
 mod limits;
 mod openapi;
+pub mod paths;
+mod requests;
 mod views;
 mod web;
 
@@ -35,6 +37,7 @@ pub use error::{ApiError, ErrorBody};
 pub use extract::BODY_LIMIT;
 pub use limits::Limits;
 pub use openapi::openapi_json;
+pub use requests::{ListParams, SignUpBody};
 
 /// The organizer token. Never printed: `Debug` shows a placeholder.
 #[derive(Clone)]
@@ -64,6 +67,11 @@ pub struct AppState {
     pub admin_token: Arc<AdminToken>,
 }
 
+/// Log levels when none are set (`RUST_LOG`, Lambda's log level): `info`,
+/// without the SVG library's per-badge notes (such as a font fallback for
+/// scripts one font lacks). Both `lanyard serve` and the Lambda functions use it.
+pub const DEFAULT_LOG_FILTER: &str = "info,usvg=error,resvg=error";
+
 /// The page's Content-Security-Policy: nothing from anywhere but this origin.
 pub const CONTENT_SECURITY_POLICY: &str =
     "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
@@ -92,23 +100,14 @@ pub fn router(state: AppState, limits: Limits) -> Router {
     ));
     let openapi = openapi::document_for(state.lanyard.conferences().iter().map(|c| c.id.as_str()));
     let api = Router::new()
-        .route("/api/health", get(api::health))
-        .route("/api/conferences", get(api::conferences))
-        .route("/api/registrations", register.get(api::list))
-        .route("/api/registrations/{user_id}", get(api::list_by_user))
-        .route(
-            "/api/registrations/{user_id}/{type}",
-            get(api::get_one).delete(api::delete),
-        )
-        .route(
-            "/api/registrations/{user_id}/{type}/badge",
-            post(api::rerender),
-        )
-        .route("/api/badges/{token}", get(api::badge))
-        .route(
-            "/api/openapi.json",
-            get(move || openapi::serve(openapi.clone())),
-        )
+        .route(paths::HEALTH, get(api::health))
+        .route(paths::CONFERENCES, get(api::conferences))
+        .route(paths::REGISTRATIONS, register.get(api::list))
+        .route(paths::USER_REGISTRATIONS, get(api::list_by_user))
+        .route(paths::REGISTRATION, get(api::get_one).delete(api::delete))
+        .route(paths::REGISTRATION_BADGE, post(api::rerender))
+        .route(paths::BADGE, get(api::badge))
+        .route(paths::OPENAPI, get(move || openapi::serve(openapi.clone())))
         .route("/api", any(api::not_found))
         .route("/api/{*rest}", any(api::not_found))
         .method_not_allowed_fallback(api::method_not_allowed);

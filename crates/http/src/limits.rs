@@ -26,15 +26,21 @@ pub struct Limits {
     pub registrations_per_second: u32,
 }
 
-impl Default for Limits {
+impl Limits {
     /// Generous enough for a registration desk where hundreds of attendees
-    /// share one address behind conference Wi-Fi, tight enough to stop a flood.
+    /// share one address behind conference Wi-Fi, tight enough to stop a
+    /// flood. The one place the defaults are written: `lanyard serve`'s flags
+    /// take theirs from here.
+    pub const DEFAULT: Limits = Limits {
+        request_timeout: Duration::from_secs(30),
+        max_concurrent_requests: 512,
+        registrations_per_second: 20,
+    };
+}
+
+impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            request_timeout: Duration::from_secs(30),
-            max_concurrent_requests: 512,
-            registrations_per_second: 20,
-        }
+        Limits::DEFAULT
     }
 }
 

@@ -38,7 +38,7 @@ use crate::{api, error, views};
         views::RegistrationPage,
         views::BadgeRef,
         views::BadgeView,
-        lanyard_domain::NewRegistration,
+        crate::requests::SignUpBody,
         lanyard_domain::BadgeStatus,
         lanyard_domain::PayloadKind,
     )),

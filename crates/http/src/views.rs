@@ -3,6 +3,8 @@
 use lanyard_domain::{BadgeStatus, Conference, PayloadKind, Registration};
 use serde::Serialize;
 
+use crate::paths;
+
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Health {
     #[schema(example = "ok")]
@@ -69,22 +71,28 @@ pub struct RegistrationView {
     pub badge: Option<BadgeRef>,
 }
 
-pub fn badge_url(token: &str) -> String {
-    format!("/api/badges/{token}")
-}
-
 impl RegistrationView {
-    pub fn new(r: Registration, with_error: bool) -> Self {
+    /// What the person who signed up is shown: no render errors.
+    pub fn for_attendee(r: Registration) -> Self {
+        Self::new(r, false)
+    }
+
+    /// What organizers see, with why a badge failed.
+    pub fn for_organizer(r: Registration) -> Self {
+        Self::new(r, true)
+    }
+
+    fn new(r: Registration, with_error: bool) -> Self {
         RegistrationView {
             conference: r.conference.to_string(),
             user_id: r.user_id.to_string(),
-            user_name: r.user_name.to_string(),
-            phone_number: r.phone_number.to_string(),
-            company_name: r.company_name.map(|c| c.to_string()),
+            user_name: r.person.user_name.to_string(),
+            phone_number: r.person.phone_number.to_string(),
+            company_name: r.person.company_name.map(|c| c.to_string()),
             created_at: r.created_at,
             badge: r.badge.map(|b| BadgeRef {
                 status: b.status,
-                url: badge_url(b.token.as_str()),
+                url: paths::badge(&b.token),
                 error: if with_error { b.error } else { None },
             }),
         }

@@ -11,45 +11,83 @@ use std::sync::Arc;
 use anyhow::Context;
 use lambda_http::RequestExt;
 use lanyard_aws::{
-    run_job, AwsBackend, AwsClients, AwsResources, BadgeJob, JobDone, MetricsSink, SweepPolicy,
+    run_job, AwsBackend, AwsClients, AwsResourceArgs, AwsResources, BadgeJob, MetricsSink,
+    SweepPolicy,
 };
 use lanyard_badge::Fonts;
-use lanyard_domain::Conferences;
-use lanyard_http::{AdminToken, AppState, Limits};
+use lanyard_domain::{Conferences, JobOutcome};
+use lanyard_http::{AdminToken, AppState, Limits, DEFAULT_LOG_FILTER};
 use serde_json::Value;
 
-/// What both functions read from their environment (set by the template).
+/// What the functions read from their environment (set by the template),
+/// declared once with clap as `lanyard serve`'s flags are.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "lanyard-lambda", no_binary_name = true)]
+struct Environment {
+    #[command(flatten)]
+    resources: AwsResourceArgs,
+    /// A TOML conference file packaged with the function.
+    #[arg(long, env = "LANYARD_CONFIG")]
+    config: Option<PathBuf>,
+    /// The SSM parameter holding the organizer token (the API function).
+    #[arg(long, env = "LANYARD_ADMIN_TOKEN_PARAMETER")]
+    admin_token_parameter: Option<String>,
+    /// The organizer token itself, where no parameter is used (tests, emulators).
+    #[arg(long, env = "LANYARD_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+}
+
+/// What both functions are configured with.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub resources: AwsResources,
     /// A TOML conference file packaged with the function; the built-in two otherwise.
     pub config: Option<PathBuf>,
+    pub admin_token: AdminTokenSource,
 }
 
-fn env(name: &str) -> anyhow::Result<String> {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .with_context(|| format!("{name} is not set"))
+/// Where the organizer token comes from.
+#[derive(Clone)]
+pub enum AdminTokenSource {
+    /// An SSM Parameter Store parameter (a SecureString), by name.
+    Parameter(String),
+    Given(AdminToken),
+    /// Neither is set: the badge function needs none.
+    Missing,
+}
+
+impl std::fmt::Debug for AdminTokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AdminTokenSource::Parameter(name) => write!(f, "Parameter({name:?})"),
+            AdminTokenSource::Given(token) => write!(f, "Given({token:?})"),
+            AdminTokenSource::Missing => f.write_str("Missing"),
+        }
+    }
 }
 
 impl Settings {
     pub fn from_env() -> anyhow::Result<Settings> {
+        use clap::Parser;
+        let env = Environment::try_parse_from(std::iter::empty::<String>())?;
+        let nonempty = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         Ok(Settings {
-            resources: AwsResources {
-                table: env("LANYARD_TABLE")?,
-                bucket: env("LANYARD_BUCKET")?,
-                topic_arn: env("LANYARD_TOPIC_ARN")?,
+            resources: env.resources.resolve()?,
+            config: env.config.filter(|p| !p.as_os_str().is_empty()),
+            admin_token: match (
+                nonempty(env.admin_token_parameter),
+                nonempty(env.admin_token),
+            ) {
+                (Some(name), _) => AdminTokenSource::Parameter(name),
+                (None, Some(token)) => AdminTokenSource::Given(AdminToken::new(token)),
+                (None, None) => AdminTokenSource::Missing,
             },
-            config: std::env::var_os("LANYARD_CONFIG")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from),
         })
     }
 }
 
 pub fn load_conferences(config: Option<&Path>) -> anyhow::Result<Conferences> {
-    Conferences::load(config, &Fonts::bundled()).map_err(anyhow::Error::msg)
+    Ok(Conferences::load(config, &Fonts::bundled())?)
 }
 
 /// JSON log lines on standard output (CloudWatch Logs), each with the
@@ -58,7 +96,7 @@ pub fn load_conferences(config: Option<&Path>) -> anyhow::Result<Conferences> {
 pub fn init_logging() {
     let filter = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "info,usvg=error,resvg=error".into());
+        .unwrap_or_else(|_| DEFAULT_LOG_FILTER.into());
     tracing::subscriber::set_global_default(json_logs(std::io::stdout, &filter))
         .expect("logging is set up once");
 }
@@ -111,25 +149,25 @@ async fn gateway_request_id<B>(mut request: axum::http::Request<B>) -> axum::htt
     request
 }
 
-/// The organizer token: from SSM Parameter Store when
-/// `LANYARD_ADMIN_TOKEN_PARAMETER` names a parameter, else `LANYARD_ADMIN_TOKEN`.
-pub async fn admin_token(clients: &AwsClients) -> anyhow::Result<AdminToken> {
-    if let Ok(name) = env("LANYARD_ADMIN_TOKEN_PARAMETER") {
-        return Ok(AdminToken::new(
-            lanyard_aws::admin_token_from_ssm(&clients.ssm, &name).await?,
-        ));
+/// The organizer token: from SSM Parameter Store when a parameter is named,
+/// else the one given.
+pub async fn admin_token(clients: &AwsClients, settings: &Settings) -> anyhow::Result<AdminToken> {
+    match &settings.admin_token {
+        AdminTokenSource::Parameter(name) => Ok(AdminToken::new(
+            lanyard_aws::admin_token_from_ssm(&clients.ssm, name).await?,
+        )),
+        AdminTokenSource::Given(token) => Ok(token.clone()),
+        AdminTokenSource::Missing => anyhow::bail!(
+            "set LANYARD_ADMIN_TOKEN_PARAMETER to the SSM parameter holding the organizer token"
+        ),
     }
-    let token = env("LANYARD_ADMIN_TOKEN").context(
-        "set LANYARD_ADMIN_TOKEN_PARAMETER to the SSM parameter holding the organizer token",
-    )?;
-    Ok(AdminToken::new(token.trim()))
 }
 
 /// What the badge function does with one invocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BadgeInvocation {
     /// SNS badge jobs, with what became of each.
-    Jobs(Vec<JobDone>),
+    Jobs(Vec<JobOutcome>),
     /// A scheduled sweep.
     Swept(lanyard_aws::SweepReport),
 }
@@ -153,18 +191,18 @@ pub async fn handle_badge_event(
             let message = &record.sns.message;
             let Some(job) = BadgeJob::from_sns(message, record.sns.subject.as_deref()) else {
                 tracing::warn!(message = %message, "unreadable badge job; dropped");
-                done.push(JobDone::Skipped("unreadable message"));
+                done.push(JobOutcome::Skipped("unreadable message"));
                 continue;
             };
             // Lambda does not say which retry this is; a badge that keeps
             // failing is marked failed by the sweep instead.
-            match run_job(&backend.lanyard, &job, 1, u32::MAX, metrics).await {
-                Ok(d) => done.push(d),
-                Err(e) => retry = Some(e),
+            match run_job(&backend.lanyard, &job, None, metrics).await {
+                JobOutcome::Retry { error, .. } => retry = Some(error),
+                outcome => done.push(outcome),
             }
         }
         return match retry {
-            Some(e) => Err(anyhow::anyhow!(e).context("a badge job will be retried")),
+            Some(error) => Err(anyhow::anyhow!(error).context("a badge job will be retried")),
             None => Ok(BadgeInvocation::Jobs(done)),
         };
     }
@@ -173,4 +211,15 @@ pub async fn handle_badge_event(
         return Ok(BadgeInvocation::Swept(report));
     }
     anyhow::bail!("not an SNS or scheduled event")
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap's own consistency checks of the settings.
+    #[test]
+    fn the_settings_are_consistent() {
+        super::Environment::command().debug_assert();
+    }
 }

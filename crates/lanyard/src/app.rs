@@ -6,22 +6,16 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
-use lanyard_aws::{
-    run_queue_worker, AwsBackend, AwsClients, AwsResources, MetricsSink, QueueWorkerSettings,
-    SweepPolicy,
-};
 use lanyard_badge::Fonts;
-use lanyard_domain::{Conferences, Lanyard};
-use lanyard_embedded::{
-    BadgeWorkers, DataDirLock, FileObjectStore, LocalBadgeJobs, RetryPolicy, SqliteStore,
-};
+use lanyard_domain::{BadgeJobPolicy, Conferences, Lanyard};
+use lanyard_embedded::{BadgeWorkers, DataDirLock, FileObjectStore, LocalBadgeJobs, SqliteStore};
 use lanyard_http::{AdminToken, AppState, Limits};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
+
+#[cfg(feature = "aws")]
+pub use crate::aws::AwsSettings;
 
 #[derive(Debug, Clone)]
 pub struct ServeSettings {
@@ -31,36 +25,11 @@ pub struct ServeSettings {
     pub admin_token: Option<String>,
     /// Badge workers; one per core when `None`.
     pub workers: Option<usize>,
-    pub retry: RetryPolicy,
+    pub job_policy: BadgeJobPolicy,
     pub limits: Limits,
     /// Run on DynamoDB, S3 and SNS instead of SQLite and local files.
+    #[cfg(feature = "aws")]
     pub aws: Option<AwsSettings>,
-}
-
-/// `--backend aws`: the resources, and the badge queue this process consumes.
-#[derive(Debug, Clone)]
-pub struct AwsSettings {
-    pub resources: AwsResources,
-    /// An SQS queue subscribed to the topic. Without one this process serves
-    /// the API only, and badges are rendered elsewhere (the badge Lambda).
-    pub badge_queue_url: Option<String>,
-    /// Long-poll wait of the queue worker, seconds.
-    pub queue_wait_seconds: i32,
-    pub sweep: SweepPolicy,
-    /// How often pending badges are swept for lost jobs.
-    pub sweep_every: Duration,
-}
-
-impl AwsSettings {
-    pub fn new(resources: AwsResources, badge_queue_url: Option<String>) -> Self {
-        AwsSettings {
-            resources,
-            badge_queue_url,
-            queue_wait_seconds: 20,
-            sweep: SweepPolicy::default(),
-            sweep_every: Duration::from_secs(60),
-        }
-    }
 }
 
 impl ServeSettings {
@@ -71,8 +40,9 @@ impl ServeSettings {
             config: None,
             admin_token: None,
             workers: None,
-            retry: RetryPolicy::default(),
+            job_policy: BadgeJobPolicy::default(),
             limits: Limits::default(),
+            #[cfg(feature = "aws")]
             aws: None,
         }
     }
@@ -80,7 +50,7 @@ impl ServeSettings {
 
 /// Loads the conferences: the `--config` file, or the built-in two.
 pub fn load_conferences(config: Option<&Path>, fonts: &Fonts) -> anyhow::Result<Conferences> {
-    Conferences::load(config, fonts).map_err(anyhow::Error::msg)
+    Ok(Conferences::load(config, fonts)?)
 }
 
 /// The organizer token: given, or kept in the data directory (made on first start,
@@ -121,10 +91,8 @@ enum Backend {
         store: SqliteStore,
         _lock: DataDirLock,
     },
-    Aws {
-        stop: watch::Sender<bool>,
-        tasks: Vec<JoinHandle<()>>,
-    },
+    #[cfg(feature = "aws")]
+    Aws(crate::aws::AwsTasks),
 }
 
 pub struct Application {
@@ -139,10 +107,18 @@ impl Application {
     pub async fn build(settings: ServeSettings) -> anyhow::Result<Application> {
         let fonts = Fonts::bundled();
         let conferences = load_conferences(settings.config.as_deref(), &fonts)?;
+        #[cfg(feature = "aws")]
         let (lanyard, backend) = match &settings.aws {
             None => Self::embedded(&settings, conferences)?,
-            Some(aws) => Self::aws(&settings, aws, conferences).await?,
+            Some(aws) => {
+                let (lanyard, tasks) =
+                    crate::aws::start(aws, &settings, conferences, Self::worker_count(&settings))
+                        .await?;
+                (lanyard, Backend::Aws(tasks))
+            }
         };
+        #[cfg(not(feature = "aws"))]
+        let (lanyard, backend) = Self::embedded(&settings, conferences)?;
         std::fs::create_dir_all(&settings.data_dir)
             .with_context(|| format!("creating {}", settings.data_dir.display()))?;
         let (admin_token, admin_token_file) =
@@ -167,7 +143,7 @@ impl Application {
         })
     }
 
-    fn worker_count(settings: &ServeSettings) -> usize {
+    pub(crate) fn worker_count(settings: &ServeSettings) -> usize {
         settings.workers.unwrap_or_else(|| {
             std::thread::available_parallelism()
                 .map(usize::from)
@@ -190,14 +166,14 @@ impl Application {
             Arc::new(objects),
             jobs.clone(),
             conferences,
-        );
+        )
+        .with_job_policy(settings.job_policy);
         // Pending jobs from an earlier run are picked up by the first claim.
         let workers = BadgeWorkers::start(
             lanyard.clone(),
             store.clone(),
             jobs,
             Self::worker_count(settings),
-            settings.retry,
         );
         Ok((
             lanyard,
@@ -207,54 +183,6 @@ impl Application {
                 _lock: lock,
             },
         ))
-    }
-
-    async fn aws(
-        settings: &ServeSettings,
-        aws: &AwsSettings,
-        conferences: Conferences,
-    ) -> anyhow::Result<(Lanyard, Backend)> {
-        let clients = AwsClients::from_env().await?;
-        // Fail at start, with the name, rather than on the first sign-up.
-        lanyard_aws::check_resources(&clients, &aws.resources).await?;
-        let backend = AwsBackend::new(&clients, &aws.resources, conferences);
-        let (stop, stopped) = watch::channel(false);
-        let mut tasks = Vec::new();
-        match &aws.badge_queue_url {
-            Some(queue_url) => {
-                let worker = QueueWorkerSettings {
-                    queue_url: queue_url.clone(),
-                    concurrency: Self::worker_count(settings).max(1),
-                    wait_seconds: aws.queue_wait_seconds,
-                    max_attempts: settings.retry.max_attempts,
-                };
-                tasks.push(tokio::spawn(run_queue_worker(
-                    backend.lanyard.clone(),
-                    clients.sqs.clone(),
-                    worker,
-                    MetricsSink::discard("serve"),
-                    stopped.clone(),
-                )));
-            }
-            None => tracing::info!(
-                "no --badge-queue-url: badges are rendered by another worker (the badge Lambda)"
-            ),
-        }
-        let sweeper = backend.clone();
-        let (policy, every) = (aws.sweep, aws.sweep_every);
-        let mut sweep_stopped = stopped;
-        tasks.push(tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = tokio::time::sleep(every) => {}
-                    _ = sweep_stopped.changed() => return,
-                }
-                if let Err(e) = sweeper.sweep(policy).await {
-                    tracing::warn!(error = %e, "sweep of pending badges failed");
-                }
-            }
-        }));
-        Ok((backend.lanyard, Backend::Aws { stop, tasks }))
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -280,7 +208,8 @@ impl Application {
     pub fn store(&self) -> Option<&SqliteStore> {
         match &self.backend {
             Backend::Embedded { store, .. } => Some(store),
-            Backend::Aws { .. } => None,
+            #[cfg(feature = "aws")]
+            Backend::Aws(_) => None,
         }
     }
 
@@ -304,12 +233,8 @@ impl Application {
         .await?;
         match backend {
             Backend::Embedded { workers, .. } => workers.shutdown().await,
-            Backend::Aws { stop, tasks } => {
-                let _ = stop.send(true);
-                for task in tasks {
-                    let _ = task.await;
-                }
-            }
+            #[cfg(feature = "aws")]
+            Backend::Aws(tasks) => tasks.shutdown().await,
         }
         Ok(())
     }

@@ -3,13 +3,12 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use lanyard::app::AwsSettings;
 use lanyard::app::{load_conferences, shutdown_signal};
 use lanyard::render::{render_csv, render_one, write_file, Attendee, RenderOptions};
 use lanyard::{Application, ServeSettings};
-use lanyard_aws::AwsResources;
 use lanyard_badge::{Fonts, Format, Preset};
-use lanyard_domain::{CompanyName, PhoneNumber, UserName};
+use lanyard_domain::Person;
+use lanyard_http::Limits;
 
 /// Conference registration with QR-code badges.
 #[derive(Parser)]
@@ -39,10 +38,29 @@ struct AwsSetupArgs {
     prefix: String,
 }
 
+/// Where the embedded backend keeps its database, badge files and token.
+#[derive(Args)]
+struct DataDirArg {
+    #[arg(
+        long = "data-dir",
+        env = "LANYARD_DATA_DIR",
+        default_value = "./lanyard-data"
+    )]
+    path: PathBuf,
+}
+
+/// The conferences.
+#[derive(Args)]
+struct ConfigArg {
+    /// Conferences (TOML); the original two when absent.
+    #[arg(id = "config", long = "config", env = "LANYARD_CONFIG")]
+    path: Option<PathBuf>,
+}
+
 #[derive(Args)]
 struct BackupArgs {
-    #[arg(long, env = "LANYARD_DATA_DIR", default_value = "./lanyard-data")]
-    data_dir: PathBuf,
+    #[command(flatten)]
+    data_dir: DataDirArg,
     /// Where to write the copy (must not exist yet).
     file: PathBuf,
 }
@@ -57,11 +75,10 @@ enum Backend {
 struct ServeArgs {
     #[arg(long, env = "LANYARD_ADDR", default_value = "127.0.0.1:8080")]
     addr: String,
-    #[arg(long, env = "LANYARD_DATA_DIR", default_value = "./lanyard-data")]
-    data_dir: PathBuf,
-    /// Conferences (TOML); the original two when absent.
-    #[arg(long, env = "LANYARD_CONFIG")]
-    config: Option<PathBuf>,
+    #[command(flatten)]
+    data_dir: DataDirArg,
+    #[command(flatten)]
+    config: ConfigArg,
     /// Organizer token; generated and kept in the data directory when absent.
     #[arg(long, env = "LANYARD_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
@@ -71,29 +88,34 @@ struct ServeArgs {
     #[arg(long, env = "LANYARD_WORKERS")]
     workers: Option<usize>,
     /// Sign-ups per second per client address; 0 turns the limit off.
-    #[arg(long, env = "LANYARD_RATE_LIMIT", default_value_t = 20)]
+    #[arg(long, env = "LANYARD_RATE_LIMIT", default_value_t = Limits::DEFAULT.registrations_per_second)]
     rate_limit: u32,
     /// Requests handled at once; more get 503 with Retry-After.
-    #[arg(long, env = "LANYARD_MAX_CONCURRENT_REQUESTS", default_value_t = 512)]
+    #[arg(long, env = "LANYARD_MAX_CONCURRENT_REQUESTS", default_value_t = Limits::DEFAULT.max_concurrent_requests)]
     max_concurrent_requests: usize,
     /// Seconds a request may take, its body included.
-    #[arg(long, env = "LANYARD_REQUEST_TIMEOUT", default_value_t = 30)]
+    #[arg(long, env = "LANYARD_REQUEST_TIMEOUT", default_value_t = Limits::DEFAULT.request_timeout.as_secs())]
     request_timeout: u64,
-    #[arg(long, env = "LANYARD_TABLE")]
-    table: Option<String>,
-    #[arg(long, env = "LANYARD_BUCKET")]
-    bucket: Option<String>,
-    #[arg(long, env = "LANYARD_TOPIC_ARN")]
-    topic_arn: Option<String>,
+    #[cfg(feature = "aws")]
+    #[command(flatten)]
+    aws: AwsArgs,
+}
+
+/// The resources of `--backend aws`.
+#[cfg(feature = "aws")]
+#[derive(Args)]
+struct AwsArgs {
+    #[command(flatten)]
+    resources: lanyard_aws::AwsResourceArgs,
+    /// An SQS queue subscribed to the topic, for this process's badge worker.
     #[arg(long, env = "LANYARD_BADGE_QUEUE_URL")]
     badge_queue_url: Option<String>,
 }
 
 #[derive(Args)]
 struct RenderArgs {
-    /// Conferences (TOML); the original two when absent.
-    #[arg(long, env = "LANYARD_CONFIG")]
-    config: Option<PathBuf>,
+    #[command(flatten)]
+    config: ConfigArg,
     #[arg(long, required_unless_present = "from", conflicts_with = "from")]
     user_name: Option<String>,
     #[arg(long, required_unless_present = "from", conflicts_with = "from")]
@@ -128,8 +150,39 @@ struct RenderArgs {
     jobs: Option<usize>,
 }
 
+/// Whether the command line asks for the AWS backend, which a build without
+/// the `aws` feature does not know the flags of.
+#[cfg(not(feature = "aws"))]
+fn asks_for_aws(args: &[String]) -> Option<&'static str> {
+    let backend_aws = args
+        .windows(2)
+        .any(|w| w[0] == "--backend" && w[1] == "aws")
+        || args.iter().any(|a| a == "--backend=aws")
+        || std::env::var("LANYARD_BACKEND").is_ok_and(|b| b == "aws");
+    if args.get(1).is_some_and(|a| a == "aws-setup") {
+        Some("aws-setup")
+    } else if backend_aws {
+        Some("serve --backend aws")
+    } else {
+        None
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            #[cfg(not(feature = "aws"))]
+            if e.use_stderr() {
+                let args: Vec<String> = std::env::args().collect();
+                if let Some(what) = asks_for_aws(&args) {
+                    eprintln!("lanyard: {:#}", without_aws(what));
+                    return ExitCode::FAILURE;
+                }
+            }
+            e.exit()
+        }
+    };
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Render(args) => render(args),
@@ -156,26 +209,38 @@ fn init_tracing() {
         .init();
 }
 
+/// What a build without the `aws` feature says when asked for the AWS backend.
+#[cfg(not(feature = "aws"))]
+fn without_aws(what: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{what} needs the AWS backend, which this lanyard was built without; \
+         install it with `cargo install --path crates/lanyard --features aws`, \
+         or run `cargo run --release --features aws -- {what}`"
+    )
+}
+
+#[cfg(feature = "aws")]
+fn aws_settings(
+    backend: Backend,
+    args: AwsArgs,
+) -> anyhow::Result<Option<lanyard::app::AwsSettings>> {
+    if backend == Backend::Embedded {
+        return Ok(None);
+    }
+    Ok(Some(lanyard::app::AwsSettings::new(
+        args.resources.resolve()?,
+        args.badge_queue_url.filter(|v| !v.is_empty()),
+    )))
+}
+
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    #[cfg(feature = "aws")]
+    let aws = aws_settings(args.backend, args.aws)?;
+    #[cfg(not(feature = "aws"))]
+    if args.backend == Backend::Aws {
+        return Err(without_aws("serve --backend aws"));
+    }
     init_tracing();
-    let aws = match args.backend {
-        Backend::Embedded => None,
-        Backend::Aws => {
-            let need = |value: Option<String>, flag: &str| {
-                value
-                    .filter(|v| !v.is_empty())
-                    .with_context(|| format!("--backend aws needs {flag}"))
-            };
-            Some(AwsSettings::new(
-                AwsResources {
-                    table: need(args.table, "--table (LANYARD_TABLE)")?,
-                    bucket: need(args.bucket, "--bucket (LANYARD_BUCKET)")?,
-                    topic_arn: need(args.topic_arn, "--topic-arn (LANYARD_TOPIC_ARN)")?,
-                },
-                args.badge_queue_url.filter(|v| !v.is_empty()),
-            ))
-        }
-    };
     // Blocking work (SQLite calls, file writes, renders) runs on a bounded pool:
     // past a few dozen threads more only costs memory.
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -185,16 +250,17 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     runtime.block_on(async move {
         let settings = ServeSettings {
             addr: args.addr,
-            data_dir: args.data_dir,
-            config: args.config,
+            data_dir: args.data_dir.path,
+            config: args.config.path,
             admin_token: args.admin_token,
             workers: args.workers,
-            retry: Default::default(),
-            limits: lanyard_http::Limits {
+            job_policy: Default::default(),
+            limits: Limits {
                 request_timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
                 max_concurrent_requests: args.max_concurrent_requests.max(1),
                 registrations_per_second: args.rate_limit,
             },
+            #[cfg(feature = "aws")]
             aws,
         };
         let app = Application::build(settings).await?;
@@ -210,6 +276,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+#[cfg(not(feature = "aws"))]
+fn aws_setup(_: AwsSetupArgs) -> anyhow::Result<ExitCode> {
+    Err(without_aws("aws-setup"))
+}
+
+#[cfg(feature = "aws")]
 fn aws_setup(args: AwsSetupArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -221,15 +293,15 @@ fn aws_setup(args: AwsSetupArgs) -> anyhow::Result<ExitCode> {
     println!("created; serve with:");
     println!(
         "lanyard serve --backend aws --table {} --bucket {} --topic-arn {} --badge-queue-url {}",
-        made.table, made.bucket, made.topic_arn, made.queue_url
+        made.names.table, made.names.bucket, made.names.topic_arn, made.queue_url
     );
     Ok(ExitCode::SUCCESS)
 }
 
 fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
-    let db = args.data_dir.join("lanyard.sqlite");
+    let db = args.data_dir.path.join("lanyard.sqlite");
     if !db.exists() {
-        anyhow::bail!("{} has no lanyard database", args.data_dir.display());
+        anyhow::bail!("{} has no lanyard database", args.data_dir.path.display());
     }
     lanyard_embedded::backup_database(&db, &args.file)?;
     println!("backed up {} to {}", db.display(), args.file.display());
@@ -238,7 +310,7 @@ fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
 
 fn render(args: RenderArgs) -> anyhow::Result<ExitCode> {
     let fonts = Fonts::bundled();
-    let conferences = load_conferences(args.config.as_deref(), &fonts)?;
+    let conferences = load_conferences(args.config.path.as_deref(), &fonts)?;
     let preset: Preset = args.preset.parse().map_err(anyhow::Error::msg)?;
     let format: Format = args.format.parse().map_err(anyhow::Error::msg)?;
     let options = RenderOptions {
@@ -284,12 +356,25 @@ fn render(args: RenderArgs) -> anyhow::Result<ExitCode> {
     let attendee = Attendee {
         user_id: None,
         conference,
-        name: UserName::parse(args.user_name.as_deref().unwrap_or_default())?,
-        phone: PhoneNumber::parse(args.phone.as_deref().unwrap_or_default())?,
-        company: CompanyName::parse(args.company.as_deref().unwrap_or_default())?,
+        person: Person::parse(
+            args.user_name.as_deref().unwrap_or_default(),
+            args.phone.as_deref().unwrap_or_default(),
+            args.company.as_deref(),
+        )?,
     };
     let bytes = render_one(&options, &attendee)?;
     let output = args.output.context("-o FILE is required")?;
     write_file(&output, &bytes)?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap's own consistency checks of every subcommand and flag.
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }

@@ -5,10 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use anyhow::{bail, Context};
-use lanyard_badge::{Badge, Format, Payload, Preset};
-use lanyard_domain::{
-    CompanyName, Conference, Conferences, PayloadKind, PhoneNumber, UserId, UserName,
-};
+use lanyard_badge::{Format, Preset};
+use lanyard_domain::{Conferences, Person, UserId};
 
 /// What every badge of one run shares.
 pub struct RenderOptions<'a> {
@@ -22,21 +20,7 @@ pub struct RenderOptions<'a> {
 pub struct Attendee {
     pub user_id: Option<UserId>,
     pub conference: String,
-    pub name: UserName,
-    pub phone: PhoneNumber,
-    pub company: Option<CompanyName>,
-}
-
-fn payload(conference: &Conference, a: &Attendee) -> Payload {
-    match conference.payload {
-        PayloadKind::Vcard => Payload::vcard(
-            a.name.as_str(),
-            a.phone.as_str(),
-            a.company.as_ref().map(|c| c.as_str()),
-        ),
-        PayloadKind::Tel => Payload::tel(a.phone.as_str()),
-        PayloadKind::Ticket => Payload::ticket(&lanyard_domain::fields::random_code()),
-    }
+    pub person: Person,
 }
 
 pub fn render_one(options: &RenderOptions<'_>, attendee: &Attendee) -> anyhow::Result<Vec<u8>> {
@@ -49,15 +33,14 @@ pub fn render_one(options: &RenderOptions<'_>, attendee: &Attendee) -> anyhow::R
                 attendee.conference
             )
         })?;
-    let payload = payload(conference, attendee);
-    let badge = Badge {
-        name: attendee.name.as_str(),
-        company: attendee.company.as_ref().map(|c| c.as_str()),
-        payload: &payload,
-    };
-    Ok(conference
-        .renderer
-        .render(&badge, options.preset, options.format, options.dpi)?)
+    // Nothing is stored, so a ticket badge gets a fresh check-in code.
+    let payload = conference.payload(&attendee.person, &lanyard_domain::fields::random_code());
+    Ok(conference.renderer.render(
+        &attendee.person.badge(&payload),
+        options.preset,
+        options.format,
+        options.dpi,
+    )?)
 }
 
 /// Writes `bytes` to `path` via a temporary file and a rename.
@@ -128,9 +111,8 @@ pub fn render_csv(
             Ok(Attendee {
                 user_id: Some(UserId::parse(&r.user_id).map_err(|e| e.to_string())?),
                 conference: r.conference,
-                name: UserName::parse(&r.user_name).map_err(|e| e.to_string())?,
-                phone: PhoneNumber::parse(&r.phone_number).map_err(|e| e.to_string())?,
-                company: CompanyName::parse(&r.company_name).map_err(|e| e.to_string())?,
+                person: Person::parse(&r.user_name, &r.phone_number, Some(&r.company_name))
+                    .map_err(|e| e.to_string())?,
             })
         });
         match parsed {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use lanyard::{Application, ServeSettings};
-use lanyard_embedded::RetryPolicy;
+use lanyard_domain::BadgeJobPolicy;
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -46,7 +46,7 @@ fn settings(data_dir: &Path, workers: usize, config: Option<&Path>) -> ServeSett
     settings.config = config.map(Path::to_path_buf);
     settings.admin_token = Some(TOKEN.into());
     settings.workers = Some(workers);
-    settings.retry = RetryPolicy {
+    settings.job_policy = BadgeJobPolicy {
         max_attempts: 3,
         base_delay: Duration::from_millis(50),
         max_delay: Duration::from_millis(200),

@@ -3,16 +3,15 @@
 //! badge worker → PNG in S3 → served → QR decoded; the duplicate race; items
 //! the original system wrote.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crate::common::{decode_qr, race_duplicates, registration, TOKEN};
 use aws_sdk_dynamodb::types::AttributeValue;
-use common::{decode_qr, race_duplicates, registration, TOKEN};
 use lanyard_aws::emulator::Emulator;
-use lanyard_aws::setup::{create_resources, Resources};
+use lanyard_aws::setup::{create_resources, Created};
+use lanyard_aws::AwsResources;
 use reqwest::Method;
 use serde_json::Value;
 
@@ -26,7 +25,7 @@ struct Server {
 }
 
 impl Server {
-    fn start(emulator: &Emulator, resources: &Resources, data_dir: &std::path::Path) -> Server {
+    fn start(emulator: &Emulator, resources: &Created, data_dir: &std::path::Path) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_lanyard"));
         command
             .args(["serve", "--backend", "aws", "--addr", "127.0.0.1:0"])
@@ -38,8 +37,13 @@ impl Server {
                 "--workers",
                 "2",
             ])
-            .args(["--table", &resources.table, "--bucket", &resources.bucket])
-            .args(["--topic-arn", &resources.topic_arn])
+            .args([
+                "--table",
+                &resources.names.table,
+                "--bucket",
+                &resources.names.bucket,
+            ])
+            .args(["--topic-arn", &resources.names.topic_arn])
             .args(["--badge-queue-url", &resources.queue_url])
             .arg("--data-dir")
             .arg(data_dir)
@@ -139,7 +143,7 @@ impl Drop for Server {
 }
 
 /// `lanyard aws-setup`, and the resources named in the command it prints.
-fn aws_setup(emulator: &Emulator, prefix: &str) -> Resources {
+fn aws_setup(emulator: &Emulator, prefix: &str) -> Created {
     let mut command = Command::new(env!("CARGO_BIN_EXE_lanyard"));
     command.args(["aws-setup", "--prefix", prefix]);
     for (name, value) in emulator.env() {
@@ -161,10 +165,12 @@ fn aws_setup(emulator: &Emulator, prefix: &str) -> Resources {
         let at = words.iter().position(|w| *w == name).unwrap();
         words[at + 1].to_owned()
     };
-    Resources {
-        table: flag("--table"),
-        bucket: flag("--bucket"),
-        topic_arn: flag("--topic-arn"),
+    Created {
+        names: AwsResources {
+            table: flag("--table"),
+            bucket: flag("--bucket"),
+            topic_arn: flag("--topic-arn"),
+        },
         queue_url: flag("--badge-queue-url"),
     }
 }
@@ -196,7 +202,7 @@ async fn serve_with_the_aws_backend_takes_a_sign_up_to_a_scannable_badge() {
     let item = clients
         .dynamodb
         .get_item()
-        .table_name(&resources.table)
+        .table_name(&resources.names.table)
         .key("user_id", AttributeValue::S("hong".into()))
         .key("type", AttributeValue::S(CONFERENCE.into()))
         .send()
@@ -213,7 +219,7 @@ async fn serve_with_the_aws_backend_takes_a_sign_up_to_a_scannable_badge() {
         let stored = clients
             .s3
             .get_object()
-            .bucket(&resources.bucket)
+            .bucket(&resources.names.bucket)
             .key(format!("badges/{token}.png"))
             .send()
             .await
@@ -237,7 +243,7 @@ async fn serve_with_the_aws_backend_takes_a_sign_up_to_a_scannable_badge() {
     assert!(clients
         .s3
         .get_object()
-        .bucket(&resources.bucket)
+        .bucket(&resources.names.bucket)
         .key(format!("badges/{token}.png"))
         .send()
         .await
@@ -292,7 +298,7 @@ async fn items_the_original_system_wrote_load_and_get_a_badge_on_demand() {
     clients
         .dynamodb
         .put_item()
-        .table_name(&resources.table)
+        .table_name(&resources.names.table)
         .item("user_id", AttributeValue::S("legacy".into()))
         .item("type", AttributeValue::S(CONFERENCE.into()))
         .item("user_name", AttributeValue::S("김영희".into()))

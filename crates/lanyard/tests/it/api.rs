@@ -1,10 +1,8 @@
 //! The HTTP API against the real server, real SQLite and real badge workers.
 
-mod common;
-
 use std::collections::HashSet;
 
-use common::{decode_qr, registration, spawn_app_in, TOKEN};
+use crate::common::{decode_qr, registration, spawn_app_in, TOKEN};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -582,7 +580,7 @@ async fn a_badge_for_a_conference_no_longer_configured_fails_at_once() {
         "[[conference]]\nid = \"Serverless web project\"\ntitle = \"Serverless\"\n",
     )
     .unwrap();
-    let app = common::spawn_app_with_config(dir.path(), &config).await;
+    let app = crate::common::spawn_app_with_config(dir.path(), &config).await;
     let badge = app.wait_for_badge(&url).await;
     assert_eq!(badge["status"], "failed");
     app.stop().await;

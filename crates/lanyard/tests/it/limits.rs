@@ -1,12 +1,10 @@
 //! Limits under load: rate limit, load shedding, request timeouts.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use common::{registration, spawn_app_with_limits};
+use crate::common::{registration, spawn_app_with_limits};
 use lanyard_http::Limits;
 use serde_json::Value;
 

@@ -20,8 +20,10 @@ async fn dynamodb_store_meets_the_contract() {
             let resources = create_resources(&clients, &format!("contract{n}"))
                 .await
                 .unwrap();
-            Arc::new(DynamoStore::new(clients.dynamodb.clone(), resources.table))
-                as Arc<dyn RegistrationStore>
+            Arc::new(DynamoStore::new(
+                clients.dynamodb.clone(),
+                resources.names.table,
+            )) as Arc<dyn RegistrationStore>
         }
     })
     .await;
@@ -34,7 +36,7 @@ async fn s3_object_store_meets_the_contract() {
     let resources = create_resources(&clients, "objects").await.unwrap();
     lanyard_domain::contract::object_store(Arc::new(S3ObjectStore::new(
         clients.s3.clone(),
-        resources.bucket,
+        resources.names.bucket,
     )))
     .await;
 }

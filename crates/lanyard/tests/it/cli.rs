@@ -1,10 +1,8 @@
 //! `lanyard render` as a user runs it: the real binary, real files.
 
-mod common;
-
 use std::process::Command;
 
-use common::decode_qr;
+use crate::common::decode_qr;
 
 fn lanyard() -> Command {
     Command::new(env!("CARGO_BIN_EXE_lanyard"))
@@ -161,4 +159,31 @@ fn renders_a_csv_on_one_thread_and_reports_bad_rows() {
     let png = std::fs::read(out.join("kim--Serverless_web_project.png")).unwrap();
     assert!(decode_qr(&png).contains("FN:김철수\r\n"));
     assert!(!dir.path().join("evil.png").exists());
+}
+
+/// Built without the `aws` feature (the README's run command), asking for
+/// the AWS backend says how to get it, whatever AWS flags come with it.
+#[cfg(not(feature = "aws"))]
+#[test]
+fn without_the_aws_feature_the_aws_commands_say_how_to_get_them() {
+    let data = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["serve", "--backend", "aws"],
+        vec!["serve", "--backend=aws", "--table", "t", "--bucket", "b"],
+        vec!["aws-setup"],
+        vec!["aws-setup", "--prefix", "demo"],
+    ] {
+        let out = lanyard()
+            .args(&args)
+            .env("LANYARD_DATA_DIR", data.path())
+            .env_remove("LANYARD_BACKEND")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            stderr.contains("built without") && stderr.contains("--features aws"),
+            "{args:?}: {stderr}"
+        );
+    }
 }

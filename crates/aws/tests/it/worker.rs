@@ -8,10 +8,9 @@ use std::time::Duration;
 use lanyard_aws::emulator::Emulator;
 use lanyard_aws::setup::create_resources;
 use lanyard_aws::{
-    run_job, run_queue_worker, AwsBackend, AwsResources, BadgeJob, JobDone, MetricsSink,
-    QueueWorkerSettings,
+    run_job, run_queue_worker, AwsBackend, AwsResources, BadgeJob, MetricsSink, QueueWorkerSettings,
 };
-use lanyard_domain::{BadgeStatus, ConferencesConfig, NewRegistration};
+use lanyard_domain::{BadgeJobPolicy, BadgeStatus, ConferencesConfig, JobOutcome, NewRegistration};
 
 fn conferences() -> lanyard_domain::Conferences {
     lanyard_domain::Conferences::build(
@@ -39,27 +38,29 @@ async fn retryable_failures_are_retried_until_the_last_attempt_records_them() {
     let made = create_resources(&clients, "attempts").await.unwrap();
     // Badge files cannot be written: the bucket does not exist.
     let names = AwsResources {
-        table: made.table.clone(),
+        table: made.names.table.clone(),
         bucket: "no-such-bucket".into(),
-        topic_arn: made.topic_arn.clone(),
+        topic_arn: made.names.topic_arn.clone(),
     };
-    let backend = AwsBackend::new(&clients, &names, conferences());
+    let mut backend = AwsBackend::new(&clients, &names, conferences());
+    backend.lanyard = backend.lanyard.with_job_policy(BadgeJobPolicy {
+        max_attempts: 3,
+        ..BadgeJobPolicy::default()
+    });
     let registration = backend.lanyard.register(sign_up("attempts")).await.unwrap();
     let job = BadgeJob::for_key(&registration.key());
     let metrics = MetricsSink::discard("test");
-    assert!(run_job(&backend.lanyard, &job, 1, 3, &metrics)
-        .await
-        .is_err());
-    assert!(run_job(&backend.lanyard, &job, 2, 3, &metrics)
-        .await
-        .is_err());
+    for attempt in [1, 2] {
+        let outcome = run_job(&backend.lanyard, &job, Some(attempt), &metrics).await;
+        assert!(
+            matches!(outcome, JobOutcome::Retry { .. }),
+            "attempt {attempt}: {outcome:?}"
+        );
+    }
     let stored = backend.lanyard.get(&registration.key()).await.unwrap();
     assert_eq!(stored.badge.unwrap().status, BadgeStatus::Pending);
-    match run_job(&backend.lanyard, &job, 3, 3, &metrics)
-        .await
-        .unwrap()
-    {
-        JobDone::Failed(error) => assert!(error.contains("storage"), "{error}"),
+    match run_job(&backend.lanyard, &job, Some(3), &metrics).await {
+        JobOutcome::Failed(error) => assert!(error.contains("storage"), "{error}"),
         other => panic!("expected a recorded failure, got {other:?}"),
     }
     let stored = backend.lanyard.get(&registration.key()).await.unwrap();
@@ -73,12 +74,7 @@ async fn the_queue_worker_renders_what_sns_delivers_and_empties_the_queue() {
     let emulator = Emulator::start();
     let clients = emulator.clients().await;
     let made = create_resources(&clients, "queue").await.unwrap();
-    let names = AwsResources {
-        table: made.table.clone(),
-        bucket: made.bucket.clone(),
-        topic_arn: made.topic_arn.clone(),
-    };
-    let backend = AwsBackend::new(&clients, &names, conferences());
+    let backend = AwsBackend::new(&clients, &made.names, conferences());
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let metrics_out = Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
     let worker = tokio::spawn(run_queue_worker(
@@ -88,7 +84,6 @@ async fn the_queue_worker_renders_what_sns_delivers_and_empties_the_queue() {
             queue_url: made.queue_url.clone(),
             concurrency: 4,
             wait_seconds: 1,
-            max_attempts: 5,
         },
         MetricsSink::to_writer("serve", metrics_out.clone()),
         stopped,

@@ -2,9 +2,7 @@
 //! stored and rendered literally; never a 5xx, never a file out of place,
 //! never markup interpreted.
 
-mod common;
-
-use common::{decode_qr, registration, spawn_app_in};
+use crate::common::{decode_qr, registration, spawn_app_in};
 use reqwest::Method;
 use serde_json::{json, Value};
 

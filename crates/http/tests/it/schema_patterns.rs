@@ -2,13 +2,13 @@
 //! validation the API applies: a phone number matches exactly when it is
 //! accepted, and no accepted name or company is refused by its pattern.
 
-use lanyard_domain::{CompanyName, NewRegistration, PhoneNumber, UserName};
+use lanyard_domain::{CompanyName, PhoneNumber, UserName};
+use lanyard_http::SignUpBody;
 use proptest::prelude::*;
 use regex::Regex;
 
 fn pattern(field: &str) -> Regex {
-    let schema =
-        serde_json::to_value(<NewRegistration as utoipa::PartialSchema>::schema()).unwrap();
+    let schema = serde_json::to_value(<SignUpBody as utoipa::PartialSchema>::schema()).unwrap();
     let pattern = schema["properties"][field]["pattern"]
         .as_str()
         .unwrap_or_else(|| panic!("{field} has a pattern"));

@@ -12,8 +12,9 @@ use base64::Engine;
 use lambda_http::request::LambdaRequest;
 use lambda_runtime::{Context, LambdaEvent};
 use lanyard_aws::emulator::Emulator;
-use lanyard_aws::setup::{create_resources, Resources};
-use lanyard_aws::{AwsBackend, AwsClients, AwsResources, JobDone, MetricsSink, SweepPolicy};
+use lanyard_aws::setup::{create_resources, Created};
+use lanyard_aws::{AwsBackend, AwsClients, AwsResources, MetricsSink, SweepPolicy};
+use lanyard_domain::{BadgeJobPolicy, JobOutcome};
 use lanyard_http::AdminToken;
 use lanyard_lambda::{
     api_router, handle_badge_event, json_logs, load_conferences, BadgeInvocation,
@@ -110,7 +111,7 @@ impl Buffer {
 struct Setup {
     _emulator: Emulator,
     clients: AwsClients,
-    resources: Resources,
+    resources: Created,
 }
 
 async fn setup(prefix: &str) -> Setup {
@@ -127,15 +128,15 @@ async fn setup(prefix: &str) -> Setup {
 impl Setup {
     fn backend_with_topic(&self, topic_arn: &str) -> AwsBackend {
         let names = AwsResources {
-            table: self.resources.table.clone(),
-            bucket: self.resources.bucket.clone(),
+            table: self.resources.names.table.clone(),
+            bucket: self.resources.names.bucket.clone(),
             topic_arn: topic_arn.to_owned(),
         };
         AwsBackend::new(&self.clients, &names, load_conferences(None).unwrap())
     }
 
     fn backend(&self) -> AwsBackend {
-        self.backend_with_topic(&self.resources.topic_arn)
+        self.backend_with_topic(&self.resources.names.topic_arn)
     }
 
     /// The notifications the emulator delivered to the queue subscribed to
@@ -184,7 +185,7 @@ impl Setup {
             .clients
             .s3
             .get_object()
-            .bucket(&self.resources.bucket)
+            .bucket(&self.resources.names.bucket)
             .key(key)
             .send()
             .await
@@ -272,7 +273,7 @@ async fn a_sign_up_goes_through_the_api_sns_and_badge_functions_to_a_scannable_b
         .clients
         .dynamodb
         .get_item()
-        .table_name(&env.resources.table)
+        .table_name(&env.resources.names.table)
         .key(
             "user_id",
             aws_sdk_dynamodb::types::AttributeValue::S("hong".into()),
@@ -306,7 +307,7 @@ async fn a_sign_up_goes_through_the_api_sns_and_badge_functions_to_a_scannable_b
     )
     .await
     .unwrap();
-    assert_eq!(outcome, BadgeInvocation::Jobs(vec![JobDone::Rendered]));
+    assert_eq!(outcome, BadgeInvocation::Jobs(vec![JobOutcome::Rendered]));
     let png_key = format!("badges/{token}.png");
     let first = env.object(&png_key).await.expect("the PNG is in S3");
     assert!(env.object(&format!("badges/{token}.svg")).await.is_some());
@@ -333,7 +334,7 @@ async fn a_sign_up_goes_through_the_api_sns_and_badge_functions_to_a_scannable_b
     .unwrap();
     assert_eq!(
         outcome,
-        BadgeInvocation::Jobs(vec![JobDone::Skipped("badge already done")])
+        BadgeInvocation::Jobs(vec![JobOutcome::Skipped("badge already done")])
     );
     assert_eq!(env.object(&png_key).await.unwrap(), first);
     assert_eq!(metrics_out.lines().len(), 1, "no second render");
@@ -400,7 +401,7 @@ async fn the_badge_function_reads_the_original_message_form() {
     )
     .await
     .unwrap();
-    assert_eq!(outcome, BadgeInvocation::Jobs(vec![JobDone::Rendered]));
+    assert_eq!(outcome, BadgeInvocation::Jobs(vec![JobOutcome::Rendered]));
     // The fixture's own message names no registration: dropped, not retried.
     let outcome = handle_badge_event(
         &backend,
@@ -412,7 +413,7 @@ async fn the_badge_function_reads_the_original_message_form() {
     .unwrap();
     assert_eq!(
         outcome,
-        BadgeInvocation::Jobs(vec![JobDone::Skipped("no such registration")])
+        BadgeInvocation::Jobs(vec![JobOutcome::Skipped("no such registration")])
     );
 }
 
@@ -429,10 +430,13 @@ async fn a_lost_publish_is_recovered_by_the_scheduled_sweep() {
     env.delivered_sns_events(0).await;
 
     // The scheduled sweep finds both pending badges and announces them again.
-    let backend = env.backend();
+    let mut backend = env.backend();
+    backend.lanyard = backend.lanyard.with_job_policy(BadgeJobPolicy {
+        max_attempts: 1,
+        ..BadgeJobPolicy::default()
+    });
     let policy = SweepPolicy {
         stale_after: Duration::ZERO,
-        max_announcements: 1,
         batch: 100,
     };
     let metrics = MetricsSink::discard("badge");
@@ -460,7 +464,7 @@ async fn a_lost_publish_is_recovered_by_the_scheduled_sweep() {
     let outcome = handle_badge_event(&backend, &metrics, policy, lost)
         .await
         .unwrap();
-    assert_eq!(outcome, BadgeInvocation::Jobs(vec![JobDone::Rendered]));
+    assert_eq!(outcome, BadgeInvocation::Jobs(vec![JobOutcome::Rendered]));
 
     // "doomed" never gets rendered: the next sweep past the limit marks it failed.
     let swept = handle_badge_event(&backend, &metrics, policy, fixture("scheduled-event.json"))
@@ -503,9 +507,9 @@ async fn storage_errors_fail_the_invocation_so_lambda_retries_it() {
     let events = env.delivered_sns_events(1).await;
     // The badge worker cannot write: its bucket is gone.
     let names = AwsResources {
-        table: env.resources.table.clone(),
+        table: env.resources.names.table.clone(),
         bucket: "no-such-bucket".into(),
-        topic_arn: env.resources.topic_arn.clone(),
+        topic_arn: env.resources.names.topic_arn.clone(),
     };
     let cut_off = AwsBackend::new(&env.clients, &names, load_conferences(None).unwrap());
     let result = handle_badge_event(
@@ -525,7 +529,7 @@ async fn storage_errors_fail_the_invocation_so_lambda_retries_it() {
     )
     .await
     .unwrap();
-    assert_eq!(outcome, BadgeInvocation::Jobs(vec![JobDone::Rendered]));
+    assert_eq!(outcome, BadgeInvocation::Jobs(vec![JobOutcome::Rendered]));
     // Events that are neither SNS nor scheduled are refused.
     assert!(handle_badge_event(
         &backend,

@@ -1,8 +1,6 @@
 //! Nothing acknowledged is lost: crashes, races and backups, against the real
 //! binary and the real server.
 
-mod common;
-
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -10,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{decode_qr, race_duplicates, registration, spawn_app_in, TOKEN};
+use crate::common::{decode_qr, race_duplicates, registration, spawn_app_in, TOKEN};
 use reqwest::Method;
 use serde_json::Value;
 

@@ -1,0 +1,191 @@
+//! A badge job's life, the same on every backend: render the badge; when that
+//! fails for a reason that may pass (storage) and attempts remain, try again
+//! later; otherwise mark the badge failed. The adapters (the SQLite queue, an
+//! SQS queue, SNS to Lambda) only carry jobs to [`Lanyard::run_badge_job`]
+//! and do what its [`JobOutcome`] says.
+
+use std::time::{Duration, Instant};
+
+use lanyard_badge::Format;
+
+use crate::registration::{BadgeInfo, BadgeStatus, Registration, RegistrationKey};
+use crate::service::{object_key, Lanyard, LanyardError};
+
+/// How often a badge job is tried, and how long to wait between tries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadgeJobPolicy {
+    /// Attempts (or, where deliveries are not counted, re-announcements by the
+    /// sweeper) before a badge is marked failed.
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for BadgeJobPolicy {
+    fn default() -> Self {
+        BadgeJobPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(60),
+        }
+    }
+}
+
+impl BadgeJobPolicy {
+    /// Exponential backoff after `attempts_made` attempts: base, 2×base,
+    /// 4×base… capped at `max_delay`.
+    pub fn delay(&self, attempts_made: u32) -> Duration {
+        self.base_delay
+            .saturating_mul(1 << attempts_made.saturating_sub(1).min(16))
+            .min(self.max_delay)
+    }
+}
+
+/// What a badge job came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum BadgeOutcome {
+    /// Files written and the badge marked ready.
+    Rendered,
+    /// The registration was deleted or given a new badge meanwhile: nothing to do.
+    Gone,
+    /// The badge is already ready or failed: a repeated job does no work.
+    AlreadyDone,
+}
+
+/// What became of one run of a badge job, and so what the carrier does next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    /// Files written and the badge marked ready.
+    Rendered,
+    /// Nothing to do: no such registration, a newer badge, or already done.
+    Skipped(&'static str),
+    /// Run the job again after `delay`: the render failed for a reason that
+    /// may pass, or its failure could not be recorded.
+    Retry { delay: Duration, error: String },
+    /// The badge is recorded as failed with this error; the job is over.
+    Failed(String),
+}
+
+impl Lanyard {
+    /// Runs one badge job. `attempt` counts this delivery from 1; `None` where
+    /// the carrier does not count deliveries (SNS to Lambda): then a retryable
+    /// failure is always retried, and the sweeper is what gives up. A job may
+    /// arrive more than once: a badge no longer pending is left alone, and a
+    /// repeated render writes the same bytes.
+    pub async fn run_badge_job(&self, key: &RegistrationKey, attempt: Option<u32>) -> JobOutcome {
+        let policy = self.job_policy();
+        let started = Instant::now();
+        let result = self.render_badge(key).await;
+        let ms = started.elapsed().as_secs_f64() * 1e3;
+        let (user_id, conference) = (&key.user_id, &key.conference);
+        let error = match result {
+            Ok(BadgeOutcome::Rendered) => {
+                tracing::info!(%user_id, %conference, ms, "badge rendered");
+                return JobOutcome::Rendered;
+            }
+            Ok(BadgeOutcome::Gone) => {
+                return JobOutcome::Skipped("registration deleted or badge replaced")
+            }
+            Ok(BadgeOutcome::AlreadyDone) => return JobOutcome::Skipped("badge already done"),
+            Err(e) => e,
+        };
+        let attempts_left = attempt.is_none_or(|n| n < policy.max_attempts);
+        let delay = policy.delay(attempt.unwrap_or(1));
+        if error.is_retryable() && attempts_left {
+            tracing::warn!(%user_id, %conference, %error, ?attempt,
+                retry_in_ms = delay.as_millis() as u64, "badge job failed; it will be retried");
+            return JobOutcome::Retry {
+                delay,
+                error: error.to_string(),
+            };
+        }
+        let error = error.to_string();
+        tracing::error!(%user_id, %conference, %error, ?attempt, "badge failed");
+        match self.fail_badge(key, &error).await {
+            Ok(()) => JobOutcome::Failed(error),
+            Err(e) => {
+                tracing::error!(%user_id, %conference, error = %e, "could not record a failed badge");
+                JobOutcome::Retry {
+                    delay,
+                    error: e.to_string(),
+                }
+            }
+        }
+    }
+
+    /// A badge worker's job: render the registration's pending badge (PNG and
+    /// SVG), write its files durably and mark it ready. Running it twice gives
+    /// the same files.
+    async fn render_badge(&self, key: &RegistrationKey) -> Result<BadgeOutcome, LanyardError> {
+        let Some(registration) = self.store.get(key).await? else {
+            return Ok(BadgeOutcome::Gone);
+        };
+        let Some(badge) = registration.badge.clone() else {
+            return Ok(BadgeOutcome::Gone);
+        };
+        if badge.status != BadgeStatus::Pending {
+            return Ok(BadgeOutcome::AlreadyDone);
+        }
+        let this = self.clone();
+        let files = crate::blocking::spawn_blocking(move || this.render_files(&registration))
+            .await
+            .map_err(|e| LanyardError::Render(format!("the renderer stopped: {e}")))??;
+        // A PDF from an earlier render may be stale; it is made again on request.
+        self.objects
+            .delete(&object_key(&badge.token, Format::Pdf))
+            .await?;
+        self.objects
+            .put_all(vec![
+                (
+                    object_key(&badge.token, Format::Svg),
+                    files.svg,
+                    Format::Svg.content_type(),
+                ),
+                (
+                    object_key(&badge.token, Format::Png),
+                    files.png,
+                    Format::Png.content_type(),
+                ),
+            ])
+            .await?;
+        let ready = BadgeInfo {
+            status: BadgeStatus::Ready,
+            token: badge.token,
+            error: None,
+        };
+        if self.store.finish_badge(key, &ready).await? {
+            Ok(BadgeOutcome::Rendered)
+        } else {
+            Ok(BadgeOutcome::Gone)
+        }
+    }
+
+    /// Records that a badge could not be rendered, after its worker gave up.
+    pub async fn fail_badge(&self, key: &RegistrationKey, error: &str) -> Result<(), LanyardError> {
+        if let Some(Registration {
+            badge: Some(badge), ..
+        }) = self.store.get(key).await?
+        {
+            let failed = BadgeInfo {
+                status: BadgeStatus::Failed,
+                token: badge.token,
+                error: Some(error.to_owned()),
+            };
+            self.store.finish_badge(key, &failed).await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_the_base_up_to_the_cap() {
+        let policy = BadgeJobPolicy::default();
+        let delays: Vec<u64> = (1..=8).map(|n| policy.delay(n).as_secs()).collect();
+        assert_eq!(delays, [1, 2, 4, 8, 16, 32, 60, 60]);
+        assert_eq!(policy.delay(u32::MAX), policy.max_delay);
+    }
+}

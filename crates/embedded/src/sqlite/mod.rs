@@ -1,0 +1,96 @@
+//! Registrations and badge jobs in SQLite.
+//!
+//! Durability: WAL with `synchronous=FULL`, so a committed transaction is on
+//! disk. Throughput: one writer thread takes every write that is waiting and
+//! commits them in one transaction (group commit), so many concurrent
+//! sign-ups share one fsync; each write runs in its own savepoint so one
+//! failing write never undoes another. Reads go to a pool of read-only
+//! connections and never wait for the writer.
+//!
+//! | module | what |
+//! |---|---|
+//! | `schema` | tables and the version check |
+//! | `writer` | the writer thread and its group commit |
+//! | `queue` | the badge job queue (an outbox beside the registrations) |
+//! | `rows` | rows to registrations, and list cursors |
+//! | `registrations` | the `RegistrationStore` port |
+
+mod queue;
+mod registrations;
+mod rows;
+mod schema;
+mod writer;
+
+pub use queue::ClaimedJob;
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use lanyard_domain::StoreError;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::Connection;
+
+use writer::{run_writer, WriteJob, MAX_GROUP};
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    writer: mpsc::SyncSender<WriteJob>,
+    readers: r2d2::Pool<SqliteConnectionManager>,
+    path: PathBuf,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::unavailable(e.to_string())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and starts its writer thread.
+    pub fn open(path: impl AsRef<Path>) -> anyhow::Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let conn = Connection::open(&path)?;
+        schema::prepare(&conn, &path)?;
+        queue::release_claimed(&conn)?;
+
+        let manager = SqliteConnectionManager::file(&path)
+            .with_init(|c| c.execute_batch("PRAGMA query_only = 1; PRAGMA busy_timeout = 5000;"));
+        let readers = r2d2::Pool::builder().max_size(8).build(manager)?;
+
+        let (writer, jobs) = mpsc::sync_channel::<WriteJob>(4 * MAX_GROUP);
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || run_writer(conn, jobs))?;
+        Ok(SqliteStore {
+            writer,
+            readers,
+            path,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    async fn read<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let pool = self.readers.clone();
+        lanyard_domain::blocking::spawn_blocking(move || {
+            let conn = pool.get().map_err(unavailable)?;
+            f(&conn)
+        })
+        .await
+        .map_err(unavailable)?
+    }
+}

@@ -1,0 +1,220 @@
+//! The registration store port on SQLite.
+
+use async_trait::async_trait;
+use lanyard_domain::{
+    BadgeInfo, BadgeStatus, BadgeToken, ListQuery, Page, Registration, RegistrationKey,
+    RegistrationStore, StoreError, UserId,
+};
+use rusqlite::params;
+
+use super::queue::upsert_job;
+use super::rows::{
+    collect, decode_cursor, encode_cursor, key_strings, row_to_registration, COLUMNS,
+};
+use super::{unavailable, SqliteStore};
+
+#[async_trait]
+impl RegistrationStore for SqliteStore {
+    async fn insert(&self, r: &Registration) -> Result<(), StoreError> {
+        let r = r.clone();
+        self.write(move |conn| {
+            let badge = r.badge.as_ref();
+            let inserted = conn
+                .execute(
+                    "INSERT INTO registrations
+                       (user_id, type, user_name, phone_number, company_name, created_at, badge_status, badge_token, badge_error, ticket_code)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                     ON CONFLICT (user_id, type) DO NOTHING",
+                    params![
+                        r.user_id.as_str(),
+                        r.conference.as_str(),
+                        r.person.user_name.as_str(),
+                        r.person.phone_number.as_str(),
+                        r.person.company(),
+                        r.created_at,
+                        badge.map(|b| b.status.as_str()),
+                        badge.map(|b| b.token.as_str()),
+                        badge.and_then(|b| b.error.as_deref()),
+                        r.ticket_code,
+                    ],
+                )
+                .map_err(unavailable)?;
+            if inserted == 0 {
+                return Err(StoreError::Duplicate);
+            }
+            // The outbox: the badge job commits with the registration or not at all.
+            if badge.is_some_and(|b| b.status == BadgeStatus::Pending) {
+                upsert_job(conn, r.user_id.as_str(), r.conference.as_str()).map_err(unavailable)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get(&self, key: &RegistrationKey) -> Result<Option<Registration>, StoreError> {
+        let (user_id, conference) = key_strings(key);
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM registrations WHERE user_id = ?1 AND type = ?2"
+                ))
+                .map_err(unavailable)?;
+            let rows = stmt
+                .query_map(params![user_id, conference], row_to_registration)
+                .map_err(unavailable)?;
+            Ok(collect(rows)?.into_iter().next().map(|(_, r)| r))
+        })
+        .await
+    }
+
+    async fn list_by_user(&self, user_id: &UserId) -> Result<Vec<Registration>, StoreError> {
+        let user_id = user_id.as_str().to_owned();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM registrations WHERE user_id = ?1 ORDER BY type"
+                ))
+                .map_err(unavailable)?;
+            let rows = stmt
+                .query_map([user_id], row_to_registration)
+                .map_err(unavailable)?;
+            Ok(collect(rows)?.into_iter().map(|(_, r)| r).collect())
+        })
+        .await
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
+        let before = query.cursor.as_deref().map(decode_cursor).transpose()?;
+        let conference = query.conference.as_ref().map(|c| c.as_str().to_owned());
+        let search = query.search.clone();
+        let limit = query.limit.max(1);
+        self.read(move |conn| {
+            // Newest first, keyed on the insertion sequence: stable under
+            // concurrent inserts and deletes, so no item is skipped or repeated.
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM registrations
+                     WHERE (?1 IS NULL OR type = ?1)
+                       AND (?2 IS NULL OR instr(lower(user_name), lower(?2)) > 0
+                                       OR instr(lower(coalesce(company_name, '')), lower(?2)) > 0)
+                       AND (?3 IS NULL OR seq < ?3)
+                     ORDER BY seq DESC LIMIT ?4"
+                ))
+                .map_err(unavailable)?;
+            let rows = stmt
+                .query_map(
+                    params![conference, search, before, limit as i64 + 1],
+                    row_to_registration,
+                )
+                .map_err(unavailable)?;
+            let mut items = collect(rows)?;
+            let next_cursor = if items.len() > limit {
+                items.truncate(limit);
+                items.last().map(|(seq, _)| encode_cursor(*seq))
+            } else {
+                None
+            };
+            Ok(Page {
+                items: items.into_iter().map(|(_, r)| r).collect(),
+                next_cursor,
+            })
+        })
+        .await
+    }
+
+    async fn find_by_badge_token(
+        &self,
+        token: &BadgeToken,
+    ) -> Result<Option<Registration>, StoreError> {
+        let token = token.as_str().to_owned();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM registrations WHERE badge_token = ?1"
+                ))
+                .map_err(unavailable)?;
+            let rows = stmt
+                .query_map([token], row_to_registration)
+                .map_err(unavailable)?;
+            Ok(collect(rows)?.into_iter().next().map(|(_, r)| r))
+        })
+        .await
+    }
+
+    async fn delete(&self, key: &RegistrationKey) -> Result<Option<Registration>, StoreError> {
+        let (user_id, conference) = key_strings(key);
+        self.write(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!("DELETE FROM registrations WHERE user_id = ?1 AND type = ?2 RETURNING {COLUMNS}"))
+                .map_err(unavailable)?;
+            let rows = stmt.query_map(params![user_id, conference], row_to_registration).map_err(unavailable)?;
+            let removed = collect(rows)?.into_iter().next().map(|(_, r)| r);
+            conn.execute("DELETE FROM badge_jobs WHERE user_id = ?1 AND type = ?2", params![user_id, conference])
+                .map_err(unavailable)?;
+            Ok(removed)
+        })
+        .await
+    }
+
+    async fn reset_badge(&self, r: &Registration) -> Result<bool, StoreError> {
+        let r = r.clone();
+        self.write(move |conn| {
+            let badge = r.badge.as_ref().ok_or_else(|| unavailable("reset_badge needs a badge"))?;
+            let updated = conn
+                .execute(
+                    "UPDATE registrations SET badge_status = ?3, badge_token = ?4, badge_error = ?5, ticket_code = ?6
+                     WHERE user_id = ?1 AND type = ?2",
+                    params![
+                        r.user_id.as_str(),
+                        r.conference.as_str(),
+                        badge.status.as_str(),
+                        badge.token.as_str(),
+                        badge.error,
+                        r.ticket_code
+                    ],
+                )
+                .map_err(unavailable)?;
+            if updated == 0 {
+                return Ok(false);
+            }
+            upsert_job(conn, r.user_id.as_str(), r.conference.as_str()).map_err(unavailable)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn finish_badge(
+        &self,
+        key: &RegistrationKey,
+        badge: &BadgeInfo,
+    ) -> Result<bool, StoreError> {
+        let (user_id, conference) = key_strings(key);
+        let badge = badge.clone();
+        self.write(move |conn| {
+            let updated = conn
+                .execute(
+                    "UPDATE registrations SET badge_status = ?3, badge_error = ?4
+                     WHERE user_id = ?1 AND type = ?2 AND badge_token = ?5",
+                    params![
+                        user_id,
+                        conference,
+                        badge.status.as_str(),
+                        badge.error,
+                        badge.token.as_str()
+                    ],
+                )
+                .map_err(unavailable)?;
+            // The outcome and the end of the claimed job commit together. A job
+            // queued again meanwhile (a re-render) is unclaimed and stays.
+            if updated == 1 && badge.status != BadgeStatus::Pending {
+                conn.execute(
+                    "DELETE FROM badge_jobs WHERE user_id = ?1 AND type = ?2 AND claimed = 1",
+                    params![user_id, conference],
+                )
+                .map_err(unavailable)?;
+            }
+            Ok(updated == 1)
+        })
+        .await
+    }
+}

@@ -1,0 +1,98 @@
+//! Rows to registrations and back, and the list's cursors.
+
+use base64::Engine as _;
+use lanyard_domain::{
+    BadgeInfo, BadgeStatus, BadgeToken, ConferenceId, Person, Registration, RegistrationKey,
+    StoreError, UserId,
+};
+use rusqlite::Row;
+
+use super::unavailable;
+
+/// The columns [`row_to_registration`] reads, in its order.
+pub(super) const COLUMNS: &str =
+    "seq, user_id, type, user_name, phone_number, company_name, created_at, badge_status, badge_token, badge_error, ticket_code";
+
+pub(super) fn key_strings(key: &RegistrationKey) -> (String, String) {
+    (
+        key.user_id.as_str().to_owned(),
+        key.conference.as_str().to_owned(),
+    )
+}
+
+pub(super) fn stored_key(
+    user_id: String,
+    conference: String,
+) -> Result<RegistrationKey, StoreError> {
+    Ok(RegistrationKey {
+        user_id: UserId::parse(&user_id).map_err(unavailable)?,
+        conference: ConferenceId::from_stored(conference),
+    })
+}
+
+pub(super) fn row_to_registration(
+    row: &Row<'_>,
+) -> rusqlite::Result<(i64, Result<Registration, String>)> {
+    let seq: i64 = row.get(0)?;
+    let user_id: String = row.get(1)?;
+    let conference: String = row.get(2)?;
+    let user_name: String = row.get(3)?;
+    let phone: String = row.get(4)?;
+    let company: Option<String> = row.get(5)?;
+    let created_at: String = row.get(6)?;
+    let status: Option<String> = row.get(7)?;
+    let token: Option<String> = row.get(8)?;
+    let error: Option<String> = row.get(9)?;
+    let ticket_code: Option<String> = row.get(10)?;
+    let parsed = (|| {
+        let badge = match (
+            status.as_deref().and_then(BadgeStatus::parse),
+            token.as_deref().and_then(BadgeToken::parse),
+        ) {
+            (Some(status), Some(token)) => Some(BadgeInfo {
+                status,
+                token,
+                error,
+            }),
+            _ => None,
+        };
+        Ok(Registration {
+            user_id: UserId::parse(&user_id).map_err(|e| e.to_string())?,
+            conference: ConferenceId::from_stored(conference),
+            person: Person::parse(&user_name, &phone, company.as_deref())
+                .map_err(|e| e.to_string())?,
+            created_at,
+            badge,
+            ticket_code,
+        })
+    })();
+    Ok((seq, parsed))
+}
+
+pub(super) fn collect(
+    rows: impl Iterator<Item = rusqlite::Result<(i64, Result<Registration, String>)>>,
+) -> Result<Vec<(i64, Registration)>, StoreError> {
+    rows.map(|r| {
+        let (seq, reg) = r.map_err(unavailable)?;
+        Ok((
+            seq,
+            reg.map_err(|e| unavailable(format!("stored registration is invalid: {e}")))?,
+        ))
+    })
+    .collect()
+}
+
+pub(super) fn encode_cursor(seq: i64) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("seq:{seq}"))
+}
+
+pub(super) fn decode_cursor(cursor: &str) -> Result<i64, StoreError> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| StoreError::InvalidCursor)?;
+    std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(|s| s.strip_prefix("seq:"))
+        .and_then(|n| n.parse().ok())
+        .ok_or(StoreError::InvalidCursor)
+}

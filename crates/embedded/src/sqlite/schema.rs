@@ -1,0 +1,54 @@
+//! The database's tables, and the version check that keeps an older build
+//! from writing a newer build's database.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS registrations (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id       TEXT NOT NULL,
+    type          TEXT NOT NULL,
+    user_name     TEXT NOT NULL,
+    phone_number  TEXT NOT NULL,
+    company_name  TEXT,
+    created_at    TEXT NOT NULL,
+    badge_status  TEXT,
+    badge_token   TEXT UNIQUE,
+    badge_error   TEXT,
+    ticket_code   TEXT,
+    UNIQUE (user_id, type)
+);
+CREATE TABLE IF NOT EXISTS badge_jobs (
+    user_id     TEXT NOT NULL,
+    type        TEXT NOT NULL,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    run_after   INTEGER NOT NULL DEFAULT 0,
+    claimed     INTEGER NOT NULL DEFAULT 0,
+    last_error  TEXT,
+    PRIMARY KEY (user_id, type)
+);
+CREATE INDEX IF NOT EXISTS badge_jobs_due ON badge_jobs (claimed, run_after);
+";
+
+/// The schema version this build writes; a database from a newer build is refused.
+const SCHEMA_VERSION: i64 = 1;
+
+/// Sets the connection's durability, refuses a database from a newer build,
+/// and creates what is missing.
+pub(super) fn prepare(conn: &Connection, path: &Path) -> anyhow::Result<()> {
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;",
+    )?;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        anyhow::bail!(
+            "{} was written by a newer lanyard (schema {version}, this one knows {SCHEMA_VERSION})",
+            path.display()
+        );
+    }
+    conn.execute_batch(SCHEMA)?;
+    conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
+    Ok(())
+}

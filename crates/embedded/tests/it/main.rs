@@ -1,0 +1,4 @@
+//! lanyard-embedded's integration tests.
+//! One test binary for the crate: each module was once a binary of its own.
+
+mod store_contract;

@@ -1,0 +1,51 @@
+//! The API's routes, written once: the router, the OpenAPI description and
+//! the links in answers all take them from here.
+
+use lanyard_domain::BadgeToken;
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+
+pub const HEALTH: &str = "/api/health";
+pub const CONFERENCES: &str = "/api/conferences";
+pub const REGISTRATIONS: &str = "/api/registrations";
+pub const USER_REGISTRATIONS: &str = "/api/registrations/{user_id}";
+pub const REGISTRATION: &str = "/api/registrations/{user_id}/{type}";
+pub const REGISTRATION_BADGE: &str = "/api/registrations/{user_id}/{type}/badge";
+pub const BADGE: &str = "/api/badges/{token}";
+pub const OPENAPI: &str = "/api/openapi.json";
+
+/// Fills a route's `{name}` segments with values already safe in a path.
+fn fill(route: &str, values: &[(&str, &str)]) -> String {
+    values.iter().fold(route.to_owned(), |path, (name, value)| {
+        path.replace(&format!("{{{name}}}"), value)
+    })
+}
+
+/// The URL of one registration.
+pub fn registration(user_id: &str, conference: &str) -> String {
+    let encode = |s| utf8_percent_encode(s, NON_ALPHANUMERIC).to_string();
+    fill(
+        REGISTRATION,
+        &[("user_id", &encode(user_id)), ("type", &encode(conference))],
+    )
+}
+
+/// The URL of a badge (add `.png`, `.svg` or `.pdf` for its files). Tokens
+/// are base64url, safe in a path as they are.
+pub fn badge(token: &BadgeToken) -> String {
+    fill(BADGE, &[("token", token.as_str())])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_encoded_into_their_segments() {
+        assert_eq!(
+            registration("a/b", "Serverless web project"),
+            "/api/registrations/a%2Fb/Serverless%20web%20project"
+        );
+        let token = BadgeToken::parse("6cJ3p1xq0uKqL2m8eVn4_-").unwrap();
+        assert_eq!(badge(&token), "/api/badges/6cJ3p1xq0uKqL2m8eVn4_-");
+    }
+}

@@ -1,0 +1,3 @@
+//! lanyard-http's integration tests.
+
+mod schema_patterns;

@@ -1,0 +1,13 @@
+//! The lanyard program's integration tests: the real server and CLI.
+//! One test binary for the crate: each module was once a binary of its own.
+
+mod common;
+
+mod api;
+#[cfg(feature = "aws")]
+mod aws;
+mod cli;
+mod hostile;
+mod limits;
+mod logs;
+mod reliability;
