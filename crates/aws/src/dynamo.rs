@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_sdk_dynamodb::Client;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use lanyard_domain::fields::{BadgeToken, ConferenceId};
+use lanyard_domain::fields::{search_fold, BadgeToken, ConferenceId};
 use lanyard_domain::{
     BadgeInfo, BadgeStatus, ListQuery, Page, Person, Registration, RegistrationKey,
     RegistrationStore, StoreError, UserId,
@@ -197,12 +197,12 @@ fn decode_cursor(cursor: &str) -> Result<Item, StoreError> {
 
 fn matches_search(r: &Registration, search: Option<&str>) -> bool {
     let Some(q) = search else { return true };
-    let q = q.to_lowercase();
-    r.person.user_name.as_str().to_lowercase().contains(&q)
+    let q = search_fold(q);
+    search_fold(r.person.user_name.as_str()).contains(&q)
         || r.person
             .company_name
             .as_ref()
-            .is_some_and(|c| c.as_str().to_lowercase().contains(&q))
+            .is_some_and(|c| search_fold(c.as_str()).contains(&q))
 }
 
 impl DynamoStore {

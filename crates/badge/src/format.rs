@@ -3,8 +3,8 @@
 use std::str::FromStr;
 
 /// The resolutions a raster badge may be rendered at.
-pub(crate) const MIN_DPI: u32 = 30;
-pub(crate) const MAX_DPI: u32 = 1200;
+pub const MIN_DPI: u32 = 30;
+pub const MAX_DPI: u32 = 1200;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Preset {

@@ -30,7 +30,7 @@ mod theme;
 
 pub use error::BadgeError;
 pub use fonts::Fonts;
-pub use format::{Format, Preset};
+pub use format::{Format, Preset, MAX_DPI, MIN_DPI};
 pub use payload::{escape_vcard_text, Payload};
 pub use qr::QrModules;
 pub use render::{BadgeRenderer, BadgeSet};

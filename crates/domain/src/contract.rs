@@ -195,6 +195,15 @@ async fn filters_by_conference_and_search(store: Arc<dyn RegistrationStore>) {
         .insert(&sample("a3", CONFERENCE_A, "홍길동", Some("서버리스")))
         .await
         .unwrap();
+    store
+        .insert(&sample(
+            "a4",
+            CONFERENCE_B,
+            "Ödön Horváth",
+            Some("Ärzte GmbH"),
+        ))
+        .await
+        .unwrap();
     let ids = |items: Vec<Registration>| {
         let mut v: Vec<String> = items.into_iter().map(|r| r.user_id.to_string()).collect();
         v.sort();
@@ -226,6 +235,14 @@ async fn filters_by_conference_and_search(store: Arc<dyn RegistrationStore>) {
         ids(collect_all(&store, q(None, Some("park"))).await),
         ["a2"]
     );
+    // Case and normalisation are folded the Unicode way, not only for ASCII.
+    for search in ["ÖDÖN", "ödön", "O\u{308}DO\u{308}N", "horváth", "ÄRZTE"] {
+        assert_eq!(
+            ids(collect_all(&store, q(None, Some(search))).await),
+            ["a4"],
+            "{search:?}"
+        );
+    }
 }
 
 async fn bad_cursors_are_refused(store: Arc<dyn RegistrationStore>) {

@@ -23,10 +23,50 @@ impl FieldError {
     }
 }
 
-/// Trims free text (a name, a company) and checks what every such field
-/// shares: at most 100 characters, none of them a control character.
-fn free_text<'a>(field: &'static str, s: &'a str) -> Result<&'a str, FieldError> {
-    let s = s.trim();
+/// Text as it is compared and stored: Unicode NFC, so that the same name
+/// typed on two keyboards (precomposed `é`, or `e` and a combining accent)
+/// is one name.
+pub fn normalize(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    s.nfc().collect()
+}
+
+/// Search text folded the same way on every backend: NFC, then Unicode
+/// lower case, so `ÖDÖN` finds `Ödön` and `É` finds `é` whichever way either
+/// was typed.
+pub fn search_fold(s: &str) -> String {
+    normalize(s).to_lowercase()
+}
+
+/// Characters that reorder the text around them: `U+202E evil.exe` would
+/// print as `exe.live`.
+fn is_direction_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Characters that print nothing: white space, format characters (zero-width
+/// space and joiners, the byte-order mark, direction marks), fillers (the
+/// Hangul fillers, the blank Braille pattern) and variation selectors.
+/// Unicode's `Default_Ignorable_Code_Point` and `White_Space` with the
+/// fillers: hand-listed because no maintained crate exposes that property.
+fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || c.is_control()
+        || matches!(c,
+            '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}'
+            | '\u{17B4}' | '\u{17B5}' | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}' | '\u{2800}' | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}'
+            | '\u{FFF0}'..='\u{FFF8}' | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
+}
+
+/// Normalises free text (a name, a company), trims it and checks what every
+/// such field shares: at most 100 characters, no control or
+/// direction-override character, and something visible unless empty.
+fn free_text(field: &'static str, s: &str) -> Result<String, FieldError> {
+    let s = normalize(s.trim()).trim().to_owned();
     if s.chars().count() > 100 {
         return Err(FieldError::new(field, "must be at most 100 characters"));
     }
@@ -35,6 +75,18 @@ fn free_text<'a>(field: &'static str, s: &'a str) -> Result<&'a str, FieldError>
             field,
             "must not contain control characters",
         ));
+    }
+    if let Some(c) = s.chars().find(|c| is_direction_control(*c)) {
+        return Err(FieldError::new(
+            field,
+            format!(
+                "must not contain text-direction controls (found U+{:04X})",
+                c as u32
+            ),
+        ));
+    }
+    if !s.is_empty() && s.chars().all(is_invisible) {
+        return Err(FieldError::new(field, "must contain a visible character"));
     }
     Ok(s)
 }
@@ -70,14 +122,14 @@ impl UserId {
     pub const FIELD: &'static str = "user_id";
 
     pub fn parse(s: &str) -> Result<Self, FieldError> {
+        let s = &normalize(s);
         let len = s.chars().count();
         if !(1..=64).contains(&len) {
             return Err(FieldError::new(Self::FIELD, "must be 1 to 64 characters"));
         }
-        if let Some(c) = s
-            .chars()
-            .find(|c| !(c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@' | '+')))
-        {
+        if let Some(c) = s.chars().find(|c| {
+            !(c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@' | '+')) || is_invisible(*c)
+        }) {
             return Err(FieldError::new(
                 Self::FIELD,
                 format!("may contain only letters, digits and . _ - @ + (found {c:?})"),
@@ -107,7 +159,7 @@ impl UserName {
         if s.is_empty() {
             return Err(FieldError::new(Self::FIELD, "is required"));
         }
-        Ok(UserName(s.to_owned()))
+        Ok(UserName(s))
     }
 }
 
@@ -120,7 +172,17 @@ string_newtype!(PhoneNumber);
 impl PhoneNumber {
     pub const FIELD: &'static str = "phone_number";
 
+    /// Longest accepted text, spaces and separators included (the OpenAPI
+    /// `maxLength`): room for any real number, nothing like a page of spaces.
+    pub const MAX_CHARS: usize = 60;
+
     pub fn parse(s: &str) -> Result<Self, FieldError> {
+        if s.chars().count() > Self::MAX_CHARS {
+            return Err(FieldError::new(
+                Self::FIELD,
+                format!("must be at most {} characters", Self::MAX_CHARS),
+            ));
+        }
         let s = s.trim();
         let body = s.strip_prefix('+').unwrap_or(s);
         if let Some(c) = body
@@ -154,7 +216,7 @@ impl CompanyName {
         if s.is_empty() {
             return Ok(None);
         }
-        Ok(Some(CompanyName(s.to_owned())))
+        Ok(Some(CompanyName(s)))
     }
 }
 
@@ -268,6 +330,35 @@ mod tests {
         assert!(BadgeToken::parse("../../../../etc/passwd").is_none());
     }
 
+    #[test]
+    fn text_is_normalised_and_must_print() {
+        // NFC and NFD spellings are one name, one user id.
+        let nfd = "\u{1112}\u{1169}\u{11BC}\u{1100}\u{1175}\u{11AF}\u{1103}\u{1169}\u{11BC}";
+        assert_eq!(UserName::parse(nfd).unwrap().as_str(), "홍길동");
+        assert_eq!(UserId::parse(nfd).unwrap().as_str(), "홍길동");
+        assert_eq!(UserId::parse("jose\u{301}").unwrap().as_str(), "josé");
+        // Direction overrides are refused, with the character named.
+        let evil = UserName::parse("\u{202E}evil.exe").unwrap_err();
+        assert!(evil.message.contains("U+202E"), "{evil}");
+        assert!(CompanyName::parse("ACME \u{2067}x").is_err());
+        // Nothing visible: refused (a company may be empty, not invisible).
+        for blank in [
+            "\u{FEFF}",
+            "\u{200B}",
+            "\u{3164}",
+            "\u{200B}\u{2800}",
+            "\u{115F}\u{1160}",
+        ] {
+            assert!(UserName::parse(blank).is_err(), "{blank:?}");
+            assert!(CompanyName::parse(blank).is_err(), "{blank:?}");
+        }
+        assert!(UserId::parse("\u{3164}").is_err());
+        assert!(UserId::parse("a\u{200B}b").is_err());
+        // A joiner inside visible text is fine (emoji sequences, Indic conjuncts).
+        assert!(UserName::parse("क\u{94D}\u{200D}ष").is_ok());
+        assert_eq!(search_fold("ÖDÖN"), search_fold("o\u{308}do\u{308}n"));
+    }
+
     fn user_id_char() -> impl Strategy<Value = char> {
         prop_oneof![
             proptest::char::range('a', 'z'),
@@ -303,8 +394,12 @@ mod tests {
 
         #[test]
         fn user_name_accepts_any_script(s in "[\\p{L}\\p{M}\\p{N} .,;'\\\\-]{1,100}") {
-            prop_assume!(!s.trim().is_empty());
-            prop_assert_eq!(UserName::parse(&s).unwrap().to_string(), s.trim());
+            // Length counts after normalisation (NFC lengthens a few
+            // characters), and the text must have something visible.
+            let expected = normalize(s.trim());
+            prop_assume!(expected.trim().chars().count() <= 100);
+            prop_assume!(expected.chars().any(|c| !is_invisible(c)));
+            prop_assert_eq!(UserName::parse(&s).unwrap().to_string(), expected.trim());
         }
 
         #[test]
@@ -340,8 +435,11 @@ mod tests {
 
         #[test]
         fn company_accepts_up_to_100(s in "[\\p{L}\\p{N} &.,-]{0,100}") {
+            let expected = normalize(s.trim());
+            prop_assume!(expected.trim().chars().count() <= 100);
+            prop_assume!(expected.is_empty() || expected.chars().any(|c| !is_invisible(c)));
             let parsed = CompanyName::parse(&s).unwrap();
-            prop_assert_eq!(parsed.as_ref().map(|c| c.as_str()), Some(s.trim()).filter(|t| !t.is_empty()));
+            prop_assert_eq!(parsed.as_ref().map(|c| c.as_str()), Some(expected.trim()).filter(|t| !t.is_empty()));
         }
 
         #[test]

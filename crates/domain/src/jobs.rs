@@ -22,11 +22,14 @@ pub struct BadgeJobPolicy {
 }
 
 impl Default for BadgeJobPolicy {
+    /// Ten attempts over about a quarter of an hour (2 s, 4 s … 5 min apart):
+    /// long enough for an operator to free a full disk or for a storage
+    /// service to recover before a badge is marked failed.
     fn default() -> Self {
         BadgeJobPolicy {
-            max_attempts: 5,
-            base_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(60),
+            max_attempts: 10,
+            base_delay: Duration::from_secs(2),
+            max_delay: Duration::from_secs(300),
         }
     }
 }
@@ -113,9 +116,10 @@ impl Lanyard {
         }
     }
 
-    /// A badge worker's job: render the registration's pending badge (PNG and
-    /// SVG), write its files durably and mark it ready. Running it twice gives
-    /// the same files.
+    /// A badge worker's job: render the registration's pending badge as the
+    /// PNG the page shows and prints, write it durably and mark the badge
+    /// ready. The SVG and the PDF are rendered when first asked for (see
+    /// [`Lanyard::badge_file`]). Running it twice gives the same file.
     async fn render_badge(&self, key: &RegistrationKey) -> Result<BadgeOutcome, LanyardError> {
         let Some(registration) = self.store.get(key).await? else {
             return Ok(BadgeOutcome::Gone);
@@ -127,35 +131,34 @@ impl Lanyard {
             return Ok(BadgeOutcome::AlreadyDone);
         }
         let this = self.clone();
-        let files = crate::blocking::spawn_blocking(move || this.render_files(&registration))
-            .await
-            .map_err(|e| LanyardError::Render(format!("the renderer stopped: {e}")))??;
-        // A PDF from an earlier render may be stale; it is made again on request.
+        let png =
+            crate::blocking::spawn_blocking(move || this.render_one(&registration, Format::Png))
+                .await
+                .map_err(|e| LanyardError::Render(format!("the renderer stopped: {e}")))??;
+        // Files of an earlier render are stale; they are made again on request.
+        for format in [Format::Svg, Format::Pdf] {
+            self.objects
+                .delete(&object_key(&badge.token, format))
+                .await?;
+        }
         self.objects
-            .delete(&object_key(&badge.token, Format::Pdf))
-            .await?;
-        self.objects
-            .put_all(vec![
-                (
-                    object_key(&badge.token, Format::Svg),
-                    files.svg,
-                    Format::Svg.content_type(),
-                ),
-                (
-                    object_key(&badge.token, Format::Png),
-                    files.png,
-                    Format::Png.content_type(),
-                ),
-            ])
+            .put(
+                &object_key(&badge.token, Format::Png),
+                png,
+                Format::Png.content_type(),
+            )
             .await?;
         let ready = BadgeInfo {
             status: BadgeStatus::Ready,
-            token: badge.token,
+            token: badge.token.clone(),
             error: None,
         };
         if self.store.finish_badge(key, &ready).await? {
             Ok(BadgeOutcome::Rendered)
         } else {
+            // Deleted (or given a new badge) while this render ran: what it
+            // wrote must not outlive the registration.
+            self.delete_files(&badge.token).await?;
             Ok(BadgeOutcome::Gone)
         }
     }
@@ -184,8 +187,11 @@ mod tests {
     #[test]
     fn backoff_doubles_from_the_base_up_to_the_cap() {
         let policy = BadgeJobPolicy::default();
-        let delays: Vec<u64> = (1..=8).map(|n| policy.delay(n).as_secs()).collect();
-        assert_eq!(delays, [1, 2, 4, 8, 16, 32, 60, 60]);
+        let delays: Vec<u64> = (1..=10).map(|n| policy.delay(n).as_secs()).collect();
+        assert_eq!(delays, [2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
+        // Retries span minutes before the last attempt, not seconds.
+        let waited: u64 = delays[..policy.max_attempts as usize - 1].iter().sum();
+        assert!(waited >= 10 * 60, "{waited} s");
         assert_eq!(policy.delay(u32::MAX), policy.max_delay);
     }
 }

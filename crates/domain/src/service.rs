@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use lanyard_badge::{Badge, BadgeSet, Format, Preset};
+use lanyard_badge::{Badge, Format, Preset};
 
 use crate::conference::Conferences;
 use crate::fields::{random_code, BadgeToken, FieldError, PageSize, PhoneNumber, UserId, UserName};
@@ -207,7 +207,7 @@ impl Lanyard {
         Ok(())
     }
 
-    async fn delete_files(&self, token: &BadgeToken) -> Result<(), LanyardError> {
+    pub(crate) async fn delete_files(&self, token: &BadgeToken) -> Result<(), LanyardError> {
         for format in [Format::Png, Format::Svg, Format::Pdf] {
             self.objects.delete(&object_key(token, format)).await?;
         }
@@ -247,7 +247,9 @@ impl Lanyard {
         Ok(registration)
     }
 
-    /// A ready badge's file. The PDF is rendered on its first request and kept.
+    /// A ready badge's file. The PNG is made by the badge worker; the SVG and
+    /// the PDF are rendered on their first request and kept; a file that has
+    /// gone missing is rendered again the same way.
     pub async fn badge_file(&self, token: &str, format: Format) -> Result<Vec<u8>, LanyardError> {
         let registration = self.badge(token).await?;
         let badge = registration
@@ -259,18 +261,26 @@ impl Lanyard {
         if let Some(bytes) = self.objects.get(&key).await? {
             return Ok(bytes);
         }
-        if format != Format::Pdf {
+        let this = self.clone();
+        let bytes = crate::blocking::spawn_blocking(move || this.render_one(&registration, format))
+            .await
+            .map_err(|e| LanyardError::Render(format!("the renderer stopped: {e}")))??;
+        self.objects
+            .put(&key, bytes.clone(), format.content_type())
+            .await?;
+        // Deleted while it was rendered: the file just written must not
+        // outlive the registration.
+        let still_ready = self
+            .store
+            .find_by_badge_token(&badge.token)
+            .await?
+            .and_then(|r| r.badge)
+            .is_some_and(|b| b.status == BadgeStatus::Ready);
+        if !still_ready {
+            self.objects.delete(&key).await?;
             return Err(LanyardError::NotFound);
         }
-        let this = self.clone();
-        let pdf =
-            crate::blocking::spawn_blocking(move || this.render_one(&registration, Format::Pdf))
-                .await
-                .map_err(|e| LanyardError::Render(format!("the renderer stopped: {e}")))??;
-        self.objects
-            .put(&key, pdf.clone(), Format::Pdf.content_type())
-            .await?;
-        Ok(pdf)
+        Ok(bytes)
     }
 
     /// Renders a registration's badge with its conference's renderer.
@@ -307,13 +317,6 @@ impl Lanyard {
     ) -> Result<Vec<u8>, LanyardError> {
         self.with_badge(registration, |renderer, badge| {
             renderer.render(badge, Preset::Id1, format, None)
-        })
-    }
-
-    /// Renders the PNG and SVG of one registration's badge in memory.
-    pub fn render_files(&self, registration: &Registration) -> Result<BadgeSet, LanyardError> {
-        self.with_badge(registration, |renderer, badge| {
-            renderer.render_set(badge, Preset::Id1)
         })
     }
 }

@@ -16,7 +16,8 @@ pub struct FileObjectStore {
 impl FileObjectStore {
     pub fn open(root: impl Into<PathBuf>) -> anyhow::Result<Self> {
         let root = root.into();
-        std::fs::create_dir_all(&root)?;
+        std::fs::create_dir_all(&root)
+            .map_err(|e| anyhow::anyhow!("creating {}: {e}", root.display()))?;
         Ok(FileObjectStore { root })
     }
 

@@ -4,7 +4,7 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | `lock` | one process per data directory |
+//! | `lock` | one process per data directory; a lost database is refused |
 //! | `sqlite` | registrations and the badge job queue (schema, writer, queue, rows) |
 //! | `backup` | a consistent copy of a live database |
 //! | `files` | badge files on disk |
@@ -18,6 +18,6 @@ mod workers;
 
 pub use backup::backup_database;
 pub use files::FileObjectStore;
-pub use lock::DataDirLock;
+pub use lock::{refuse_lost_database, DataDirLock};
 pub use sqlite::SqliteStore;
 pub use workers::{BadgeWorkers, LocalBadgeJobs};

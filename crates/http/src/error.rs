@@ -25,6 +25,9 @@ pub enum ApiError {
     Overloaded,
     /// The request took longer than the server allows (a slow client, usually).
     Timeout,
+    /// Storage cannot take the request now (a full disk, too many open
+    /// files, a storage service's hiccup): nothing was stored; try again.
+    StorageUnavailable(String),
     /// A failure inside the server: logged in full, told to the client in one line.
     Internal(String),
 }
@@ -38,7 +41,8 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable, machine-readable: `invalid`, `already_registered`, `not_found`,
     /// `unauthorized`, `payload_too_large`, `unsupported_media_type`,
-    /// `method_not_allowed`, `rate_limited`, `overloaded`, `request_timeout`, `internal`.
+    /// `method_not_allowed`, `rate_limited`, `overloaded`, `request_timeout`,
+    /// `storage_unavailable`, `internal`.
     #[schema(example = "invalid")]
     pub code: &'static str,
     #[schema(example = "phone_number: must have 4 to 20 digits")]
@@ -64,6 +68,7 @@ impl From<LanyardError> for ApiError {
             LanyardError::Invalid(f) => f.into(),
             LanyardError::AlreadyRegistered => ApiError::AlreadyRegistered,
             LanyardError::NotFound => ApiError::NotFound,
+            LanyardError::Storage(e) => ApiError::StorageUnavailable(e.to_string()),
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -128,6 +133,19 @@ impl IntoResponse for ApiError {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                return response;
+            }
+            ApiError::StorageUnavailable(cause) => {
+                tracing::warn!(%cause, "storage is unavailable; answered 503");
+                let mut response = error_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage_unavailable",
+                    "the server cannot store or read data right now; nothing was changed, please try again shortly".into(),
+                    None,
+                );
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
                 return response;
             }
             ApiError::Timeout => (

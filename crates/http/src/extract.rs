@@ -67,12 +67,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let inner = e.inner();
     let message = inner.to_string();
-    if let Some(rest) = message.strip_prefix("unknown field `") {
-        let field = rest.split('`').next().unwrap_or_default().to_owned();
-        return ApiError::Invalid {
-            message: format!("{field}: unknown field"),
-            field: Some(field),
-        };
+    for (prefix, problem) in [
+        ("unknown field `", "unknown field"),
+        ("duplicate field `", "appears more than once"),
+    ] {
+        if let Some(rest) = message.strip_prefix(prefix) {
+            let field = rest.split('`').next().unwrap_or_default().to_owned();
+            return ApiError::Invalid {
+                message: format!("{field}: {problem}"),
+                field: Some(field),
+            };
+        }
     }
     let path = e.path().to_string();
     let field = (path != "." && !path.is_empty()).then_some(path);
@@ -115,6 +120,16 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
     }
 }
 
+/// The token of an `Authorization: Bearer <token>` value. The scheme name is
+/// case-insensitive (RFC 9110 §11.1).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
 /// Proof that the request carries the organizer token.
 pub struct Organizer;
 
@@ -129,8 +144,7 @@ impl FromRequestParts<AppState> for Organizer {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(bearer_token)
             .unwrap_or_default();
         // Constant-time: how much of a guess matched is never observable.
         let expected = state.admin_token.as_bytes();
@@ -138,6 +152,21 @@ impl FromRequestParts<AppState> for Organizer {
             Ok(Organizer)
         } else {
             Err(ApiError::Unauthorized)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for value in ["Bearer abc", "bearer abc", "BEARER abc", "  bEaReR   abc  "] {
+            assert_eq!(bearer_token(value), Some("abc"), "{value:?}");
+        }
+        for value in ["Basic abc", "Bearer", "Bearer ", "Bearerabc", "abc"] {
+            assert_eq!(bearer_token(value), None, "{value:?}");
         }
     }
 }

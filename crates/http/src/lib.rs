@@ -89,6 +89,25 @@ impl MakeRequestId for RandomRequestId {
     }
 }
 
+/// A client-sent `X-Request-Id` is kept only when it is 1–64 visible ASCII
+/// characters; anything else (long, control characters, non-ASCII) is removed,
+/// and the server makes its own.
+pub fn request_id_is_fit(value: &[u8]) -> bool {
+    (1..=64).contains(&value.len()) && value.iter().all(|b| b.is_ascii_graphic())
+}
+
+async fn drop_unfit_request_id(mut request: Request) -> Request {
+    let unfit = request
+        .headers()
+        .get_all(&REQUEST_ID)
+        .iter()
+        .any(|v| !request_id_is_fit(v.as_bytes()));
+    if unfit || request.headers().get_all(&REQUEST_ID).iter().count() > 1 {
+        request.headers_mut().remove(&REQUEST_ID);
+    }
+    request
+}
+
 /// Builds the whole HTTP application. Serve it with
 /// `into_make_service_with_connect_info::<SocketAddr>()` so the sign-up rate
 /// limit can see client addresses.
@@ -160,6 +179,8 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), RandomRequestId))
+        // Runs first: a client's own request id is kept only when it is fit for logs.
+        .layer(axum::middleware::map_request(drop_unfit_request_id))
         // The organizer token never reaches a log line.
         .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
         .with_state(state)

@@ -10,9 +10,13 @@ use std::sync::Arc;
 use anyhow::Context;
 use lanyard_badge::Fonts;
 use lanyard_domain::{BadgeJobPolicy, Conferences, Lanyard};
-use lanyard_embedded::{BadgeWorkers, DataDirLock, FileObjectStore, LocalBadgeJobs, SqliteStore};
+use lanyard_embedded::{
+    refuse_lost_database, BadgeWorkers, DataDirLock, FileObjectStore, LocalBadgeJobs, SqliteStore,
+};
 use lanyard_http::{AdminToken, AppState, Limits};
 use tokio::net::TcpListener;
+
+use crate::server::ConnectionLimits;
 
 #[cfg(feature = "aws")]
 pub use crate::aws::AwsSettings;
@@ -27,6 +31,7 @@ pub struct ServeSettings {
     pub workers: Option<usize>,
     pub job_policy: BadgeJobPolicy,
     pub limits: Limits,
+    pub connections: ConnectionLimits,
     /// Run on DynamoDB, S3 and SNS instead of SQLite and local files.
     #[cfg(feature = "aws")]
     pub aws: Option<AwsSettings>,
@@ -42,6 +47,7 @@ impl ServeSettings {
             workers: None,
             job_policy: BadgeJobPolicy::default(),
             limits: Limits::default(),
+            connections: ConnectionLimits::default(),
             #[cfg(feature = "aws")]
             aws: None,
         }
@@ -98,6 +104,7 @@ enum Backend {
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
+    connections: ConnectionLimits,
     backend: Backend,
     admin_token: AdminToken,
     admin_token_file: Option<PathBuf>,
@@ -137,6 +144,7 @@ impl Application {
         Ok(Application {
             listener,
             router,
+            connections: settings.connections,
             backend,
             admin_token,
             admin_token_file,
@@ -156,6 +164,7 @@ impl Application {
         conferences: Conferences,
     ) -> anyhow::Result<(Lanyard, Backend)> {
         let lock = DataDirLock::acquire(&settings.data_dir)?;
+        refuse_lost_database(&settings.data_dir)?;
         let store = SqliteStore::open(settings.data_dir.join("lanyard.sqlite"))
             .context("opening the database")?;
         let objects = FileObjectStore::open(settings.data_dir.join("objects"))?;
@@ -214,7 +223,8 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then stops accepting, lets in-flight
-    /// requests finish, lets workers finish the badge in hand, and returns.
+    /// requests finish (up to the shutdown deadline), lets workers finish the
+    /// badge in hand, and returns.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -222,15 +232,11 @@ impl Application {
         let Application {
             listener,
             router,
+            connections,
             backend,
             ..
         } = self;
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await?;
+        crate::server::serve(listener, router, connections, shutdown).await;
         match backend {
             Backend::Embedded { workers, .. } => workers.shutdown().await,
             #[cfg(feature = "aws")]

@@ -6,7 +6,9 @@ pub mod app;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod render;
+pub mod server;
 
 pub use app::{Application, ServeSettings};
+pub use server::ConnectionLimits;
 
 pub use lanyard_http::DEFAULT_LOG_FILTER;

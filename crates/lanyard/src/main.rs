@@ -1,12 +1,13 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use lanyard::app::{load_conferences, shutdown_signal};
 use lanyard::render::{render_csv, render_one, write_file, Attendee, RenderOptions};
-use lanyard::{Application, ServeSettings};
-use lanyard_badge::{Fonts, Format, Preset};
+use lanyard::{Application, ConnectionLimits, ServeSettings};
+use lanyard_badge::{Fonts, Format, Preset, MAX_DPI, MIN_DPI};
 use lanyard_domain::Person;
 use lanyard_http::Limits;
 
@@ -96,6 +97,19 @@ struct ServeArgs {
     /// Seconds a request may take, its body included.
     #[arg(long, env = "LANYARD_REQUEST_TIMEOUT", default_value_t = Limits::DEFAULT.request_timeout.as_secs())]
     request_timeout: u64,
+    /// Seconds a client has to send a request's headers (also how long an
+    /// idle keep-alive connection stays open).
+    #[arg(long, env = "LANYARD_HEADER_READ_TIMEOUT", default_value_t = ConnectionLimits::DEFAULT.header_read_timeout.as_secs())]
+    header_read_timeout: u64,
+    /// Seconds without a byte either way before a connection is closed.
+    #[arg(long, env = "LANYARD_IDLE_TIMEOUT", default_value_t = ConnectionLimits::DEFAULT.idle_timeout.as_secs())]
+    idle_timeout: u64,
+    /// Connections open at once from one client address.
+    #[arg(long, env = "LANYARD_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = ConnectionLimits::DEFAULT.max_connections_per_address)]
+    max_connections_per_address: usize,
+    /// Seconds a shutdown waits for open requests before closing connections.
+    #[arg(long, env = "LANYARD_SHUTDOWN_TIMEOUT", default_value_t = ConnectionLimits::DEFAULT.shutdown_timeout.as_secs())]
+    shutdown_timeout: u64,
     #[cfg(feature = "aws")]
     #[command(flatten)]
     aws: AwsArgs,
@@ -130,7 +144,7 @@ struct RenderArgs {
     #[arg(long, default_value = "png", value_parser = ["png", "svg", "pdf", "jpg", "jpeg"])]
     format: String,
     /// Raster resolution (default 300 for id1, 113 — 400 × 250 px — for original).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(MIN_DPI as i64..=MAX_DPI as i64))]
     dpi: Option<u32>,
     /// Output file.
     #[arg(
@@ -256,9 +270,15 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             workers: args.workers,
             job_policy: Default::default(),
             limits: Limits {
-                request_timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
+                request_timeout: Duration::from_secs(args.request_timeout.max(1)),
                 max_concurrent_requests: args.max_concurrent_requests.max(1),
                 registrations_per_second: args.rate_limit,
+            },
+            connections: ConnectionLimits {
+                header_read_timeout: Duration::from_secs(args.header_read_timeout.max(1)),
+                idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),
+                max_connections_per_address: args.max_connections_per_address.max(1),
+                shutdown_timeout: Duration::from_secs(args.shutdown_timeout),
             },
             #[cfg(feature = "aws")]
             aws,

@@ -43,11 +43,17 @@ pub fn render_one(options: &RenderOptions<'_>, attendee: &Attendee) -> anyhow::R
     )?)
 }
 
-/// Writes `bytes` to `path` via a temporary file and a rename.
+/// Writes `bytes` to `path` via a temporary file and a rename. Errors name
+/// `path`, the file the user asked for.
 pub fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".partial");
+    let tmp = PathBuf::from(tmp);
+    let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written.with_context(|| format!("writing {}", path.display()))
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -61,13 +67,14 @@ struct CsvRow {
     company_name: String,
 }
 
-/// A file name for a badge: the user id and the conference, with anything
-/// outside `[A-Za-z0-9._-]` replaced, so no row can name a path elsewhere.
+/// A file name for a badge: the user id and the conference, readable in any
+/// script (letters and digits are kept, `홍길동` stays `홍길동`), with
+/// anything else replaced by `_`, so no row can name a path elsewhere.
 pub fn file_stem(user_id: &UserId, conference: &str) -> String {
     let clean = |s: &str| -> String {
         s.chars()
             .map(|c| {
-                if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                if c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@' | '+') {
                     c
                 } else {
                     '_'
@@ -105,6 +112,9 @@ pub fn render_csv(
     }
     let mut rows = Vec::new();
     let mut failed = Vec::new();
+    // Each row's file name, and the line that took it: two rows may never
+    // write one file.
+    let mut names: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (i, row) in reader.deserialize::<CsvRow>().enumerate() {
         let line = i + 2;
         let parsed = row.map_err(|e| e.to_string()).and_then(|r| {
@@ -115,8 +125,23 @@ pub fn render_csv(
                     .map_err(|e| e.to_string())?,
             })
         });
-        match parsed {
-            Ok(a) => rows.push(a),
+        let named = parsed.and_then(|a| {
+            let user_id = a.user_id.as_ref().expect("CSV rows have a user id");
+            let name = format!(
+                "{}.{}",
+                file_stem(user_id, &a.conference),
+                options.format.extension()
+            );
+            match names.get(&name) {
+                Some(first) => Err(format!("its file {name} is already line {first}'s")),
+                None => {
+                    names.insert(name.clone(), line);
+                    Ok((a, name))
+                }
+            }
+        });
+        match named {
+            Ok(row) => rows.push(row),
             Err(e) => failed.push(format!("line {line}: {e}")),
         }
     }
@@ -134,18 +159,14 @@ pub fn render_csv(
         for _ in 0..jobs.max(1) {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(a) = rows.get(i) else { break };
-                let user_id = a.user_id.as_ref().expect("CSV rows have a user id");
-                let path: PathBuf = out_dir.join(format!(
-                    "{}.{}",
-                    file_stem(user_id, &a.conference),
-                    options.format.extension()
-                ));
+                let Some((a, name)) = rows.get(i) else { break };
+                let path: PathBuf = out_dir.join(name);
                 if let Err(e) = render_one(options, a).and_then(|bytes| write_file(&path, &bytes)) {
+                    let user_id = a.user_id.as_ref().expect("CSV rows have a user id");
                     errors
                         .lock()
                         .expect("errors")
-                        .push(format!("{}: {e:#}", user_id));
+                        .push(format!("{user_id}: {e:#}"));
                 }
                 progress.inc(1);
             });

@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use anyhow::Context;
 use lanyard_domain::StoreError;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::Connection;
@@ -56,14 +57,18 @@ impl SqliteStore {
     pub fn open(path: impl AsRef<Path>) -> anyhow::Result<Self> {
         let path = path.as_ref().to_path_buf();
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
-        let conn = Connection::open(&path)?;
-        schema::prepare(&conn, &path)?;
+        let conn =
+            Connection::open(&path).with_context(|| format!("opening {}", path.display()))?;
+        schema::prepare(&conn, &path).with_context(|| format!("preparing {}", path.display()))?;
+        schema::add_functions(&conn)?;
         queue::release_claimed(&conn)?;
 
-        let manager = SqliteConnectionManager::file(&path)
-            .with_init(|c| c.execute_batch("PRAGMA query_only = 1; PRAGMA busy_timeout = 5000;"));
+        let manager = SqliteConnectionManager::file(&path).with_init(|c| {
+            c.execute_batch("PRAGMA query_only = 1; PRAGMA busy_timeout = 5000;")?;
+            schema::add_functions(c)
+        });
         let readers = r2d2::Pool::builder().max_size(8).build(manager)?;
 
         let (writer, jobs) = mpsc::sync_channel::<WriteJob>(4 * MAX_GROUP);

@@ -15,17 +15,25 @@ pub struct ClaimedJob {
     pub attempts: u32,
 }
 
+/// How long a claim holds a job. A claimed job's `run_after` is when its
+/// claim lapses: a job whose outcome could not be recorded (a full disk, say)
+/// is taken again by the running server then, not only after a restart. A
+/// render takes milliseconds, so a lapse never catches a job in progress;
+/// if one did, rendering twice writes the same file.
+const CLAIM_LEASE_MS: i64 = 10 * 60 * 1000;
+
 impl SqliteStore {
     /// Takes up to `limit` due badge jobs, oldest first, so no other worker
-    /// takes them. One transaction for several jobs keeps the queue's own
-    /// commits from costing more than the badges.
+    /// takes them; a claim that lapsed is taken again. One transaction for
+    /// several jobs keeps the queue's own commits from costing more than the
+    /// badges.
     pub async fn claim_jobs(&self, limit: usize) -> Result<Vec<ClaimedJob>, StoreError> {
         self.write(move |conn| {
             let rows = {
                 let mut stmt = conn
                     .prepare_cached(
                         "SELECT user_id, type, attempts FROM badge_jobs
-                         WHERE claimed = 0 AND run_after <= ?1 ORDER BY run_after LIMIT ?2",
+                         WHERE claimed IN (0, 1) AND run_after <= ?1 ORDER BY run_after LIMIT ?2",
                     )
                     .map_err(unavailable)?;
                 let rows = stmt
@@ -40,10 +48,11 @@ impl SqliteStore {
                 rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)?
             };
             let mut jobs = Vec::with_capacity(rows.len());
+            let lapses = now_ms() + CLAIM_LEASE_MS;
             for (user_id, conference, attempts) in rows {
                 conn.execute(
-                    "UPDATE badge_jobs SET claimed = 1 WHERE user_id = ?1 AND type = ?2",
-                    params![user_id, conference],
+                    "UPDATE badge_jobs SET claimed = 1, run_after = ?3 WHERE user_id = ?1 AND type = ?2",
+                    params![user_id, conference, lapses],
                 )
                 .map_err(unavailable)?;
                 jobs.push(ClaimedJob {
@@ -56,15 +65,11 @@ impl SqliteStore {
         .await
     }
 
-    /// Milliseconds until the next unclaimed job is due (0 if one is due now).
+    /// Milliseconds until the next job is due, or a claim lapses (0 if now).
     pub async fn next_job_due_in(&self) -> Result<Option<u64>, StoreError> {
         self.read(|conn| {
             let due: Option<i64> = conn
-                .query_row(
-                    "SELECT MIN(run_after) FROM badge_jobs WHERE claimed = 0",
-                    [],
-                    |r| r.get(0),
-                )
+                .query_row("SELECT MIN(run_after) FROM badge_jobs", [], |r| r.get(0))
                 .map_err(unavailable)?;
             Ok(due.map(|t| (t - now_ms()).max(0) as u64))
         })
@@ -123,9 +128,12 @@ impl SqliteStore {
     }
 }
 
-/// Frees the jobs claimed by a process that stopped.
+/// Frees the jobs claimed by a process that stopped, due at once.
 pub(super) fn release_claimed(conn: &Connection) -> rusqlite::Result<usize> {
-    conn.execute("UPDATE badge_jobs SET claimed = 0 WHERE claimed = 1", [])
+    conn.execute(
+        "UPDATE badge_jobs SET claimed = 0, run_after = 0 WHERE claimed = 1",
+        [],
+    )
 }
 
 /// Queues (or queues again, from the start) the badge job of a registration.

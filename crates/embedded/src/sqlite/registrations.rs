@@ -1,6 +1,7 @@
 //! The registration store port on SQLite.
 
 use async_trait::async_trait;
+use lanyard_domain::fields::search_fold;
 use lanyard_domain::{
     BadgeInfo, BadgeStatus, BadgeToken, ListQuery, Page, Registration, RegistrationKey,
     RegistrationStore, StoreError, UserId,
@@ -86,7 +87,7 @@ impl RegistrationStore for SqliteStore {
     async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
         let before = query.cursor.as_deref().map(decode_cursor).transpose()?;
         let conference = query.conference.as_ref().map(|c| c.as_str().to_owned());
-        let search = query.search.clone();
+        let search = query.search.as_deref().map(search_fold);
         let limit = query.limit.max(1);
         self.read(move |conn| {
             // Newest first, keyed on the insertion sequence: stable under
@@ -95,8 +96,8 @@ impl RegistrationStore for SqliteStore {
                 .prepare_cached(&format!(
                     "SELECT {COLUMNS} FROM registrations
                      WHERE (?1 IS NULL OR type = ?1)
-                       AND (?2 IS NULL OR instr(lower(user_name), lower(?2)) > 0
-                                       OR instr(lower(coalesce(company_name, '')), lower(?2)) > 0)
+                       AND (?2 IS NULL OR instr(lanyard_fold(user_name), ?2) > 0
+                                       OR instr(lanyard_fold(coalesce(company_name, '')), ?2) > 0)
                        AND (?3 IS NULL OR seq < ?3)
                      ORDER BY seq DESC LIMIT ?4"
                 ))

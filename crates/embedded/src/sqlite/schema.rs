@@ -52,3 +52,19 @@ pub(super) fn prepare(conn: &Connection, path: &Path) -> anyhow::Result<()> {
     conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
     Ok(())
 }
+
+/// SQL functions lanyard's queries use: `lanyard_fold(text)`, the domain's
+/// search folding (NFC and Unicode lower case; SQLite's own `lower` folds
+/// ASCII only), so a search matches the same rows as on every backend.
+pub(super) fn add_functions(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "lanyard_fold",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let text: Option<String> = ctx.get(0)?;
+            Ok(text.map(|t| lanyard_domain::fields::search_fold(&t)))
+        },
+    )
+}

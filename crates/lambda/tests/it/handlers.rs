@@ -310,7 +310,9 @@ async fn a_sign_up_goes_through_the_api_sns_and_badge_functions_to_a_scannable_b
     assert_eq!(outcome, BadgeInvocation::Jobs(vec![JobOutcome::Rendered]));
     let png_key = format!("badges/{token}.png");
     let first = env.object(&png_key).await.expect("the PNG is in S3");
-    assert!(env.object(&format!("badges/{token}.svg")).await.is_some());
+    // The SVG and the PDF are made when first asked for.
+    let svg_key = format!("badges/{token}.svg");
+    assert!(env.object(&svg_key).await.is_none());
 
     // Metrics in CloudWatch's embedded format.
     let lines = metrics_out.lines();
@@ -366,6 +368,13 @@ async fn a_sign_up_goes_through_the_api_sns_and_badge_functions_to_a_scannable_b
     .await;
     assert_eq!(pdf.status, 200);
     assert!(pdf.body.starts_with(b"%PDF"));
+    let svg = call_api(
+        &router,
+        api_event("GET", &format!("/api/badges/{token}.svg"), None, false),
+    )
+    .await;
+    assert_eq!(svg.status, 200);
+    assert_eq!(env.object(&svg_key).await.unwrap(), svg.body);
 
     // Organizer endpoints need the token, through Lambda as anywhere.
     let list = call_api(

@@ -219,6 +219,17 @@ async fn organizer_endpoints_need_the_token() {
             );
         }
     }
+    // The scheme name is case-insensitive (RFC 9110).
+    for scheme in ["bearer", "BEARER", "bEaReR"] {
+        let res = app
+            .client
+            .get(app.url("/api/registrations/someone"))
+            .header("authorization", format!("{scheme} {TOKEN}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{scheme}");
+    }
     // Still there: none of the refused deletes went through.
     let res = app
         .organizer(Method::GET, "/api/registrations/someone")
@@ -583,5 +594,36 @@ async fn a_badge_for_a_conference_no_longer_configured_fails_at_once() {
     let app = crate::common::spawn_app_with_config(dir.path(), &config).await;
     let badge = app.wait_for_badge(&url).await;
     assert_eq!(badge["status"], "failed");
+    app.stop().await;
+}
+
+/// A client's `X-Request-Id` is echoed when short and printable; anything
+/// else is replaced by the server's own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_request_id_is_kept_only_when_fit_for_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(dir.path(), 0).await;
+    let ask = |id: String| {
+        let request = app
+            .client
+            .get(app.url("/api/health"))
+            .header("x-request-id", id);
+        async move {
+            let res = request.send().await.unwrap();
+            assert_eq!(res.status(), 200);
+            res.headers()["x-request-id"].to_str().unwrap().to_owned()
+        }
+    };
+    assert_eq!(ask("trace-0123.abc".into()).await, "trace-0123.abc");
+    for unfit in [
+        "x".repeat(65),
+        "has space".into(),
+        "tab\there".into(),
+        String::new(),
+    ] {
+        let echoed = ask(unfit.clone()).await;
+        assert_ne!(echoed, unfit);
+        assert_eq!(echoed.len(), 22, "the server's own id: {echoed:?}");
+    }
     app.stop().await;
 }

@@ -161,6 +161,90 @@ fn renders_a_csv_on_one_thread_and_reports_bad_rows() {
     assert!(!dir.path().join("evil.png").exists());
 }
 
+/// A Korean CSV: every row gets its own readable file; two rows that would
+/// write one file are an error, and the run says so in its exit status.
+#[test]
+fn csv_rows_get_unique_readable_file_names_and_collisions_fail_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("people.csv");
+    let names = ["홍길동", "김철수", "이영희", "박지성", "최민수", "정수진"];
+    let mut text = String::from("user_id,type,user_name,phone_number,company_name\n");
+    for name in names {
+        text.push_str(&format!(
+            "{name},Serverless web project,{name},010-1234-5678,\n"
+        ));
+    }
+    // The same user and conference twice: the second would overwrite the first.
+    text.push_str("홍길동,Serverless web project,홍길동 2,010-1234-5678,\n");
+    std::fs::write(&csv, text).unwrap();
+    let out = dir.path().join("out");
+    let result = lanyard()
+        .args(["render", "--from"])
+        .arg(&csv)
+        .arg("--out-dir")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(!result.status.success(), "a collision fails the run");
+    assert!(
+        stderr.contains("line 8") && stderr.contains("line 2"),
+        "{stderr}"
+    );
+    assert!(stdout.starts_with("6 badges"), "{stdout}");
+    let mut files: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    files.sort();
+    let mut expected: Vec<String> = names
+        .iter()
+        .map(|n| format!("{n}--Serverless_web_project.png"))
+        .collect();
+    expected.sort();
+    assert_eq!(files, expected);
+}
+
+#[test]
+fn a_bad_dpi_is_refused_up_front_and_a_bad_output_path_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.png");
+    for dpi in ["0", "29", "1201"] {
+        let result = lanyard()
+            .args([
+                "render",
+                "--user-name",
+                "Ann",
+                "--phone",
+                "1234",
+                "--dpi",
+                dpi,
+                "-o",
+            ])
+            .arg(&out)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert!(!result.status.success(), "--dpi {dpi}");
+        assert!(
+            stderr.contains("--dpi") && stderr.contains("30..=1200"),
+            "{stderr}"
+        );
+        assert_eq!(stderr.matches("error").count(), 1, "said once: {stderr}");
+    }
+    assert!(!out.exists());
+    let nowhere = dir.path().join("nodir/x.png");
+    let result = lanyard()
+        .args(["render", "--user-name", "Ann", "--phone", "1234", "-o"])
+        .arg(&nowhere)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(!result.status.success());
+    assert!(stderr.contains(&nowhere.display().to_string()), "{stderr}");
+}
+
 /// Built without the `aws` feature (the README's run command), asking for
 /// the AWS backend says how to get it, whatever AWS flags come with it.
 #[cfg(not(feature = "aws"))]

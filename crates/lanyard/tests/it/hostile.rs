@@ -28,7 +28,6 @@ async fn legal_but_hostile_values_are_stored_and_rendered_literally() {
         r#"<svg onload="alert(1)"><image href="file:///etc/passwd"/></svg>"#,
         r#"<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>&e;"#,
         "&amp;&lt;&#x41;&#65;]]>",
-        "\u{202E}evil\u{202C} \u{2066}isolate\u{2069}",
         "zero\u{200B}width\u{200D}joiner\u{FEFF}",
         "e\u{301}\u{301}\u{301} Zalgo\u{336}\u{334}",
         "😀 👩‍💻 🇰🇷",
@@ -43,10 +42,15 @@ async fn legal_but_hostile_values_are_stored_and_rendered_literally() {
         let res = app.post_registration(&body).await;
         assert_eq!(res.status(), 201, "{name:?}");
         let created: Value = res.json().await.unwrap();
-        assert_eq!(created["user_name"], *name, "stored as given");
+        // Stored as given, in Unicode NFC.
+        assert_eq!(
+            created["user_name"],
+            lanyard_domain::fields::normalize(name),
+            "{name:?}"
+        );
         urls.push((
             created["badge"]["url"].as_str().unwrap().to_owned(),
-            name.to_string(),
+            lanyard_domain::fields::normalize(name),
             company,
         ));
     }
@@ -105,6 +109,20 @@ async fn illegal_values_and_malformed_requests_get_4xx_never_5xx() {
         (json!({"type": "../Serverless web project"}), "type"),
         (json!({"phone_number": {"nested": true}}), "phone_number"),
         (json!({"user_name": null}), "user_name"),
+        // Text that prints reordered, or prints nothing.
+        (json!({"user_name": "\u{202E}evil.exe"}), "user_name"),
+        (
+            json!({"company_name": "ACME \u{2066}isolate\u{2069}"}),
+            "company_name",
+        ),
+        (json!({"user_name": "\u{FEFF}"}), "user_name"),
+        (json!({"user_name": "\u{200B}\u{3164}"}), "user_name"),
+        (json!({"user_id": "\u{3164}"}), "user_id"),
+        // A phone number longer than its documented maxLength.
+        (
+            json!({"phone_number": format!("0101234567890{}", " ".repeat(3000))}),
+            "phone_number",
+        ),
     ];
     for (patch, field) in cases {
         let mut body = registration("target", "Target");
@@ -135,6 +153,23 @@ async fn illegal_values_and_malformed_requests_get_4xx_never_5xx() {
     }
     assert_eq!(app.get_json("/api/health").await.0, 200);
     let nested = format!("{{\"user_id\": {}{}}}", "[".repeat(8000), "]".repeat(8000));
+    // A key given twice is named, not reported as a type error.
+    let twice = raw(
+        br#"{"type":"Serverless web project","user_id":"a","user_id":"b","user_name":"A","phone_number":"1234"}"#.to_vec(),
+        Some("application/json"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(twice.status(), 400);
+    let error = twice.json::<Value>().await.unwrap()["error"].clone();
+    assert_eq!(error["field"], "user_id");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("more than once"),
+        "{error}"
+    );
     let checks: Vec<(Vec<u8>, Option<&'static str>, u16)> = vec![
         (vec![b' '; 64 * 1024], Some("application/json"), 413),
         (nested.into_bytes(), Some("application/json"), 400),

@@ -7,6 +7,8 @@ mod api;
 #[cfg(feature = "aws")]
 mod aws;
 mod cli;
+mod connections;
+mod faults;
 mod hostile;
 mod limits;
 mod logs;

@@ -35,6 +35,15 @@ pub async fn spawn_app_with_limits(data_dir: &Path, limits: lanyard_http::Limits
     start(settings).await
 }
 
+pub async fn spawn_app_with_connections(
+    data_dir: &Path,
+    connections: lanyard::ConnectionLimits,
+) -> TestApp {
+    let mut settings = settings(data_dir, 1, None);
+    settings.connections = connections;
+    start(settings).await
+}
+
 async fn spawn(data_dir: &Path, workers: usize, config: Option<&Path>) -> TestApp {
     start(settings(data_dir, workers, config)).await
 }
@@ -111,6 +120,11 @@ pub async fn race_duplicates(client: &reqwest::Client, url: String) -> (Vec<Valu
 impl TestApp {
     pub fn store(&self) -> &lanyard_embedded::SqliteStore {
         &self.store
+    }
+
+    /// `127.0.0.1:port`, for raw TCP clients.
+    pub fn socket_address(&self) -> &str {
+        self.address.trim_start_matches("http://")
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,0 +1,181 @@
+//! Clients that hold connections open: silent, slow, many from one address,
+//! and a shutdown while one is half-sent. Raw TCP on loopback against the
+//! real server, with short limits and bounded waits.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use lanyard::ConnectionLimits;
+
+use crate::common::{registration, spawn_app_with_connections};
+
+fn limits() -> ConnectionLimits {
+    ConnectionLimits {
+        header_read_timeout: Duration::from_secs(1),
+        idle_timeout: Duration::from_secs(2),
+        max_connections_per_address: 8,
+        shutdown_timeout: Duration::from_secs(1),
+    }
+}
+
+/// Whether the server closed the connection within `within`: a read that
+/// ends (EOF or reset) rather than timing out. Whatever the server sent
+/// first (an error answer, say) is read through.
+fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    while Instant::now() < deadline {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => continue,
+            Err(_) => return true,
+        }
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_that_sends_nothing_is_closed_after_the_header_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_with_connections(dir.path(), limits()).await;
+    let address = app.socket_address().to_owned();
+    let silent = tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(address).unwrap();
+        closed_within(&mut stream, Duration::from_secs(10))
+    });
+    assert!(silent.await.unwrap(), "a silent connection is closed");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headers_sent_a_byte_at_a_time_are_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_with_connections(dir.path(), limits()).await;
+    let address = app.socket_address().to_owned();
+    let dripped = tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(address).unwrap();
+        let request =
+            b"GET /api/health HTTP/1.1\r\nHost: x\r\nX-Padding: aaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+        // Three bytes a second: the whole head would take ~20 s.
+        for byte in request {
+            std::thread::sleep(Duration::from_millis(330));
+            if stream.write_all(&[*byte]).is_err() {
+                return true; // closed while sending
+            }
+        }
+        false // the whole head went through: the timeout did not fire
+    });
+    assert!(
+        dripped.await.unwrap(),
+        "a slow head is cut off before it completes"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_keep_alive_connection_and_a_stalled_body_are_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_with_connections(
+        dir.path(),
+        ConnectionLimits {
+            header_read_timeout: Duration::from_secs(30),
+            ..limits()
+        },
+    )
+    .await;
+    let address = app.socket_address().to_owned();
+    let closed = tokio::task::spawn_blocking(move || {
+        // One answered request, then nothing: the idle timeout closes it.
+        let mut kept = TcpStream::connect(&address).unwrap();
+        kept.write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let idle_closed = closed_within(&mut kept, Duration::from_secs(10));
+        // A body promised and not sent.
+        let mut stalled = TcpStream::connect(&address).unwrap();
+        stalled
+            .write_all(
+                b"POST /api/registrations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{\"type\":",
+            )
+            .unwrap();
+        let stalled_closed = closed_within(&mut stalled, Duration::from_secs(10));
+        (idle_closed, stalled_closed)
+    });
+    assert_eq!(closed.await.unwrap(), (true, true));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_cannot_hold_more_than_its_share_of_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_with_connections(
+        dir.path(),
+        ConnectionLimits {
+            header_read_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(30),
+            ..limits()
+        },
+    )
+    .await;
+    let address = app.socket_address().to_owned();
+    let held: Vec<TcpStream> = (0..8)
+        .map(|_| TcpStream::connect(&address).unwrap())
+        .collect();
+    // Accepted in order: give the server a moment to take all eight.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let extra_address = address.clone();
+    let extra_closed = tokio::task::spawn_blocking(move || {
+        let mut extra = TcpStream::connect(extra_address).unwrap();
+        closed_within(&mut extra, Duration::from_secs(5))
+    });
+    assert!(
+        extra_closed.await.unwrap(),
+        "the ninth connection is closed"
+    );
+    drop(held);
+    // With the eight gone, the address is served again: a sign-up goes through.
+    // (The server notices the closed ones within moments.)
+    let mut status = None;
+    for _ in 0..50 {
+        let sent = app
+            .client
+            .post(app.url("/api/registrations"))
+            .json(&registration("after-the-flood", "After Flood"))
+            .send()
+            .await;
+        status = sent.ok().map(|res| res.status().as_u16());
+        if status == Some(201) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, Some(201));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_does_not_wait_past_its_deadline_for_a_half_sent_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_with_connections(
+        dir.path(),
+        ConnectionLimits {
+            header_read_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(60),
+            ..limits()
+        },
+    )
+    .await;
+    let mut half = TcpStream::connect(app.socket_address()).unwrap();
+    half.write_all(b"POST /api/registrations HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{")
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The deadline is 1 s; 15 s is only a bound so a hang fails the test.
+    tokio::time::timeout(Duration::from_secs(15), app.stop())
+        .await
+        .expect("the server stops despite the half-sent request");
+    drop(half);
+}
