@@ -46,6 +46,7 @@ pub async fn conferences(State(state): State<AppState>) -> Json<ConferenceList> 
         (status = 409, description = "Already registered for this conference", body = ErrorBody),
         (status = 413, description = "Body over 16 KiB", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 503, description = "Storage cannot take it now (a full disk, say): nothing stored; see Retry-After", body = ErrorBody),
     ))]
 pub async fn register(
     State(state): State<AppState>,

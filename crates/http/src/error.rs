@@ -112,41 +112,29 @@ impl IntoResponse for ApiError {
                 None,
             ),
             ApiError::RateLimited(seconds) => {
-                let mut response = error_response(
+                return retry_later(
                     StatusCode::TOO_MANY_REQUESTS,
                     "rate_limited",
-                    "too many sign-ups from this address; please wait a moment".into(),
-                    None,
-                );
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
-                return response;
+                    "too many sign-ups from this address; please wait a moment",
+                    seconds.max(1),
+                )
             }
             ApiError::Overloaded => {
-                let mut response = error_response(
+                return retry_later(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "overloaded",
-                    "the server is busy; please try again in a moment".into(),
-                    None,
-                );
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-                return response;
+                    "the server is busy; please try again in a moment",
+                    1,
+                )
             }
             ApiError::StorageUnavailable(cause) => {
                 tracing::warn!(%cause, "storage is unavailable; answered 503");
-                let mut response = error_response(
+                return retry_later(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "storage_unavailable",
-                    "the server cannot store or read data right now; nothing was changed, please try again shortly".into(),
-                    None,
+                    "the server cannot store or read data right now; nothing was changed, please try again shortly",
+                    5,
                 );
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-                return response;
             }
             ApiError::Timeout => (
                 StatusCode::REQUEST_TIMEOUT,
@@ -172,6 +160,15 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// An answer that tells the client when to try again.
+fn retry_later(status: StatusCode, code: &'static str, message: &str, seconds: u64) -> Response {
+    let mut response = error_response(status, code, message.into(), None);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
 }
 
 fn error_response(
