@@ -46,24 +46,15 @@ pub struct Settings {
     pub admin_token: AdminTokenSource,
 }
 
-/// Where the organizer token comes from.
-#[derive(Clone)]
+/// Where the organizer token comes from. `Debug` never shows a token
+/// (`AdminToken` prints a placeholder).
+#[derive(Clone, Debug)]
 pub enum AdminTokenSource {
     /// An SSM Parameter Store parameter (a SecureString), by name.
     Parameter(String),
     Given(AdminToken),
     /// Neither is set: the badge function needs none.
     Missing,
-}
-
-impl std::fmt::Debug for AdminTokenSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            AdminTokenSource::Parameter(name) => write!(f, "Parameter({name:?})"),
-            AdminTokenSource::Given(token) => write!(f, "Given({token:?})"),
-            AdminTokenSource::Missing => f.write_str("Missing"),
-        }
-    }
 }
 
 impl Settings {
