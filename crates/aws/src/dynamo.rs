@@ -1,11 +1,16 @@
 //! Registrations in DynamoDB, in the original table's shape: partition key
 //! `user_id`, sort key `type`, and its five attributes, plus the badge fields.
 //!
-//! Two sparse global secondary indexes serve the rest: `badge-token` finds a
-//! registration from its badge URL, and `pending-badges` (on `pending_shard`
-//! and `badge_queued_at`, present only while a badge waits, with the badge
-//! token projected) lets the sweeper find badge jobs whose announcement was
-//! lost.
+//! Three sparse global secondary indexes serve the rest: `badge-token` finds a
+//! registration from its badge URL, `checkin-code` from its check-in code,
+//! and `pending-badges` (on `pending_shard` and `badge_queued_at`, present
+//! only while a badge waits, with the badge token projected) lets the
+//! sweeper find badge jobs whose announcement was lost.
+//!
+//! Desks and the nonces of desks' scans live in the same table under
+//! partition keys that begin with `#`, which no user id may contain: desks
+//! in the `#desk` partition (sort key: the name), each nonce in its own
+//! partition with a TTL attribute `expires_at`. Lists skip them.
 
 use std::collections::HashMap;
 
@@ -17,13 +22,18 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use lanyard_domain::fields::{search_fold, BadgeToken, ConferenceId};
 use lanyard_domain::{
-    BadgeInfo, BadgeStatus, ListQuery, Page, Person, Registration, RegistrationKey,
-    RegistrationStore, StoreError, UserId,
+    BadgeInfo, BadgeStatus, CheckinCode, CheckinResult, Desk, DeskName, FirstCheckin, ListQuery,
+    Nonce, NonceRecord, Page, Person, Registration, RegistrationKey, RegistrationStore,
+    StoreError, Tally, UserId,
 };
 use serde::{Deserialize, Serialize};
 
 /// The index from badge token to registration key.
 pub const TOKEN_INDEX: &str = "badge-token";
+/// The index from check-in code to registration key.
+pub const CODE_INDEX: &str = "checkin-code";
+/// The partition of desks.
+const DESK_PARTITION: &str = "#desk";
 /// The index of badges waiting for a worker.
 pub const PENDING_INDEX: &str = "pending-badges";
 /// Pending badges are spread over this many index partitions so that no
@@ -89,8 +99,16 @@ fn to_item(r: &Registration) -> Item {
     if !r.created_at.is_empty() {
         item.insert("created_at".into(), s(&r.created_at));
     }
-    if let Some(code) = &r.ticket_code {
-        item.insert("ticket_code".into(), s(code));
+    if let Some(code) = &r.checkin_code {
+        item.insert("ticket_code".into(), s(code.as_str()));
+    }
+    if r.contact_on_badge {
+        item.insert("contact_on_badge".into(), AttributeValue::Bool(true));
+    }
+    if let Some(first) = &r.checked_in {
+        item.insert("checked_in_at".into(), s(&first.at));
+        item.insert("checked_in_desk".into(), s(&first.desk));
+        item.insert("checked_in_nonce".into(), s(&first.nonce));
     }
     if let Some(badge) = &r.badge {
         item.insert("badge_status".into(), s(badge.status.as_str()));
@@ -140,13 +158,32 @@ fn from_item(item: &Item) -> Result<Registration, String> {
         .map_err(|e| e.to_string())?,
         created_at: text(item, "created_at").unwrap_or_default().to_owned(),
         badge,
-        ticket_code: text(item, "ticket_code").map(str::to_owned),
+        checkin_code: text(item, "ticket_code").map(|c| CheckinCode::from_stored(c.to_owned())),
+        contact_on_badge: item
+            .get("contact_on_badge")
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .unwrap_or(false),
+        checked_in: text(item, "checked_in_at").map(|at| FirstCheckin {
+            at: at.to_owned(),
+            desk: text(item, "checked_in_desk").unwrap_or_default().to_owned(),
+            nonce: text(item, "checked_in_nonce").unwrap_or_default().to_owned(),
+        }),
     })
 }
 
+/// Desks and nonces: items that are not registrations.
+fn is_bookkeeping(item: &Item) -> bool {
+    text(item, "user_id").is_some_and(|u| u.starts_with('#'))
+}
+
 /// Items that cannot be read as a registration (edited by hand, say) are
-/// logged and left out of lists rather than failing the whole page.
+/// logged and left out of lists rather than failing the whole page. Desks
+/// and nonces are left out without a word.
 fn readable(item: &Item) -> Option<Registration> {
+    if is_bookkeeping(item) {
+        return None;
+    }
     match from_item(item) {
         Ok(r) => Some(r),
         Err(e) => {
@@ -484,16 +521,28 @@ impl RegistrationStore for DynamoStore {
             .expression_attribute_values(":p", s(shard_of(&badge.token)))
             .expression_attribute_values(":now", s(lanyard_domain::registration::now_rfc3339()))
             .expression_attribute_values(":zero", AttributeValue::N("0".into()));
+        update = update
+            .expression_attribute_values(":name", s(registration.person.user_name.as_str()))
+            .expression_attribute_values(":consent", AttributeValue::Bool(registration.contact_on_badge));
         let mut set = String::from(
             "SET badge_status = :s, badge_token = :t, pending_shard = :p, \
-             badge_queued_at = :now, badge_sweeps = :zero",
+             badge_queued_at = :now, badge_sweeps = :zero, user_name = :name, \
+             contact_on_badge = :consent",
         );
-        if let Some(code) = &registration.ticket_code {
+        let mut remove = String::from(" REMOVE badge_error");
+        match registration.person.company() {
+            Some(company) => {
+                set.push_str(", company_name = :co");
+                update = update.expression_attribute_values(":co", s(company));
+            }
+            None => remove.push_str(", company_name"),
+        }
+        if let Some(code) = &registration.checkin_code {
             set.push_str(", ticket_code = :c");
-            update = update.expression_attribute_values(":c", s(code));
+            update = update.expression_attribute_values(":c", s(code.as_str()));
         }
         let result = update
-            .update_expression(format!("{set} REMOVE badge_error"))
+            .update_expression(format!("{set}{remove}"))
             .send()
             .await;
         Ok(conditional(result)?.is_some())
@@ -520,6 +569,295 @@ impl RegistrationStore for DynamoStore {
             None => "SET badge_status = :s REMOVE badge_error, pending_shard, badge_queued_at",
         };
         Ok(conditional(update.update_expression(expression).send().await)?.is_some())
+    }
+
+    async fn find_by_checkin_code(&self, code: &str) -> Result<Option<Registration>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(CODE_INDEX)
+            .key_condition_expression("ticket_code = :c")
+            .expression_attribute_values(":c", s(code))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        for found in out.items() {
+            let Some(key) = item_key(found) else { continue };
+            // The index is eventually consistent: confirm on the item itself.
+            if let Some(r) = self.get(&key).await? {
+                if r.checkin_code.as_ref().is_some_and(|c| c.as_str() == code) {
+                    return Ok(Some(r));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    async fn check_in(
+        &self,
+        key: &RegistrationKey,
+        first: &FirstCheckin,
+        code: &CheckinCode,
+    ) -> Result<Option<Registration>, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(key)))
+            .update_expression(
+                "SET checked_in_at = :at, checked_in_desk = :d, checked_in_nonce = :n, \
+                 ticket_code = if_not_exists(ticket_code, :c)",
+            )
+            .condition_expression("attribute_exists(user_id) AND attribute_not_exists(checked_in_at)")
+            .expression_attribute_values(":at", s(&first.at))
+            .expression_attribute_values(":d", s(&first.desk))
+            .expression_attribute_values(":n", s(&first.nonce))
+            .expression_attribute_values(":c", s(code.as_str()))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match conditional(result)? {
+            Some(out) => match out.attributes {
+                Some(item) => required(&item).map(Some),
+                None => self.get(key).await,
+            },
+            // Checked in already, or no such registration.
+            None => self.get(key).await,
+        }
+    }
+
+    async fn undo_checkin(&self, key: &RegistrationKey) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(key)))
+            .update_expression("REMOVE checked_in_at, checked_in_desk, checked_in_nonce")
+            .condition_expression("attribute_exists(user_id)")
+            .send()
+            .await;
+        Ok(conditional(result)?.is_some())
+    }
+
+    async fn recall_nonce(
+        &self,
+        desk: &DeskName,
+        nonce: &Nonce,
+    ) -> Result<Option<NonceRecord>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(nonce_key(desk, nonce)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        let expires_at = item
+            .get("expires_at")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse::<i64>().ok())
+            .unwrap_or(0);
+        // DynamoDB deletes expired items lazily; an expired one is gone already.
+        if expires_at < time::OffsetDateTime::now_utc().unix_timestamp() {
+            return Ok(None);
+        }
+        let (Some(result), Some(code)) = (
+            text(&item, "result").and_then(CheckinResult::parse),
+            text(&item, "code"),
+        ) else {
+            return Err(StoreError::unavailable("unreadable nonce item"));
+        };
+        Ok(Some(NonceRecord {
+            result,
+            code: code.to_owned(),
+            expires_at,
+        }))
+    }
+
+    async fn remember_nonce(
+        &self,
+        desk: &DeskName,
+        nonce: &Nonce,
+        record: &NonceRecord,
+    ) -> Result<(), StoreError> {
+        let mut item = nonce_key(desk, nonce);
+        item.insert("result".into(), s(record.result.as_str()));
+        item.insert("code".into(), s(&record.code));
+        item.insert(
+            "expires_at".into(),
+            AttributeValue::N(record.expires_at.to_string()),
+        );
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(user_id)")
+            .send()
+            .await;
+        conditional(result).map(|_| ())
+    }
+
+    async fn checkin_tallies(
+        &self,
+        conference: Option<&ConferenceId>,
+    ) -> Result<Vec<Tally>, StoreError> {
+        let mut counts: HashMap<(String, Option<(String, String)>), u64> = HashMap::new();
+        let mut start = None;
+        loop {
+            let mut scan = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .projection_expression("user_id, #type, checked_in_at, checked_in_desk")
+                .expression_attribute_names("#type", "type")
+                .set_exclusive_start_key(start.take());
+            if let Some(conference) = conference {
+                scan = scan
+                    .filter_expression("#type = :c")
+                    .expression_attribute_values(":c", s(conference.as_str()));
+            }
+            let out = scan.send().await.map_err(unavailable)?;
+            for item in out.items() {
+                if is_bookkeeping(item) {
+                    continue;
+                }
+                let Some(t) = text(item, "type") else { continue };
+                let checked_in = text(item, "checked_in_at").map(|at| {
+                    (
+                        at.chars().take(16).collect(),
+                        text(item, "checked_in_desk").unwrap_or_default().to_owned(),
+                    )
+                });
+                *counts.entry((t.to_owned(), checked_in)).or_default() += 1;
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        Ok(counts
+            .into_iter()
+            .map(|((conference, checked_in), count)| Tally {
+                conference: ConferenceId::from_stored(conference),
+                checked_in,
+                count,
+            })
+            .collect())
+    }
+
+    async fn put_desk(&self, desk: &Desk, token_hash: &str) -> Result<(), StoreError> {
+        let item = HashMap::from([
+            ("user_id".to_owned(), s(DESK_PARTITION)),
+            ("type".to_owned(), s(desk.name.as_str())),
+            ("token_hash".to_owned(), s(token_hash)),
+            ("created_at".to_owned(), s(&desk.created_at)),
+        ]);
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(user_id)")
+            .send()
+            .await;
+        match conditional(result)? {
+            Some(_) => Ok(()),
+            None => Err(StoreError::Duplicate),
+        }
+    }
+
+    async fn desks(&self) -> Result<Vec<Desk>, StoreError> {
+        Ok(self
+            .desk_items()
+            .await?
+            .into_iter()
+            .map(|(desk, _)| desk)
+            .collect())
+    }
+
+    async fn delete_desk(&self, name: &DeskName) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("user_id", s(DESK_PARTITION))
+            .key("type", s(name.as_str()))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(out.attributes.is_some_and(|a| !a.is_empty()))
+    }
+
+    async fn desk_by_token_hash(&self, hash: &str) -> Result<Option<Desk>, StoreError> {
+        // A few dozen desks at most: one strongly consistent query of their
+        // partition, so a revoked token is refused from the next request on.
+        Ok(self
+            .desk_items()
+            .await?
+            .into_iter()
+            .find(|(_, h)| h == hash)
+            .map(|(desk, _)| desk))
+    }
+}
+
+fn item_key(item: &Item) -> Option<RegistrationKey> {
+    let (u, t) = (text(item, "user_id")?, text(item, "type")?);
+    Some(RegistrationKey {
+        user_id: UserId::parse(u).ok()?,
+        conference: ConferenceId::from_stored(t.to_owned()),
+    })
+}
+
+fn nonce_key(desk: &DeskName, nonce: &Nonce) -> Item {
+    HashMap::from([
+        (
+            "user_id".to_owned(),
+            s(format!("#nonce#{}#{}", desk.as_str(), nonce.as_str())),
+        ),
+        ("type".to_owned(), s("#")),
+    ])
+}
+
+impl DynamoStore {
+    /// Every desk with its token hash, by name.
+    async fn desk_items(&self) -> Result<Vec<(Desk, String)>, StoreError> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("user_id = :d")
+                .expression_attribute_values(":d", s(DESK_PARTITION))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in out.items() {
+                if let (Some(name), Some(hash)) = (text(item, "type"), text(item, "token_hash")) {
+                    found.push((
+                        Desk {
+                            name: DeskName::from_stored(name.to_owned()),
+                            created_at: text(item, "created_at").unwrap_or_default().to_owned(),
+                        },
+                        hash.to_owned(),
+                    ));
+                }
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(found);
+            }
+        }
     }
 }
 

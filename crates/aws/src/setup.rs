@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType,
 };
 
-use crate::dynamo::{PENDING_INDEX, TOKEN_INDEX};
+use crate::dynamo::{CODE_INDEX, PENDING_INDEX, TOKEN_INDEX};
 use crate::{AwsClients, AwsResources};
 
 /// What [`create_resources`] made: the resources lanyard uses, and a queue
@@ -76,11 +76,17 @@ pub async fn create_resources(clients: &AwsClients, prefix: &str) -> anyhow::Res
         .attribute_definitions(attribute("badge_token"))
         .attribute_definitions(attribute("pending_shard"))
         .attribute_definitions(attribute("badge_queued_at"))
+        .attribute_definitions(attribute("ticket_code"))
         .key_schema(key("user_id", KeyType::Hash))
         .key_schema(key("type", KeyType::Range))
         .global_secondary_indexes(index(
             TOKEN_INDEX,
             vec![key("badge_token", KeyType::Hash)],
+            &[],
+        ))
+        .global_secondary_indexes(index(
+            CODE_INDEX,
+            vec![key("ticket_code", KeyType::Hash)],
             &[],
         ))
         .global_secondary_indexes(index(
@@ -94,6 +100,21 @@ pub async fn create_resources(clients: &AwsClients, prefix: &str) -> anyhow::Res
         .send()
         .await
         .map_err(failed(format!("creating table {table}")))?;
+    // The nonces of desks' scans expire on their own.
+    clients
+        .dynamodb
+        .update_time_to_live()
+        .table_name(&table)
+        .time_to_live_specification(
+            aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+                .attribute_name("expires_at")
+                .enabled(true)
+                .build()
+                .expect("complete TTL specification"),
+        )
+        .send()
+        .await
+        .map_err(failed(format!("enabling expiry on table {table}")))?;
 
     let bucket = format!("{prefix}-badges");
     clients

@@ -8,6 +8,16 @@ impl Payload {
     /// A vCard 3.0 with `N`, `FN`, `ORG` and `TEL`, values escaped per RFC 2426,
     /// so a phone's camera offers "add contact".
     pub fn vcard(name: &str, phone: &str, company: Option<&str>) -> Self {
+        Self::card(name, phone, company, None)
+    }
+
+    /// A vCard as [`Payload::vcard`] with a `UID` (a URI, written as is), so
+    /// one scan can both add the contact and identify the card.
+    pub fn vcard_with_uid(name: &str, phone: &str, company: Option<&str>, uid: &str) -> Self {
+        Self::card(name, phone, company, Some(uid))
+    }
+
+    fn card(name: &str, phone: &str, company: Option<&str>, uid: Option<&str>) -> Self {
         let name = escape_vcard_text(name);
         let mut card = String::with_capacity(96 + 2 * name.len());
         card.push_str("BEGIN:VCARD\r\nVERSION:3.0\r\n");
@@ -23,7 +33,13 @@ impl Payload {
         }
         card.push_str("TEL;TYPE=CELL:");
         card.push_str(&escape_vcard_text(phone));
-        card.push_str("\r\nEND:VCARD\r\n");
+        card.push_str("\r\n");
+        if let Some(uid) = uid {
+            card.push_str("UID:");
+            card.push_str(uid);
+            card.push_str("\r\n");
+        }
+        card.push_str("END:VCARD\r\n");
         Payload(card)
     }
 
@@ -37,9 +53,10 @@ impl Payload {
         Payload(format!("tel:{digits}"))
     }
 
-    /// A check-in ticket code: nothing personal, only an unguessable code.
+    /// A check-in code and nothing else: nothing personal, only an
+    /// unguessable code a desk can look up.
     pub fn ticket(code: &str) -> Self {
-        Payload(format!("LANYARD-TICKET:{code}"))
+        Payload(code.to_owned())
     }
 
     pub fn as_str(&self) -> &str {
@@ -92,6 +109,12 @@ mod tests {
             "BEGIN:VCARD\r\nVERSION:3.0\r\nN:홍길동;;;;\r\nFN:홍길동\r\nORG:Acme\\, Inc.\r\n\
              TEL;TYPE=CELL:+82 10-1234-5678\r\nEND:VCARD\r\n"
         );
+    }
+
+    #[test]
+    fn a_uid_goes_before_the_end() {
+        let card = Payload::vcard_with_uid("Ann", "1234", None, "urn:x:1");
+        assert!(card.as_str().ends_with("TEL;TYPE=CELL:1234\r\nUID:urn:x:1\r\nEND:VCARD\r\n"));
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use lanyard_badge::{BadgeRenderer, Fonts, Logo, Payload, Rgb, Theme, DEFAULT_ACCENT};
 use serde::{Deserialize, Serialize};
 
+use crate::checkin::{CheckinCode, URN_PREFIX};
 use crate::fields::{ConferenceId, FieldError};
 use crate::registration::Person;
 
@@ -117,17 +118,20 @@ pub struct Conference {
 }
 
 impl Conference {
-    /// What this conference's badges encode for `person`; `ticket_code` is
-    /// their check-in code.
-    pub fn payload(&self, person: &Person, ticket_code: &str) -> Payload {
-        match self.payload {
-            PayloadKind::Vcard => Payload::vcard(
+    /// What this conference's badges encode (SPEC §9): without the
+    /// attendee's consent, the check-in code and nothing else; with it, a
+    /// `vcard` conference's contact card carrying the code in its `UID`, or
+    /// a `tel` conference's phone number as the original made it.
+    pub fn payload(&self, person: &Person, code: &CheckinCode, consent: bool) -> Payload {
+        match (self.payload, consent) {
+            (PayloadKind::Vcard, true) => Payload::vcard_with_uid(
                 person.user_name.as_str(),
                 person.phone_number.as_str(),
                 person.company(),
+                &format!("{URN_PREFIX}{}", code.as_str()),
             ),
-            PayloadKind::Tel => Payload::tel(person.phone_number.as_str()),
-            PayloadKind::Ticket => Payload::ticket(ticket_code),
+            (PayloadKind::Tel, true) => Payload::tel(person.phone_number.as_str()),
+            _ => Payload::ticket(code.as_str()),
         }
     }
 }

@@ -6,7 +6,10 @@ use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::fields::{random_code, BadgeToken, ConferenceId, UserId};
+use crate::checkin::{
+    CheckinCode, CheckinResult, Desk, DeskName, FirstCheckin, Nonce, NonceRecord, Tally,
+};
+use crate::fields::{BadgeToken, ConferenceId, UserId};
 use crate::ports::{ListQuery, ObjectStore, RegistrationStore, StoreError};
 use crate::registration::{
     now_rfc3339, BadgeInfo, BadgeStatus, Person, Registration, RegistrationKey,
@@ -23,7 +26,9 @@ pub fn sample(user_id: &str, conference: &str, name: &str, company: Option<&str>
         person: Person::parse(name, "+82 10-1234-5678", company).expect("a valid test person"),
         created_at: now_rfc3339(),
         badge: Some(BadgeInfo::pending()),
-        ticket_code: Some(random_code()),
+        checkin_code: Some(CheckinCode::generate()),
+        contact_on_badge: false,
+        checked_in: None,
     }
 }
 
@@ -44,6 +49,265 @@ where
     delete_removes_and_returns(make().await).await;
     reset_and_finish_badge_follow_the_token(make().await).await;
     registrations_without_badge_load(make().await).await;
+    consent_and_checkin_round_trip(make().await).await;
+    reset_badge_writes_what_the_badge_shows(make().await).await;
+    checkin_codes_find_their_registration(make().await).await;
+    the_first_checkin_wins_a_race(make().await).await;
+    checkin_gives_a_code_to_registrations_without_one(make().await).await;
+    undo_removes_the_checkin(make().await).await;
+    nonces_keep_their_first_answer(make().await).await;
+    tallies_count_registrations_and_checkins(make().await).await;
+    desks_are_named_unique_and_revocable(make().await).await;
+}
+
+fn first(desk: &str, nonce: &str) -> FirstCheckin {
+    FirstCheckin {
+        at: now_rfc3339(),
+        desk: desk.to_owned(),
+        nonce: nonce.to_owned(),
+    }
+}
+
+async fn consent_and_checkin_round_trip(store: Arc<dyn RegistrationStore>) {
+    let mut r = sample("consent", CONFERENCE_A, "Consenting", None);
+    r.contact_on_badge = true;
+    store.insert(&r).await.unwrap();
+    assert_eq!(store.get(&r.key()).await.unwrap(), Some(r.clone()));
+    let code = r.checkin_code.clone().unwrap();
+    let after = store
+        .check_in(&r.key(), &first("Door A", "n1"), &code)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(store.get(&r.key()).await.unwrap(), Some(after.clone()));
+    assert!(after.contact_on_badge);
+    assert_eq!(after.checked_in.as_ref().unwrap().desk, "Door A");
+}
+
+async fn reset_badge_writes_what_the_badge_shows(store: Arc<dyn RegistrationStore>) {
+    let r = sample("fixer", CONFERENCE_A, "Typo Nmae", Some("Old Co"));
+    store.insert(&r).await.unwrap();
+    let code = r.checkin_code.clone().unwrap();
+    store
+        .check_in(&r.key(), &first("Door A", "n1"), &code)
+        .await
+        .unwrap();
+    let mut changed = store.get(&r.key()).await.unwrap().unwrap();
+    let checked_in = changed.checked_in.clone();
+    changed.person = Person::parse("Typo Name", "+1 555 0100", None).unwrap();
+    changed.contact_on_badge = true;
+    changed.checked_in = None;
+    assert!(store.reset_badge(&changed).await.unwrap());
+    let stored = store.get(&r.key()).await.unwrap().unwrap();
+    assert_eq!(stored.person.user_name.as_str(), "Typo Name");
+    assert_eq!(stored.person.company_name, None);
+    assert!(stored.contact_on_badge);
+    // Never the phone, the creation time or the check-in.
+    assert_eq!(stored.person.phone_number, r.person.phone_number);
+    assert_eq!(stored.created_at, r.created_at);
+    assert_eq!(stored.checked_in, checked_in);
+    assert_eq!(stored.checkin_code, Some(code));
+}
+
+async fn checkin_codes_find_their_registration(store: Arc<dyn RegistrationStore>) {
+    let a = sample("coded", CONFERENCE_A, "Coded", None);
+    let b = sample("coded", CONFERENCE_B, "Coded", None);
+    store.insert(&a).await.unwrap();
+    store.insert(&b).await.unwrap();
+    for r in [&a, &b] {
+        let code = r.checkin_code.as_ref().unwrap().as_str();
+        assert_eq!(
+            store.find_by_checkin_code(code).await.unwrap().as_ref(),
+            Some(r)
+        );
+    }
+    let unknown = CheckinCode::generate();
+    assert_eq!(
+        store.find_by_checkin_code(unknown.as_str()).await.unwrap(),
+        None
+    );
+    store.delete(&a.key()).await.unwrap();
+    let code = a.checkin_code.as_ref().unwrap().as_str();
+    assert_eq!(store.find_by_checkin_code(code).await.unwrap(), None);
+}
+
+async fn the_first_checkin_wins_a_race(store: Arc<dyn RegistrationStore>) {
+    let r = sample("raced", CONFERENCE_A, "Raced", None);
+    store.insert(&r).await.unwrap();
+    let code = r.checkin_code.clone().unwrap();
+    let attempts: Vec<_> = (0..20)
+        .map(|i| {
+            let (store, key, code) = (store.clone(), r.key(), code.clone());
+            tokio::spawn(async move {
+                let desk = if i % 2 == 0 { "Door A" } else { "Door B" };
+                store
+                    .check_in(&key, &first(desk, &format!("nonce-{i}")), &code)
+                    .await
+                    .unwrap()
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut firsts = HashSet::new();
+    for attempt in attempts {
+        let after = attempt.await.unwrap();
+        let f = after.checked_in.unwrap();
+        firsts.insert((f.at, f.desk, f.nonce));
+    }
+    assert_eq!(firsts.len(), 1, "every caller sees the one first check-in");
+    let stored = store.get(&r.key()).await.unwrap().unwrap();
+    let f = stored.checked_in.unwrap();
+    assert!(firsts.contains(&(f.at, f.desk, f.nonce)));
+    let missing = sample("nobody", CONFERENCE_A, "Nobody", None);
+    assert_eq!(
+        store
+            .check_in(&missing.key(), &first("Door A", "x"), &code)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn checkin_gives_a_code_to_registrations_without_one(store: Arc<dyn RegistrationStore>) {
+    let mut r = sample("codeless", CONFERENCE_A, "Codeless", None);
+    r.badge = None;
+    r.checkin_code = None;
+    store.insert(&r).await.unwrap();
+    let code = CheckinCode::generate();
+    let after = store
+        .check_in(&r.key(), &first("Door A", "n"), &code)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.checkin_code.as_ref(), Some(&code));
+    assert_eq!(
+        store
+            .find_by_checkin_code(code.as_str())
+            .await
+            .unwrap()
+            .map(|r| r.key()),
+        Some(r.key())
+    );
+    // A registration with a code keeps it.
+    let other = CheckinCode::generate();
+    let again = store
+        .check_in(&r.key(), &first("Door B", "m"), &other)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.checkin_code, Some(code));
+}
+
+async fn undo_removes_the_checkin(store: Arc<dyn RegistrationStore>) {
+    let r = sample("undone", CONFERENCE_A, "Undone", None);
+    store.insert(&r).await.unwrap();
+    let code = r.checkin_code.clone().unwrap();
+    store
+        .check_in(&r.key(), &first("Door A", "1"), &code)
+        .await
+        .unwrap();
+    assert!(store.undo_checkin(&r.key()).await.unwrap());
+    assert_eq!(store.get(&r.key()).await.unwrap().unwrap().checked_in, None);
+    let again = store
+        .check_in(&r.key(), &first("Door B", "2"), &code)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.checked_in.unwrap().desk, "Door B");
+    let missing = sample("nobody", CONFERENCE_A, "Nobody", None);
+    assert!(!store.undo_checkin(&missing.key()).await.unwrap());
+}
+
+async fn nonces_keep_their_first_answer(store: Arc<dyn RegistrationStore>) {
+    let a = DeskName::parse("Door A").unwrap();
+    let b = DeskName::parse("Door B").unwrap();
+    let n = Nonce::parse("0f7c9e6a-5d1b-4c2e-9a57-3f0e2b1c4d5e").unwrap();
+    assert_eq!(store.recall_nonce(&a, &n).await.unwrap(), None);
+    let record = NonceRecord {
+        result: CheckinResult::CheckedIn,
+        code: CheckinCode::generate().as_str().to_owned(),
+        expires_at: 4_102_444_800,
+    };
+    store.remember_nonce(&a, &n, &record).await.unwrap();
+    let later = NonceRecord {
+        result: CheckinResult::AlreadyCheckedIn,
+        ..record.clone()
+    };
+    store.remember_nonce(&a, &n, &later).await.unwrap();
+    assert_eq!(store.recall_nonce(&a, &n).await.unwrap(), Some(record));
+    // Nonces are per desk.
+    assert_eq!(store.recall_nonce(&b, &n).await.unwrap(), None);
+}
+
+async fn tallies_count_registrations_and_checkins(store: Arc<dyn RegistrationStore>) {
+    let mut keys = Vec::new();
+    for i in 0..5 {
+        let conference = if i < 4 { CONFERENCE_A } else { CONFERENCE_B };
+        let r = sample(&format!("t{i}"), conference, "Tallied", None);
+        store.insert(&r).await.unwrap();
+        keys.push((r.key(), r.checkin_code.unwrap()));
+    }
+    for (i, (key, code)) in keys.iter().take(3).enumerate() {
+        let desk = if i == 0 { "Door B" } else { "Door A" };
+        store
+            .check_in(key, &first(desk, &i.to_string()), code)
+            .await
+            .unwrap();
+    }
+    let mut tallies = store.checkin_tallies(None).await.unwrap();
+    let sum = |t: &[Tally], f: &dyn Fn(&Tally) -> bool| -> u64 {
+        t.iter().filter(|x| f(x)).map(|x| x.count).sum()
+    };
+    assert_eq!(sum(&tallies, &|_| true), 5);
+    assert_eq!(sum(&tallies, &|t| t.conference.as_str() == CONFERENCE_B), 1);
+    assert_eq!(sum(&tallies, &|t| t.checked_in.is_some()), 3);
+    assert_eq!(
+        sum(&tallies, &|t| t
+            .checked_in
+            .as_ref()
+            .is_some_and(|(_, d)| d == "Door A")),
+        2
+    );
+    for t in &tallies {
+        if let Some((at, _)) = &t.checked_in {
+            assert_eq!(at.len(), 16, "cut to the minute: {at}");
+        }
+    }
+    let a = ConferenceId::from_stored(CONFERENCE_A.into());
+    tallies = store.checkin_tallies(Some(&a)).await.unwrap();
+    assert!(tallies.iter().all(|t| t.conference == a));
+    assert_eq!(sum(&tallies, &|_| true), 4);
+}
+
+async fn desks_are_named_unique_and_revocable(store: Arc<dyn RegistrationStore>) {
+    let desk = |name: &str| Desk {
+        name: DeskName::parse(name).unwrap(),
+        created_at: now_rfc3339(),
+    };
+    let (a, b) = (desk("Door A"), desk("문 B"));
+    store.put_desk(&b, "hash-b").await.unwrap();
+    store.put_desk(&a, "hash-a").await.unwrap();
+    assert!(matches!(
+        store.put_desk(&desk("Door A"), "hash-c").await,
+        Err(StoreError::Duplicate)
+    ));
+    assert_eq!(store.desks().await.unwrap(), vec![a.clone(), b.clone()]);
+    assert_eq!(store.desk_by_token_hash("hash-a").await.unwrap(), Some(a.clone()));
+    assert_eq!(store.desk_by_token_hash("hash-c").await.unwrap(), None);
+    assert!(store.delete_desk(&a.name).await.unwrap());
+    assert!(!store.delete_desk(&a.name).await.unwrap());
+    assert_eq!(store.desk_by_token_hash("hash-a").await.unwrap(), None);
+    assert_eq!(store.desks().await.unwrap(), vec![b]);
+    // Desks are not registrations.
+    assert!(store
+        .list(&ListQuery {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .items
+        .is_empty());
 }
 
 async fn insert_then_get_round_trips(store: Arc<dyn RegistrationStore>) {
@@ -351,7 +615,7 @@ async fn reset_and_finish_badge_follow_the_token(store: Arc<dyn RegistrationStor
 async fn registrations_without_badge_load(store: Arc<dyn RegistrationStore>) {
     let mut r = sample("legacy", CONFERENCE_A, "Legacy Item", None);
     r.badge = None;
-    r.ticket_code = None;
+    r.checkin_code = None;
     store.insert(&r).await.unwrap();
     assert_eq!(store.get(&r.key()).await.unwrap(), Some(r));
 }

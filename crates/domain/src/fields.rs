@@ -65,7 +65,7 @@ fn is_invisible(c: char) -> bool {
 /// Normalises free text (a name, a company), trims it and checks what every
 /// such field shares: at most 100 characters, no control or
 /// direction-override character, and something visible unless empty.
-fn free_text(field: &'static str, s: &str) -> Result<String, FieldError> {
+pub(crate) fn free_text(field: &'static str, s: &str) -> Result<String, FieldError> {
     let s = normalize(s.trim()).trim().to_owned();
     if s.chars().count() > 100 {
         return Err(FieldError::new(field, "must be at most 100 characters"));

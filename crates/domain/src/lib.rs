@@ -4,6 +4,7 @@
 //! Nothing here knows about HTTP, SQL or AWS.
 
 pub mod blocking;
+pub mod checkin;
 pub mod conference;
 #[cfg(feature = "contract")]
 pub mod contract;
@@ -22,4 +23,8 @@ pub use ports::{BadgeJobs, ListQuery, ObjectStore, Page, RegistrationStore, Stor
 pub use registration::{
     BadgeInfo, BadgeStatus, NewRegistration, Person, Registration, RegistrationKey,
 };
-pub use service::{Lanyard, LanyardError, ListRequest};
+pub use checkin::{
+    CheckinCode, CheckinResult, CheckinStats, Desk, DeskName, FirstCheckin, Nonce, NonceRecord,
+    Tally,
+};
+pub use service::{Checkin, CheckinRequest, Lanyard, LanyardError, ListRequest, OwnChanges};

@@ -4,12 +4,14 @@
 
 use async_trait::async_trait;
 
+use crate::checkin::{Desk, DeskName, FirstCheckin, Nonce, NonceRecord, Tally};
 use crate::fields::{BadgeToken, ConferenceId, UserId};
 use crate::registration::{BadgeInfo, Registration, RegistrationKey};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("a registration for this user_id and type already exists")]
+    /// A registration for this `(user_id, type)`, or a desk of this name, exists.
+    #[error("it already exists")]
     Duplicate,
     #[error("the cursor is not one this server issued")]
     InvalidCursor,
@@ -66,10 +68,62 @@ pub trait RegistrationStore: Send + Sync {
     /// Removes a registration (and any badge job of it), returning what was removed.
     async fn delete(&self, key: &RegistrationKey) -> Result<Option<Registration>, StoreError>;
 
-    /// Replaces the badge (and ticket code) of an existing registration with a
-    /// pending one and records its badge job, atomically. `false` if there is
-    /// no such registration.
+    /// Replaces the badge of an existing registration with a pending one and
+    /// records its badge job, atomically, writing what the badge shows with
+    /// it (name, company, consent, check-in code; never the key, phone,
+    /// creation time or check-in). `false` if there is no such registration.
     async fn reset_badge(&self, registration: &Registration) -> Result<bool, StoreError>;
+
+    /// The registration with this check-in code, as stored.
+    async fn find_by_checkin_code(&self, code: &str) -> Result<Option<Registration>, StoreError>;
+
+    /// Records `first` as the registration's check-in unless it has one
+    /// already (a conditional write: of two desks scanning at once, one
+    /// wins), giving it `code` if it has no check-in code yet. Returns the
+    /// registration as stored afterwards; `None` if there is none.
+    async fn check_in(
+        &self,
+        key: &RegistrationKey,
+        first: &FirstCheckin,
+        code: &crate::checkin::CheckinCode,
+    ) -> Result<Option<Registration>, StoreError>;
+
+    /// Removes a registration's check-in. `false` if there is no such registration.
+    async fn undo_checkin(&self, key: &RegistrationKey) -> Result<bool, StoreError>;
+
+    /// The answer a desk's scan got, while remembered.
+    async fn recall_nonce(
+        &self,
+        desk: &DeskName,
+        nonce: &Nonce,
+    ) -> Result<Option<NonceRecord>, StoreError>;
+
+    /// Remembers a scan's answer until `record.expires_at`; the first
+    /// answer remembered for a nonce stays.
+    async fn remember_nonce(
+        &self,
+        desk: &DeskName,
+        nonce: &Nonce,
+        record: &NonceRecord,
+    ) -> Result<(), StoreError>;
+
+    /// Registrations counted by conference and check-in (time cut to the
+    /// minute, desk), optionally of one conference.
+    async fn checkin_tallies(
+        &self,
+        conference: Option<&ConferenceId>,
+    ) -> Result<Vec<Tally>, StoreError>;
+
+    /// Adds a desk with its token's hash; [`StoreError::Duplicate`] if the name is taken.
+    async fn put_desk(&self, desk: &Desk, token_hash: &str) -> Result<(), StoreError>;
+
+    /// Every desk, by name.
+    async fn desks(&self) -> Result<Vec<Desk>, StoreError>;
+
+    /// Revokes a desk's token. `false` if there is no such desk.
+    async fn delete_desk(&self, name: &DeskName) -> Result<bool, StoreError>;
+
+    async fn desk_by_token_hash(&self, hash: &str) -> Result<Option<Desk>, StoreError>;
 
     /// Records the outcome of a render (`ready` or `failed`), but only while
     /// the registration still has a badge with that token; `false` otherwise.

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use lanyard_badge::{Badge, Payload};
 
+use crate::checkin::{CheckinCode, FirstCheckin};
 use crate::fields::{
     BadgeToken, CompanyName, ConferenceId, FieldError, PhoneNumber, UserId, UserName,
 };
@@ -25,6 +26,8 @@ pub struct NewRegistration {
     pub user_name: Option<String>,
     pub phone_number: Option<String>,
     pub company_name: Option<String>,
+    /// The attendee agreed to their contact card in the badge's QR (SPEC §9).
+    pub contact_on_badge: Option<bool>,
 }
 
 /// Who a registration is for: what the badge prints and the contact card holds.
@@ -119,8 +122,13 @@ pub struct Registration {
     pub created_at: String,
     /// `None` for items the original system wrote: no badge yet, one can be rendered on demand.
     pub badge: Option<BadgeInfo>,
-    /// Check-in code for the `ticket` QR payload: unguessable and nothing personal.
-    pub ticket_code: Option<String>,
+    /// The check-in code in the badge's QR. `None` only for items the
+    /// original system wrote until their badge is first rendered.
+    pub checkin_code: Option<CheckinCode>,
+    /// The attendee agreed to their contact card in the badge's QR.
+    pub contact_on_badge: bool,
+    /// The first check-in, once there is one.
+    pub checked_in: Option<FirstCheckin>,
 }
 
 impl Registration {

@@ -5,8 +5,14 @@ use std::sync::Arc;
 
 use lanyard_badge::{Badge, Format, Preset};
 
+use crate::checkin::{
+    self, CheckinCode, CheckinResult, CheckinStats, Desk, DeskName, FirstCheckin, Nonce,
+    NonceRecord,
+};
 use crate::conference::Conferences;
-use crate::fields::{random_code, BadgeToken, FieldError, PageSize, PhoneNumber, UserId, UserName};
+use crate::fields::{
+    BadgeToken, CompanyName, FieldError, PageSize, PhoneNumber, UserId, UserName,
+};
 use crate::jobs::BadgeJobPolicy;
 use crate::ports::{BadgeJobs, ListQuery, ObjectStore, Page, RegistrationStore, StoreError};
 use crate::registration::{
@@ -26,6 +32,32 @@ pub struct ListRequest {
     pub cursor: Option<String>,
 }
 
+/// A desk's scan as it arrives: a code (or a badge QR's whole text), or a
+/// registration's key; and the desk's nonce for this scan.
+#[derive(Debug, Clone, Default)]
+pub struct CheckinRequest {
+    pub code: Option<String>,
+    pub user_id: Option<String>,
+    pub conference: Option<String>,
+    pub nonce: Option<String>,
+}
+
+/// The answer to a scan.
+#[derive(Debug, Clone)]
+pub struct Checkin {
+    pub result: CheckinResult,
+    pub registration: Registration,
+}
+
+/// What an attendee may change on their own registration (SPEC §9);
+/// `None` leaves a value as it is.
+#[derive(Debug, Clone, Default)]
+pub struct OwnChanges {
+    pub user_name: Option<String>,
+    pub company_name: Option<String>,
+    pub contact_on_badge: Option<bool>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LanyardError {
     #[error(transparent)]
@@ -34,6 +66,11 @@ pub enum LanyardError {
     AlreadyRegistered,
     #[error("not found")]
     NotFound,
+    /// A scanned or typed check-in code that belongs to no registration.
+    #[error("no registration has this check-in code")]
+    UnknownCode,
+    #[error("a desk with this name already exists")]
+    DeskExists,
     /// A render that cannot succeed however often it is tried.
     #[error("the badge cannot be rendered: {0}")]
     Render(String),
@@ -128,7 +165,9 @@ impl Lanyard {
             person,
             created_at: now_rfc3339(),
             badge: Some(BadgeInfo::pending()),
-            ticket_code: Some(random_code()),
+            checkin_code: Some(CheckinCode::generate()),
+            contact_on_badge: input.contact_on_badge.unwrap_or(false),
+            checked_in: None,
         };
         self.store.insert(&registration).await?;
         self.announce(&registration.key()).await;
@@ -228,12 +267,223 @@ impl Lanyard {
             token,
             error: None,
         });
-        registration.ticket_code.get_or_insert_with(random_code);
+        registration
+            .checkin_code
+            .get_or_insert_with(CheckinCode::generate);
         if !self.store.reset_badge(&registration).await? {
             return Err(LanyardError::NotFound);
         }
         self.announce(key).await;
         Ok(registration)
+    }
+
+    /// An attendee's change to their own registration, found by its badge
+    /// token: name, company or consent. The badge is rendered again (same
+    /// URL, same check-in code); the key, phone and check-in stay.
+    pub async fn update_own(
+        &self,
+        token: &str,
+        changes: OwnChanges,
+    ) -> Result<Registration, LanyardError> {
+        let mut registration = self.badge(token).await?;
+        if let Some(name) = changes.user_name {
+            registration.person.user_name = UserName::parse(&name)?;
+        }
+        if let Some(company) = changes.company_name {
+            registration.person.company_name = CompanyName::parse(&company)?;
+        }
+        if let Some(consent) = changes.contact_on_badge {
+            registration.contact_on_badge = consent;
+        }
+        if let Some(badge) = registration.badge.as_mut() {
+            badge.status = BadgeStatus::Pending;
+            badge.error = None;
+        }
+        registration
+            .checkin_code
+            .get_or_insert_with(CheckinCode::generate);
+        if !self.store.reset_badge(&registration).await? {
+            return Err(LanyardError::NotFound);
+        }
+        self.announce(&registration.key()).await;
+        Ok(registration)
+    }
+
+    /// An attendee erasing their own registration, found by its badge
+    /// token: the row, its check-in and its badge files.
+    pub async fn erase_own(&self, token: &str) -> Result<(), LanyardError> {
+        let registration = self.badge(token).await?;
+        self.delete(&registration.key()).await
+    }
+
+    /// Checks a person in at `desk` (SPEC §10). The first check-in of a
+    /// registration wins; a replayed nonce gets the answer its first
+    /// request got and counts once.
+    pub async fn check_in(
+        &self,
+        desk: &DeskName,
+        request: CheckinRequest,
+    ) -> Result<Checkin, LanyardError> {
+        let nonce = match request.nonce.as_deref() {
+            Some(n) => Nonce::parse(n)?,
+            None => Nonce::generate(),
+        };
+        if let Some(record) = self.store.recall_nonce(desk, &nonce).await? {
+            let registration = self
+                .store
+                .find_by_checkin_code(&record.code)
+                .await?
+                .ok_or(LanyardError::UnknownCode)?;
+            return Ok(Checkin {
+                result: record.result,
+                registration,
+            });
+        }
+        let registration = match (request.code, request.user_id, request.conference) {
+            (Some(code), None, None) => {
+                if code.len() > 4096 {
+                    return Err(FieldError::new("code", "must be at most 4096 bytes").into());
+                }
+                let code = CheckinCode::find_in(&code).ok_or(LanyardError::UnknownCode)?;
+                self.store
+                    .find_by_checkin_code(&code)
+                    .await?
+                    .ok_or(LanyardError::UnknownCode)?
+            }
+            (None, Some(user_id), Some(conference)) => {
+                let key = self
+                    .key(&user_id, &conference)
+                    .map_err(|_| LanyardError::UnknownCode)?;
+                self.store
+                    .get(&key)
+                    .await?
+                    .ok_or(LanyardError::UnknownCode)?
+            }
+            _ => {
+                return Err(FieldError::new(
+                    "code",
+                    "give either code, or user_id and type",
+                )
+                .into())
+            }
+        };
+        let first = FirstCheckin {
+            at: now_rfc3339(),
+            desk: desk.as_str().to_owned(),
+            nonce: nonce.as_str().to_owned(),
+        };
+        let code = registration
+            .checkin_code
+            .clone()
+            .unwrap_or_else(CheckinCode::generate);
+        let registration = self
+            .store
+            .check_in(&registration.key(), &first, &code)
+            .await?
+            .ok_or(LanyardError::UnknownCode)?;
+        let won = registration
+            .checked_in
+            .as_ref()
+            .is_some_and(|f| f.nonce == first.nonce && f.desk == first.desk);
+        let result = if won {
+            CheckinResult::CheckedIn
+        } else {
+            CheckinResult::AlreadyCheckedIn
+        };
+        let record = NonceRecord {
+            result,
+            code: registration
+                .checkin_code
+                .as_ref()
+                .map_or_else(|| code.as_str().to_owned(), |c| c.as_str().to_owned()),
+            expires_at: time::OffsetDateTime::now_utc().unix_timestamp()
+                + checkin::NONCE_TTL_SECONDS,
+        };
+        self.store.remember_nonce(desk, &nonce, &record).await?;
+        Ok(Checkin {
+            result,
+            registration,
+        })
+    }
+
+    /// A desk's search: the registration with this check-in code (or badge
+    /// QR text), else up to 20 whose name or company contains the text.
+    pub async fn lookup(
+        &self,
+        q: &str,
+        conference: Option<String>,
+    ) -> Result<Vec<Registration>, LanyardError> {
+        let q = q.trim();
+        if q.is_empty() {
+            return Err(FieldError::new("q", "is required").into());
+        }
+        if q.len() <= 4096 {
+            if let Some(code) = CheckinCode::find_in(q) {
+                if let Some(r) = self.store.find_by_checkin_code(&code).await? {
+                    return Ok(vec![r]);
+                }
+            }
+        }
+        let page = self
+            .list(ListRequest {
+                conference,
+                search: Some(q.to_owned()),
+                limit: Some(PageSize::parse("20")?),
+                cursor: None,
+            })
+            .await?;
+        Ok(page.items)
+    }
+
+    /// Undoes a registration's check-in (an organizer's correction).
+    pub async fn undo_checkin(&self, key: &RegistrationKey) -> Result<(), LanyardError> {
+        if self.store.undo_checkin(key).await? {
+            Ok(())
+        } else {
+            Err(LanyardError::NotFound)
+        }
+    }
+
+    /// Registered and checked-in counts per conference, desk and quarter hour.
+    pub async fn checkin_stats(
+        &self,
+        conference: Option<&str>,
+    ) -> Result<CheckinStats, LanyardError> {
+        let conference = match conference.filter(|c| !c.is_empty()) {
+            Some(c) => Some(self.conferences.parse_id(c)?),
+            None => None,
+        };
+        let tallies = self.store.checkin_tallies(conference.as_ref()).await?;
+        let ids: Vec<&str> = match &conference {
+            Some(c) => vec![c.as_str()],
+            None => self.conferences.iter().map(|c| c.id.as_str()).collect(),
+        };
+        Ok(checkin::stats(tallies, &ids))
+    }
+
+    /// Creates a desk and returns it with its token, which is shown this once.
+    pub async fn create_desk(&self, name: &str) -> Result<(Desk, String), LanyardError> {
+        checkin::create_desk(self.store.as_ref(), name).await
+    }
+
+    pub async fn desks(&self) -> Result<Vec<Desk>, LanyardError> {
+        Ok(self.store.desks().await?)
+    }
+
+    /// Revokes a desk's token: it is refused from the next request on.
+    pub async fn revoke_desk(&self, name: &str) -> Result<(), LanyardError> {
+        checkin::revoke_desk(self.store.as_ref(), name).await
+    }
+
+    /// The desk a token belongs to, if it is a desk token still in force.
+    pub async fn desk_for_token(&self, token: &str) -> Result<Option<Desk>, LanyardError> {
+        if !token.starts_with("desk_") || token.len() > 64 {
+            return Ok(None);
+        }
+        Ok(self
+            .store
+            .desk_by_token_hash(&checkin::token_hash(token))
+            .await?)
     }
 
     /// The registration a badge token belongs to.
@@ -301,9 +551,13 @@ impl Lanyard {
                     registration.conference.as_str()
                 ))
             })?;
+        let code = registration.checkin_code.as_ref().ok_or_else(|| {
+            LanyardError::Render("the registration has no check-in code yet".into())
+        })?;
         let payload = conference.payload(
             &registration.person,
-            registration.ticket_code.as_deref().unwrap_or_default(),
+            code,
+            registration.contact_on_badge,
         );
         render(&conference.renderer, &registration.person.badge(&payload))
             .map_err(|e| LanyardError::Render(e.to_string()))

@@ -203,7 +203,7 @@ pub async fn badge(
     };
     let Some(format) = format else {
         let registration = state.lanyard.badge(token).await?;
-        let badge = registration.badge.ok_or(ApiError::NotFound)?;
+        let badge = registration.badge.clone().ok_or(ApiError::NotFound)?;
         let link = |ext: &str| {
             (badge.status == BadgeStatus::Ready)
                 .then(|| format!("{}.{ext}", paths::badge(&badge.token)))
@@ -213,6 +213,7 @@ pub async fn badge(
             png: link("png"),
             svg: link("svg"),
             pdf: link("pdf"),
+            registration: RegistrationView::for_attendee(registration),
         };
         let mut response = Json(view).into_response();
         response

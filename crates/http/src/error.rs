@@ -15,7 +15,13 @@ pub enum ApiError {
     },
     AlreadyRegistered,
     NotFound,
+    /// A check-in code no registration has.
+    UnknownCode,
+    /// A desk of this name exists.
+    DeskExists,
     Unauthorized,
+    /// A valid token without the right: a desk token on an organizer route.
+    Forbidden,
     PayloadTooLarge,
     UnsupportedMediaType,
     MethodNotAllowed,
@@ -40,7 +46,7 @@ pub struct ErrorBody {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// Stable, machine-readable: `invalid`, `already_registered`, `not_found`,
-    /// `unauthorized`, `payload_too_large`, `unsupported_media_type`,
+    /// `unknown_code`, `desk_exists`, `unauthorized`, `forbidden`, `payload_too_large`, `unsupported_media_type`,
     /// `method_not_allowed`, `rate_limited`, `overloaded`, `request_timeout`,
     /// `storage_unavailable`, `internal`.
     #[schema(example = "invalid")]
@@ -68,6 +74,8 @@ impl From<LanyardError> for ApiError {
             LanyardError::Invalid(f) => f.into(),
             LanyardError::AlreadyRegistered => ApiError::AlreadyRegistered,
             LanyardError::NotFound => ApiError::NotFound,
+            LanyardError::UnknownCode => ApiError::UnknownCode,
+            LanyardError::DeskExists => ApiError::DeskExists,
             LanyardError::Storage(e) => ApiError::StorageUnavailable(e.to_string()),
             other => ApiError::Internal(other.to_string()),
         }
@@ -87,10 +95,29 @@ impl IntoResponse for ApiError {
                 None,
             ),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", "not found".into(), None),
+            ApiError::UnknownCode => (
+                StatusCode::NOT_FOUND,
+                "unknown_code",
+                "no registration has this check-in code".into(),
+                None,
+            ),
+            ApiError::DeskExists => (
+                StatusCode::CONFLICT,
+                "desk_exists",
+                "a desk with this name already exists; revoke it first or choose another name"
+                    .into(),
+                Some("name".into()),
+            ),
             ApiError::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
                 "an organizer token is required: Authorization: Bearer <token>".into(),
+                None,
+            ),
+            ApiError::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "a desk token cannot do this; it needs the organizer token".into(),
                 None,
             ),
             ApiError::PayloadTooLarge => (

@@ -82,6 +82,9 @@ fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let path = e.path().to_string();
     let field = (path != "." && !path.is_empty()).then_some(path);
     let message = match (&field, inner.classify()) {
+        (Some(f), serde_json::error::Category::Data) if message.contains("expected a boolean") => {
+            format!("{f}: must be true or false")
+        }
         (Some(f), serde_json::error::Category::Data) => format!("{f}: must be a string"),
         (_, serde_json::error::Category::Data) => "the body must be a JSON object".to_owned(),
         _ => format!("invalid JSON: {message}"),
@@ -130,8 +133,47 @@ fn bearer_token(value: &str) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// Proof that the request carries the organizer token.
+fn presented_token(parts: &Parts) -> &str {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(bearer_token)
+        .unwrap_or_default()
+}
+
+fn is_organizer(presented: &str, state: &AppState) -> bool {
+    // Constant-time: how much of a guess matched is never observable.
+    !presented.is_empty() && bool::from(presented.as_bytes().ct_eq(state.admin_token.as_bytes()))
+}
+
+/// Proof that the request carries the organizer token. A desk token gets
+/// `403`: it is valid, and not for this.
 pub struct Organizer;
+
+/// Who may work a check-in desk: the organizer, or a desk by its token.
+pub enum Staff {
+    Organizer,
+    Desk(lanyard_domain::DeskName),
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let presented = presented_token(parts);
+        if is_organizer(presented, state) {
+            return Ok(Staff::Organizer);
+        }
+        match state.lanyard.desk_for_token(presented).await? {
+            Some(desk) => Ok(Staff::Desk(desk.name)),
+            None => Err(ApiError::Unauthorized),
+        }
+    }
+}
 
 impl FromRequestParts<AppState> for Organizer {
     type Rejection = ApiError;
@@ -140,16 +182,11 @@ impl FromRequestParts<AppState> for Organizer {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let presented = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(bearer_token)
-            .unwrap_or_default();
-        // Constant-time: how much of a guess matched is never observable.
-        let expected = state.admin_token.as_bytes();
-        if !presented.is_empty() && bool::from(presented.as_bytes().ct_eq(expected)) {
+        let presented = presented_token(parts);
+        if is_organizer(presented, state) {
             Ok(Organizer)
+        } else if state.lanyard.desk_for_token(presented).await?.is_some() {
+            Err(ApiError::Forbidden)
         } else {
             Err(ApiError::Unauthorized)
         }

@@ -2,6 +2,7 @@
 //! web page's assets, one `axum::Router` for `lanyard serve` and for Lambda.
 
 mod api;
+mod desk;
 mod error;
 mod extract;
 mod limits;
@@ -19,7 +20,7 @@ use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
+use axum::routing::{any, delete, get, post};
 use axum::BoxError;
 use axum::Router;
 use lanyard_domain::Lanyard;
@@ -125,7 +126,13 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .route(paths::USER_REGISTRATIONS, get(api::list_by_user))
         .route(paths::REGISTRATION, get(api::get_one).delete(api::delete))
         .route(paths::REGISTRATION_BADGE, post(api::rerender))
-        .route(paths::BADGE, get(api::badge))
+        .route(paths::REGISTRATION_CHECKIN, delete(desk::undo_checkin))
+        .route(paths::BADGE, get(api::badge).patch(desk::update_own).delete(desk::erase_own))
+        .route(paths::DESKS, post(desk::create_desk).get(desk::desks))
+        .route(paths::DESK, delete(desk::revoke_desk))
+        .route(paths::CHECKINS, post(desk::check_in))
+        .route(paths::CHECKIN_SEARCH, get(desk::search))
+        .route(paths::CHECKIN_STATS, get(desk::stats))
         .route(paths::OPENAPI, get(move || openapi::serve(openapi.clone())))
         .route("/api", any(api::not_found))
         .route("/api/{*rest}", any(api::not_found))

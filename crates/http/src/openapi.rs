@@ -8,13 +8,13 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{api, error, views};
+use crate::{api, desk, error, views};
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "lanyard",
-        description = "Conference registration with QR-code badges. Organizer endpoints need `Authorization: Bearer <admin token>`. Errors are always `{\"error\": {\"code\", \"message\", \"field\"}}`.",
+        description = "Conference registration with QR-code badges. Organizer endpoints need `Authorization: Bearer <admin token>`; desk endpoints take a desk token or the admin token. Errors are always `{\"error\": {\"code\", \"message\", \"field\"}}`.",
     ),
     paths(
         api::health,
@@ -26,6 +26,15 @@ use crate::{api, error, views};
         api::delete,
         api::rerender,
         api::badge,
+        desk::update_own,
+        desk::erase_own,
+        desk::create_desk,
+        desk::desks,
+        desk::revoke_desk,
+        desk::check_in,
+        desk::search,
+        desk::stats,
+        desk::undo_checkin,
     ),
     components(schemas(
         error::ErrorBody,
@@ -38,7 +47,22 @@ use crate::{api, error, views};
         views::RegistrationPage,
         views::BadgeRef,
         views::BadgeView,
+        views::CheckinRef,
+        views::CheckinView,
+        views::DeskRegistrationView,
+        views::DeskRegistrationList,
+        views::DeskView,
+        views::NewDeskView,
+        views::DeskList,
         crate::requests::SignUpBody,
+        crate::requests::CheckinBody,
+        crate::requests::DeskBody,
+        crate::requests::OwnChangesBody,
+        lanyard_domain::CheckinResult,
+        lanyard_domain::CheckinStats,
+        lanyard_domain::checkin::ConferenceStats,
+        lanyard_domain::checkin::DeskCount,
+        lanyard_domain::checkin::QuarterCount,
         lanyard_domain::BadgeStatus,
         lanyard_domain::PayloadKind,
     )),
@@ -46,6 +70,8 @@ use crate::{api, error, views};
     tags(
         (name = "public", description = "Sign-up and badges"),
         (name = "organizer", description = "Attendee management (admin token)"),
+        (name = "desk", description = "Check-in desks (a desk token, or the admin token)"),
+        (name = "attendee", description = "An attendee's own registration, behind their badge link"),
     ),
 )]
 struct ApiDoc;
@@ -58,6 +84,15 @@ impl Modify for OrganizerAuth {
         components.add_security_scheme(
             "organizer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "desk",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A desk token from POST /api/desks (desk_...)"))
+                    .build(),
+            ),
         );
     }
 }

@@ -10,7 +10,13 @@ pub const REGISTRATIONS: &str = "/api/registrations";
 pub const USER_REGISTRATIONS: &str = "/api/registrations/{user_id}";
 pub const REGISTRATION: &str = "/api/registrations/{user_id}/{type}";
 pub const REGISTRATION_BADGE: &str = "/api/registrations/{user_id}/{type}/badge";
+pub const REGISTRATION_CHECKIN: &str = "/api/registrations/{user_id}/{type}/checkin";
 pub const BADGE: &str = "/api/badges/{token}";
+pub const DESKS: &str = "/api/desks";
+pub const DESK: &str = "/api/desks/{name}";
+pub const CHECKINS: &str = "/api/checkins";
+pub const CHECKIN_SEARCH: &str = "/api/checkins/search";
+pub const CHECKIN_STATS: &str = "/api/checkins/stats";
 pub const OPENAPI: &str = "/api/openapi.json";
 
 /// Fills a route's `{name}` segments with values already safe in a path.

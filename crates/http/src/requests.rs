@@ -2,7 +2,7 @@
 //! `type`), the OpenAPI schema and its patterns. Each becomes a plain domain
 //! request, which the domain parses.
 
-use lanyard_domain::{ListRequest, NewRegistration, PageSize};
+use lanyard_domain::{CheckinRequest, ListRequest, NewRegistration, OwnChanges, PageSize};
 use serde::Deserialize;
 
 /// The body of a sign-up as the original page posted it. Unknown fields are
@@ -27,6 +27,10 @@ pub struct SignUpBody {
     /// Up to 100 characters, no control characters.
     #[schema(value_type = Option<String>, max_length = 100, pattern = r"^[^\u0000-\u0008\u000E-\u001F\u007F-\u0084\u0086-\u009F]*$", example = "Example Corp")]
     pub company_name: Option<String>,
+    /// Put the contact card (name, company, phone) in the badge's QR code.
+    /// `false` (the default): the QR holds the check-in code and nothing else.
+    #[schema(value_type = Option<bool>, example = false)]
+    pub contact_on_badge: Option<bool>,
 }
 
 impl From<SignUpBody> for NewRegistration {
@@ -37,8 +41,93 @@ impl From<SignUpBody> for NewRegistration {
             user_name: body.user_name,
             phone_number: body.phone_number,
             company_name: body.company_name,
+            contact_on_badge: body.contact_on_badge,
         }
     }
+}
+
+/// A desk's scan: `code` (the code, or a badge QR's whole text as a scanner
+/// sends it), or `user_id` and `type` (a person found by name search).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckinBody {
+    #[schema(example = "7QX4-M2KD-9HZ1-C8TA", max_length = 4096)]
+    pub code: Option<String>,
+    pub user_id: Option<String>,
+    #[serde(rename = "type")]
+    #[schema(rename = "type")]
+    pub conference: Option<String>,
+    /// The desk's name. A desk token always checks in as its own desk; the
+    /// organizer token may name one (default `organizer`).
+    pub desk: Option<String>,
+    /// Chosen by the desk for this scan (a UUID, say): a replay with the
+    /// same nonce gets the first answer and counts once.
+    #[schema(example = "0f7c9e6a-5d1b-4c2e-9a57-3f0e2b1c4d5e", min_length = 1, max_length = 64)]
+    pub nonce: Option<String>,
+}
+
+impl From<CheckinBody> for CheckinRequest {
+    fn from(body: CheckinBody) -> Self {
+        CheckinRequest {
+            code: body.code,
+            user_id: body.user_id,
+            conference: body.conference,
+            nonce: body.nonce,
+        }
+    }
+}
+
+/// A new desk.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeskBody {
+    /// 1–40 characters.
+    #[schema(example = "Door A", min_length = 1, max_length = 40)]
+    pub name: String,
+}
+
+/// An attendee's change to their own registration; absent fields stay.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OwnChangesBody {
+    #[schema(min_length = 1, max_length = 100)]
+    pub user_name: Option<String>,
+    /// Empty removes the company.
+    #[schema(max_length = 100)]
+    pub company_name: Option<String>,
+    pub contact_on_badge: Option<bool>,
+}
+
+impl From<OwnChangesBody> for OwnChanges {
+    fn from(body: OwnChangesBody) -> Self {
+        OwnChanges {
+            user_name: body.user_name,
+            company_name: body.company_name,
+            contact_on_badge: body.contact_on_badge,
+        }
+    }
+}
+
+/// A desk's search for a person.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// A check-in code, or text in the name or company.
+    pub q: Option<String>,
+    /// Only this conference.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub conference: Option<String>,
+}
+
+/// The check-in statistics' query string.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StatsParams {
+    /// Only this conference.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub conference: Option<String>,
 }
 
 /// The organizer list's query string.

@@ -1,6 +1,8 @@
 //! The JSON the API answers with.
 
-use lanyard_domain::{BadgeStatus, Conference, PayloadKind, Registration};
+use lanyard_domain::{
+    BadgeStatus, Checkin, CheckinResult, Conference, Desk, FirstCheckin, PayloadKind, Registration,
+};
 use serde::Serialize;
 
 use crate::paths;
@@ -69,6 +71,118 @@ pub struct RegistrationView {
     pub created_at: String,
     /// `null` when no badge was ever rendered (registrations from the original system).
     pub badge: Option<BadgeRef>,
+    /// The attendee agreed to their contact card in the badge's QR.
+    pub contact_on_badge: bool,
+    /// The code in the badge's QR, for typing at a desk.
+    #[schema(example = "7QX4-M2KD-9HZ1-C8TA")]
+    pub checkin_code: Option<String>,
+    /// The first check-in; `null` until there is one.
+    pub checked_in: Option<CheckinRef>,
+}
+
+/// When and where a person was first checked in.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CheckinRef {
+    #[schema(example = "2026-11-28T09:12:03.120Z")]
+    pub at: String,
+    #[schema(example = "Door A")]
+    pub desk: String,
+}
+
+impl From<FirstCheckin> for CheckinRef {
+    fn from(f: FirstCheckin) -> Self {
+        CheckinRef {
+            at: f.at,
+            desk: f.desk,
+        }
+    }
+}
+
+/// What a desk sees of a registration: never the phone number.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DeskRegistrationView {
+    #[serde(rename = "type")]
+    #[schema(rename = "type", example = "Serverless web project")]
+    pub conference: String,
+    pub user_id: String,
+    pub user_name: String,
+    pub company_name: Option<String>,
+    pub badge: Option<BadgeRef>,
+    pub checked_in: Option<CheckinRef>,
+}
+
+impl From<Registration> for DeskRegistrationView {
+    fn from(r: Registration) -> Self {
+        DeskRegistrationView {
+            conference: r.conference.to_string(),
+            user_id: r.user_id.to_string(),
+            user_name: r.person.user_name.to_string(),
+            company_name: r.person.company_name.map(|c| c.to_string()),
+            badge: r.badge.map(|b| BadgeRef {
+                status: b.status,
+                url: paths::badge(&b.token),
+                error: None,
+            }),
+            checked_in: r.checked_in.map(CheckinRef::from),
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DeskRegistrationList {
+    pub items: Vec<DeskRegistrationView>,
+}
+
+/// The answer to a scan.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CheckinView {
+    pub result: CheckinResult,
+    pub registration: DeskRegistrationView,
+    /// The registration's first check-in (this one, for `checked_in`).
+    pub first: Option<CheckinRef>,
+}
+
+impl From<Checkin> for CheckinView {
+    fn from(c: Checkin) -> Self {
+        let first = c.registration.checked_in.clone().map(CheckinRef::from);
+        CheckinView {
+            result: c.result,
+            registration: c.registration.into(),
+            first,
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DeskView {
+    #[schema(example = "Door A")]
+    pub name: String,
+    pub created_at: String,
+}
+
+impl From<Desk> for DeskView {
+    fn from(d: Desk) -> Self {
+        DeskView {
+            name: d.name.as_str().to_owned(),
+            created_at: d.created_at,
+        }
+    }
+}
+
+/// A new desk with its token, shown this once.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct NewDeskView {
+    #[schema(example = "Door A")]
+    pub name: String,
+    /// Give it to the desk's staff; it is not shown again.
+    #[schema(example = "desk_Q2hMZ3V4cmVzZ2VkYWJj")]
+    pub token: String,
+    pub created_at: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DeskList {
+    pub items: Vec<DeskView>,
 }
 
 impl RegistrationView {
@@ -95,6 +209,9 @@ impl RegistrationView {
                 url: paths::badge(&b.token),
                 error: if with_error { b.error } else { None },
             }),
+            contact_on_badge: r.contact_on_badge,
+            checkin_code: r.checkin_code.map(|c| c.as_str().to_owned()),
+            checked_in: r.checked_in.map(CheckinRef::from),
         }
     }
 }
@@ -118,4 +235,7 @@ pub struct BadgeView {
     pub png: Option<String>,
     pub svg: Option<String>,
     pub pdf: Option<String>,
+    /// Everything stored about the registration: the badge link is its
+    /// attendee's own page (SPEC §9).
+    pub registration: RegistrationView,
 }

@@ -27,9 +27,47 @@ enum Command {
     Render(RenderArgs),
     /// Copy the database of a data directory, consistently, even while a server runs.
     Backup(BackupArgs),
+    /// Check-in desks: create one (its token is shown once), list them, revoke one.
+    #[command(subcommand)]
+    Desk(DeskCommand),
     /// Create the table, bucket, topic and queue for `serve --backend aws` on
     /// an AWS emulator or a sandbox account (production uses deploy/template.yaml).
     AwsSetup(AwsSetupArgs),
+}
+
+#[derive(Subcommand)]
+enum DeskCommand {
+    /// Create a desk and print its token (shown this once).
+    Create {
+        /// The desk's name, "Door A" say.
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List the desks (names and creation times, never tokens).
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Revoke a desk's token: refused from the next request on.
+    Revoke {
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// Which store a command works on: a data directory, or `--backend aws`.
+#[derive(Args)]
+struct StoreArgs {
+    #[command(flatten)]
+    data_dir: DataDirArg,
+    #[arg(long, env = "LANYARD_BACKEND", value_enum, default_value = "embedded")]
+    backend: Backend,
+    /// The DynamoDB table of registrations (`--backend aws`).
+    #[cfg(feature = "aws")]
+    #[arg(long, env = "LANYARD_TABLE")]
+    table: Option<String>,
 }
 
 #[derive(Args)]
@@ -136,6 +174,10 @@ struct RenderArgs {
     phone: Option<String>,
     #[arg(long, conflicts_with = "from")]
     company: Option<String>,
+    /// Put the contact card in the QR (the attendee agreed); without it the
+    /// QR holds a fresh check-in code and nothing personal.
+    #[arg(long, conflicts_with = "from")]
+    contact_on_badge: bool,
     /// Conference id (default: the first configured).
     #[arg(long = "type", conflicts_with = "from")]
     conference: Option<String>,
@@ -154,7 +196,8 @@ struct RenderArgs {
         conflicts_with = "from"
     )]
     output: Option<PathBuf>,
-    /// CSV with the header user_id,type,user_name,phone_number,company_name.
+    /// CSV with the header user_id,type,user_name,phone_number,company_name
+    /// and, optionally, contact_on_badge (true/false, yes/no, 1/0).
     #[arg(long, requires = "out_dir")]
     from: Option<PathBuf>,
     #[arg(long, requires = "from")]
@@ -202,6 +245,7 @@ fn main() -> ExitCode {
         Command::Render(args) => render(args),
         Command::Backup(args) => backup(args),
         Command::AwsSetup(args) => aws_setup(args),
+        Command::Desk(command) => desk(command),
     };
     match result {
         Ok(code) => code,
@@ -318,6 +362,78 @@ fn aws_setup(args: AwsSetupArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Opens the store `args` name.
+async fn open_store(
+    args: StoreArgs,
+) -> anyhow::Result<std::sync::Arc<dyn lanyard_domain::RegistrationStore>> {
+    if args.backend == Backend::Aws {
+        #[cfg(feature = "aws")]
+        {
+            let table = args
+                .table
+                .filter(|t| !t.trim().is_empty())
+                .context("the AWS backend needs --table (LANYARD_TABLE)")?;
+            let clients = lanyard_aws::AwsClients::from_env().await?;
+            return Ok(std::sync::Arc::new(lanyard_aws::DynamoStore::new(
+                clients.dynamodb,
+                table,
+            )));
+        }
+        #[cfg(not(feature = "aws"))]
+        return Err(without_aws("desk --backend aws"));
+    }
+    let dir = &args.data_dir.path;
+    lanyard_embedded::refuse_lost_database(dir)?;
+    let store = lanyard_embedded::SqliteStore::open_beside_server(dir.join("lanyard.sqlite"))?;
+    Ok(std::sync::Arc::new(store))
+}
+
+fn desk(command: DeskCommand) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        match command {
+            DeskCommand::Create { name, store } => {
+                let store = open_store(store).await?;
+                let (desk, token) = lanyard_domain::checkin::create_desk(store.as_ref(), &name)
+                    .await
+                    .map_err(desk_error)?;
+                eprintln!(
+                    "desk {:?} created; its token (shown this once) is on the next line:",
+                    desk.name.as_str()
+                );
+                println!("{token}");
+            }
+            DeskCommand::List { store } => {
+                let store = open_store(store).await?;
+                let desks = store.desks().await?;
+                if desks.is_empty() {
+                    eprintln!("no desks yet; create one with `lanyard desk create NAME`");
+                }
+                for desk in desks {
+                    println!("{}\t{}", desk.name.as_str(), desk.created_at);
+                }
+            }
+            DeskCommand::Revoke { name, store } => {
+                let store = open_store(store).await?;
+                lanyard_domain::checkin::revoke_desk(store.as_ref(), &name)
+                    .await
+                    .map_err(desk_error)?;
+                eprintln!("desk {name:?} revoked");
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn desk_error(e: lanyard_domain::LanyardError) -> anyhow::Error {
+    match e {
+        lanyard_domain::LanyardError::NotFound => anyhow::anyhow!("there is no desk of that name"),
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
 fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
     let db = args.data_dir.path.join("lanyard.sqlite");
     if !db.exists() {
@@ -381,6 +497,7 @@ fn render(args: RenderArgs) -> anyhow::Result<ExitCode> {
             args.phone.as_deref().unwrap_or_default(),
             args.company.as_deref(),
         )?,
+        contact_on_badge: args.contact_on_badge,
     };
     let bytes = render_one(&options, &attendee)?;
     let output = args.output.context("-o FILE is required")?;

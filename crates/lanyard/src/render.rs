@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use anyhow::{bail, Context};
 use lanyard_badge::{Format, Preset};
-use lanyard_domain::{Conferences, Person, UserId};
+use lanyard_domain::{CheckinCode, Conferences, Person, UserId};
 
 /// What every badge of one run shares.
 pub struct RenderOptions<'a> {
@@ -21,6 +21,8 @@ pub struct Attendee {
     pub user_id: Option<UserId>,
     pub conference: String,
     pub person: Person,
+    /// The attendee agreed to their contact card in the QR.
+    pub contact_on_badge: bool,
 }
 
 pub fn render_one(options: &RenderOptions<'_>, attendee: &Attendee) -> anyhow::Result<Vec<u8>> {
@@ -33,8 +35,12 @@ pub fn render_one(options: &RenderOptions<'_>, attendee: &Attendee) -> anyhow::R
                 attendee.conference
             )
         })?;
-    // Nothing is stored, so a ticket badge gets a fresh check-in code.
-    let payload = conference.payload(&attendee.person, &lanyard_domain::fields::random_code());
+    // Nothing is stored, so each badge gets a fresh check-in code.
+    let payload = conference.payload(
+        &attendee.person,
+        &CheckinCode::generate(),
+        attendee.contact_on_badge,
+    );
     Ok(conference.renderer.render(
         &attendee.person.badge(&payload),
         options.preset,
@@ -65,6 +71,19 @@ struct CsvRow {
     phone_number: String,
     #[serde(default)]
     company_name: String,
+    #[serde(default)]
+    contact_on_badge: String,
+}
+
+/// A spreadsheet's yes or no: empty is no.
+fn yes_no(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "" | "false" | "no" | "n" | "0" => Ok(false),
+        "true" | "yes" | "y" | "1" => Ok(true),
+        other => Err(format!(
+            "contact_on_badge: {other:?} is not true/false, yes/no or 1/0"
+        )),
+    }
 }
 
 /// A file name for a badge: the user id and the conference, readable in any
@@ -123,6 +142,7 @@ pub fn render_csv(
                 conference: r.conference,
                 person: Person::parse(&r.user_name, &r.phone_number, Some(&r.company_name))
                     .map_err(|e| e.to_string())?,
+                contact_on_badge: yes_no(&r.contact_on_badge)?,
             })
         });
         let named = parsed.and_then(|a| {

@@ -28,6 +28,7 @@ fn sign_up(user_id: &str) -> NewRegistration {
         user_name: Some("Worker Test".into()),
         phone_number: Some("010-1234-5678".into()),
         company_name: None,
+        contact_on_badge: None,
     }
 }
 

@@ -14,7 +14,9 @@
 //! | `queue` | the badge job queue (an outbox beside the registrations) |
 //! | `rows` | rows to registrations, and list cursors |
 //! | `registrations` | the `RegistrationStore` port |
+//! | `checkins` | check-ins, their nonces, desks |
 
+mod checkins;
 mod queue;
 mod registrations;
 mod rows;
@@ -53,9 +55,22 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `path` and starts its writer thread.
+    /// Opens (creating if needed) the database at `path` and starts its
+    /// writer thread. Badge jobs a stopped server had claimed are released:
+    /// only the server's own store may be opened so.
     pub fn open(path: impl AsRef<Path>) -> anyhow::Result<Self> {
-        let path = path.as_ref().to_path_buf();
+        Self::open_with(path.as_ref(), true)
+    }
+
+    /// Opens the database of a data directory a server may be running on
+    /// (for the command line's desk commands, say), leaving the server's
+    /// claimed badge jobs alone. SQLite's own locking keeps the two apart.
+    pub fn open_beside_server(path: impl AsRef<Path>) -> anyhow::Result<Self> {
+        Self::open_with(path.as_ref(), false)
+    }
+
+    fn open_with(path: &Path, release_claims: bool) -> anyhow::Result<Self> {
+        let path = path.to_path_buf();
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
@@ -63,7 +78,9 @@ impl SqliteStore {
             Connection::open(&path).with_context(|| format!("opening {}", path.display()))?;
         schema::prepare(&conn, &path).with_context(|| format!("preparing {}", path.display()))?;
         schema::add_functions(&conn)?;
-        queue::release_claimed(&conn)?;
+        if release_claims {
+            queue::release_claimed(&conn)?;
+        }
 
         let manager = SqliteConnectionManager::file(&path).with_init(|c| {
             c.execute_batch("PRAGMA query_only = 1; PRAGMA busy_timeout = 5000;")?;

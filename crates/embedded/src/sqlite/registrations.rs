@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use lanyard_domain::fields::search_fold;
 use lanyard_domain::{
-    BadgeInfo, BadgeStatus, BadgeToken, ListQuery, Page, Registration, RegistrationKey,
+    BadgeInfo, CheckinCode, ConferenceId, Desk, DeskName, FirstCheckin, Nonce, NonceRecord, Tally, BadgeStatus, BadgeToken, ListQuery, Page, Registration, RegistrationKey,
     RegistrationStore, StoreError, UserId,
 };
 use rusqlite::params;
@@ -23,8 +23,9 @@ impl RegistrationStore for SqliteStore {
             let inserted = conn
                 .execute(
                     "INSERT INTO registrations
-                       (user_id, type, user_name, phone_number, company_name, created_at, badge_status, badge_token, badge_error, ticket_code)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                       (user_id, type, user_name, phone_number, company_name, created_at, badge_status, badge_token, badge_error, ticket_code,
+                        contact_on_badge, checked_in_at, checked_in_desk, checked_in_nonce)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
                      ON CONFLICT (user_id, type) DO NOTHING",
                     params![
                         r.user_id.as_str(),
@@ -36,7 +37,11 @@ impl RegistrationStore for SqliteStore {
                         badge.map(|b| b.status.as_str()),
                         badge.map(|b| b.token.as_str()),
                         badge.and_then(|b| b.error.as_deref()),
-                        r.ticket_code,
+                        r.checkin_code.as_ref().map(|c| c.as_str()),
+                        r.contact_on_badge,
+                        r.checked_in.as_ref().map(|f| f.at.as_str()),
+                        r.checked_in.as_ref().map(|f| f.desk.as_str()),
+                        r.checked_in.as_ref().map(|f| f.nonce.as_str()),
                     ],
                 )
                 .map_err(unavailable)?;
@@ -163,7 +168,8 @@ impl RegistrationStore for SqliteStore {
             let badge = r.badge.as_ref().ok_or_else(|| unavailable("reset_badge needs a badge"))?;
             let updated = conn
                 .execute(
-                    "UPDATE registrations SET badge_status = ?3, badge_token = ?4, badge_error = ?5, ticket_code = ?6
+                    "UPDATE registrations SET badge_status = ?3, badge_token = ?4, badge_error = ?5,
+                        ticket_code = ?6, user_name = ?7, company_name = ?8, contact_on_badge = ?9
                      WHERE user_id = ?1 AND type = ?2",
                     params![
                         r.user_id.as_str(),
@@ -171,7 +177,10 @@ impl RegistrationStore for SqliteStore {
                         badge.status.as_str(),
                         badge.token.as_str(),
                         badge.error,
-                        r.ticket_code
+                        r.checkin_code.as_ref().map(|c| c.as_str()),
+                        r.person.user_name.as_str(),
+                        r.person.company(),
+                        r.contact_on_badge,
                     ],
                 )
                 .map_err(unavailable)?;
@@ -217,5 +226,62 @@ impl RegistrationStore for SqliteStore {
             Ok(updated == 1)
         })
         .await
+    }
+
+    async fn find_by_checkin_code(&self, code: &str) -> Result<Option<Registration>, StoreError> {
+        self.by_checkin_code(code).await
+    }
+
+    async fn check_in(
+        &self,
+        key: &RegistrationKey,
+        first: &FirstCheckin,
+        code: &CheckinCode,
+    ) -> Result<Option<Registration>, StoreError> {
+        self.record_checkin(key, first, code).await
+    }
+
+    async fn undo_checkin(&self, key: &RegistrationKey) -> Result<bool, StoreError> {
+        self.remove_checkin(key).await
+    }
+
+    async fn recall_nonce(
+        &self,
+        desk: &DeskName,
+        nonce: &Nonce,
+    ) -> Result<Option<NonceRecord>, StoreError> {
+        self.nonce(desk, nonce).await
+    }
+
+    async fn remember_nonce(
+        &self,
+        desk: &DeskName,
+        nonce: &Nonce,
+        record: &NonceRecord,
+    ) -> Result<(), StoreError> {
+        self.put_nonce(desk, nonce, record).await
+    }
+
+    async fn checkin_tallies(
+        &self,
+        conference: Option<&ConferenceId>,
+    ) -> Result<Vec<Tally>, StoreError> {
+        self.tallies(conference).await
+    }
+
+    async fn put_desk(&self, desk: &Desk, token_hash: &str) -> Result<(), StoreError> {
+        self.insert_desk(desk, token_hash).await
+    }
+
+    async fn desks(&self) -> Result<Vec<Desk>, StoreError> {
+        self.all_desks().await
+    }
+
+    async fn delete_desk(&self, name: &DeskName) -> Result<bool, StoreError> {
+        self.remove_desk(name).await
+    }
+
+    async fn desk_by_token_hash(&self, hash: &str) -> Result<Option<Desk>, StoreError> {
+        self.desk_by_hash(hash).await
     }
 }

@@ -2,7 +2,7 @@
 
 use base64::Engine as _;
 use lanyard_domain::{
-    BadgeInfo, BadgeStatus, BadgeToken, ConferenceId, Person, Registration, RegistrationKey,
+    BadgeInfo, CheckinCode, FirstCheckin, BadgeStatus, BadgeToken, ConferenceId, Person, Registration, RegistrationKey,
     StoreError, UserId,
 };
 use rusqlite::Row;
@@ -11,7 +11,7 @@ use super::unavailable;
 
 /// The columns [`row_to_registration`] reads, in its order.
 pub(super) const COLUMNS: &str =
-    "seq, user_id, type, user_name, phone_number, company_name, created_at, badge_status, badge_token, badge_error, ticket_code";
+    "seq, user_id, type, user_name, phone_number, company_name, created_at, badge_status, badge_token, badge_error, ticket_code, contact_on_badge, checked_in_at, checked_in_desk, checked_in_nonce";
 
 pub(super) fn key_strings(key: &RegistrationKey) -> (String, String) {
     (
@@ -43,7 +43,11 @@ pub(super) fn row_to_registration(
     let status: Option<String> = row.get(7)?;
     let token: Option<String> = row.get(8)?;
     let error: Option<String> = row.get(9)?;
-    let ticket_code: Option<String> = row.get(10)?;
+    let checkin_code: Option<String> = row.get(10)?;
+    let contact_on_badge: bool = row.get(11)?;
+    let checked_in_at: Option<String> = row.get(12)?;
+    let checked_in_desk: Option<String> = row.get(13)?;
+    let checked_in_nonce: Option<String> = row.get(14)?;
     let parsed = (|| {
         let badge = match (
             status.as_deref().and_then(BadgeStatus::parse),
@@ -63,7 +67,13 @@ pub(super) fn row_to_registration(
                 .map_err(|e| e.to_string())?,
             created_at,
             badge,
-            ticket_code,
+            checkin_code: checkin_code.map(CheckinCode::from_stored),
+            contact_on_badge,
+            checked_in: checked_in_at.map(|at| FirstCheckin {
+                at,
+                desk: checked_in_desk.unwrap_or_default(),
+                nonce: checked_in_nonce.unwrap_or_default(),
+            }),
         })
     })();
     Ok((seq, parsed))

@@ -32,8 +32,32 @@ CREATE TABLE IF NOT EXISTS badge_jobs (
 CREATE INDEX IF NOT EXISTS badge_jobs_due ON badge_jobs (claimed, run_after);
 ";
 
+/// Version 2: consent, check-ins, check-in codes for every row, desks and
+/// the nonces of desks' scans (SPEC §9, §10).
+const VERSION_2: &str = "
+ALTER TABLE registrations ADD COLUMN contact_on_badge INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE registrations ADD COLUMN checked_in_at TEXT;
+ALTER TABLE registrations ADD COLUMN checked_in_desk TEXT;
+ALTER TABLE registrations ADD COLUMN checked_in_nonce TEXT;
+CREATE UNIQUE INDEX registrations_checkin_code ON registrations (ticket_code)
+    WHERE ticket_code IS NOT NULL;
+CREATE TABLE desks (
+    name        TEXT PRIMARY KEY,
+    token_hash  TEXT NOT NULL UNIQUE,
+    created_at  TEXT NOT NULL
+);
+CREATE TABLE checkin_nonces (
+    desk        TEXT NOT NULL,
+    nonce       TEXT NOT NULL,
+    result      TEXT NOT NULL,
+    code        TEXT NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    PRIMARY KEY (desk, nonce)
+) WITHOUT ROWID;
+";
+
 /// The schema version this build writes; a database from a newer build is refused.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// Sets the connection's durability, refuses a database from a newer build,
 /// and creates what is missing.
@@ -49,7 +73,28 @@ pub(super) fn prepare(conn: &Connection, path: &Path) -> anyhow::Result<()> {
         );
     }
     conn.execute_batch(SCHEMA)?;
-    conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
+    if version < 2 {
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(VERSION_2)?;
+        // Rows from before check-in codes get one each, like new ones.
+        let seqs: Vec<i64> = tx
+            .prepare("SELECT seq FROM registrations WHERE ticket_code IS NULL")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for seq in seqs {
+            tx.execute(
+                "UPDATE registrations SET ticket_code = ?1 WHERE seq = ?2",
+                rusqlite::params![lanyard_domain::CheckinCode::generate().as_str(), seq],
+            )?;
+        }
+        tx.execute_batch("PRAGMA user_version = 2")?;
+        tx.commit()?;
+    }
+    // Nonces outlive any offline desk; older ones are dropped at each start.
+    conn.execute(
+        "DELETE FROM checkin_nonces WHERE expires_at < unixepoch()",
+        [],
+    )?;
     Ok(())
 }
 

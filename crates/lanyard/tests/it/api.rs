@@ -425,7 +425,7 @@ async fn rerender_and_items_written_by_the_original_system() {
             Some("2019 Inc"),
         );
         legacy.badge = None;
-        legacy.ticket_code = None;
+        legacy.checkin_code = None;
         legacy.created_at = String::new();
         use lanyard_domain::RegistrationStore;
         store.insert(&legacy).await.unwrap();

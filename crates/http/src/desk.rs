@@ -1,0 +1,196 @@
+//! The `/api` handlers of the event day: desks, check-ins and their
+//! statistics (SPEC §10), and the attendee's own page behind a badge link
+//! (SPEC §9).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use lanyard_domain::{CheckinStats, DeskName};
+
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiPath, ApiQuery, JsonBody, Organizer, Staff};
+use crate::paths;
+use crate::requests::{CheckinBody, DeskBody, OwnChangesBody, SearchParams, StatsParams};
+use crate::views::{
+    CheckinView, DeskList, DeskRegistrationList, DeskView, NewDeskView, RegistrationView,
+};
+use crate::AppState;
+
+#[utoipa::path(post, path = paths::DESKS, tag = "organizer",
+    request_body(content = DeskBody, content_type = "application/json"),
+    security(("organizer" = [])),
+    responses(
+        (status = 201, description = "The desk, with its token shown this once", body = NewDeskView),
+        (status = 400, description = "An invalid name", body = ErrorBody),
+        (status = 401, description = "Missing or wrong organizer token", body = ErrorBody),
+        (status = 403, description = "A desk token", body = ErrorBody),
+        (status = 409, description = "A desk of this name exists", body = ErrorBody),
+    ))]
+pub async fn create_desk(
+    _: Organizer,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<DeskBody>,
+) -> Result<(StatusCode, Json<NewDeskView>), ApiError> {
+    let (desk, token) = state.lanyard.create_desk(&body.name).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(NewDeskView {
+            name: desk.name.as_str().to_owned(),
+            token,
+            created_at: desk.created_at,
+        }),
+    ))
+}
+
+#[utoipa::path(get, path = paths::DESKS, tag = "organizer",
+    security(("organizer" = [])),
+    responses(
+        (status = 200, description = "Every desk, by name (never their tokens)", body = DeskList),
+        (status = 401, description = "Missing or wrong organizer token", body = ErrorBody),
+        (status = 403, description = "A desk token", body = ErrorBody),
+    ))]
+pub async fn desks(_: Organizer, State(state): State<AppState>) -> Result<Json<DeskList>, ApiError> {
+    let items = state.lanyard.desks().await?;
+    Ok(Json(DeskList {
+        items: items.into_iter().map(DeskView::from).collect(),
+    }))
+}
+
+#[utoipa::path(delete, path = paths::DESK, tag = "organizer",
+    params(("name" = String, Path, description = "The desk's name")),
+    security(("organizer" = [])),
+    responses(
+        (status = 204, description = "Revoked: its token is refused from now on"),
+        (status = 401, description = "Missing or wrong organizer token", body = ErrorBody),
+        (status = 403, description = "A desk token", body = ErrorBody),
+        (status = 404, description = "No such desk", body = ErrorBody),
+    ))]
+pub async fn revoke_desk(
+    _: Organizer,
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    state.lanyard.revoke_desk(&name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = paths::CHECKINS, tag = "desk",
+    request_body(content = CheckinBody, content_type = "application/json"),
+    security(("organizer" = []), ("desk" = [])),
+    responses(
+        (status = 200, description = "Checked in now, or already (then `first` says when and where)", body = CheckinView),
+        (status = 400, description = "Neither a code nor user_id and type; a malformed nonce", body = ErrorBody),
+        (status = 401, description = "Missing, wrong or revoked token", body = ErrorBody),
+        (status = 404, description = "`unknown_code`: no registration has this code", body = ErrorBody),
+    ))]
+pub async fn check_in(
+    staff: Staff,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<CheckinBody>,
+) -> Result<Json<CheckinView>, ApiError> {
+    let desk = match staff {
+        // A desk token checks in as its own desk, whatever the body says.
+        Staff::Desk(name) => name,
+        Staff::Organizer => DeskName::parse(body.desk.as_deref().unwrap_or(DeskName::ORGANIZER))
+            .map_err(|e| ApiError::Invalid {
+                field: Some("desk".into()),
+                message: format!("desk: {}", e.message),
+            })?,
+    };
+    let checkin = state.lanyard.check_in(&desk, body.into()).await?;
+    Ok(Json(checkin.into()))
+}
+
+#[utoipa::path(get, path = paths::CHECKIN_SEARCH, tag = "desk",
+    params(SearchParams),
+    security(("organizer" = []), ("desk" = [])),
+    responses(
+        (status = 200, description = "The person with this check-in code, or up to 20 whose name or company contains `q` (no phone numbers)", body = DeskRegistrationList),
+        (status = 400, description = "No `q`", body = ErrorBody),
+        (status = 401, description = "Missing, wrong or revoked token", body = ErrorBody),
+    ))]
+pub async fn search(
+    _: Staff,
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<SearchParams>,
+) -> Result<Json<DeskRegistrationList>, ApiError> {
+    let found = state
+        .lanyard
+        .lookup(params.q.as_deref().unwrap_or_default(), params.conference)
+        .await?;
+    Ok(Json(DeskRegistrationList {
+        items: found.into_iter().map(Into::into).collect(),
+    }))
+}
+
+#[utoipa::path(get, path = paths::CHECKIN_STATS, tag = "organizer",
+    params(StatsParams),
+    security(("organizer" = [])),
+    responses(
+        (status = 200, description = "Registered and checked in per conference, per desk and per quarter hour (UTC)", body = CheckinStats),
+        (status = 400, description = "An unknown conference", body = ErrorBody),
+        (status = 401, description = "Missing or wrong organizer token", body = ErrorBody),
+        (status = 403, description = "A desk token", body = ErrorBody),
+    ))]
+pub async fn stats(
+    _: Organizer,
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<StatsParams>,
+) -> Result<Json<CheckinStats>, ApiError> {
+    Ok(Json(
+        state
+            .lanyard
+            .checkin_stats(params.conference.as_deref())
+            .await?,
+    ))
+}
+
+#[utoipa::path(delete, path = paths::REGISTRATION_CHECKIN, tag = "organizer",
+    params(("user_id" = String, Path, description = "The user id"), ("type" = String, Path, description = "The conference id")),
+    security(("organizer" = [])),
+    responses(
+        (status = 204, description = "The check-in is undone"),
+        (status = 401, description = "Missing or wrong organizer token", body = ErrorBody),
+        (status = 403, description = "A desk token", body = ErrorBody),
+        (status = 404, description = "No such registration", body = ErrorBody),
+    ))]
+pub async fn undo_checkin(
+    _: Organizer,
+    State(state): State<AppState>,
+    ApiPath((user_id, conference)): ApiPath<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let key = state.lanyard.key(&user_id, &conference)?;
+    state.lanyard.undo_checkin(&key).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(patch, path = paths::BADGE, tag = "attendee",
+    params(("token" = String, Path, description = "The badge token: whoever has the badge link")),
+    request_body(content = OwnChangesBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Changed; the badge is rendered again at the same link", body = RegistrationView),
+        (status = 400, description = "An invalid or unknown field", body = ErrorBody),
+        (status = 404, description = "Unknown token", body = ErrorBody),
+    ))]
+pub async fn update_own(
+    State(state): State<AppState>,
+    ApiPath(token): ApiPath<String>,
+    JsonBody(body): JsonBody<OwnChangesBody>,
+) -> Result<Json<RegistrationView>, ApiError> {
+    let registration = state.lanyard.update_own(&token, body.into()).await?;
+    Ok(Json(RegistrationView::for_attendee(registration)))
+}
+
+#[utoipa::path(delete, path = paths::BADGE, tag = "attendee",
+    params(("token" = String, Path, description = "The badge token: whoever has the badge link")),
+    responses(
+        (status = 204, description = "Erased: the registration, its check-in and its badge files"),
+        (status = 404, description = "Unknown token", body = ErrorBody),
+    ))]
+pub async fn erase_own(
+    State(state): State<AppState>,
+    ApiPath(token): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    state.lanyard.erase_own(&token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
