@@ -138,6 +138,7 @@ function setupSignup() {
       return;
     }
     const data = Object.fromEntries(FIELDS.map((n) => [n, $(`f-${n}`).value]));
+    data.contact_on_badge = $("f-contact_on_badge").checked;
     const submit = $("submit");
     submit.disabled = true;
     submit.classList.add("busy");
@@ -149,7 +150,8 @@ function setupSignup() {
         body: JSON.stringify(data),
       });
       if (code === 201) {
-        status.textContent = t("registered");
+        // The badge card below follows the badge; this line only says the sign-up worked.
+        status.textContent = t("registeredShort");
         startBadge(body);
       } else if (code === 409) {
         status.textContent = t("duplicate");

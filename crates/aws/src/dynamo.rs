@@ -23,8 +23,8 @@ use base64::Engine;
 use lanyard_domain::fields::{search_fold, BadgeToken, ConferenceId};
 use lanyard_domain::{
     BadgeInfo, BadgeStatus, CheckinCode, CheckinResult, Desk, DeskName, FirstCheckin, ListQuery,
-    Nonce, NonceRecord, Page, Person, Registration, RegistrationKey, RegistrationStore,
-    StoreError, Tally, UserId,
+    Nonce, NonceRecord, Page, Person, Registration, RegistrationKey, RegistrationStore, StoreError,
+    Tally, UserId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -167,7 +167,9 @@ fn from_item(item: &Item) -> Result<Registration, String> {
         checked_in: text(item, "checked_in_at").map(|at| FirstCheckin {
             at: at.to_owned(),
             desk: text(item, "checked_in_desk").unwrap_or_default().to_owned(),
-            nonce: text(item, "checked_in_nonce").unwrap_or_default().to_owned(),
+            nonce: text(item, "checked_in_nonce")
+                .unwrap_or_default()
+                .to_owned(),
         }),
     })
 }
@@ -523,7 +525,10 @@ impl RegistrationStore for DynamoStore {
             .expression_attribute_values(":zero", AttributeValue::N("0".into()));
         update = update
             .expression_attribute_values(":name", s(registration.person.user_name.as_str()))
-            .expression_attribute_values(":consent", AttributeValue::Bool(registration.contact_on_badge));
+            .expression_attribute_values(
+                ":consent",
+                AttributeValue::Bool(registration.contact_on_badge),
+            );
         let mut set = String::from(
             "SET badge_status = :s, badge_token = :t, pending_shard = :p, \
              badge_queued_at = :now, badge_sweeps = :zero, user_name = :name, \
@@ -609,7 +614,9 @@ impl RegistrationStore for DynamoStore {
                 "SET checked_in_at = :at, checked_in_desk = :d, checked_in_nonce = :n, \
                  ticket_code = if_not_exists(ticket_code, :c)",
             )
-            .condition_expression("attribute_exists(user_id) AND attribute_not_exists(checked_in_at)")
+            .condition_expression(
+                "attribute_exists(user_id) AND attribute_not_exists(checked_in_at)",
+            )
             .expression_attribute_values(":at", s(&first.at))
             .expression_attribute_values(":d", s(&first.desk))
             .expression_attribute_values(":n", s(&first.nonce))
@@ -727,7 +734,9 @@ impl RegistrationStore for DynamoStore {
                 if is_bookkeeping(item) {
                     continue;
                 }
-                let Some(t) = text(item, "type") else { continue };
+                let Some(t) = text(item, "type") else {
+                    continue;
+                };
                 let checked_in = text(item, "checked_in_at").map(|at| {
                     (
                         at.chars().take(16).collect(),

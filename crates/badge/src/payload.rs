@@ -114,7 +114,9 @@ mod tests {
     #[test]
     fn a_uid_goes_before_the_end() {
         let card = Payload::vcard_with_uid("Ann", "1234", None, "urn:x:1");
-        assert!(card.as_str().ends_with("TEL;TYPE=CELL:1234\r\nUID:urn:x:1\r\nEND:VCARD\r\n"));
+        assert!(card
+            .as_str()
+            .ends_with("TEL;TYPE=CELL:1234\r\nUID:urn:x:1\r\nEND:VCARD\r\n"));
     }
 
     #[test]

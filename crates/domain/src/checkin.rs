@@ -34,7 +34,9 @@ impl CheckinCode {
         getrandom::fill(&mut bytes).expect("the operating system's random source is available");
         // Base32 of a fixed 80 bits is five bits per character, written out
         // here rather than adding a crate for one fixed-size case.
-        let bits = bytes.iter().fold(0u128, |acc, b| (acc << 8) | u128::from(*b));
+        let bits = bytes
+            .iter()
+            .fold(0u128, |acc, b| (acc << 8) | u128::from(*b));
         let chars: Vec<u8> = (0..CODE_CHARS)
             .map(|i| ALPHABET[((bits >> (5 * (CODE_CHARS - 1 - i))) & 31) as usize])
             .collect();
@@ -84,9 +86,8 @@ impl CheckinCode {
                 let rest = &scanned[at + marker.len()..];
                 let end = rest.find(['\r', '\n', ';']).unwrap_or(rest.len());
                 let code = rest[..end].trim();
-                return (!code.is_empty()).then(|| {
-                    CheckinCode::parse(code).map_or_else(|| code.to_owned(), |c| c.0)
-                });
+                return (!code.is_empty())
+                    .then(|| CheckinCode::parse(code).map_or_else(|| code.to_owned(), |c| c.0));
             }
         }
         match CheckinCode::parse(scanned) {
@@ -342,7 +343,12 @@ pub fn stats(tallies: Vec<Tally>, conferences: &[&str]) -> CheckinStats {
             }
         }
     }
-    let position = |c: &str| conferences.iter().position(|x| *x == c).unwrap_or(usize::MAX);
+    let position = |c: &str| {
+        conferences
+            .iter()
+            .position(|x| *x == c)
+            .unwrap_or(usize::MAX)
+    };
     let mut out: Vec<ConferenceStats> = by
         .into_iter()
         .map(|(conference, acc)| ConferenceStats {
@@ -378,7 +384,10 @@ mod tests {
             assert_eq!(s.len(), 19, "{s}");
             assert!(s.split('-').all(|g| g.len() == 4), "{s}");
             assert_eq!(CheckinCode::parse(s), Some(code.clone()));
-            assert_eq!(CheckinCode::parse(&s.to_lowercase().replace('-', " ")), Some(code.clone()));
+            assert_eq!(
+                CheckinCode::parse(&s.to_lowercase().replace('-', " ")),
+                Some(code.clone())
+            );
             assert!(seen.insert(code));
         }
     }
@@ -389,7 +398,13 @@ mod tests {
             CheckinCode::parse("o1il-abcd-efgh-jkmn").unwrap().as_str(),
             "0111-ABCD-EFGH-JKMN"
         );
-        for bad in ["", "ABCD", "ABCD-EFGH-JKMN-PQRSX", "ABCD-EFGH-JKMN-PQRU", "ÄBCD-EFGH-JKMN-PQRS"] {
+        for bad in [
+            "",
+            "ABCD",
+            "ABCD-EFGH-JKMN-PQRSX",
+            "ABCD-EFGH-JKMN-PQRU",
+            "ÄBCD-EFGH-JKMN-PQRS",
+        ] {
             assert_eq!(CheckinCode::parse(bad), None, "{bad}");
         }
     }
@@ -407,13 +422,22 @@ mod tests {
             card,
             format!("LANYARD-TICKET:{}", code.as_str()),
         ] {
-            assert_eq!(CheckinCode::find_in(&text).as_deref(), Some(code.as_str()), "{text:?}");
+            assert_eq!(
+                CheckinCode::find_in(&text).as_deref(),
+                Some(code.as_str()),
+                "{text:?}"
+            );
         }
         assert_eq!(
             CheckinCode::find_in("LANYARD-TICKET:AbC_123-xyz").as_deref(),
             Some("AbC_123-xyz")
         );
-        for nothing in ["", "tel:+821012345678", "<script>", "BEGIN:VCARD\r\nFN:x\r\nEND:VCARD"] {
+        for nothing in [
+            "",
+            "tel:+821012345678",
+            "<script>",
+            "BEGIN:VCARD\r\nFN:x\r\nEND:VCARD",
+        ] {
             assert_eq!(CheckinCode::find_in(nothing), None, "{nothing:?}");
         }
     }

@@ -292,7 +292,10 @@ async fn desks_are_named_unique_and_revocable(store: Arc<dyn RegistrationStore>)
         Err(StoreError::Duplicate)
     ));
     assert_eq!(store.desks().await.unwrap(), vec![a.clone(), b.clone()]);
-    assert_eq!(store.desk_by_token_hash("hash-a").await.unwrap(), Some(a.clone()));
+    assert_eq!(
+        store.desk_by_token_hash("hash-a").await.unwrap(),
+        Some(a.clone())
+    );
     assert_eq!(store.desk_by_token_hash("hash-c").await.unwrap(), None);
     assert!(store.delete_desk(&a.name).await.unwrap());
     assert!(!store.delete_desk(&a.name).await.unwrap());

@@ -14,6 +14,10 @@ pub mod ports;
 pub mod registration;
 pub mod service;
 
+pub use checkin::{
+    CheckinCode, CheckinResult, CheckinStats, Desk, DeskName, FirstCheckin, Nonce, NonceRecord,
+    Tally,
+};
 pub use conference::{Conference, Conferences, ConferencesConfig, ConfigError, PayloadKind};
 pub use fields::{
     BadgeToken, CompanyName, ConferenceId, FieldError, PageSize, PhoneNumber, UserId, UserName,
@@ -22,9 +26,5 @@ pub use jobs::{BadgeJobPolicy, JobOutcome};
 pub use ports::{BadgeJobs, ListQuery, ObjectStore, Page, RegistrationStore, StoreError};
 pub use registration::{
     BadgeInfo, BadgeStatus, NewRegistration, Person, Registration, RegistrationKey,
-};
-pub use checkin::{
-    CheckinCode, CheckinResult, CheckinStats, Desk, DeskName, FirstCheckin, Nonce, NonceRecord,
-    Tally,
 };
 pub use service::{Checkin, CheckinRequest, Lanyard, LanyardError, ListRequest, OwnChanges};

@@ -10,9 +10,7 @@ use crate::checkin::{
     NonceRecord,
 };
 use crate::conference::Conferences;
-use crate::fields::{
-    BadgeToken, CompanyName, FieldError, PageSize, PhoneNumber, UserId, UserName,
-};
+use crate::fields::{BadgeToken, CompanyName, FieldError, PageSize, PhoneNumber, UserId, UserName};
 use crate::jobs::BadgeJobPolicy;
 use crate::ports::{BadgeJobs, ListQuery, ObjectStore, Page, RegistrationStore, StoreError};
 use crate::registration::{
@@ -360,11 +358,7 @@ impl Lanyard {
                     .ok_or(LanyardError::UnknownCode)?
             }
             _ => {
-                return Err(FieldError::new(
-                    "code",
-                    "give either code, or user_id and type",
-                )
-                .into())
+                return Err(FieldError::new("code", "give either code, or user_id and type").into())
             }
         };
         let first = FirstCheckin {
@@ -554,11 +548,7 @@ impl Lanyard {
         let code = registration.checkin_code.as_ref().ok_or_else(|| {
             LanyardError::Render("the registration has no check-in code yet".into())
         })?;
-        let payload = conference.payload(
-            &registration.person,
-            code,
-            registration.contact_on_badge,
-        );
+        let payload = conference.payload(&registration.person, code, registration.contact_on_badge);
         render(&conference.renderer, &registration.person.badge(&payload))
             .map_err(|e| LanyardError::Render(e.to_string()))
     }

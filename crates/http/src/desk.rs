@@ -12,7 +12,7 @@ use crate::extract::{ApiPath, ApiQuery, JsonBody, Organizer, Staff};
 use crate::paths;
 use crate::requests::{CheckinBody, DeskBody, OwnChangesBody, SearchParams, StatsParams};
 use crate::views::{
-    CheckinView, DeskList, DeskRegistrationList, DeskView, NewDeskView, RegistrationView,
+    CheckinView, DeskList, DeskRegistrationList, DeskSelf, DeskView, NewDeskView, RegistrationView,
 };
 use crate::AppState;
 
@@ -49,7 +49,10 @@ pub async fn create_desk(
         (status = 401, description = "Missing or wrong organizer token", body = ErrorBody),
         (status = 403, description = "A desk token", body = ErrorBody),
     ))]
-pub async fn desks(_: Organizer, State(state): State<AppState>) -> Result<Json<DeskList>, ApiError> {
+pub async fn desks(
+    _: Organizer,
+    State(state): State<AppState>,
+) -> Result<Json<DeskList>, ApiError> {
     let items = state.lanyard.desks().await?;
     Ok(Json(DeskList {
         items: items.into_iter().map(DeskView::from).collect(),
@@ -72,6 +75,25 @@ pub async fn revoke_desk(
 ) -> Result<StatusCode, ApiError> {
     state.lanyard.revoke_desk(&name).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = paths::DESK_SELF, tag = "desk",
+    security(("organizer" = []), ("desk" = [])),
+    responses(
+        (status = 200, description = "The desk this token opens", body = DeskSelf),
+        (status = 401, description = "Missing, wrong or revoked token", body = ErrorBody),
+    ))]
+pub async fn desk_self(staff: Staff) -> Json<DeskSelf> {
+    Json(match staff {
+        Staff::Desk(name) => DeskSelf {
+            name: name.as_str().to_owned(),
+            organizer: false,
+        },
+        Staff::Organizer => DeskSelf {
+            name: DeskName::ORGANIZER.to_owned(),
+            organizer: true,
+        },
+    })
 }
 
 #[utoipa::path(post, path = paths::CHECKINS, tag = "desk",

@@ -127,9 +127,15 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .route(paths::REGISTRATION, get(api::get_one).delete(api::delete))
         .route(paths::REGISTRATION_BADGE, post(api::rerender))
         .route(paths::REGISTRATION_CHECKIN, delete(desk::undo_checkin))
-        .route(paths::BADGE, get(api::badge).patch(desk::update_own).delete(desk::erase_own))
+        .route(
+            paths::BADGE,
+            get(api::badge)
+                .patch(desk::update_own)
+                .delete(desk::erase_own),
+        )
         .route(paths::DESKS, post(desk::create_desk).get(desk::desks))
         .route(paths::DESK, delete(desk::revoke_desk))
+        .route(paths::DESK_SELF, get(desk::desk_self))
         .route(paths::CHECKINS, post(desk::check_in))
         .route(paths::CHECKIN_SEARCH, get(desk::search))
         .route(paths::CHECKIN_STATS, get(desk::stats))

@@ -14,6 +14,7 @@ pub const REGISTRATION_CHECKIN: &str = "/api/registrations/{user_id}/{type}/chec
 pub const BADGE: &str = "/api/badges/{token}";
 pub const DESKS: &str = "/api/desks";
 pub const DESK: &str = "/api/desks/{name}";
+pub const DESK_SELF: &str = "/api/desk";
 pub const CHECKINS: &str = "/api/checkins";
 pub const CHECKIN_SEARCH: &str = "/api/checkins/search";
 pub const CHECKIN_STATS: &str = "/api/checkins/stats";

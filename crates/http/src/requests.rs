@@ -62,7 +62,11 @@ pub struct CheckinBody {
     pub desk: Option<String>,
     /// Chosen by the desk for this scan (a UUID, say): a replay with the
     /// same nonce gets the first answer and counts once.
-    #[schema(example = "0f7c9e6a-5d1b-4c2e-9a57-3f0e2b1c4d5e", min_length = 1, max_length = 64)]
+    #[schema(
+        example = "0f7c9e6a-5d1b-4c2e-9a57-3f0e2b1c4d5e",
+        min_length = 1,
+        max_length = 64
+    )]
     pub nonce: Option<String>,
 }
 

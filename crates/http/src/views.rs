@@ -239,3 +239,12 @@ pub struct BadgeView {
     /// attendee's own page (SPEC §9).
     pub registration: RegistrationView,
 }
+
+/// Who a desk token (or the organizer token) is.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DeskSelf {
+    /// The desk's name; `organizer` for the organizer token.
+    #[schema(example = "Door A")]
+    pub name: String,
+    pub organizer: bool,
+}

@@ -23,7 +23,12 @@ fn content_type(path: &str) -> &'static str {
 
 pub async fn serve(uri: Uri) -> Response {
     let path = uri.path().trim_start_matches('/');
-    let path = if path.is_empty() { "index.html" } else { path };
+    let path = match path {
+        "" => "index.html",
+        // The check-in desk's address, as staff are told it.
+        "desk" => "desk.html",
+        other => other,
+    };
     match WEB.get_file(path) {
         Some(file) => (
             [

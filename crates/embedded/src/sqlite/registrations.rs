@@ -3,8 +3,9 @@
 use async_trait::async_trait;
 use lanyard_domain::fields::search_fold;
 use lanyard_domain::{
-    BadgeInfo, CheckinCode, ConferenceId, Desk, DeskName, FirstCheckin, Nonce, NonceRecord, Tally, BadgeStatus, BadgeToken, ListQuery, Page, Registration, RegistrationKey,
-    RegistrationStore, StoreError, UserId,
+    BadgeInfo, BadgeStatus, BadgeToken, CheckinCode, ConferenceId, Desk, DeskName, FirstCheckin,
+    ListQuery, Nonce, NonceRecord, Page, Registration, RegistrationKey, RegistrationStore,
+    StoreError, Tally, UserId,
 };
 use rusqlite::params;
 
@@ -165,7 +166,10 @@ impl RegistrationStore for SqliteStore {
     async fn reset_badge(&self, r: &Registration) -> Result<bool, StoreError> {
         let r = r.clone();
         self.write(move |conn| {
-            let badge = r.badge.as_ref().ok_or_else(|| unavailable("reset_badge needs a badge"))?;
+            let badge = r
+                .badge
+                .as_ref()
+                .ok_or_else(|| unavailable("reset_badge needs a badge"))?;
             let updated = conn
                 .execute(
                     "UPDATE registrations SET badge_status = ?3, badge_token = ?4, badge_error = ?5,

@@ -2,8 +2,8 @@
 
 use base64::Engine as _;
 use lanyard_domain::{
-    BadgeInfo, CheckinCode, FirstCheckin, BadgeStatus, BadgeToken, ConferenceId, Person, Registration, RegistrationKey,
-    StoreError, UserId,
+    BadgeInfo, BadgeStatus, BadgeToken, CheckinCode, ConferenceId, FirstCheckin, Person,
+    Registration, RegistrationKey, StoreError, UserId,
 };
 use rusqlite::Row;
 

@@ -252,7 +252,8 @@ async fn a_sign_up_goes_through_the_api_sns_and_badge_functions_to_a_scannable_b
     assert_eq!(conferences.headers["x-content-type-options"], "nosniff");
 
     // API Gateway hands some bodies over base64-encoded.
-    let body = registration("hong", "홍길동");
+    let mut body = registration("hong", "홍길동");
+    body["contact_on_badge"] = serde_json::json!(true);
     let created = call_api(
         &router,
         api_event("POST", "/api/registrations", Some(&body), true),
@@ -267,6 +268,7 @@ async fn a_sign_up_goes_through_the_api_sns_and_badge_functions_to_a_scannable_b
     let created = created.json();
     assert_eq!(created["badge"]["status"], "pending");
     let token = token_of(created["badge"]["url"].as_str().unwrap());
+    let code = created["checkin_code"].as_str().unwrap().to_owned();
 
     // The item is in DynamoDB, keyed as the original table was.
     let item = env
@@ -358,8 +360,13 @@ async fn a_sign_up_goes_through_the_api_sns_and_badge_functions_to_a_scannable_b
     assert_eq!(png.body, first);
     assert_eq!(
         decode_qr(&png.body),
-        lanyard_badge::Payload::vcard("홍길동", "+82 10-1234-5678", Some("Cloud; Corp, \\ Ltd"))
-            .as_str()
+        lanyard_badge::Payload::vcard_with_uid(
+            "홍길동",
+            "+82 10-1234-5678",
+            Some("Cloud; Corp, \\ Ltd"),
+            &format!("urn:lanyard:checkin:{code}")
+        )
+        .as_str()
     );
     let pdf = call_api(
         &router,

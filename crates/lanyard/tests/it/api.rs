@@ -10,9 +10,9 @@ use serde_json::{json, Value};
 async fn sign_up_renders_a_badge_served_as_png_svg_and_pdf() {
     let dir = tempfile::tempdir().unwrap();
     let app = spawn_app_in(dir.path(), 2).await;
-    let res = app
-        .post_registration(&registration("gildong.hong", "홍길동"))
-        .await;
+    let mut body = registration("gildong.hong", "홍길동");
+    body["contact_on_badge"] = json!(true);
+    let res = app.post_registration(&body).await;
     assert_eq!(res.status(), 201);
     assert_eq!(
         res.headers()["location"],
@@ -24,6 +24,7 @@ async fn sign_up_renders_a_badge_served_as_png_svg_and_pdf() {
     let badge_url = body["badge"]["url"].as_str().unwrap().to_owned();
     let token = badge_url.rsplit('/').next().unwrap();
     assert_eq!(token.len(), 22, "a 128-bit token");
+    let code = body["checkin_code"].as_str().unwrap().to_owned();
 
     let badge = app.wait_for_badge(&badge_url).await;
     assert_eq!(badge["status"], "ready");
@@ -40,8 +41,10 @@ async fn sign_up_renders_a_badge_served_as_png_svg_and_pdf() {
         assert_eq!(res.headers()["x-content-type-options"], "nosniff");
         let bytes = res.bytes().await.unwrap();
         if format == "png" {
-            let vcard = "BEGIN:VCARD\r\nVERSION:3.0\r\nN:홍길동;;;;\r\nFN:홍길동\r\nORG:Example\\; Corp\\, \\\\ Ltd\r\n\
-                         TEL;TYPE=CELL:+82 10-1234-5678\r\nEND:VCARD\r\n";
+            let vcard = format!(
+                "BEGIN:VCARD\r\nVERSION:3.0\r\nN:홍길동;;;;\r\nFN:홍길동\r\nORG:Example\\; Corp\\, \\\\ Ltd\r\n\
+                 TEL;TYPE=CELL:+82 10-1234-5678\r\nUID:urn:lanyard:checkin:{code}\r\nEND:VCARD\r\n"
+            );
             assert_eq!(decode_qr(&bytes), vcard);
         }
         if format == "pdf" {
@@ -440,7 +443,9 @@ async fn rerender_and_items_written_by_the_original_system() {
     let url = body["badge"]["url"].as_str().unwrap().to_owned();
     assert_eq!(app.wait_for_badge(&url).await["status"], "ready");
     let png = app.get_bytes(&format!("{url}.png")).await;
-    assert!(decode_qr(&png).contains("FN:Old Timer\r\n"));
+    // No consent was ever given: the QR is the check-in code it got now.
+    let code = body["checkin_code"].as_str().expect("a code was given");
+    assert_eq!(decode_qr(&png), code);
     // Rendering again keeps the URL and ends ready again.
     assert_eq!(
         app.organizer(Method::POST, &format!("{path}/badge"))

@@ -175,8 +175,14 @@ fn aws_setup(emulator: &Emulator, prefix: &str) -> Created {
     }
 }
 
-fn vcard(name: &str, company: Option<&str>) -> String {
-    lanyard_badge::Payload::vcard(name, "+82 10-1234-5678", company).into_string()
+fn vcard(name: &str, company: Option<&str>, code: &str) -> String {
+    lanyard_badge::Payload::vcard_with_uid(
+        name,
+        "+82 10-1234-5678",
+        company,
+        &format!("urn:lanyard:checkin:{code}"),
+    )
+    .into_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -194,9 +200,15 @@ async fn serve_with_the_aws_backend_takes_a_sign_up_to_a_scannable_badge() {
     ];
     let mut badges = Vec::new();
     for (user, name) in names {
-        let (status, body) = server.post(&registration(user, name)).await;
+        let mut consenting = registration(user, name);
+        consenting["contact_on_badge"] = serde_json::json!(true);
+        let (status, body) = server.post(&consenting).await;
         assert_eq!(status, 201, "{body}");
-        badges.push((name, body["badge"]["url"].as_str().unwrap().to_owned()));
+        badges.push((
+            name,
+            body["badge"]["url"].as_str().unwrap().to_owned(),
+            body["checkin_code"].as_str().unwrap().to_owned(),
+        ));
     }
     // Each item is in DynamoDB under the original table's keys.
     let item = clients
@@ -212,9 +224,12 @@ async fn serve_with_the_aws_backend_takes_a_sign_up_to_a_scannable_badge() {
         .expect("stored in DynamoDB");
     assert_eq!(item["phone_number"].as_s().unwrap(), "+82 10-1234-5678");
     // The SQS worker renders each badge; every one decodes to its vCard.
-    for (name, url) in &badges {
+    for (name, url, code) in &badges {
         let png = server.ready_png(url).await;
-        assert_eq!(decode_qr(&png), vcard(name, Some("Example; Corp, \\ Ltd")));
+        assert_eq!(
+            decode_qr(&png),
+            vcard(name, Some("Example; Corp, \\ Ltd"), code)
+        );
         let token = url.trim_start_matches("/api/badges/");
         let stored = clients
             .s3
@@ -279,12 +294,10 @@ async fn fifty_concurrent_duplicates_on_dynamodb_give_one_201_and_the_winner_is_
     let png = server
         .ready_png(created[0]["badge"]["url"].as_str().unwrap())
         .await;
+    // The winner's badge: its check-in code (no consent was given).
     assert_eq!(
         decode_qr(&png),
-        vcard(
-            created[0]["user_name"].as_str().unwrap(),
-            Some("Example; Corp, \\ Ltd")
-        )
+        created[0]["checkin_code"].as_str().unwrap()
     );
     server.stop();
 }
@@ -326,9 +339,12 @@ async fn items_the_original_system_wrote_load_and_get_a_badge_on_demand() {
     let png = server
         .ready_png(rerendered["badge"]["url"].as_str().unwrap())
         .await;
+    // The original's items carry no consent: the QR is the check-in code.
     assert_eq!(
         decode_qr(&png),
-        lanyard_badge::Payload::vcard("김영희", "010-9876-5432", Some("Old Corp")).into_string()
+        rerendered["checkin_code"]
+            .as_str()
+            .expect("a code was given")
     );
     server.stop();
 }

@@ -26,7 +26,8 @@ fn renders_one_badge_in_every_format() {
                 "--phone",
                 "+1 (555) 010-9999",
             ])
-            .args(["--company", "Ünïcode, Inc.", "--format", format, "-o"])
+            .args(["--company", "Ünïcode, Inc.", "--contact-on-badge"])
+            .args(["--format", format, "-o"])
             .arg(&out)
             .status()
             .unwrap();
@@ -37,11 +38,15 @@ fn renders_one_badge_in_every_format() {
             "{format} output starts with its magic bytes"
         );
         if format == "png" {
-            assert_eq!(
-                decode_qr(&bytes),
-                "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Zoë O'Brien\\; \\\\ Jr.;;;;\r\nFN:Zoë O'Brien\\; \\\\ Jr.\r\n\
-                 ORG:Ünïcode\\, Inc.\r\nTEL;TYPE=CELL:+1 (555) 010-9999\r\nEND:VCARD\r\n"
-            );
+            let card = decode_qr(&bytes);
+            let code = card
+                .strip_prefix(
+                    "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Zoë O'Brien\\; \\\\ Jr.;;;;\r\nFN:Zoë O'Brien\\; \\\\ Jr.\r\n\
+                     ORG:Ünïcode\\, Inc.\r\nTEL;TYPE=CELL:+1 (555) 010-9999\r\nUID:urn:lanyard:checkin:",
+                )
+                .and_then(|rest| rest.strip_suffix("\r\nEND:VCARD\r\n"))
+                .unwrap_or_else(|| panic!("{card:?}"));
+            assert!(lanyard_domain::CheckinCode::parse(code).is_some(), "{code}");
         }
     }
     // The original preset at its original size, and a chosen dpi.
@@ -118,11 +123,11 @@ fn renders_a_csv_on_one_thread_and_reports_bad_rows() {
     let csv = dir.path().join("people.csv");
     std::fs::write(
         &csv,
-        "user_id,type,user_name,phone_number,company_name\n\
-         kim,Serverless web project,김철수,010-1111-2222,ACME\n\
-         lee,About cloud computing,\"Lee, Young-hee\",010-3333-4444,\n\
-         ../evil,Serverless web project,Evil,010-5555-6666,X\n\
-         park,Serverless web project,박지성,12,Y\n",
+        "user_id,type,user_name,phone_number,company_name,contact_on_badge\n\
+         kim,Serverless web project,김철수,010-1111-2222,ACME,yes\n\
+         lee,About cloud computing,\"Lee, Young-hee\",010-3333-4444,,\n\
+         ../evil,Serverless web project,Evil,010-5555-6666,X,\n\
+         park,Serverless web project,박지성,12,Y,\n",
     )
     .unwrap();
     let out = dir.path().join("out");
@@ -157,7 +162,13 @@ fn renders_a_csv_on_one_thread_and_reports_bad_rows() {
         ]
     );
     let png = std::fs::read(out.join("kim--Serverless_web_project.png")).unwrap();
-    assert!(decode_qr(&png).contains("FN:김철수\r\n"));
+    assert!(decode_qr(&png).contains("FN:김철수\r\n"), "kim agreed");
+    let png = std::fs::read(out.join("lee--About_cloud_computing.png")).unwrap();
+    let code = decode_qr(&png);
+    assert!(
+        lanyard_domain::CheckinCode::parse(&code).is_some(),
+        "lee did not: {code}"
+    );
     assert!(!dir.path().join("evil.png").exists());
 }
 

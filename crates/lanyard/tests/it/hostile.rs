@@ -6,14 +6,14 @@ use crate::common::{decode_qr, registration, spawn_app_in};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-fn vcard(name: &str, company: &str) -> String {
+fn vcard(name: &str, company: &str, code: &str) -> String {
     let esc = |v: &str| {
         v.replace('\\', "\\\\")
             .replace(',', "\\,")
             .replace(';', "\\;")
     };
     format!(
-        "BEGIN:VCARD\r\nVERSION:3.0\r\nN:{n};;;;\r\nFN:{n}\r\nORG:{c}\r\nTEL;TYPE=CELL:+82 10-1234-5678\r\nEND:VCARD\r\n",
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nN:{n};;;;\r\nFN:{n}\r\nORG:{c}\r\nTEL;TYPE=CELL:+82 10-1234-5678\r\nUID:urn:lanyard:checkin:{code}\r\nEND:VCARD\r\n",
         n = esc(name),
         c = esc(company)
     )
@@ -39,6 +39,7 @@ async fn legal_but_hostile_values_are_stored_and_rendered_literally() {
         let company = format!("<b>Co {i}</b> & \"quotes\"");
         let mut body = registration(&format!("hostile{i}"), name);
         body["company_name"] = json!(company);
+        body["contact_on_badge"] = json!(true);
         let res = app.post_registration(&body).await;
         assert_eq!(res.status(), 201, "{name:?}");
         let created: Value = res.json().await.unwrap();
@@ -52,16 +53,17 @@ async fn legal_but_hostile_values_are_stored_and_rendered_literally() {
             created["badge"]["url"].as_str().unwrap().to_owned(),
             lanyard_domain::fields::normalize(name),
             company,
+            created["checkin_code"].as_str().unwrap().to_owned(),
         ));
     }
-    for (url, name, company) in urls {
+    for (url, name, company, code) in urls {
         assert_eq!(
             app.wait_for_badge(&url).await["status"],
             "ready",
             "{name:?}"
         );
         let png = app.get_bytes(&format!("{url}.png")).await;
-        assert_eq!(decode_qr(&png), vcard(&name, &company), "{name:?}");
+        assert_eq!(decode_qr(&png), vcard(&name, &company, &code), "{name:?}");
         let svg = app
             .client
             .get(app.url(&format!("{url}.svg")))

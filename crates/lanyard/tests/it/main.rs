@@ -6,6 +6,7 @@ mod common;
 mod api;
 #[cfg(feature = "aws")]
 mod aws;
+mod checkins;
 mod cli;
 mod connections;
 mod faults;

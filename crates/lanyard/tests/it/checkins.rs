@@ -1,0 +1,468 @@
+//! The event day over HTTP (SPEC §9, §10), against the real server, real
+//! SQLite and real badge workers: desks, check-ins, the privacy of badge QR
+//! codes and the attendee's own page.
+
+use std::collections::HashSet;
+
+use crate::common::{decode_qr, registration, spawn_app_in, TestApp, TOKEN};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+impl TestApp {
+    async fn send_as(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn create_desk(&self, name: &str) -> String {
+        let (status, body) = self
+            .send_as(
+                TOKEN,
+                Method::POST,
+                "/api/desks",
+                Some(json!({ "name": name })),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["name"], name);
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    async fn check_in(&self, token: &str, body: Value) -> (u16, Value) {
+        self.send_as(token, Method::POST, "/api/checkins", Some(body))
+            .await
+    }
+
+    /// Signs up and returns the 201 body.
+    async fn sign_up(&self, body: Value) -> Value {
+        let res = self.post_registration(&body).await;
+        assert_eq!(res.status(), 201);
+        res.json().await.unwrap()
+    }
+}
+
+fn code_of(registration: &Value) -> String {
+    registration["checkin_code"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_scans_from_two_desks_check_in_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(dir.path(), 1).await;
+    let door_a = app.create_desk("Door A").await;
+    let door_b = app.create_desk("Door B").await;
+    let code = code_of(&app.sign_up(registration("racer", "Racer")).await);
+
+    let mut scans = tokio::task::JoinSet::new();
+    for i in 0..50 {
+        let (client, url) = (app.client.clone(), app.url("/api/checkins"));
+        let token = if i % 2 == 0 {
+            door_a.clone()
+        } else {
+            door_b.clone()
+        };
+        let code = code.clone();
+        scans.spawn(async move {
+            let res = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({ "code": code, "nonce": format!("scan-{i}") }))
+                .send()
+                .await
+                .unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        });
+    }
+    let mut results = Vec::new();
+    let mut firsts = HashSet::new();
+    while let Some(done) = scans.join_next().await {
+        let (status, body) = done.unwrap();
+        assert_eq!(status, 200, "{body}");
+        results.push(body["result"].as_str().unwrap().to_owned());
+        firsts.insert(body["first"].to_string());
+        assert_eq!(body["registration"]["user_name"], "Racer");
+    }
+    assert_eq!(
+        results.iter().filter(|r| *r == "checked_in").count(),
+        1,
+        "{results:?}"
+    );
+    assert_eq!(
+        results
+            .iter()
+            .filter(|r| *r == "already_checked_in")
+            .count(),
+        49
+    );
+    assert_eq!(firsts.len(), 1, "everyone is told the same first check-in");
+    let (_, stats) = app
+        .send_as(TOKEN, Method::GET, "/api/checkins/stats", None)
+        .await;
+    let conference = &stats["conferences"][0];
+    assert_eq!(conference["registered"], 1);
+    assert_eq!(conference["checked_in"], 1);
+    assert_eq!(conference["per_desk"].as_array().unwrap().len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_nonce_gets_the_first_answer_and_counts_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(dir.path(), 1).await;
+    let desk = app.create_desk("Door A").await;
+    let code = code_of(&app.sign_up(registration("ada", "Ada")).await);
+    let scan = json!({ "code": code, "nonce": "n-1" });
+    let (status, first) = app.check_in(&desk, scan.clone()).await;
+    assert_eq!(status, 200);
+    assert_eq!(first["result"], "checked_in");
+    assert_eq!(first["first"]["desk"], "Door A");
+    // The same scan again (a desk's offline replay): the same answer.
+    let (_, again) = app.check_in(&desk, scan.clone()).await;
+    assert_eq!(again["result"], "checked_in");
+    assert_eq!(again["first"], first["first"]);
+    // Another scan of the same badge: already.
+    let (_, other) = app
+        .check_in(&desk, json!({ "code": code, "nonce": "n-2" }))
+        .await;
+    assert_eq!(other["result"], "already_checked_in");
+    // Undone by an organizer, then the first scan replayed: still its first
+    // answer, and nothing is counted again.
+    let path = "/api/registrations/ada/Serverless%20web%20project/checkin";
+    let (status, _) = app.send_as(TOKEN, Method::DELETE, path, None).await;
+    assert_eq!(status, 204);
+    let (_, replay) = app.check_in(&desk, scan).await;
+    assert_eq!(replay["result"], "checked_in");
+    assert_eq!(replay["registration"]["checked_in"], Value::Null);
+    let (_, replay_other) = app
+        .check_in(&desk, json!({ "code": code, "nonce": "n-2" }))
+        .await;
+    assert_eq!(replay_other["result"], "already_checked_in");
+    let (_, stats) = app
+        .send_as(TOKEN, Method::GET, "/api/checkins/stats", None)
+        .await;
+    assert_eq!(stats["conferences"][0]["checked_in"], 0);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codes_are_found_in_any_badge_text_and_unknown_ones_are_404() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(dir.path(), 1).await;
+    let desk = app.create_desk("Door A").await;
+    let mut consenting = registration("card", "Card Holder");
+    consenting["contact_on_badge"] = json!(true);
+    let a = app.sign_up(consenting).await;
+    let b = app.sign_up(registration("plain", "Plain")).await;
+    let vcard = format!(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Card Holder\r\nUID:urn:lanyard:checkin:{}\r\nEND:VCARD\r\n",
+        code_of(&a)
+    );
+    let (status, body) = app.check_in(&desk, json!({ "code": vcard })).await;
+    assert_eq!((status, &body["result"]), (200, &json!("checked_in")));
+    // Typed in lower case with spaces: the same code.
+    let typed = code_of(&b).to_lowercase().replace('-', " ");
+    let (status, body) = app.check_in(&desk, json!({ "code": typed })).await;
+    assert_eq!(
+        (status, &body["registration"]["user_id"]),
+        (200, &json!("plain"))
+    );
+    // By name search's key.
+    let (status, body) = app
+        .check_in(
+            &desk,
+            json!({ "user_id": "plain", "type": "Serverless web project" }),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["result"]),
+        (200, &json!("already_checked_in"))
+    );
+    for unknown in [
+        json!({ "code": "ZZZZ-ZZZZ-ZZZZ-ZZZZ" }),
+        json!({ "code": "<img src=x onerror=alert(1)>" }),
+        json!({ "code": "tel:+821012345678" }),
+        json!({ "user_id": "nobody", "type": "Serverless web project" }),
+        json!({ "user_id": "plain", "type": "No such conference" }),
+    ] {
+        let (status, body) = app.check_in(&desk, unknown.clone()).await;
+        assert_eq!(status, 404, "{unknown}: {body}");
+        assert_eq!(body["error"]["code"], "unknown_code");
+    }
+    for bad in [
+        json!({}),
+        json!({ "code": "x".repeat(5000) }),
+        json!({ "code": 7 }),
+        json!({ "code": "ABCD", "user_id": "plain", "type": "Serverless web project" }),
+        json!({ "code": code_of(&b), "nonce": "" }),
+        json!({ "code": code_of(&b), "nonce": "é" }),
+        json!({ "code": code_of(&b), "extra": 1 }),
+    ] {
+        let (status, body) = app.check_in(&desk, bad.clone()).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert_eq!(body["error"]["code"], "invalid");
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn desk_tokens_check_in_and_do_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(dir.path(), 1).await;
+    let desk = app.create_desk("Door A").await;
+    assert!(desk.starts_with("desk_"));
+    app.sign_up(registration("kim", "Kim")).await;
+
+    // What a desk sees never has the phone number.
+    let (status, found) = app
+        .send_as(&desk, Method::GET, "/api/checkins/search?q=kim", None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(found["items"][0]["user_name"], "Kim");
+    assert!(!found.to_string().contains("1234-5678"), "{found}");
+    let (_, answer) = app
+        .check_in(
+            &desk,
+            json!({ "user_id": "kim", "type": "Serverless web project", "desk": "Door Z" }),
+        )
+        .await;
+    assert!(!answer.to_string().contains("1234-5678"), "{answer}");
+    assert_eq!(
+        answer["first"]["desk"], "Door A",
+        "a desk cannot check in as another"
+    );
+    let (_, me) = app.send_as(&desk, Method::GET, "/api/desk", None).await;
+    assert_eq!(me["name"], "Door A");
+
+    // Organizer routes: 403 for a desk token.
+    for (method, path) in [
+        (Method::GET, "/api/registrations"),
+        (Method::GET, "/api/registrations/kim"),
+        (
+            Method::GET,
+            "/api/registrations/kim/Serverless%20web%20project",
+        ),
+        (
+            Method::DELETE,
+            "/api/registrations/kim/Serverless%20web%20project",
+        ),
+        (
+            Method::POST,
+            "/api/registrations/kim/Serverless%20web%20project/badge",
+        ),
+        (
+            Method::DELETE,
+            "/api/registrations/kim/Serverless%20web%20project/checkin",
+        ),
+        (Method::GET, "/api/desks"),
+        (Method::POST, "/api/desks"),
+        (Method::DELETE, "/api/desks/Door%20A"),
+        (Method::GET, "/api/checkins/stats"),
+    ] {
+        let body = (method == Method::POST).then(|| json!({ "name": "Door X" }));
+        let (status, answer) = app.send_as(&desk, method.clone(), path, body).await;
+        assert_eq!(status, 403, "{method} {path}: {answer}");
+        assert_eq!(answer["error"]["code"], "forbidden");
+    }
+    // The registration is untouched and no desk was made.
+    let (_, one) = app
+        .send_as(
+            TOKEN,
+            Method::GET,
+            "/api/registrations/kim/Serverless%20web%20project",
+            None,
+        )
+        .await;
+    assert_eq!(one["phone_number"], "+82 10-1234-5678");
+    let (_, desks) = app.send_as(TOKEN, Method::GET, "/api/desks", None).await;
+    assert_eq!(desks["items"].as_array().unwrap().len(), 1);
+    assert!(
+        !desks.to_string().contains(&desk),
+        "tokens are never listed"
+    );
+
+    // Revoked: 401 from the next request on, everywhere.
+    let (status, _) = app
+        .send_as(TOKEN, Method::DELETE, "/api/desks/Door%20A", None)
+        .await;
+    assert_eq!(status, 204);
+    for (method, path) in [
+        (Method::POST, "/api/checkins"),
+        (Method::GET, "/api/checkins/search?q=kim"),
+        (Method::GET, "/api/desk"),
+        (Method::GET, "/api/registrations"),
+    ] {
+        let body = (method == Method::POST).then(|| json!({ "code": "ABCD-ABCD-ABCD-ABCD" }));
+        let (status, answer) = app.send_as(&desk, method.clone(), path, body).await;
+        assert_eq!(status, 401, "{method} {path}: {answer}");
+    }
+    // Names are unique; bad names are refused.
+    app.create_desk("Door B").await;
+    let (status, body) = app
+        .send_as(
+            TOKEN,
+            Method::POST,
+            "/api/desks",
+            Some(json!({ "name": "Door B" })),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (409, &json!("desk_exists"))
+    );
+    for name in ["", "   ", &"x".repeat(41), "a\u{202E}b"] {
+        let (status, _) = app
+            .send_as(
+                TOKEN,
+                Method::POST,
+                "/api/desks",
+                Some(json!({ "name": name })),
+            )
+            .await;
+        assert_eq!(status, 400, "{name:?}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn badge_qr_codes_hold_personal_data_only_with_consent() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("conferences.toml");
+    std::fs::write(
+        &config,
+        "[[conference]]\nid = \"v\"\ntitle = \"Vcard Conf\"\npayload = \"vcard\"\n\n\
+         [[conference]]\nid = \"t\"\ntitle = \"Tel Conf\"\npayload = \"tel\"\n\n\
+         [[conference]]\nid = \"k\"\ntitle = \"Ticket Conf\"\npayload = \"ticket\"\n",
+    )
+    .unwrap();
+    let app = crate::common::spawn_app_with_config(&dir.path().join("data"), &config).await;
+    for (conference, consent, expected) in [
+        ("v", false, None),
+        ("t", false, None),
+        ("k", false, None),
+        ("k", true, None),
+        ("v", true, Some("vcard")),
+        ("t", true, Some("tel:+821012345678")),
+    ] {
+        let user = format!("{conference}-{consent}");
+        let body = json!({
+            "type": conference, "user_id": user, "user_name": "Q R",
+            "phone_number": "+82 10-1234-5678", "company_name": "Co",
+            "contact_on_badge": consent,
+        });
+        let r = app.sign_up(body).await;
+        assert_eq!(r["contact_on_badge"], consent);
+        let code = code_of(&r);
+        let badge = app
+            .wait_for_badge(r["badge"]["url"].as_str().unwrap())
+            .await;
+        let text = decode_qr(&app.get_bytes(badge["png"].as_str().unwrap()).await);
+        match expected {
+            None => assert_eq!(text, code, "{user}: the check-in code and nothing else"),
+            Some("vcard") => assert_eq!(
+                text,
+                format!(
+                    "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Q R;;;;\r\nFN:Q R\r\nORG:Co\r\n\
+                     TEL;TYPE=CELL:+82 10-1234-5678\r\nUID:urn:lanyard:checkin:{code}\r\nEND:VCARD\r\n"
+                )
+            ),
+            Some(tel) => assert_eq!(text, tel),
+        }
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_badge_link_is_the_attendees_own_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(dir.path(), 1).await;
+    let mut body = registration("own", "Typo Nmae");
+    body["contact_on_badge"] = json!(true);
+    let r = app.sign_up(body).await;
+    let url = r["badge"]["url"].as_str().unwrap().to_owned();
+    let code = code_of(&r);
+    let ready = app.wait_for_badge(&url).await;
+    assert_eq!(ready["registration"]["phone_number"], "+82 10-1234-5678");
+    assert!(
+        decode_qr(&app.get_bytes(ready["png"].as_str().unwrap()).await).starts_with("BEGIN:VCARD")
+    );
+
+    // Fix the name and withdraw consent: same link, same code, new badge.
+    let res = app
+        .client
+        .patch(app.url(&url))
+        .json(&json!({ "user_name": "Typo Name", "contact_on_badge": false }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let changed: Value = res.json().await.unwrap();
+    assert_eq!(changed["user_name"], "Typo Name");
+    assert_eq!(changed["contact_on_badge"], false);
+    assert_eq!(changed["checkin_code"], code.as_str());
+    let ready = app.wait_for_badge(&url).await;
+    assert_eq!(ready["registration"]["user_name"], "Typo Name");
+    assert_eq!(
+        decode_qr(&app.get_bytes(ready["png"].as_str().unwrap()).await),
+        code
+    );
+    for bad in [
+        json!({ "user_name": "" }),
+        json!({ "phone_number": "1" }),
+        json!({ "contact_on_badge": "yes" }),
+    ] {
+        let res = app
+            .client
+            .patch(app.url(&url))
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "{bad}");
+    }
+
+    // Checked in, then erased: row, check-in and files gone.
+    let desk = app.create_desk("Door A").await;
+    app.check_in(&desk, json!({ "code": code })).await;
+    let png = ready["png"].as_str().unwrap().to_owned();
+    let res = app.client.delete(app.url(&url)).send().await.unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(app.get_json(&url).await.0, 404);
+    assert_eq!(app.get_json(&png).await.0, 404);
+    let (status, _) = app.check_in(&desk, json!({ "code": code })).await;
+    assert_eq!(status, 404);
+    let (_, stats) = app
+        .send_as(TOKEN, Method::GET, "/api/checkins/stats", None)
+        .await;
+    assert_eq!(stats["conferences"][0]["registered"], 0);
+    let objects = dir.path().join("objects");
+    let left: Vec<_> = walk(&objects);
+    assert!(left.is_empty(), "files left behind: {left:?}");
+    app.stop().await;
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}

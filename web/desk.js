@@ -1,0 +1,491 @@
+// lanyard's check-in desk: scans from a camera, a barcode scanner (keyboard
+// wedge) or the keyboard; name search; walk-ins; printing; and a queue that
+// keeps scans while the server cannot be reached and sends them, with their
+// nonces, when it can. Data from the server is always inserted as text.
+import { STRINGS, pickLanguage } from "./i18n.js";
+
+const $ = (id) => document.getElementById(id);
+const TOKEN_KEY = "lanyard.deskToken";
+const QUEUE_KEY = "lanyard.deskQueue";
+const LANG_KEY = "lanyard.lang";
+const AUTO_PRINT_KEY = "lanyard.deskAutoPrint";
+const REPLAY_EVERY_MS = 2000;
+const REPLAY_PARALLEL = 8;
+
+let lang = pickLanguage(localStorage.getItem(LANG_KEY), navigator.languages);
+let conferences = [];
+let lastBadgeUrl = null;
+let lastResult = null;
+
+// Scan-to-result times of camera scans (milliseconds), newest last.
+window.lanyardDesk = { cameraTimings: [] };
+
+function t(key, vars = {}) {
+  const s = (STRINGS[lang] && STRINGS[lang][key]) ?? STRINGS.en[key] ?? key;
+  return s.replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ""));
+}
+
+function applyLanguage() {
+  document.documentElement.lang = lang;
+  $("lang").value = lang;
+  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  fillConferences();
+  showQueue();
+  if (lastResult) showResult(...lastResult);
+  $("camera-toggle").textContent = t(camera.stream ? "deskCameraOff" : "deskCameraOn");
+}
+
+// ---- API ------------------------------------------------------------------
+
+function token() {
+  return sessionStorage.getItem(TOKEN_KEY) || "";
+}
+
+async function api(path, options = {}) {
+  const res = await fetch(path, {
+    ...options,
+    headers: { Accept: "application/json", Authorization: `Bearer ${token()}`, ...(options.headers || {}) },
+  });
+  let body = null;
+  if ((res.headers.get("content-type") || "").includes("application/json")) body = await res.json();
+  return { status: res.status, body };
+}
+
+/** A nonce for one scan: random, so a replay is recognised as the same scan. */
+function newNonce() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// ---- Token ------------------------------------------------------------------
+
+async function openDesk() {
+  let res;
+  try {
+    res = await api("/api/desk");
+  } catch {
+    $("e-token").textContent = t("networkError");
+    return false;
+  }
+  if (res.status !== 200) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    $("e-token").textContent = t("deskTokenWrong");
+    $("token-card").hidden = false;
+    $("desk").hidden = true;
+    return false;
+  }
+  $("e-token").textContent = "";
+  $("desk-name").textContent = res.body.name;
+  $("token-card").hidden = true;
+  $("desk").hidden = false;
+  $("f-scan").focus();
+  replay();
+  return true;
+}
+
+function setupToken() {
+  $("token-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const value = $("f-token").value.trim();
+    if (!value) {
+      $("e-token").textContent = t("deskTokenWrong");
+      return;
+    }
+    sessionStorage.setItem(TOKEN_KEY, value);
+    $("f-token").value = "";
+    await openDesk();
+  });
+}
+
+// ---- Results ----------------------------------------------------------------
+
+function timeOf(iso) {
+  const d = new Date(iso);
+  return isNaN(d) ? iso : d.toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" });
+}
+
+function conferenceTitle(id) {
+  return conferences.find((c) => c.id === id)?.title || id;
+}
+
+/** kind: ok | warn | bad | queued | idle */
+function showResult(kind, mainKey, vars = {}, detail = "") {
+  lastResult = [kind, mainKey, vars, detail];
+  const box = $("result");
+  box.className = `result ${kind}`;
+  $("result-main").textContent = t(mainKey, vars);
+  $("result-detail").textContent = detail;
+}
+
+function showCheckin(body) {
+  const r = body.registration;
+  const detail = [r.company_name, conferenceTitle(r.type)].filter(Boolean).join(" · ");
+  if (body.result === "checked_in") {
+    showResult("ok", "deskWelcome", { name: r.user_name }, detail);
+  } else {
+    showResult(
+      "warn",
+      "deskAlready",
+      { name: r.user_name, time: body.first ? timeOf(body.first.at) : "?", desk: body.first?.desk || "?" },
+      detail,
+    );
+  }
+  lastBadgeUrl = r.badge?.url || null;
+  $("print-last").disabled = !lastBadgeUrl;
+  if (body.result === "checked_in" && $("auto-print").checked && lastBadgeUrl) printBadge(lastBadgeUrl);
+}
+
+// ---- Scans and the offline queue -------------------------------------------
+
+function loadQueue() {
+  try {
+    const q = JSON.parse(localStorage.getItem(QUEUE_KEY) || "[]");
+    return Array.isArray(q) ? q : [];
+  } catch {
+    return [];
+  }
+}
+
+function saveQueue(q) {
+  localStorage.setItem(QUEUE_KEY, JSON.stringify(q));
+  showQueue();
+}
+
+function showQueue() {
+  const n = loadQueue().length;
+  $("queue").textContent = n ? t("deskWaiting", { n }) : "";
+  $("queue").className = n ? "queue waiting" : "queue";
+}
+
+/** Sends one scan. Returns "done" (answered), "retry" (no answer: keep it) or "auth". */
+async function send(scan) {
+  let res;
+  try {
+    res = await api("/api/checkins", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(scan),
+    });
+  } catch {
+    return { outcome: "retry" };
+  }
+  if (res.status === 401) return { outcome: "auth" };
+  if (res.status >= 500 || res.status === 408 || res.status === 429) return { outcome: "retry" };
+  return { outcome: "done", res };
+}
+
+async function scan(what, started) {
+  const item = { ...what, nonce: newNonce() };
+  const { outcome, res } = await send(item);
+  if (outcome === "retry") {
+    saveQueue([...loadQueue(), item]);
+    showResult("queued", "deskQueued", { n: loadQueue().length });
+    return;
+  }
+  if (outcome === "auth") {
+    await openDesk();
+    return;
+  }
+  if (res.status === 200) showCheckin(res.body);
+  else if (res.body?.error?.code === "unknown_code") showResult("bad", "deskUnknown");
+  else showResult("bad", "deskRefused", {}, res.body?.error?.message || "");
+  if (started !== undefined) {
+    window.lanyardDesk.cameraTimings.push(performance.now() - started);
+  }
+}
+
+let replaying = false;
+
+/** Sends waiting scans, several at a time, oldest first; stops at the first that gets no answer. */
+async function replay() {
+  if (replaying || !token()) return;
+  replaying = true;
+  try {
+    for (;;) {
+      const batch = loadQueue().slice(0, REPLAY_PARALLEL);
+      if (!batch.length) break;
+      const results = await Promise.all(batch.map(send));
+      const answered = new Set(batch.filter((_, i) => results[i].outcome === "done").map((s) => s.nonce));
+      saveQueue(loadQueue().filter((s) => !answered.has(s.nonce)));
+      if (answered.size < batch.length) break;
+    }
+  } finally {
+    replaying = false;
+  }
+}
+
+function setupScan() {
+  const input = $("f-scan");
+  $("scan-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const code = input.value.trim();
+    input.value = "";
+    if (code) scan({ code });
+    input.focus();
+  });
+  // The scan field keeps the focus, so a scanner's keystrokes always land
+  // there, unless a person moved it to another control on purpose.
+  input.addEventListener("blur", () => {
+    setTimeout(() => {
+      if (document.activeElement === document.body && !$("desk").hidden) input.focus();
+    }, 0);
+  });
+  setInterval(replay, REPLAY_EVERY_MS);
+  window.addEventListener("online", replay);
+  window.addEventListener("storage", (e) => e.key === QUEUE_KEY && showQueue());
+}
+
+// ---- Camera -------------------------------------------------------------------
+
+const camera = { stream: null, canvas: document.createElement("canvas"), detector: null, last: "", lastAt: 0, busy: false };
+
+async function startCamera() {
+  if (!navigator.mediaDevices?.getUserMedia) {
+    $("camera-status").textContent = t("deskCameraUnavailable");
+    $("camera").hidden = false;
+    return;
+  }
+  try {
+    camera.stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
+  } catch {
+    $("camera-status").textContent = t("deskCameraDenied");
+    $("camera").hidden = false;
+    return;
+  }
+  if ("BarcodeDetector" in window) {
+    try {
+      const formats = await window.BarcodeDetector.getSupportedFormats();
+      if (formats.includes("qr_code")) camera.detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+    } catch {
+      camera.detector = null;
+    }
+  }
+  const video = $("video");
+  video.srcObject = camera.stream;
+  await video.play().catch(() => {});
+  $("camera").hidden = false;
+  $("camera-status").textContent = t("deskCameraHint");
+  $("camera-toggle").textContent = t("deskCameraOff");
+  $("camera-toggle").setAttribute("aria-pressed", "true");
+  requestAnimationFrame(scanFrame);
+}
+
+function stopCamera() {
+  for (const track of camera.stream?.getTracks() || []) track.stop();
+  camera.stream = null;
+  $("video").srcObject = null;
+  $("camera").hidden = true;
+  $("camera-toggle").textContent = t("deskCameraOn");
+  $("camera-toggle").setAttribute("aria-pressed", "false");
+  $("f-scan").focus();
+}
+
+async function decode(video) {
+  if (camera.detector) {
+    const found = await camera.detector.detect(video);
+    return found[0]?.rawValue || null;
+  }
+  if (!window.jsQR || !video.videoWidth) return null;
+  const scale = Math.min(1, 800 / video.videoWidth);
+  const w = Math.round(video.videoWidth * scale);
+  const h = Math.round(video.videoHeight * scale);
+  const c = camera.canvas;
+  c.width = w;
+  c.height = h;
+  const ctx = c.getContext("2d", { willReadFrequently: true });
+  ctx.drawImage(video, 0, 0, w, h);
+  const found = window.jsQR(ctx.getImageData(0, 0, w, h).data, w, h, { inversionAttempts: "dontInvert" });
+  return found?.data || null;
+}
+
+async function scanFrame() {
+  if (!camera.stream) return;
+  if (!camera.busy) {
+    camera.busy = true;
+    const started = performance.now();
+    try {
+      const text = await decode($("video"));
+      const now = Date.now();
+      // The same badge held in front of the camera is one scan.
+      if (text && (text !== camera.last || now - camera.lastAt > 4000)) {
+        camera.last = text;
+        camera.lastAt = now;
+        await scan({ code: text }, started);
+      } else if (text) {
+        camera.lastAt = now;
+      }
+    } catch {
+      // A frame that cannot be read is skipped.
+    } finally {
+      camera.busy = false;
+    }
+  }
+  requestAnimationFrame(scanFrame);
+}
+
+function setupCamera() {
+  $("camera-toggle").addEventListener("click", () => (camera.stream ? stopCamera() : startCamera()));
+}
+
+// ---- Search ---------------------------------------------------------------------
+
+function setupSearch() {
+  $("search-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const q = $("f-search").value.trim();
+    const list = $("found");
+    if (!q) return;
+    let res;
+    try {
+      res = await api(`/api/checkins/search?q=${encodeURIComponent(q)}`);
+    } catch {
+      list.replaceChildren(item(t("networkError")));
+      return;
+    }
+    if (res.status === 401) return openDesk();
+    if (res.status !== 200) {
+      list.replaceChildren(item(res.body?.error?.message || t("serverError")));
+      return;
+    }
+    if (!res.body.items.length) {
+      list.replaceChildren(item(t("deskNobody")));
+      return;
+    }
+    list.replaceChildren(...res.body.items.map(person));
+  });
+}
+
+function item(text) {
+  const li = document.createElement("li");
+  li.textContent = text;
+  return li;
+}
+
+function person(r) {
+  const li = document.createElement("li");
+  const who = document.createElement("span");
+  who.className = "who";
+  const name = document.createElement("strong");
+  name.textContent = r.user_name;
+  const more = document.createElement("span");
+  more.textContent = [r.company_name, conferenceTitle(r.type)].filter(Boolean).join(" · ");
+  who.append(name, more);
+  const button = document.createElement("button");
+  button.type = "button";
+  if (r.checked_in) {
+    button.textContent = t("deskAlreadyShort", { time: timeOf(r.checked_in.at) });
+  } else {
+    button.textContent = t("deskCheckIn");
+    button.className = "primary";
+  }
+  button.setAttribute("aria-label", `${t("deskCheckIn")}: ${r.user_name}`);
+  button.addEventListener("click", () => {
+    scan({ user_id: r.user_id, type: r.type });
+    $("f-scan").focus();
+  });
+  li.append(who, button);
+  return li;
+}
+
+// ---- Walk-ins -------------------------------------------------------------------
+
+async function loadConferences() {
+  try {
+    const { status, body } = await api("/api/conferences");
+    if (status === 200) conferences = body.items;
+  } catch {
+    conferences = [];
+  }
+  fillConferences();
+}
+
+function fillConferences() {
+  const select = $("w-type");
+  const chosen = select.value;
+  select.replaceChildren(...conferences.map((c) => new Option(c.title, c.id)));
+  if (chosen) select.value = chosen;
+}
+
+function setupWalkIn() {
+  const form = $("walkin");
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const status = $("walkin-status");
+    const data = {};
+    for (const name of ["type", "user_id", "user_name", "phone_number", "company_name"]) data[name] = $(`w-${name}`).value;
+    data.contact_on_badge = $("w-contact_on_badge").checked;
+    status.textContent = t("submitting");
+    let res;
+    try {
+      res = await api("/api/registrations", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(data),
+      });
+    } catch {
+      status.textContent = t("networkError");
+      return;
+    }
+    if (res.status === 201) {
+      status.textContent = t("deskWalkInDone", { name: res.body.user_name });
+      form.reset();
+      fillConferences();
+      await scan({ user_id: res.body.user_id, type: res.body.type });
+    } else if (res.status === 409) {
+      status.textContent = t("duplicate");
+    } else {
+      status.textContent = res.body?.error?.message || t("serverError");
+    }
+  });
+}
+
+// ---- Printing -----------------------------------------------------------------
+
+/** Prints a badge once it is ready (a walk-in's is made in a moment). */
+async function printBadge(url) {
+  for (let i = 0; i < 40; i++) {
+    let res;
+    try {
+      res = await api(url);
+    } catch {
+      return;
+    }
+    if (res.status === 200 && res.body.status === "ready") {
+      const img = $("print-img");
+      img.onload = () => {
+        document.body.classList.add("printing-badge");
+        window.print();
+      };
+      img.src = res.body.png;
+      return;
+    }
+    if (res.status !== 200 || res.body.status === "failed") return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+function setupPrint() {
+  $("print-last").addEventListener("click", () => lastBadgeUrl && printBadge(lastBadgeUrl));
+  $("auto-print").checked = localStorage.getItem(AUTO_PRINT_KEY) === "1";
+  $("auto-print").addEventListener("change", (e) => localStorage.setItem(AUTO_PRINT_KEY, e.target.checked ? "1" : "0"));
+  window.addEventListener("afterprint", () => document.body.classList.remove("printing-badge"));
+}
+
+// ---- Start --------------------------------------------------------------------
+
+$("lang").addEventListener("change", (e) => {
+  lang = e.target.value;
+  localStorage.setItem(LANG_KEY, lang);
+  applyLanguage();
+});
+setupToken();
+setupScan();
+setupCamera();
+setupSearch();
+setupWalkIn();
+setupPrint();
+applyLanguage();
+loadConferences();
+if (token()) openDesk();
+else $("f-token").focus();
