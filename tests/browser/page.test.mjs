@@ -52,11 +52,11 @@ async function newPage(options = {}) {
   return { page, context, foreign, errors };
 }
 
-function vcard(name, phone, company) {
+function vcard(name, phone, company, code) {
   const esc = (v) => v.replace(/\\/g, "\\\\").replace(/,/g, "\\,").replace(/;/g, "\\;");
   let card = `BEGIN:VCARD\r\nVERSION:3.0\r\nN:${esc(name)};;;;\r\nFN:${esc(name)}\r\n`;
   if (company) card += `ORG:${esc(company)}\r\n`;
-  return card + `TEL;TYPE=CELL:${esc(phone)}\r\nEND:VCARD\r\n`;
+  return card + `TEL;TYPE=CELL:${esc(phone)}\r\nUID:urn:lanyard:checkin:${code}\r\nEND:VCARD\r\n`;
 }
 
 function decodeQr(pngBytes) {
@@ -81,16 +81,19 @@ async function unlock(page, token = TOKEN) {
 }
 
 describe("sign up", () => {
-  test("a Hangul name: the preview appears and its PNG decodes to the registration", async () => {
+  test("a Hangul name who agreed: the preview appears and its PNG decodes to the contact card", async () => {
     const { page, context, foreign, errors } = await newPage();
     const person = { userId: "gildong", name: "홍길동", phone: "010-1234-5678", company: "서버리스; 주식회사, \\" };
     await fillSignup(page, person);
+    assert.equal(await page.isChecked("#f-contact_on_badge"), false, "consent starts unticked");
+    await page.check("#f-contact_on_badge");
     await page.click("#submit");
     const img = page.locator("#badge-img");
     await img.waitFor({ state: "visible", timeout: 20000 });
     const src = await img.getAttribute("src");
     const png = await (await fetch(new URL(src, server.url))).arrayBuffer();
-    assert.equal(decodeQr(png), vcard(person.name, person.phone, person.company));
+    const stored = (await server.list("&q=홍길동")).items[0];
+    assert.equal(decodeQr(png), vcard(person.name, person.phone, person.company, stored.checkin_code));
     for (const [id, type] of [["#dl-svg", "image/svg+xml"], ["#dl-pdf", "application/pdf"], ["#dl-png", "image/png"]]) {
       const href = await page.getAttribute(id, "href");
       const res = await fetch(new URL(href, server.url));
@@ -103,6 +106,22 @@ describe("sign up", () => {
     await page.screenshot({ path: join(DOCS, "signup.png"), fullPage: true });
     assert.deepEqual(foreign, [], "no request leaves the page's own origin");
     assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test("without consent the QR holds the check-in code only, and the status line follows the badge", async () => {
+    const { page, context } = await newPage();
+    await fillSignup(page, { userId: "private", name: "Private Person", phone: "010-4444-4444", company: "Quiet Co" });
+    await page.click("#submit");
+    const img = page.locator("#badge-img");
+    await img.waitFor({ state: "visible", timeout: 20000 });
+    const png = await (await fetch(new URL(await img.getAttribute("src"), server.url))).arrayBuffer();
+    const stored = (await server.list("&q=Private")).items[0];
+    assert.equal(stored.contact_on_badge, false);
+    assert.equal(decodeQr(png), stored.checkin_code);
+    assert.match(stored.checkin_code, /^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$/);
+    assert.match(await page.textContent("#badge-state"), /ready/i);
+    assert.doesNotMatch(await page.textContent("#signup-status"), /being made/i);
     await context.close();
   });
 

@@ -9,9 +9,9 @@ const ROOT = resolve(import.meta.dirname, "../..");
 export const BIN = process.env.LANYARD_BIN || join(ROOT, "target/debug/lanyard");
 export const TOKEN = "browser-test-organizer-token";
 
-export async function startServer() {
-  const dataDir = mkdtempSync(join(tmpdir(), "lanyard-browser-"));
-  const child = spawn(BIN, ["serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--admin-token", TOKEN], {
+/** Runs `lanyard serve` on `addr` until it says where it listens. */
+async function spawnServe(addr, dataDir) {
+  const child = spawn(BIN, ["serve", "--addr", addr, "--data-dir", dataDir, "--admin-token", TOKEN], {
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || "warn" },
   });
@@ -27,12 +27,41 @@ export async function startServer() {
       }
     });
   });
+  return { child, url };
+}
+
+/** Stops the server this test started, by its own process handle. */
+async function stopChild(child) {
+  if (child.exitCode !== null) return;
+  child.kill("SIGTERM");
+  await new Promise((ok) => (child.exitCode !== null ? ok() : child.once("exit", ok)));
+}
+
+export async function startServer() {
+  const dataDir = mkdtempSync(join(tmpdir(), "lanyard-browser-"));
+  let { child, url } = await spawnServe("127.0.0.1:0", dataDir);
   return {
     url,
     async stop() {
-      child.kill("SIGTERM");
-      await new Promise((ok) => (child.exitCode !== null ? ok() : child.once("exit", ok)));
+      await stopChild(child);
       rmSync(dataDir, { recursive: true, force: true });
+    },
+    /** Stops the server, keeping its data (the network is "unplugged"). */
+    async pause() {
+      await stopChild(child);
+    },
+    /** Starts it again on the same address with the same data. */
+    async resume() {
+      ({ child } = await spawnServe(url.replace("http://", ""), dataDir));
+    },
+    async organizer(method, path, body) {
+      const res = await fetch(`${url}${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${TOKEN}`, ...(body ? { "Content-Type": "application/json" } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : null };
     },
     async register(body) {
       const res = await fetch(`${url}/api/registrations`, {
