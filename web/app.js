@@ -254,7 +254,11 @@ function openAttendees() {
   const hasToken = Boolean(sessionStorage.getItem(TOKEN_KEY));
   $("token-card").hidden = hasToken;
   $("list-card").hidden = !hasToken;
-  if (hasToken && !list.loaded) loadPage(0);
+  $("desks-card").hidden = !hasToken;
+  if (hasToken && !list.loaded) {
+    loadPage(0);
+    loadDesks();
+  }
 }
 
 function setupAttendees() {
@@ -329,6 +333,7 @@ async function loadPage(page, reset = false) {
   list.cursors[page + 1] = list.next;
   list.loaded = true;
   renderRows(list.items);
+  loadStats();
   // Badges still being made: look again shortly so their status stays current.
   if (list.items.some((r) => r.badge?.status === "pending")) {
     list.refresh = setTimeout(() => {
@@ -362,6 +367,8 @@ function renderRows(items) {
     if (r.badge?.error) pill.title = r.badge.error;
     status.append(pill);
     tr.append(status);
+    const checkin = cell(r.checked_in ? t("checkedInAt", { time: timeOf(r.checked_in.at) }) + ` · ${r.checked_in.desk}` : t("notCheckedIn"), t("colCheckin"));
+    tr.append(checkin);
     const actionsCell = document.createElement("td");
     const actions = document.createElement("div");
     actions.className = "row-actions";
@@ -373,6 +380,22 @@ function renderRows(items) {
       view.setAttribute("aria-label", `${t("viewBadge")}: ${r.user_name}`);
       view.addEventListener("click", () => openDialog(r, view));
       actions.append(view);
+    }
+    if (r.checked_in) {
+      const undo = document.createElement("button");
+      undo.type = "button";
+      undo.textContent = t("undoCheckin");
+      undo.setAttribute("aria-label", `${t("undoCheckin")}: ${r.user_name}`);
+      undo.addEventListener("click", async () => {
+        undo.disabled = true;
+        const path = `/api/registrations/${encodeURIComponent(r.user_id)}/${encodeURIComponent(r.type)}/checkin`;
+        try {
+          await api(path, { method: "DELETE", headers: organizerHeaders() });
+        } finally {
+          loadPage(list.page);
+        }
+      });
+      actions.append(undo);
     }
     if (!r.badge || r.badge.status === "failed") {
       const again = document.createElement("button");
@@ -401,6 +424,92 @@ async function rerender(r, button) {
   } finally {
     setTimeout(() => loadPage(list.page), 800);
   }
+}
+
+function timeOf(iso) {
+  const d = new Date(iso);
+  return isNaN(d) ? iso : d.toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" });
+}
+
+// ---- Check-in statistics and desks -------------------------------------------
+
+async function loadStats() {
+  const type = $("f-filter-type").value;
+  let res;
+  try {
+    res = await api(`/api/checkins/stats${type ? `?type=${encodeURIComponent(type)}` : ""}`, { headers: organizerHeaders() });
+  } catch {
+    return;
+  }
+  if (res.status !== 200) return;
+  const parts = res.body.conferences.map((c) => {
+    const title = conferences.find((x) => x.id === c.type)?.title || c.type;
+    const desks = c.per_desk.map((d) => `${d.desk} ${d.checked_in}`).join(", ");
+    return `${title}: ${t("statsLine", { checked: c.checked_in, registered: c.registered })}${desks ? ` (${desks})` : ""}`;
+  });
+  $("stats").textContent = parts.join(" · ");
+}
+
+async function loadDesks() {
+  $("desks-lead").textContent = t("desksLead", { url: `${location.origin}/desk` });
+  let res;
+  try {
+    res = await api("/api/desks", { headers: organizerHeaders() });
+  } catch {
+    return;
+  }
+  if (res.status !== 200) return;
+  const items = res.body.items.map((d) => {
+    const li = document.createElement("li");
+    const name = document.createElement("span");
+    name.textContent = d.name;
+    const revoke = document.createElement("button");
+    revoke.type = "button";
+    revoke.textContent = t("deskRevoke");
+    revoke.setAttribute("aria-label", `${t("deskRevoke")}: ${d.name}`);
+    revoke.addEventListener("click", async () => {
+      revoke.disabled = true;
+      await api(`/api/desks/${encodeURIComponent(d.name)}`, { method: "DELETE", headers: organizerHeaders() }).catch(() => {});
+      $("desk-token").hidden = true;
+      loadDesks();
+    });
+    li.append(name, revoke);
+    return li;
+  });
+  $("desk-list").replaceChildren(...(items.length ? items : [Object.assign(document.createElement("li"), { textContent: t("deskNone") })]));
+}
+
+function setupDesks() {
+  $("desk-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const name = $("f-desk-name").value.trim();
+    const error = $("e-desk-name");
+    if (!name) {
+      error.textContent = t("required");
+      return;
+    }
+    let res;
+    try {
+      res = await api("/api/desks", {
+        method: "POST",
+        headers: { ...organizerHeaders(), "Content-Type": "application/json" },
+        body: JSON.stringify({ name }),
+      });
+    } catch {
+      error.textContent = t("networkError");
+      return;
+    }
+    if (res.status !== 201) {
+      error.textContent = res.body?.error?.message || t("serverError");
+      return;
+    }
+    error.textContent = "";
+    $("f-desk-name").value = "";
+    $("desk-token-label").textContent = t("deskCreated", { name: res.body.name });
+    $("desk-token-value").textContent = res.body.token;
+    $("desk-token").hidden = false;
+    loadDesks();
+  });
 }
 
 // ---- Badge dialog -----------------------------------------------------------
@@ -438,5 +547,6 @@ setupTabs();
 setupSignup();
 setupAttendees();
 setupDialog();
+setupDesks();
 applyLanguage();
 loadConferences();

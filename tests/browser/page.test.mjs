@@ -290,6 +290,36 @@ describe("attendees", () => {
     await context.close();
   });
 
+  test("desks are made and revoked from the tab; check-ins show in the list and the counts", async () => {
+    const { page, context } = await newPage();
+    await unlock(page);
+    await page.locator("#desks-card").waitFor({ state: "visible" });
+    await page.fill("#f-desk-name", "Front door");
+    await page.click("#desk-form button[type=submit]");
+    await page.locator("#desk-token").waitFor({ state: "visible" });
+    const token = await page.textContent("#desk-token-value");
+    assert.match(token, /^desk_/);
+    await page.locator("#desk-list li", { hasText: "Front door" }).waitFor();
+    // The desk checks someone in; the organizer's list and counts show it.
+    const res = await fetch(`${server.url}/api/checkins`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ user_id: "attendee119", type: CONFERENCE }),
+    });
+    assert.equal(res.status, 200);
+    await page.fill("#f-q", "Attendee 119");
+    await page.waitForFunction(() => /Front door/.test(document.querySelector("#attendees tbody tr td:nth-child(5)")?.textContent || ""));
+    await page.waitForFunction(() => /1 of \d+ checked in \(Front door 1\)/.test(document.getElementById("stats").textContent));
+    // Undo, then revoke: the token is refused from then on.
+    await page.click("#attendees tbody button:has-text('Undo check-in')");
+    await page.waitForFunction(() => /Not yet/.test(document.querySelector("#attendees tbody tr td:nth-child(5)")?.textContent || ""));
+    await page.click("#desk-list button[aria-label='Revoke: Front door']");
+    await page.locator("#desk-list li", { hasText: "Front door" }).waitFor({ state: "detached" });
+    const refused = await fetch(`${server.url}/api/desk`, { headers: { Authorization: `Bearer ${token}` } });
+    assert.equal(refused.status, 401);
+    await context.close();
+  });
+
   test("a name with markup and script is shown literally and runs nothing", async () => {
     const evil = `<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>`;
     const created = await server.register({ type: CONFERENCE, user_id: "evil", user_name: evil, phone_number: "010-6666-6666", company_name: "<b>bold</b>" });
