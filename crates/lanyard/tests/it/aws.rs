@@ -266,6 +266,135 @@ async fn serve_with_the_aws_backend_takes_a_sign_up_to_a_scannable_badge() {
     server.stop();
 }
 
+/// The event day on DynamoDB: a desk made with `lanyard desk --backend aws`,
+/// scans from two desks at once with one winner, a replayed nonce, stats,
+/// revocation, and an attendee erasing their own registration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn desks_and_checkins_on_dynamodb() {
+    let emulator = Emulator::start();
+    let clients = emulator.clients().await;
+    let resources = create_resources(&clients, "desk").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&emulator, &resources, dir.path());
+    let desk_cli = |args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_lanyard"));
+        command.arg("desk").args(args).args([
+            "--backend",
+            "aws",
+            "--table",
+            &resources.names.table,
+        ]);
+        for (name, value) in emulator.env() {
+            command.env(name, value);
+        }
+        let out = command.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let door_a = desk_cli(&["create", "Door A"]);
+    let door_b = desk_cli(&["create", "Door B"]);
+    assert!(desk_cli(&["list"]).contains("Door B"));
+
+    let (status, created) = server.post(&registration("scanned", "Scanned")).await;
+    assert_eq!(status, 201);
+    let code = created["checkin_code"].as_str().unwrap().to_owned();
+    let mut scans = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let (client, url) = (server.client.clone(), server.url("/api/checkins"));
+        let token = if i % 2 == 0 {
+            door_a.clone()
+        } else {
+            door_b.clone()
+        };
+        let code = code.clone();
+        scans.spawn(async move {
+            let res = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&serde_json::json!({ "code": code, "nonce": format!("n{i}") }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            res.json::<Value>().await.unwrap()["result"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        });
+    }
+    let mut results = Vec::new();
+    while let Some(r) = scans.join_next().await {
+        results.push(r.unwrap());
+    }
+    assert_eq!(results.iter().filter(|r| *r == "checked_in").count(), 1);
+    // A replay of a scan is answered and counts once.
+    let replay = server
+        .client
+        .post(server.url("/api/checkins"))
+        .bearer_auth(&door_a)
+        .json(&serde_json::json!({ "code": code, "nonce": "n0" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 200);
+    let (_, stats) = server.organizer(Method::GET, "/api/checkins/stats").await;
+    let conference = stats["conferences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == CONFERENCE)
+        .unwrap()
+        .clone();
+    assert_eq!(conference["registered"], 1);
+    assert_eq!(conference["checked_in"], 1);
+    // A desk token cannot read the list; revoked, it is refused.
+    let list = server
+        .client
+        .get(server.url("/api/registrations"))
+        .bearer_auth(&door_a)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(list.status(), 403);
+    desk_cli(&["revoke", "Door A"]);
+    let refused = server
+        .client
+        .get(server.url("/api/desk"))
+        .bearer_auth(&door_a)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    // The attendee erases their registration with its badge link.
+    let url = created["badge"]["url"].as_str().unwrap();
+    server.ready_png(url).await;
+    let erased = server.client.delete(server.url(url)).send().await.unwrap();
+    assert_eq!(erased.status(), 204);
+    let token = url.trim_start_matches("/api/badges/");
+    assert!(clients
+        .s3
+        .get_object()
+        .bucket(&resources.names.bucket)
+        .key(format!("badges/{token}.png"))
+        .send()
+        .await
+        .is_err());
+    let gone = server
+        .client
+        .post(server.url("/api/checkins"))
+        .bearer_auth(&door_b)
+        .json(&serde_json::json!({ "code": code }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 404);
+    server.stop();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_concurrent_duplicates_on_dynamodb_give_one_201_and_the_winner_is_stored() {
     let emulator = Emulator::start();

@@ -282,3 +282,70 @@ fn without_the_aws_feature_the_aws_commands_say_how_to_get_them() {
         );
     }
 }
+
+/// `lanyard desk` beside a running server, on its data directory: the
+/// token it prints opens a desk at once, and a revoked one is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn desk_commands_work_beside_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = crate::common::spawn_app_in(dir.path(), 1).await;
+    let data_dir = dir.path().to_str().unwrap().to_owned();
+    let run = |args: &[&str]| {
+        let out = lanyard()
+            .arg("desk")
+            .args(args)
+            .args(["--data-dir", &data_dir])
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (ok, token, stderr) = run(&["create", "Door A"]);
+    assert!(ok, "{stderr}");
+    let token = token.trim().to_owned();
+    assert!(token.starts_with("desk_"), "{token}");
+    assert!(stderr.contains("shown this once"), "{stderr}");
+    let desk = |token: String| {
+        let client = app.client.clone();
+        let url = app.url("/api/desk");
+        async move {
+            let res = client.get(url).bearer_auth(token).send().await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    let (status, body) = desk(token.clone()).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("Door A"), "{body}");
+
+    let (ok, _, stderr) = run(&["create", "Door A"]);
+    assert!(!ok);
+    assert!(stderr.contains("already exists"), "{stderr}");
+    let (ok, _, stderr) = run(&["create", ""]);
+    assert!(!ok);
+    assert!(stderr.contains("name"), "{stderr}");
+    let (ok, listed, _) = run(&["list"]);
+    assert!(ok);
+    assert!(listed.starts_with("Door A\t"), "{listed}");
+    assert!(!listed.contains(&token), "tokens are never listed");
+
+    let (ok, _, stderr) = run(&["revoke", "Door A"]);
+    assert!(ok, "{stderr}");
+    assert_eq!(desk(token).await.0, 401);
+    let (ok, _, stderr) = run(&["revoke", "Door A"]);
+    assert!(!ok);
+    assert!(stderr.contains("no desk"), "{stderr}");
+    // The server's own badge work went on undisturbed.
+    let res = app
+        .post_registration(&crate::common::registration("after", "After Desk"))
+        .await;
+    assert_eq!(res.status(), 201);
+    let body: serde_json::Value = res.json().await.unwrap();
+    let badge = app
+        .wait_for_badge(body["badge"]["url"].as_str().unwrap())
+        .await;
+    assert_eq!(badge["status"], "ready");
+    app.stop().await;
+}
