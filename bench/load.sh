@@ -6,7 +6,7 @@
 # usage: bench/load.sh [SECONDS]      (default 10 per throughput run; the
 #                                      fixed-rate runs last 30 s)
 #        ONLY=ready,drain bench/load.sh   runs only the named scenarios
-#        (conferences, post, list, fixed, ready, drain)
+#        (conferences, post, list, fixed, ready, drain, checkin)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-10}
@@ -93,4 +93,19 @@ if want drain; then
         python3 -c "print(f'   {$count} badges (PNG + SVG each) in {$t1-$t0:.2f} s: {$count/($t1-$t0):.0f} badges/s')"
         stop
     done
+fi
+
+if want checkin; then
+    echo "== POST /api/checkins (desk token, durable), 20000 registrations"
+    start checkin 0
+    RUN=seed wrk -t2 -c32 -d6s -s bench/wrk/post.lua "$URL" >/dev/null
+    sqlite3 -cmd ".timeout 5000" "$work/checkin/lanyard.sqlite" "SELECT ticket_code FROM registrations" >"$work/codes"
+    echo "   $(wc -l <"$work/codes") registrations to scan"
+    DESK_TOKEN=$("$BIN" desk create "Bench desk" --data-dir "$work/checkin" 2>/dev/null)
+    export DESK_TOKEN CODES="$work/codes"
+    echo "-- throughput, ${SECS}s, 64 connections"
+    RUN=max wrk -t2 -c64 -d"${SECS}s" --latency -s bench/wrk/checkin.lua "$URL" | summary
+    echo "-- a fixed 500/s for 30 s, 16 connections"
+    RUN=fixed RATE=500 CONNS=16 wrk -t2 -c16 -d30s --latency -s bench/wrk/checkin.lua "$URL" | summary
+    stop
 fi

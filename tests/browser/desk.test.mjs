@@ -9,8 +9,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
-import { PNG } from "pngjs";
-import { startServer, TOKEN } from "./server.mjs";
+import { startServer } from "./server.mjs";
+import { y4mOf } from "./video.mjs";
 
 const require = createRequire(import.meta.url);
 const AXE = require.resolve("axe-core/axe.min.js");
@@ -64,38 +64,6 @@ async function openDesk(token, options = {}, onBrowser = browser) {
 async function resultOf(page, kind) {
   await page.waitForFunction((k) => document.getElementById("result").classList.contains(k), kind, { timeout: 15000 });
   return page.textContent("#result-main");
-}
-
-/** A Y4M video of `png` on a white 800 × 600 frame, for Chromium's fake camera. */
-function y4mOf(pngBytes) {
-  const png = PNG.sync.read(Buffer.from(pngBytes));
-  const W = 800;
-  const H = 600;
-  const scale = Math.min(720 / png.width, 540 / png.height);
-  const bw = Math.round(png.width * scale);
-  const bh = Math.round(png.height * scale);
-  const ox = (W - bw) >> 1;
-  const oy = (H - bh) >> 1;
-  const y = Buffer.alloc(W * H, 235);
-  const u = Buffer.alloc((W * H) / 4, 128);
-  const v = Buffer.alloc((W * H) / 4, 128);
-  const rgb = (x, yy) => {
-    const i = (Math.floor(yy / scale) * png.width + Math.floor(x / scale)) * 4;
-    return [png.data[i], png.data[i + 1], png.data[i + 2]];
-  };
-  for (let j = 0; j < bh; j++) {
-    for (let i = 0; i < bw; i++) {
-      const [r, g, b] = rgb(i, j);
-      y[(oy + j) * W + ox + i] = Math.round(16 + (219 * (0.299 * r + 0.587 * g + 0.114 * b)) / 255);
-      if (i % 2 === 0 && j % 2 === 0) {
-        const c = ((oy + j) >> 1) * (W / 2) + ((ox + i) >> 1);
-        u[c] = Math.round(128 + 0.872 * (-0.169 * r - 0.331 * g + 0.5 * b));
-        v[c] = Math.round(128 + 0.872 * (0.5 * r - 0.419 * g - 0.081 * b));
-      }
-    }
-  }
-  const frame = Buffer.concat([Buffer.from("FRAME\n"), y, u, v]);
-  return Buffer.concat([Buffer.from(`YUV4MPEG2 W${W} H${H} F10:1 Ip A1:1 C420jpeg\n`), ...Array(10).fill(frame)]);
 }
 
 async function waitForBadge(url) {
@@ -265,7 +233,7 @@ describe("desk camera", () => {
     const png = await (await fetch(`${server.url}${ready.png}`)).arrayBuffer();
     dir = mkdtempSync(join(tmpdir(), "lanyard-camera-"));
     const video = join(dir, "badge.y4m");
-    writeFileSync(video, y4mOf(png));
+    writeFileSync(video, y4mOf([png]));
     camera = await chromium.launch({
       executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
       args: [...CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", `--use-file-for-fake-video-capture=${video}`],

@@ -10,8 +10,8 @@ export const BIN = process.env.LANYARD_BIN || join(ROOT, "target/debug/lanyard")
 export const TOKEN = "browser-test-organizer-token";
 
 /** Runs `lanyard serve` on `addr` until it says where it listens. */
-async function spawnServe(addr, dataDir) {
-  const child = spawn(BIN, ["serve", "--addr", addr, "--data-dir", dataDir, "--admin-token", TOKEN], {
+async function spawnServe(addr, dataDir, extraArgs = []) {
+  const child = spawn(BIN, ["serve", "--addr", addr, "--data-dir", dataDir, "--admin-token", TOKEN, ...extraArgs], {
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || "warn" },
   });
@@ -37,9 +37,10 @@ async function stopChild(child) {
   await new Promise((ok) => (child.exitCode !== null ? ok() : child.once("exit", ok)));
 }
 
-export async function startServer() {
+/** `extraArgs` go to `lanyard serve` (`--rate-limit 0` for a benchmark, say). */
+export async function startServer(extraArgs = []) {
   const dataDir = mkdtempSync(join(tmpdir(), "lanyard-browser-"));
-  let { child, url } = await spawnServe("127.0.0.1:0", dataDir);
+  let { child, url } = await spawnServe("127.0.0.1:0", dataDir, extraArgs);
   return {
     url,
     async stop() {
@@ -52,7 +53,7 @@ export async function startServer() {
     },
     /** Starts it again on the same address with the same data. */
     async resume() {
-      ({ child } = await spawnServe(url.replace("http://", ""), dataDir));
+      ({ child } = await spawnServe(url.replace("http://", ""), dataDir, extraArgs));
     },
     async organizer(method, path, body) {
       const res = await fetch(`${url}${path}`, {

@@ -23,8 +23,8 @@ use base64::Engine;
 use lanyard_domain::fields::{search_fold, BadgeToken, ConferenceId};
 use lanyard_domain::{
     BadgeInfo, BadgeStatus, CheckinCode, CheckinResult, Desk, DeskName, FirstCheckin, ListQuery,
-    Nonce, NonceRecord, Page, Person, Registration, RegistrationKey, RegistrationStore, StoreError,
-    Tally, UserId,
+    Page, Person, Registration, RegistrationKey, RegistrationStore, Scan, ScanOutcome, ScanTarget,
+    StoreError, Tally, UserId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -599,17 +599,32 @@ impl RegistrationStore for DynamoStore {
         Ok(None)
     }
 
-    async fn check_in(
-        &self,
-        key: &RegistrationKey,
-        first: &FirstCheckin,
-        code: &CheckinCode,
-    ) -> Result<Option<Registration>, StoreError> {
-        let result = self
+    async fn record_scan(&self, scan: &Scan) -> Result<Option<ScanOutcome>, StoreError> {
+        // DynamoDB has no transaction spanning these reads and the
+        // conditional write; each step is safe to repeat instead: a scan
+        // racing its own replay finds its nonce in the first check-in.
+        let first = &scan.first;
+        if let Some((result, code)) = self.remembered(first).await? {
+            return Ok(self
+                .find_by_checkin_code(&code)
+                .await?
+                .map(|registration| ScanOutcome {
+                    result,
+                    registration,
+                }));
+        }
+        let key = match &scan.target {
+            ScanTarget::Key(key) => key.clone(),
+            ScanTarget::Code(code) => match self.find_by_checkin_code(code).await? {
+                Some(r) => r.key(),
+                None => return Ok(None),
+            },
+        };
+        let update = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key_item(key)))
+            .set_key(Some(key_item(&key)))
             .update_expression(
                 "SET checked_in_at = :at, checked_in_desk = :d, checked_in_nonce = :n, \
                  ticket_code = if_not_exists(ticket_code, :c)",
@@ -620,18 +635,43 @@ impl RegistrationStore for DynamoStore {
             .expression_attribute_values(":at", s(&first.at))
             .expression_attribute_values(":d", s(&first.desk))
             .expression_attribute_values(":n", s(&first.nonce))
-            .expression_attribute_values(":c", s(code.as_str()))
+            .expression_attribute_values(":c", s(scan.fresh_code.as_str()))
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
-        match conditional(result)? {
-            Some(out) => match out.attributes {
-                Some(item) => required(&item).map(Some),
-                None => self.get(key).await,
+        let registration = match conditional(update)?.and_then(|out| out.attributes) {
+            Some(item) => required(&item)?,
+            // Checked in already (or no such registration).
+            None => match self.get(&key).await? {
+                Some(r) => r,
+                None => return Ok(None),
             },
-            // Checked in already, or no such registration.
-            None => self.get(key).await,
-        }
+        };
+        let result = CheckinResult::of(registration.checked_in.as_ref(), first);
+        let code = registration
+            .checkin_code
+            .as_ref()
+            .map_or(scan.fresh_code.as_str(), |c| c.as_str());
+        let mut item = nonce_key(&first.desk, &first.nonce);
+        item.insert("result".into(), s(result.as_str()));
+        item.insert("code".into(), s(code));
+        item.insert(
+            "expires_at".into(),
+            AttributeValue::N(scan.expires_at.to_string()),
+        );
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(user_id)")
+            .send()
+            .await;
+        conditional(put)?;
+        Ok(Some(ScanOutcome {
+            result,
+            registration,
+        }))
     }
 
     async fn undo_checkin(&self, key: &RegistrationKey) -> Result<bool, StoreError> {
@@ -645,69 +685,6 @@ impl RegistrationStore for DynamoStore {
             .send()
             .await;
         Ok(conditional(result)?.is_some())
-    }
-
-    async fn recall_nonce(
-        &self,
-        desk: &DeskName,
-        nonce: &Nonce,
-    ) -> Result<Option<NonceRecord>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(nonce_key(desk, nonce)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let Some(item) = out.item else {
-            return Ok(None);
-        };
-        let expires_at = item
-            .get("expires_at")
-            .and_then(|v| v.as_n().ok())
-            .and_then(|n| n.parse::<i64>().ok())
-            .unwrap_or(0);
-        // DynamoDB deletes expired items lazily; an expired one is gone already.
-        if expires_at < time::OffsetDateTime::now_utc().unix_timestamp() {
-            return Ok(None);
-        }
-        let (Some(result), Some(code)) = (
-            text(&item, "result").and_then(CheckinResult::parse),
-            text(&item, "code"),
-        ) else {
-            return Err(StoreError::unavailable("unreadable nonce item"));
-        };
-        Ok(Some(NonceRecord {
-            result,
-            code: code.to_owned(),
-            expires_at,
-        }))
-    }
-
-    async fn remember_nonce(
-        &self,
-        desk: &DeskName,
-        nonce: &Nonce,
-        record: &NonceRecord,
-    ) -> Result<(), StoreError> {
-        let mut item = nonce_key(desk, nonce);
-        item.insert("result".into(), s(record.result.as_str()));
-        item.insert("code".into(), s(&record.code));
-        item.insert(
-            "expires_at".into(),
-            AttributeValue::N(record.expires_at.to_string()),
-        );
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(user_id)")
-            .send()
-            .await;
-        conditional(result).map(|_| ())
     }
 
     async fn checkin_tallies(
@@ -824,17 +801,49 @@ fn item_key(item: &Item) -> Option<RegistrationKey> {
     })
 }
 
-fn nonce_key(desk: &DeskName, nonce: &Nonce) -> Item {
+fn nonce_key(desk: &str, nonce: &str) -> Item {
     HashMap::from([
-        (
-            "user_id".to_owned(),
-            s(format!("#nonce#{}#{}", desk.as_str(), nonce.as_str())),
-        ),
+        ("user_id".to_owned(), s(format!("#nonce#{desk}#{nonce}"))),
         ("type".to_owned(), s("#")),
     ])
 }
 
 impl DynamoStore {
+    /// The answer a scan (its desk and nonce) got, while remembered.
+    async fn remembered(
+        &self,
+        first: &FirstCheckin,
+    ) -> Result<Option<(CheckinResult, String)>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(nonce_key(&first.desk, &first.nonce)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        let expires_at = item
+            .get("expires_at")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse::<i64>().ok())
+            .unwrap_or(0);
+        // DynamoDB deletes expired items lazily; an expired one is gone already.
+        if expires_at < time::OffsetDateTime::now_utc().unix_timestamp() {
+            return Ok(None);
+        }
+        match (
+            text(&item, "result").and_then(CheckinResult::parse),
+            text(&item, "code"),
+        ) {
+            (Some(result), Some(code)) => Ok(Some((result, code.to_owned()))),
+            _ => Err(StoreError::unavailable("unreadable nonce item")),
+        }
+    }
+
     /// Every desk with its token hash, by name.
     async fn desk_items(&self) -> Result<Vec<(Desk, String)>, StoreError> {
         let mut found = Vec::new();

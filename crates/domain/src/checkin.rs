@@ -209,15 +209,46 @@ impl CheckinResult {
     }
 }
 
-/// What a desk remembers of a scan so that its replay gets the same answer:
-/// the result and the code scanned (never a name, so erasing a registration
-/// leaves nothing personal behind).
+impl CheckinResult {
+    /// The one rule for a scan's answer: `checked_in` if this scan (its
+    /// desk and nonce) is the registration's first check-in, whenever it
+    /// was recorded; `already_checked_in` otherwise.
+    pub fn of(first: Option<&FirstCheckin>, scan: &FirstCheckin) -> Self {
+        match first {
+            Some(f) if f.nonce == scan.nonce && f.desk == scan.desk => CheckinResult::CheckedIn,
+            _ => CheckinResult::AlreadyCheckedIn,
+        }
+    }
+}
+
+/// Whom a scan names.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NonceRecord {
-    pub result: CheckinResult,
-    pub code: String,
-    /// Seconds since the Unix epoch after which the record may be dropped.
+pub enum ScanTarget {
+    /// A check-in code as stored (see [`CheckinCode::find_in`]).
+    Code(String),
+    /// A registration found by name search.
+    Key(crate::registration::RegistrationKey),
+}
+
+/// A desk's scan, as a store records it (see
+/// [`crate::RegistrationStore::record_scan`]).
+#[derive(Debug, Clone)]
+pub struct Scan {
+    pub target: ScanTarget,
+    /// This scan as the first check-in it would be: now, the desk, its nonce.
+    pub first: FirstCheckin,
+    /// Given to a registration that has no check-in code yet.
+    pub fresh_code: CheckinCode,
+    /// Seconds since the Unix epoch until which the scan's answer is
+    /// remembered for replays.
     pub expires_at: i64,
+}
+
+/// A recorded scan: its answer and the registration as stored afterwards.
+#[derive(Debug, Clone)]
+pub struct ScanOutcome {
+    pub result: CheckinResult,
+    pub registration: crate::registration::Registration,
 }
 
 /// How long a scan's nonce is remembered: longer than any desk stays offline.

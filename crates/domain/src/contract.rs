@@ -7,7 +7,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::checkin::{
-    CheckinCode, CheckinResult, Desk, DeskName, FirstCheckin, Nonce, NonceRecord, Tally,
+    CheckinCode, CheckinResult, Desk, DeskName, FirstCheckin, Scan, ScanOutcome, ScanTarget, Tally,
 };
 use crate::fields::{BadgeToken, ConferenceId, UserId};
 use crate::ports::{ListQuery, ObjectStore, RegistrationStore, StoreError};
@@ -68,28 +68,57 @@ fn first(desk: &str, nonce: &str) -> FirstCheckin {
     }
 }
 
+/// Records a scan of `target` at `desk` with `nonce`.
+async fn scan(
+    store: &dyn RegistrationStore,
+    target: ScanTarget,
+    desk: &str,
+    nonce: &str,
+) -> Option<ScanOutcome> {
+    store
+        .record_scan(&Scan {
+            target,
+            first: first(desk, nonce),
+            fresh_code: CheckinCode::generate(),
+            expires_at: 4_102_444_800,
+        })
+        .await
+        .unwrap()
+}
+
+fn by_key(r: &Registration) -> ScanTarget {
+    ScanTarget::Key(r.key())
+}
+
+fn by_code(r: &Registration) -> ScanTarget {
+    ScanTarget::Code(r.checkin_code.as_ref().unwrap().as_str().to_owned())
+}
+
 async fn consent_and_checkin_round_trip(store: Arc<dyn RegistrationStore>) {
     let mut r = sample("consent", CONFERENCE_A, "Consenting", None);
     r.contact_on_badge = true;
     store.insert(&r).await.unwrap();
     assert_eq!(store.get(&r.key()).await.unwrap(), Some(r.clone()));
-    let code = r.checkin_code.clone().unwrap();
-    let after = store
-        .check_in(&r.key(), &first("Door A", "n1"), &code)
+    let after = scan(store.as_ref(), by_code(&r), "Door A", "n1")
         .await
-        .unwrap()
         .unwrap();
-    assert_eq!(store.get(&r.key()).await.unwrap(), Some(after.clone()));
-    assert!(after.contact_on_badge);
-    assert_eq!(after.checked_in.as_ref().unwrap().desk, "Door A");
+    assert_eq!(after.result, CheckinResult::CheckedIn);
+    assert_eq!(
+        store.get(&r.key()).await.unwrap(),
+        Some(after.registration.clone())
+    );
+    assert!(after.registration.contact_on_badge);
+    assert_eq!(
+        after.registration.checked_in.as_ref().unwrap().desk,
+        "Door A"
+    );
 }
 
 async fn reset_badge_writes_what_the_badge_shows(store: Arc<dyn RegistrationStore>) {
     let r = sample("fixer", CONFERENCE_A, "Typo Nmae", Some("Old Co"));
     store.insert(&r).await.unwrap();
     let code = r.checkin_code.clone().unwrap();
-    store
-        .check_in(&r.key(), &first("Door A", "n1"), &code)
+    scan(store.as_ref(), by_key(&r), "Door A", "n1")
         .await
         .unwrap();
     let mut changed = store.get(&r.key()).await.unwrap().unwrap();
@@ -120,52 +149,68 @@ async fn checkin_codes_find_their_registration(store: Arc<dyn RegistrationStore>
             store.find_by_checkin_code(code).await.unwrap().as_ref(),
             Some(r)
         );
+        let nonce = r.conference.as_str();
+        let found = scan(store.as_ref(), by_code(r), "Door A", nonce)
+            .await
+            .unwrap();
+        assert_eq!(found.registration.key(), r.key());
     }
     let unknown = CheckinCode::generate();
     assert_eq!(
         store.find_by_checkin_code(unknown.as_str()).await.unwrap(),
         None
     );
+    let nobody = ScanTarget::Code(unknown.as_str().to_owned());
+    assert!(scan(store.as_ref(), nobody, "Door A", "u").await.is_none());
     store.delete(&a.key()).await.unwrap();
     let code = a.checkin_code.as_ref().unwrap().as_str();
     assert_eq!(store.find_by_checkin_code(code).await.unwrap(), None);
+    assert!(scan(store.as_ref(), by_code(&a), "Door A", "m")
+        .await
+        .is_none());
 }
 
 async fn the_first_checkin_wins_a_race(store: Arc<dyn RegistrationStore>) {
     let r = sample("raced", CONFERENCE_A, "Raced", None);
     store.insert(&r).await.unwrap();
-    let code = r.checkin_code.clone().unwrap();
     let attempts: Vec<_> = (0..20)
         .map(|i| {
-            let (store, key, code) = (store.clone(), r.key(), code.clone());
+            let (store, r) = (store.clone(), r.clone());
             tokio::spawn(async move {
-                let desk = if i % 2 == 0 { "Door A" } else { "Door B" };
-                store
-                    .check_in(&key, &first(desk, &format!("nonce-{i}")), &code)
-                    .await
-                    .unwrap()
-                    .unwrap()
+                let desk = if i < 10 { "Door A" } else { "Door B" };
+                // Two scans share each nonce: a replay racing its original
+                // is one scan.
+                let nonce = format!("nonce-{}", i / 2);
+                let target = if i % 3 == 0 { by_code(&r) } else { by_key(&r) };
+                let outcome = scan(store.as_ref(), target, desk, &nonce).await.unwrap();
+                (desk, nonce, outcome)
             })
         })
         .collect();
     let mut firsts = HashSet::new();
+    let mut winners = HashSet::new();
     for attempt in attempts {
-        let after = attempt.await.unwrap();
-        let f = after.checked_in.unwrap();
+        let (desk, nonce, outcome) = attempt.await.unwrap();
+        let f = outcome.registration.checked_in.unwrap();
+        if outcome.result == CheckinResult::CheckedIn {
+            assert_eq!((f.desk.as_str(), f.nonce.as_str()), (desk, nonce.as_str()));
+            winners.insert(nonce);
+        }
         firsts.insert((f.at, f.desk, f.nonce));
     }
     assert_eq!(firsts.len(), 1, "every caller sees the one first check-in");
+    assert_eq!(
+        winners.len(),
+        1,
+        "one scan wins, told so however often it is sent"
+    );
     let stored = store.get(&r.key()).await.unwrap().unwrap();
     let f = stored.checked_in.unwrap();
     assert!(firsts.contains(&(f.at, f.desk, f.nonce)));
     let missing = sample("nobody", CONFERENCE_A, "Nobody", None);
-    assert_eq!(
-        store
-            .check_in(&missing.key(), &first("Door A", "x"), &code)
-            .await
-            .unwrap(),
-        None
-    );
+    assert!(scan(store.as_ref(), by_key(&missing), "Door A", "x")
+        .await
+        .is_none());
 }
 
 async fn checkin_gives_a_code_to_registrations_without_one(store: Arc<dyn RegistrationStore>) {
@@ -173,13 +218,14 @@ async fn checkin_gives_a_code_to_registrations_without_one(store: Arc<dyn Regist
     r.badge = None;
     r.checkin_code = None;
     store.insert(&r).await.unwrap();
-    let code = CheckinCode::generate();
-    let after = store
-        .check_in(&r.key(), &first("Door A", "n"), &code)
+    let after = scan(store.as_ref(), by_key(&r), "Door A", "n")
         .await
-        .unwrap()
         .unwrap();
-    assert_eq!(after.checkin_code.as_ref(), Some(&code));
+    let code = after
+        .registration
+        .checkin_code
+        .clone()
+        .expect("a code was given");
     assert_eq!(
         store
             .find_by_checkin_code(code.as_str())
@@ -189,54 +235,83 @@ async fn checkin_gives_a_code_to_registrations_without_one(store: Arc<dyn Regist
         Some(r.key())
     );
     // A registration with a code keeps it.
-    let other = CheckinCode::generate();
-    let again = store
-        .check_in(&r.key(), &first("Door B", "m"), &other)
+    let again = scan(store.as_ref(), by_key(&r), "Door B", "m")
         .await
-        .unwrap()
         .unwrap();
-    assert_eq!(again.checkin_code, Some(code));
+    assert_eq!(again.registration.checkin_code, Some(code));
 }
 
 async fn undo_removes_the_checkin(store: Arc<dyn RegistrationStore>) {
     let r = sample("undone", CONFERENCE_A, "Undone", None);
     store.insert(&r).await.unwrap();
-    let code = r.checkin_code.clone().unwrap();
-    store
-        .check_in(&r.key(), &first("Door A", "1"), &code)
+    scan(store.as_ref(), by_key(&r), "Door A", "1")
         .await
         .unwrap();
     assert!(store.undo_checkin(&r.key()).await.unwrap());
     assert_eq!(store.get(&r.key()).await.unwrap().unwrap().checked_in, None);
-    let again = store
-        .check_in(&r.key(), &first("Door B", "2"), &code)
+    let again = scan(store.as_ref(), by_key(&r), "Door B", "2")
         .await
-        .unwrap()
         .unwrap();
-    assert_eq!(again.checked_in.unwrap().desk, "Door B");
+    assert_eq!(again.result, CheckinResult::CheckedIn);
+    assert_eq!(again.registration.checked_in.unwrap().desk, "Door B");
     let missing = sample("nobody", CONFERENCE_A, "Nobody", None);
     assert!(!store.undo_checkin(&missing.key()).await.unwrap());
 }
 
 async fn nonces_keep_their_first_answer(store: Arc<dyn RegistrationStore>) {
-    let a = DeskName::parse("Door A").unwrap();
-    let b = DeskName::parse("Door B").unwrap();
-    let n = Nonce::parse("0f7c9e6a-5d1b-4c2e-9a57-3f0e2b1c4d5e").unwrap();
-    assert_eq!(store.recall_nonce(&a, &n).await.unwrap(), None);
-    let record = NonceRecord {
-        result: CheckinResult::CheckedIn,
-        code: CheckinCode::generate().as_str().to_owned(),
-        expires_at: 4_102_444_800,
-    };
-    store.remember_nonce(&a, &n, &record).await.unwrap();
-    let later = NonceRecord {
-        result: CheckinResult::AlreadyCheckedIn,
-        ..record.clone()
-    };
-    store.remember_nonce(&a, &n, &later).await.unwrap();
-    assert_eq!(store.recall_nonce(&a, &n).await.unwrap(), Some(record));
-    // Nonces are per desk.
-    assert_eq!(store.recall_nonce(&b, &n).await.unwrap(), None);
+    let r = sample("replayed", CONFERENCE_A, "Replayed", None);
+    store.insert(&r).await.unwrap();
+    let store = store.as_ref();
+    let n1 = "0f7c9e6a-5d1b-4c2e-9a57-3f0e2b1c4d5e";
+    assert_eq!(
+        scan(store, by_code(&r), "Door A", n1).await.unwrap().result,
+        CheckinResult::CheckedIn
+    );
+    assert_eq!(
+        scan(store, by_code(&r), "Door A", "n2")
+            .await
+            .unwrap()
+            .result,
+        CheckinResult::AlreadyCheckedIn
+    );
+    // A replay answers as the first time, by code or by key.
+    assert_eq!(
+        scan(store, by_key(&r), "Door A", n1).await.unwrap().result,
+        CheckinResult::CheckedIn
+    );
+    // Undone, the replays still get their first answers and change nothing.
+    assert!(store.undo_checkin(&r.key()).await.unwrap());
+    let replay = scan(store, by_code(&r), "Door A", n1).await.unwrap();
+    assert_eq!(replay.result, CheckinResult::CheckedIn);
+    assert_eq!(replay.registration.checked_in, None);
+    assert_eq!(
+        scan(store, by_code(&r), "Door A", "n2")
+            .await
+            .unwrap()
+            .result,
+        CheckinResult::AlreadyCheckedIn
+    );
+    assert_eq!(store.get(&r.key()).await.unwrap().unwrap().checked_in, None);
+    // A nonce names one scan: sent again with another code, it is still
+    // answered as that scan, and the other registration is untouched.
+    let other_person = sample("bystander", CONFERENCE_A, "Bystander", None);
+    store.insert(&other_person).await.unwrap();
+    let reused = scan(store, by_code(&other_person), "Door A", n1).await.unwrap();
+    assert_eq!(reused.registration.key(), r.key());
+    assert_eq!(store.get(&other_person.key()).await.unwrap().unwrap().checked_in, None);
+    // Nonces are per desk: the same nonce from another desk is a new scan.
+    let other = scan(store, by_code(&r), "Door B", n1).await.unwrap();
+    assert_eq!(other.result, CheckinResult::CheckedIn);
+    assert_eq!(other.registration.checked_in.unwrap().desk, "Door B");
+    // Remembered scans are not registrations.
+    let listed = store
+        .list(&ListQuery {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), 2);
 }
 
 async fn tallies_count_registrations_and_checkins(store: Arc<dyn RegistrationStore>) {
@@ -247,12 +322,16 @@ async fn tallies_count_registrations_and_checkins(store: Arc<dyn RegistrationSto
         store.insert(&r).await.unwrap();
         keys.push((r.key(), r.checkin_code.unwrap()));
     }
-    for (i, (key, code)) in keys.iter().take(3).enumerate() {
+    for (i, (key, _)) in keys.iter().take(3).enumerate() {
         let desk = if i == 0 { "Door B" } else { "Door A" };
-        store
-            .check_in(key, &first(desk, &i.to_string()), code)
-            .await
-            .unwrap();
+        scan(
+            store.as_ref(),
+            ScanTarget::Key(key.clone()),
+            desk,
+            &i.to_string(),
+        )
+        .await
+        .unwrap();
     }
     let mut tallies = store.checkin_tallies(None).await.unwrap();
     let sum = |t: &[Tally], f: &dyn Fn(&Tally) -> bool| -> u64 {

@@ -15,8 +15,8 @@ pub mod registration;
 pub mod service;
 
 pub use checkin::{
-    CheckinCode, CheckinResult, CheckinStats, Desk, DeskName, FirstCheckin, Nonce, NonceRecord,
-    Tally,
+    CheckinCode, CheckinResult, CheckinStats, Desk, DeskName, FirstCheckin, Nonce, Scan,
+    ScanOutcome, ScanTarget, Tally,
 };
 pub use conference::{Conference, Conferences, ConferencesConfig, ConfigError, PayloadKind};
 pub use fields::{

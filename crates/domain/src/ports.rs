@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 
-use crate::checkin::{Desk, DeskName, FirstCheckin, Nonce, NonceRecord, Tally};
+use crate::checkin::{Desk, DeskName, Scan, ScanOutcome, Tally};
 use crate::fields::{BadgeToken, ConferenceId, UserId};
 use crate::registration::{BadgeInfo, Registration, RegistrationKey};
 
@@ -77,35 +77,20 @@ pub trait RegistrationStore: Send + Sync {
     /// The registration with this check-in code, as stored.
     async fn find_by_checkin_code(&self, code: &str) -> Result<Option<Registration>, StoreError>;
 
-    /// Records `first` as the registration's check-in unless it has one
-    /// already (a conditional write: of two desks scanning at once, one
-    /// wins), giving it `code` if it has no check-in code yet. Returns the
-    /// registration as stored afterwards; `None` if there is none.
-    async fn check_in(
-        &self,
-        key: &RegistrationKey,
-        first: &FirstCheckin,
-        code: &crate::checkin::CheckinCode,
-    ) -> Result<Option<Registration>, StoreError>;
+    /// Records a desk's scan atomically. A scan whose desk and nonce were
+    /// recorded before (and not yet expired) gets the result recorded then,
+    /// with the registration as it is now. Otherwise the registration's
+    /// first check-in becomes `scan.first` unless it has one (a conditional
+    /// write: of two desks scanning at once, one wins), it gets
+    /// `scan.fresh_code` if it has no check-in code, the result follows
+    /// [`crate::CheckinResult::of`], and the result and the registration's
+    /// code (never a name) are remembered under the desk and nonce until
+    /// `scan.expires_at`. `None` when no registration matches; then
+    /// nothing is written.
+    async fn record_scan(&self, scan: &Scan) -> Result<Option<ScanOutcome>, StoreError>;
 
     /// Removes a registration's check-in. `false` if there is no such registration.
     async fn undo_checkin(&self, key: &RegistrationKey) -> Result<bool, StoreError>;
-
-    /// The answer a desk's scan got, while remembered.
-    async fn recall_nonce(
-        &self,
-        desk: &DeskName,
-        nonce: &Nonce,
-    ) -> Result<Option<NonceRecord>, StoreError>;
-
-    /// Remembers a scan's answer until `record.expires_at`; the first
-    /// answer remembered for a nonce stays.
-    async fn remember_nonce(
-        &self,
-        desk: &DeskName,
-        nonce: &Nonce,
-        record: &NonceRecord,
-    ) -> Result<(), StoreError>;
 
     /// Registrations counted by conference and check-in (time cut to the
     /// minute, desk), optionally of one conference.

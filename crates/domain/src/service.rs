@@ -6,8 +6,8 @@ use std::sync::Arc;
 use lanyard_badge::{Badge, Format, Preset};
 
 use crate::checkin::{
-    self, CheckinCode, CheckinResult, CheckinStats, Desk, DeskName, FirstCheckin, Nonce,
-    NonceRecord,
+    self, CheckinCode, CheckinResult, CheckinStats, Desk, DeskName, FirstCheckin, Nonce, Scan,
+    ScanTarget,
 };
 use crate::conference::Conferences;
 use crate::fields::{BadgeToken, CompanyName, FieldError, PageSize, PhoneNumber, UserId, UserName};
@@ -326,77 +326,40 @@ impl Lanyard {
             Some(n) => Nonce::parse(n)?,
             None => Nonce::generate(),
         };
-        if let Some(record) = self.store.recall_nonce(desk, &nonce).await? {
-            let registration = self
-                .store
-                .find_by_checkin_code(&record.code)
-                .await?
-                .ok_or(LanyardError::UnknownCode)?;
-            return Ok(Checkin {
-                result: record.result,
-                registration,
-            });
-        }
-        let registration = match (request.code, request.user_id, request.conference) {
+        let target = match (request.code, request.user_id, request.conference) {
             (Some(code), None, None) => {
                 if code.len() > 4096 {
                     return Err(FieldError::new("code", "must be at most 4096 bytes").into());
                 }
-                let code = CheckinCode::find_in(&code).ok_or(LanyardError::UnknownCode)?;
-                self.store
-                    .find_by_checkin_code(&code)
-                    .await?
-                    .ok_or(LanyardError::UnknownCode)?
+                ScanTarget::Code(CheckinCode::find_in(&code).ok_or(LanyardError::UnknownCode)?)
             }
-            (None, Some(user_id), Some(conference)) => {
-                let key = self
-                    .key(&user_id, &conference)
-                    .map_err(|_| LanyardError::UnknownCode)?;
-                self.store
-                    .get(&key)
-                    .await?
-                    .ok_or(LanyardError::UnknownCode)?
-            }
+            (None, Some(user_id), Some(conference)) => ScanTarget::Key(
+                self.key(&user_id, &conference)
+                    .map_err(|_| LanyardError::UnknownCode)?,
+            ),
             _ => {
                 return Err(FieldError::new("code", "give either code, or user_id and type").into())
             }
         };
-        let first = FirstCheckin {
-            at: now_rfc3339(),
-            desk: desk.as_str().to_owned(),
-            nonce: nonce.as_str().to_owned(),
-        };
-        let code = registration
-            .checkin_code
-            .clone()
-            .unwrap_or_else(CheckinCode::generate);
-        let registration = self
-            .store
-            .check_in(&registration.key(), &first, &code)
-            .await?
-            .ok_or(LanyardError::UnknownCode)?;
-        let won = registration
-            .checked_in
-            .as_ref()
-            .is_some_and(|f| f.nonce == first.nonce && f.desk == first.desk);
-        let result = if won {
-            CheckinResult::CheckedIn
-        } else {
-            CheckinResult::AlreadyCheckedIn
-        };
-        let record = NonceRecord {
-            result,
-            code: registration
-                .checkin_code
-                .as_ref()
-                .map_or_else(|| code.as_str().to_owned(), |c| c.as_str().to_owned()),
+        let scan = Scan {
+            target,
+            first: FirstCheckin {
+                at: now_rfc3339(),
+                desk: desk.as_str().to_owned(),
+                nonce: nonce.as_str().to_owned(),
+            },
+            fresh_code: CheckinCode::generate(),
             expires_at: time::OffsetDateTime::now_utc().unix_timestamp()
                 + checkin::NONCE_TTL_SECONDS,
         };
-        self.store.remember_nonce(desk, &nonce, &record).await?;
+        let outcome = self
+            .store
+            .record_scan(&scan)
+            .await?
+            .ok_or(LanyardError::UnknownCode)?;
         Ok(Checkin {
-            result,
-            registration,
+            result: outcome.result,
+            registration: outcome.registration,
         })
     }
 

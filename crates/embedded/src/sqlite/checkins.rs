@@ -2,13 +2,30 @@
 //! `RegistrationStore` impl in `registrations` hands these methods on.
 
 use lanyard_domain::{
-    CheckinCode, CheckinResult, ConferenceId, Desk, DeskName, FirstCheckin, Nonce, NonceRecord,
-    Registration, RegistrationKey, StoreError, Tally,
+    CheckinResult, ConferenceId, Desk, DeskName, Registration, RegistrationKey, Scan, ScanOutcome,
+    ScanTarget, StoreError, Tally,
 };
 use rusqlite::{params, OptionalExtension};
 
 use super::rows::{collect, key_strings, row_to_registration, COLUMNS};
 use super::{unavailable, SqliteStore};
+
+/// The one registration `condition` selects, read inside the writer's transaction.
+fn row_where(
+    conn: &rusqlite::Connection,
+    condition: &str,
+    values: impl rusqlite::Params,
+) -> Result<Option<Registration>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM registrations WHERE {condition}"
+        ))
+        .map_err(unavailable)?;
+    let rows = stmt
+        .query_map(values, row_to_registration)
+        .map_err(unavailable)?;
+    Ok(collect(rows)?.into_iter().next().map(|(_, r)| r))
+}
 
 fn is_unique_violation(e: &rusqlite::Error) -> bool {
     matches!(
@@ -38,21 +55,52 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn record_checkin(
-        &self,
-        key: &RegistrationKey,
-        first: &FirstCheckin,
-        code: &CheckinCode,
-    ) -> Result<Option<Registration>, StoreError> {
-        let (user_id, conference) = key_strings(key);
-        let (first, code) = (first.clone(), code.as_str().to_owned());
-        // One writer thread runs these statements back to back: the
-        // condition and the write cannot interleave with another check-in.
+    /// The whole scan in one write transaction: one commit per scan, and no
+    /// other write between reading the nonce and recording the answer.
+    pub(super) async fn scan(&self, scan: &Scan) -> Result<Option<ScanOutcome>, StoreError> {
+        let scan = scan.clone();
         self.write(move |conn| {
+            let first = &scan.first;
+            let remembered: Option<(String, String)> = conn
+                .prepare_cached(
+                    "SELECT result, code FROM checkin_nonces
+                     WHERE desk = ?1 AND nonce = ?2 AND expires_at >= unixepoch()",
+                )
+                .and_then(|mut s| {
+                    s.query_row(params![first.desk, first.nonce], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
+                    .optional()
+                })
+                .map_err(unavailable)?;
+            if let Some((result, code)) = remembered {
+                let result = CheckinResult::parse(&result)
+                    .ok_or_else(|| unavailable(format!("stored result {result:?}")))?;
+                return Ok(row_where(conn, "ticket_code = ?1", params![code])?.map(
+                    |registration| ScanOutcome {
+                        result,
+                        registration,
+                    },
+                ));
+            }
+            let key = match &scan.target {
+                ScanTarget::Key(key) => Some(key_strings(key)),
+                ScanTarget::Code(code) => conn
+                    .prepare_cached(
+                        "SELECT user_id, type FROM registrations WHERE ticket_code = ?1",
+                    )
+                    .and_then(|mut s| {
+                        s.query_row([code], |r| Ok((r.get(0)?, r.get(1)?)))
+                            .optional()
+                    })
+                    .map_err(unavailable)?,
+            };
+            let Some((user_id, conference)) = key else {
+                return Ok(None);
+            };
             conn.prepare_cached(
                 "UPDATE registrations
-                 SET checked_in_at = ?3, checked_in_desk = ?4, checked_in_nonce = ?5,
-                     ticket_code = coalesce(ticket_code, ?6)
+                 SET checked_in_at = ?3, checked_in_desk = ?4, checked_in_nonce = ?5
                  WHERE user_id = ?1 AND type = ?2 AND checked_in_at IS NULL",
             )
             .and_then(|mut s| {
@@ -61,20 +109,47 @@ impl SqliteStore {
                     conference,
                     first.at,
                     first.desk,
-                    first.nonce,
-                    code
+                    first.nonce
                 ])
             })
             .map_err(unavailable)?;
-            let mut stmt = conn
-                .prepare_cached(&format!(
-                    "SELECT {COLUMNS} FROM registrations WHERE user_id = ?1 AND type = ?2"
-                ))
-                .map_err(unavailable)?;
-            let rows = stmt
-                .query_map(params![user_id, conference], row_to_registration)
-                .map_err(unavailable)?;
-            Ok(collect(rows)?.into_iter().next().map(|(_, r)| r))
+            conn.prepare_cached(
+                "UPDATE registrations SET ticket_code = ?3
+                 WHERE user_id = ?1 AND type = ?2 AND ticket_code IS NULL",
+            )
+            .and_then(|mut s| s.execute(params![user_id, conference, scan.fresh_code.as_str()]))
+            .map_err(unavailable)?;
+            let Some(registration) = row_where(
+                conn,
+                "user_id = ?1 AND type = ?2",
+                params![user_id, conference],
+            )?
+            else {
+                return Ok(None);
+            };
+            let result = CheckinResult::of(registration.checked_in.as_ref(), first);
+            let code = registration
+                .checkin_code
+                .as_ref()
+                .map_or(scan.fresh_code.as_str(), |c| c.as_str());
+            conn.prepare_cached(
+                "INSERT INTO checkin_nonces (desk, nonce, result, code, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    first.desk,
+                    first.nonce,
+                    result.as_str(),
+                    code,
+                    scan.expires_at
+                ])
+            })
+            .map_err(unavailable)?;
+            Ok(Some(ScanOutcome {
+                result,
+                registration,
+            }))
         })
         .await
     }
@@ -91,68 +166,6 @@ impl SqliteStore {
                 )
                 .map_err(unavailable)?;
             Ok(updated == 1)
-        })
-        .await
-    }
-
-    pub(super) async fn nonce(
-        &self,
-        desk: &DeskName,
-        nonce: &Nonce,
-    ) -> Result<Option<NonceRecord>, StoreError> {
-        let (desk, nonce) = (desk.as_str().to_owned(), nonce.as_str().to_owned());
-        self.read(move |conn| {
-            conn.prepare_cached(
-                "SELECT result, code, expires_at FROM checkin_nonces
-                 WHERE desk = ?1 AND nonce = ?2 AND expires_at >= unixepoch()",
-            )
-            .and_then(|mut s| {
-                s.query_row(params![desk, nonce], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?))
-                })
-                .optional()
-            })
-            .map_err(unavailable)?
-            .map(|(result, code, expires_at)| {
-                Ok(NonceRecord {
-                    result: CheckinResult::parse(&result)
-                        .ok_or_else(|| unavailable(format!("stored result {result:?}")))?,
-                    code,
-                    expires_at,
-                })
-            })
-            .transpose()
-        })
-        .await
-    }
-
-    pub(super) async fn put_nonce(
-        &self,
-        desk: &DeskName,
-        nonce: &Nonce,
-        record: &NonceRecord,
-    ) -> Result<(), StoreError> {
-        let (desk, nonce, record) = (
-            desk.as_str().to_owned(),
-            nonce.as_str().to_owned(),
-            record.clone(),
-        );
-        self.write(move |conn| {
-            conn.prepare_cached(
-                "INSERT INTO checkin_nonces (desk, nonce, result, code, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    desk,
-                    nonce,
-                    record.result.as_str(),
-                    record.code,
-                    record.expires_at
-                ])
-            })
-            .map_err(unavailable)?;
-            Ok(())
         })
         .await
     }

@@ -3,9 +3,8 @@
 use async_trait::async_trait;
 use lanyard_domain::fields::search_fold;
 use lanyard_domain::{
-    BadgeInfo, BadgeStatus, BadgeToken, CheckinCode, ConferenceId, Desk, DeskName, FirstCheckin,
-    ListQuery, Nonce, NonceRecord, Page, Registration, RegistrationKey, RegistrationStore,
-    StoreError, Tally, UserId,
+    BadgeInfo, BadgeStatus, BadgeToken, ConferenceId, Desk, DeskName, ListQuery, Page,
+    Registration, RegistrationKey, RegistrationStore, Scan, ScanOutcome, StoreError, Tally, UserId,
 };
 use rusqlite::params;
 
@@ -236,34 +235,12 @@ impl RegistrationStore for SqliteStore {
         self.by_checkin_code(code).await
     }
 
-    async fn check_in(
-        &self,
-        key: &RegistrationKey,
-        first: &FirstCheckin,
-        code: &CheckinCode,
-    ) -> Result<Option<Registration>, StoreError> {
-        self.record_checkin(key, first, code).await
+    async fn record_scan(&self, scan: &Scan) -> Result<Option<ScanOutcome>, StoreError> {
+        self.scan(scan).await
     }
 
     async fn undo_checkin(&self, key: &RegistrationKey) -> Result<bool, StoreError> {
         self.remove_checkin(key).await
-    }
-
-    async fn recall_nonce(
-        &self,
-        desk: &DeskName,
-        nonce: &Nonce,
-    ) -> Result<Option<NonceRecord>, StoreError> {
-        self.nonce(desk, nonce).await
-    }
-
-    async fn remember_nonce(
-        &self,
-        desk: &DeskName,
-        nonce: &Nonce,
-        record: &NonceRecord,
-    ) -> Result<(), StoreError> {
-        self.put_nonce(desk, nonce, record).await
     }
 
     async fn checkin_tallies(
