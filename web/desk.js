@@ -10,7 +10,8 @@ const QUEUE_KEY = "lanyard.deskQueue";
 const LANG_KEY = "lanyard.lang";
 const AUTO_PRINT_KEY = "lanyard.deskAutoPrint";
 const REPLAY_EVERY_MS = 2000;
-const REPLAY_PARALLEL = 8;
+const BATCH_MAX = 100;
+const BATCH_BYTES = 12000;
 
 let lang = pickLanguage(localStorage.getItem(LANG_KEY), navigator.languages);
 let conferences = [];
@@ -197,18 +198,60 @@ async function scan(what, started) {
 
 let replaying = false;
 
-/** Sends waiting scans, several at a time, oldest first; stops at the first that gets no answer. */
+/** The next scans to send together: at most 100, and well under the server's 16 KiB body limit. */
+function nextBatch(queue) {
+  const batch = [];
+  let bytes = 16;
+  for (const scan of queue) {
+    const size = JSON.stringify(scan).length + 1;
+    if (batch.length && (batch.length >= BATCH_MAX || bytes + size > BATCH_BYTES)) break;
+    batch.push(scan);
+    bytes += size;
+  }
+  return batch;
+}
+
+/**
+ * Sends waiting scans, oldest first, many per request; stops at the first
+ * that gets no answer and tries again later. A scan answered but not yet
+ * removed (the tab closed in between) is sent again later, and its nonce
+ * makes that harmless.
+ */
 async function replay() {
   if (replaying || !token()) return;
   replaying = true;
   try {
-    for (;;) {
-      const batch = loadQueue().slice(0, REPLAY_PARALLEL);
-      if (!batch.length) break;
-      const results = await Promise.all(batch.map(send));
-      const answered = new Set(batch.filter((_, i) => results[i].outcome === "done").map((s) => s.nonce));
-      saveQueue(loadQueue().filter((s) => !answered.has(s.nonce)));
-      if (answered.size < batch.length) break;
+    for (let batch = nextBatch(loadQueue()); batch.length; batch = nextBatch(loadQueue())) {
+      let res;
+      try {
+        res = await api("/api/checkins/batch", {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ scans: batch }),
+        });
+      } catch {
+        return;
+      }
+      let answered;
+      if (res.status === 200) {
+        answered = batch.filter((_, i) => {
+          const status = res.body.results[i]?.status;
+          return status !== undefined && status < 500 && status !== 408 && status !== 429;
+        });
+      } else if (res.status === 400) {
+        // One scan the batch cannot carry: send them one by one.
+        answered = [];
+        for (const scan of batch) {
+          const { outcome } = await send(scan);
+          if (outcome !== "done") break;
+          answered.push(scan);
+        }
+      } else {
+        return;
+      }
+      const done = new Set(answered.map((s) => s.nonce));
+      saveQueue(loadQueue().filter((s) => !done.has(s.nonce)));
+      if (answered.length < batch.length) return;
     }
   } finally {
     replaying = false;

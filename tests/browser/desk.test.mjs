@@ -61,8 +61,17 @@ async function openDesk(token, options = {}, onBrowser = browser) {
   return { page, context, errors };
 }
 
-async function resultOf(page, kind) {
-  await page.waitForFunction((k) => document.getElementById("result").classList.contains(k), kind, { timeout: 15000 });
+/** Waits for the result box to show `kind` (and `text`, when given: a scan
+ * right after another of the same kind must not be read too early). */
+async function resultOf(page, kind, text) {
+  await page.waitForFunction(
+    ([k, t]) => {
+      const box = document.getElementById("result");
+      return box.classList.contains(k) && (t === null || document.getElementById("result-main").textContent === t);
+    },
+    [kind, text ?? null],
+    { timeout: 15000 },
+  );
   return page.textContent("#result-main");
 }
 
@@ -111,7 +120,7 @@ describe("desk", () => {
     // Typed by hand, in lower case with spaces.
     await page.keyboard.type(bob.checkin_code.toLowerCase().replaceAll("-", " "));
     await page.keyboard.press("Enter");
-    assert.equal(await resultOf(page, "ok"), "Welcome, Bob Typist");
+    assert.equal(await resultOf(page, "ok", "Welcome, Bob Typist"), "Welcome, Bob Typist");
     // The same badge again: amber, with when and where.
     await page.keyboard.type(ann.checkin_code);
     await page.keyboard.press("Enter");

@@ -296,9 +296,19 @@ async fn nonces_keep_their_first_answer(store: Arc<dyn RegistrationStore>) {
     // answered as that scan, and the other registration is untouched.
     let other_person = sample("bystander", CONFERENCE_A, "Bystander", None);
     store.insert(&other_person).await.unwrap();
-    let reused = scan(store, by_code(&other_person), "Door A", n1).await.unwrap();
+    let reused = scan(store, by_code(&other_person), "Door A", n1)
+        .await
+        .unwrap();
     assert_eq!(reused.registration.key(), r.key());
-    assert_eq!(store.get(&other_person.key()).await.unwrap().unwrap().checked_in, None);
+    assert_eq!(
+        store
+            .get(&other_person.key())
+            .await
+            .unwrap()
+            .unwrap()
+            .checked_in,
+        None
+    );
     // Nonces are per desk: the same nonce from another desk is a new scan.
     let other = scan(store, by_code(&r), "Door B", n1).await.unwrap();
     assert_eq!(other.result, CheckinResult::CheckedIn);

@@ -10,9 +10,12 @@ use lanyard_domain::{CheckinStats, DeskName};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery, JsonBody, Organizer, Staff};
 use crate::paths;
-use crate::requests::{CheckinBody, DeskBody, OwnChangesBody, SearchParams, StatsParams};
+use crate::requests::{
+    CheckinBatchBody, CheckinBody, DeskBody, OwnChangesBody, SearchParams, StatsParams,
+};
 use crate::views::{
-    CheckinView, DeskList, DeskRegistrationList, DeskSelf, DeskView, NewDeskView, RegistrationView,
+    CheckinBatchItem, CheckinBatchView, CheckinView, DeskList, DeskRegistrationList, DeskSelf,
+    DeskView, NewDeskView, RegistrationView,
 };
 use crate::AppState;
 
@@ -77,6 +80,24 @@ pub async fn revoke_desk(
     Ok(StatusCode::NO_CONTENT)
 }
 
+impl Staff {
+    /// The desk a scan is recorded at: a desk token's own, whatever the
+    /// body says; the organizer's choice (default `organizer`).
+    fn desk_for(&self, asked: Option<&str>) -> Result<DeskName, ApiError> {
+        match self {
+            Staff::Desk(name) => Ok(name.clone()),
+            Staff::Organizer => {
+                DeskName::parse(asked.unwrap_or(DeskName::ORGANIZER)).map_err(|e| {
+                    ApiError::Invalid {
+                        field: Some("desk".into()),
+                        message: format!("desk: {}", e.message),
+                    }
+                })
+            }
+        }
+    }
+}
+
 #[utoipa::path(get, path = paths::DESK_SELF, tag = "desk",
     security(("organizer" = []), ("desk" = [])),
     responses(
@@ -110,17 +131,70 @@ pub async fn check_in(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<CheckinBody>,
 ) -> Result<Json<CheckinView>, ApiError> {
-    let desk = match staff {
-        // A desk token checks in as its own desk, whatever the body says.
-        Staff::Desk(name) => name,
-        Staff::Organizer => DeskName::parse(body.desk.as_deref().unwrap_or(DeskName::ORGANIZER))
-            .map_err(|e| ApiError::Invalid {
-                field: Some("desk".into()),
-                message: format!("desk: {}", e.message),
-            })?,
-    };
+    let desk = staff.desk_for(body.desk.as_deref())?;
     let checkin = state.lanyard.check_in(&desk, body.into()).await?;
     Ok(Json(checkin.into()))
+}
+
+#[utoipa::path(post, path = paths::CHECKIN_BATCH, tag = "desk",
+    request_body(content = CheckinBatchBody, content_type = "application/json"),
+    security(("organizer" = []), ("desk" = [])),
+    responses(
+        (status = 200, description = "Each scan's answer, in order, as POST /api/checkins would give it; a scan answered 503 was not recorded and may be sent again", body = CheckinBatchView),
+        (status = 400, description = "Not 1 to 200 scans; a malformed body", body = ErrorBody),
+        (status = 401, description = "Missing, wrong or revoked token", body = ErrorBody),
+        (status = 413, description = "Body over 16 KiB", body = ErrorBody),
+    ))]
+pub async fn check_in_batch(
+    staff: Staff,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<CheckinBatchBody>,
+) -> Result<Json<CheckinBatchView>, ApiError> {
+    if body.scans.is_empty() || body.scans.len() > CheckinBatchBody::MAX {
+        return Err(ApiError::Invalid {
+            field: Some("scans".into()),
+            message: format!("scans: must hold 1 to {} scans", CheckinBatchBody::MAX),
+        });
+    }
+    // Recorded concurrently, so the store commits them together.
+    let mut scans = tokio::task::JoinSet::new();
+    for (i, scan) in body.scans.into_iter().enumerate() {
+        let desk = staff.desk_for(scan.desk.as_deref());
+        let lanyard = state.lanyard.clone();
+        scans.spawn(async move {
+            let answer = match desk {
+                Ok(desk) => lanyard
+                    .check_in(&desk, scan.into())
+                    .await
+                    .map_err(ApiError::from),
+                Err(e) => Err(e),
+            };
+            (i, answer)
+        });
+    }
+    let mut results: Vec<Option<CheckinBatchItem>> = Vec::new();
+    results.resize_with(scans.len(), || None);
+    while let Some(done) = scans.join_next().await {
+        let (i, answer) = done.map_err(|e| ApiError::Internal(format!("a scan stopped: {e}")))?;
+        results[i] = Some(match answer {
+            Ok(checkin) => CheckinBatchItem {
+                status: 200,
+                checkin: Some(checkin.into()),
+                error: None,
+            },
+            Err(e) => {
+                let described = e.describe();
+                CheckinBatchItem {
+                    status: described.status.as_u16(),
+                    checkin: None,
+                    error: Some(described.detail),
+                }
+            }
+        });
+    }
+    Ok(Json(CheckinBatchView {
+        results: results.into_iter().flatten().collect(),
+    }))
 }
 
 #[utoipa::path(get, path = paths::CHECKIN_SEARCH, tag = "desk",

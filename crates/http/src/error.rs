@@ -82,8 +82,19 @@ impl From<LanyardError> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+/// An error as the client is told it: status, body and, for answers that
+/// say when to try again, the seconds for `Retry-After`.
+pub(crate) struct Described {
+    pub status: StatusCode,
+    pub detail: ErrorDetail,
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    /// How this error is answered. The one place that decides statuses,
+    /// codes and messages; the cause of an internal or storage failure is
+    /// logged here and never told.
+    pub(crate) fn describe(self) -> Described {
         let (status, code, message, field) = match self {
             ApiError::Invalid { field, message } => {
                 (StatusCode::BAD_REQUEST, "invalid", message, field)
@@ -139,29 +150,34 @@ impl IntoResponse for ApiError {
                 None,
             ),
             ApiError::RateLimited(seconds) => {
-                return retry_later(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "rate_limited",
-                    "too many sign-ups from this address; please wait a moment",
-                    seconds.max(1),
-                )
+                return Described {
+                    status: StatusCode::TOO_MANY_REQUESTS,
+                    detail: ErrorDetail {
+                        code: "rate_limited",
+                        message: "too many sign-ups from this address; please wait a moment".into(),
+                        field: None,
+                    },
+                    retry_after: Some(seconds.max(1)),
+                }
             }
             ApiError::Overloaded => {
-                return retry_later(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "overloaded",
-                    "the server is busy; please try again in a moment",
-                    1,
-                )
+                return Described {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    detail: ErrorDetail {
+                        code: "overloaded",
+                        message: "the server is busy; please try again in a moment".into(),
+                        field: None,
+                    },
+                    retry_after: Some(1),
+                }
             }
             ApiError::StorageUnavailable(cause) => {
                 tracing::warn!(%cause, "storage is unavailable; answered 503");
-                return retry_later(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "storage_unavailable",
-                    "the server cannot store or read data right now; nothing was changed, please try again shortly",
-                    5,
-                );
+                return Described {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    detail: ErrorDetail { code: "storage_unavailable", message: "the server cannot store or read data right now; nothing was changed, please try again shortly".into(), field: None },
+                    retry_after: Some(5),
+                };
             }
             ApiError::Timeout => (
                 StatusCode::REQUEST_TIMEOUT,
@@ -179,7 +195,31 @@ impl IntoResponse for ApiError {
                 )
             }
         };
-        let mut response = error_response(status, code, message, field);
+        Described {
+            status,
+            detail: ErrorDetail {
+                code,
+                message,
+                field,
+            },
+            retry_after: None,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let Described {
+            status,
+            detail,
+            retry_after,
+        } = self.describe();
+        let mut response = (status, Json(ErrorBody { error: detail })).into_response();
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
@@ -187,32 +227,4 @@ impl IntoResponse for ApiError {
         }
         response
     }
-}
-
-/// An answer that tells the client when to try again.
-fn retry_later(status: StatusCode, code: &'static str, message: &str, seconds: u64) -> Response {
-    let mut response = error_response(status, code, message.into(), None);
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-    response
-}
-
-fn error_response(
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-    field: Option<String>,
-) -> Response {
-    (
-        status,
-        Json(ErrorBody {
-            error: ErrorDetail {
-                code,
-                message,
-                field,
-            },
-        }),
-    )
-        .into_response()
 }

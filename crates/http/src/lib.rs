@@ -137,6 +137,7 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .route(paths::DESK, delete(desk::revoke_desk))
         .route(paths::DESK_SELF, get(desk::desk_self))
         .route(paths::CHECKINS, post(desk::check_in))
+        .route(paths::CHECKIN_BATCH, post(desk::check_in_batch))
         .route(paths::CHECKIN_SEARCH, get(desk::search))
         .route(paths::CHECKIN_STATS, get(desk::stats))
         .route(paths::OPENAPI, get(move || openapi::serve(openapi.clone())))

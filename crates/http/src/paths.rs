@@ -16,6 +16,7 @@ pub const DESKS: &str = "/api/desks";
 pub const DESK: &str = "/api/desks/{name}";
 pub const DESK_SELF: &str = "/api/desk";
 pub const CHECKINS: &str = "/api/checkins";
+pub const CHECKIN_BATCH: &str = "/api/checkins/batch";
 pub const CHECKIN_SEARCH: &str = "/api/checkins/search";
 pub const CHECKIN_STATS: &str = "/api/checkins/stats";
 pub const OPENAPI: &str = "/api/openapi.json";

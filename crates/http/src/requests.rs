@@ -81,6 +81,19 @@ impl From<CheckinBody> for CheckinRequest {
     }
 }
 
+/// Scans a desk kept while the server could not be reached, sent together.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckinBatchBody {
+    /// 1 to 200 scans, each as `POST /api/checkins` takes it (with its nonce).
+    #[schema(min_items = 1, max_items = 200)]
+    pub scans: Vec<CheckinBody>,
+}
+
+impl CheckinBatchBody {
+    pub const MAX: usize = 200;
+}
+
 /// A new desk.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

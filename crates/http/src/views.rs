@@ -248,3 +248,21 @@ pub struct DeskSelf {
     pub name: String,
     pub organizer: bool,
 }
+
+/// One scan's answer in a batch: `status` is what `POST /api/checkins`
+/// would have answered, with its body in `checkin` (200) or `error`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CheckinBatchItem {
+    #[schema(example = 200)]
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkin: Option<CheckinView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<crate::error::ErrorDetail>,
+}
+
+/// The answers to a batch, in the order of its scans.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CheckinBatchView {
+    pub results: Vec<CheckinBatchItem>,
+}

@@ -466,3 +466,76 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     found
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_offline_scans_is_answered_scan_by_scan_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(dir.path(), 1).await;
+    let desk = app.create_desk("Door A").await;
+    let a = code_of(&app.sign_up(registration("batch.a", "Batch A")).await);
+    let b = code_of(&app.sign_up(registration("batch.b", "Batch B")).await);
+    let scans = json!({ "scans": [
+        { "code": a, "nonce": "1" },
+        { "code": "ZZZZ-ZZZZ-ZZZZ-ZZZZ", "nonce": "2" },
+        { "code": a, "nonce": "3" },
+        { "code": b, "nonce": "4", "desk": "Elsewhere" },
+        { "code": b, "nonce": "" },
+    ]});
+    let (status, body) = app
+        .send_as(
+            &desk,
+            Method::POST,
+            "/api/checkins/batch",
+            Some(scans.clone()),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let results = body["results"].as_array().unwrap();
+    let statuses: Vec<_> = results
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [200, 404, 200, 200, 400]);
+    assert_eq!(results[0]["checkin"]["result"], "checked_in");
+    assert_eq!(results[1]["error"]["code"], "unknown_code");
+    assert_eq!(results[2]["checkin"]["result"], "already_checked_in");
+    assert_eq!(results[3]["checkin"]["first"]["desk"], "Door A");
+    assert_eq!(results[4]["error"]["field"], "nonce");
+    // Sent again, every answer is the same and nothing is counted twice.
+    let (_, again) = app
+        .send_as(&desk, Method::POST, "/api/checkins/batch", Some(scans))
+        .await;
+    assert_eq!(again["results"][0]["checkin"]["result"], "checked_in");
+    assert_eq!(
+        again["results"][2]["checkin"]["result"],
+        "already_checked_in"
+    );
+    let (_, stats) = app
+        .send_as(TOKEN, Method::GET, "/api/checkins/stats", None)
+        .await;
+    assert_eq!(stats["conferences"][0]["checked_in"], 2);
+    // Empty, too long, or without a token.
+    let many: Vec<Value> = (0..201)
+        .map(|i| json!({ "code": "A", "nonce": i.to_string() }))
+        .collect();
+    for bad in [
+        json!({ "scans": [] }),
+        json!({ "scans": many }),
+        json!({ "scans": "x" }),
+    ] {
+        let (status, body) = app
+            .send_as(&desk, Method::POST, "/api/checkins/batch", Some(bad))
+            .await;
+        assert!(status == 400 || status == 413, "{status} {body}");
+    }
+    let (status, _) = app
+        .send_as(
+            "desk_wrong",
+            Method::POST,
+            "/api/checkins/batch",
+            Some(json!({ "scans": [{ "code": a }] })),
+        )
+        .await;
+    assert_eq!(status, 401);
+    app.stop().await;
+}
