@@ -40,6 +40,12 @@ pub struct CheckinRequest {
     pub nonce: Option<String>,
 }
 
+impl CheckinRequest {
+    /// The longest scanned text taken: a contact card with the longest name
+    /// and company lanyard prints is well under it.
+    pub const MAX_CODE_CHARS: usize = 1000;
+}
+
 /// The answer to a scan.
 #[derive(Debug, Clone)]
 pub struct Checkin {
@@ -328,8 +334,15 @@ impl Lanyard {
         };
         let target = match (request.code, request.user_id, request.conference) {
             (Some(code), None, None) => {
-                if code.len() > 4096 {
-                    return Err(FieldError::new("code", "must be at most 4096 bytes").into());
+                if code.chars().count() > CheckinRequest::MAX_CODE_CHARS {
+                    return Err(FieldError::new(
+                        "code",
+                        format!(
+                            "must be at most {} characters",
+                            CheckinRequest::MAX_CODE_CHARS
+                        ),
+                    )
+                    .into());
                 }
                 ScanTarget::Code(CheckinCode::find_in(&code).ok_or(LanyardError::UnknownCode)?)
             }
@@ -374,7 +387,7 @@ impl Lanyard {
         if q.is_empty() {
             return Err(FieldError::new("q", "is required").into());
         }
-        if q.len() <= 4096 {
+        if q.chars().count() <= CheckinRequest::MAX_CODE_CHARS {
             if let Some(code) = CheckinCode::find_in(q) {
                 if let Some(r) = self.store.find_by_checkin_code(&code).await? {
                     return Ok(vec![r]);

@@ -28,6 +28,8 @@ use crate::AppState;
         (status = 401, description = "Missing or wrong organizer token", body = ErrorBody),
         (status = 403, description = "A desk token", body = ErrorBody),
         (status = 409, description = "A desk of this name exists", body = ErrorBody),
+        (status = 413, description = "Body over 16 KiB", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
     ))]
 pub async fn create_desk(
     _: Organizer,
@@ -125,12 +127,15 @@ pub async fn desk_self(staff: Staff) -> Json<DeskSelf> {
         (status = 400, description = "Neither a code nor user_id and type; a malformed nonce", body = ErrorBody),
         (status = 401, description = "Missing, wrong or revoked token", body = ErrorBody),
         (status = 404, description = "`unknown_code`: no registration has this code", body = ErrorBody),
+        (status = 413, description = "Body over 16 KiB", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
     ))]
 pub async fn check_in(
     staff: Staff,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<CheckinBody>,
 ) -> Result<Json<CheckinView>, ApiError> {
+    body.check_shape()?;
     let desk = staff.desk_for(body.desk.as_deref())?;
     let checkin = state.lanyard.check_in(&desk, body.into()).await?;
     Ok(Json(checkin.into()))
@@ -143,7 +148,8 @@ pub async fn check_in(
         (status = 200, description = "Each scan's answer, in order, as POST /api/checkins would give it; a scan answered 503 was not recorded and may be sent again", body = CheckinBatchView),
         (status = 400, description = "Not 1 to 200 scans; a malformed body", body = ErrorBody),
         (status = 401, description = "Missing, wrong or revoked token", body = ErrorBody),
-        (status = 413, description = "Body over 16 KiB", body = ErrorBody),
+        (status = 413, description = "Body over 2 MiB", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
     ))]
 pub async fn check_in_batch(
     staff: Staff,
@@ -155,6 +161,17 @@ pub async fn check_in_batch(
             field: Some("scans".into()),
             message: format!("scans: must hold 1 to {} scans", CheckinBatchBody::MAX),
         });
+    }
+    // A malformed scan refuses the whole batch, like a malformed body; each
+    // scan's own answer is for what the store says (unknown, already...).
+    for (i, scan) in body.scans.iter().enumerate() {
+        scan.check_shape().map_err(|e| match e {
+            ApiError::Invalid { field, message } => ApiError::Invalid {
+                field: field.map(|f| format!("scans[{i}].{f}")),
+                message: format!("scans[{i}]: {message}"),
+            },
+            other => other,
+        })?;
     }
     // Recorded concurrently, so the store commits them together.
     let mut scans = tokio::task::JoinSet::new();
@@ -267,6 +284,8 @@ pub async fn undo_checkin(
         (status = 200, description = "Changed; the badge is rendered again at the same link", body = RegistrationView),
         (status = 400, description = "An invalid or unknown field", body = ErrorBody),
         (status = 404, description = "Unknown token", body = ErrorBody),
+        (status = 413, description = "Body over 16 KiB", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
     ))]
 pub async fn update_own(
     State(state): State<AppState>,

@@ -13,6 +13,10 @@ use crate::AppState;
 
 /// Largest request body accepted.
 pub const BODY_LIMIT: usize = 16 * 1024;
+/// Largest batch of offline scans accepted (a desk's, behind its token):
+/// room for the most scans a batch may hold at the longest a code may be,
+/// so a batch that is too long is told so rather than cut off.
+pub const BATCH_BODY_LIMIT: usize = 2 * 1024 * 1024;
 
 /// A JSON body: 415 unless `application/json`, 413 over the limit, 400 naming
 /// the field for unknown, missing-typed or malformed fields.

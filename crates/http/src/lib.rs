@@ -137,7 +137,10 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .route(paths::DESK, delete(desk::revoke_desk))
         .route(paths::DESK_SELF, get(desk::desk_self))
         .route(paths::CHECKINS, post(desk::check_in))
-        .route(paths::CHECKIN_BATCH, post(desk::check_in_batch))
+        .route(
+            paths::CHECKIN_BATCH,
+            post(desk::check_in_batch).layer(DefaultBodyLimit::max(extract::BATCH_BODY_LIMIT)),
+        )
         .route(paths::CHECKIN_SEARCH, get(desk::search))
         .route(paths::CHECKIN_STATS, get(desk::stats))
         .route(paths::OPENAPI, get(move || openapi::serve(openapi.clone())))

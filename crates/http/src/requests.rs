@@ -2,7 +2,9 @@
 //! `type`), the OpenAPI schema and its patterns. Each becomes a plain domain
 //! request, which the domain parses.
 
-use lanyard_domain::{CheckinRequest, ListRequest, NewRegistration, OwnChanges, PageSize};
+use lanyard_domain::{
+    CheckinRequest, DeskName, FieldError, ListRequest, NewRegistration, Nonce, OwnChanges, PageSize,
+};
 use serde::Deserialize;
 
 /// The body of a sign-up as the original page posted it. Unknown fields are
@@ -51,7 +53,7 @@ impl From<SignUpBody> for NewRegistration {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckinBody {
-    #[schema(example = "7QX4-M2KD-9HZ1-C8TA", max_length = 4096)]
+    #[schema(example = "7QX4-M2KD-9HZ1-C8TA", max_length = 1000)]
     pub code: Option<String>,
     pub user_id: Option<String>,
     #[serde(rename = "type")]
@@ -59,6 +61,7 @@ pub struct CheckinBody {
     pub conference: Option<String>,
     /// The desk's name. A desk token always checks in as its own desk; the
     /// organizer token may name one (default `organizer`).
+    #[schema(min_length = 1, max_length = 40, example = "Door A")]
     pub desk: Option<String>,
     /// Chosen by the desk for this scan (a UUID, say): a replay with the
     /// same nonce gets the first answer and counts once.
@@ -68,6 +71,32 @@ pub struct CheckinBody {
         max_length = 64
     )]
     pub nonce: Option<String>,
+}
+
+impl CheckinBody {
+    /// The shape the schema documents, checked before anything is looked
+    /// up: the code's length, the nonce's form, the desk name's.
+    pub fn check_shape(&self) -> Result<(), crate::ApiError> {
+        if let Some(code) = &self.code {
+            if code.chars().count() > CheckinRequest::MAX_CODE_CHARS {
+                return Err(FieldError::new(
+                    "code",
+                    format!(
+                        "must be at most {} characters",
+                        CheckinRequest::MAX_CODE_CHARS
+                    ),
+                )
+                .into());
+            }
+        }
+        if let Some(nonce) = &self.nonce {
+            Nonce::parse(nonce)?;
+        }
+        if let Some(desk) = &self.desk {
+            DeskName::parse(desk).map_err(|e| FieldError::new("desk", e.message))?;
+        }
+        Ok(())
+    }
 }
 
 impl From<CheckinBody> for CheckinRequest {
@@ -85,13 +114,13 @@ impl From<CheckinBody> for CheckinRequest {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckinBatchBody {
-    /// 1 to 200 scans, each as `POST /api/checkins` takes it (with its nonce).
-    #[schema(min_items = 1, max_items = 200)]
+    /// 1 to 100 scans, each as `POST /api/checkins` takes it (with its nonce).
+    #[schema(min_items = 1, max_items = 100)]
     pub scans: Vec<CheckinBody>,
 }
 
 impl CheckinBatchBody {
-    pub const MAX: usize = 200;
+    pub const MAX: usize = 100;
 }
 
 /// A new desk.
