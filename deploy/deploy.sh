@@ -65,8 +65,10 @@ site=$(output SiteUrl)
 
 echo "== upload the page to s3://$bucket/site/"
 aws s3 sync web/ "s3://$bucket/site/" --delete --cache-control "no-cache"
-# Staff are told the desk is at /desk, as `lanyard serve` answers it.
+# Staff are told the desk is at /desk, attendees their page at /me, as
+# `lanyard serve` answers them.
 aws s3 cp web/desk.html "s3://$bucket/site/desk" --content-type "text/html; charset=utf-8" --cache-control "no-cache"
+aws s3 cp web/me.html "s3://$bucket/site/me" --content-type "text/html; charset=utf-8" --cache-control "no-cache"
 aws cloudfront create-invalidation --distribution-id "$distribution" --paths "/*" >/dev/null
 
 echo "lanyard is at $site"

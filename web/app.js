@@ -179,6 +179,8 @@ const badge = { url: null, name: "", state: null, timer: null };
 function startBadge(registration) {
   clearTimeout(badge.timer);
   badge.url = registration.badge.url;
+  // The attendee's own page; the token travels in the fragment, never to a server.
+  $("my-page").href = `/me#${registration.badge.url.split("/").pop()}`;
   badge.name = registration.user_name;
   $("badge-card").hidden = false;
   $("badge-img").hidden = true;

@@ -125,6 +125,44 @@ describe("sign up", () => {
     await context.close();
   });
 
+  test("the attendee's own page: see what is stored, fix the name, withdraw consent, erase", async () => {
+    const { page, context, errors } = await newPage();
+    await fillSignup(page, { userId: "own.page", name: "Typo Nmae", phone: "010-5555-1212", company: "Own Co" });
+    await page.check("#f-contact_on_badge");
+    await page.click("#submit");
+    await page.locator("#badge-img").waitFor({ state: "visible", timeout: 20000 });
+    const href = await page.getAttribute("#my-page", "href");
+    assert.match(href, /^\/me#[A-Za-z0-9_-]{22}$/);
+    await page.click("#my-page");
+    await page.locator("#me").waitFor({ state: "visible" });
+    assert.equal(await page.textContent("#me-phone_number"), "010-5555-1212");
+    const code = await page.textContent("#me-code");
+    assert.match(code, /^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$/);
+    assert.equal(await page.isChecked("#m-contact_on_badge"), true);
+    await page.fill("#m-user_name", "Typo Name");
+    await page.uncheck("#m-contact_on_badge");
+    await page.click("#me-form button[type=submit]");
+    await page.waitForFunction(() => /Saved/.test(document.getElementById("me-status").textContent));
+    const token = href.split("#")[1];
+    let badge;
+    for (let i = 0; i < 100; i++) {
+      badge = await (await fetch(`${server.url}/api/badges/${token}`)).json();
+      if (badge.status === "ready" && badge.registration.user_name === "Typo Name") break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(badge.registration.contact_on_badge, false);
+    const png = await (await fetch(`${server.url}${badge.png}`)).arrayBuffer();
+    assert.equal(decodeQr(png), code, "consent withdrawn: the QR holds the code only");
+    page.once("dialog", (d) => d.accept());
+    await page.click("#me-erase");
+    await page.waitForFunction(() => /erased/.test(document.getElementById("me-status").textContent));
+    assert.equal((await fetch(`${server.url}/api/badges/${token}`)).status, 404);
+    assert.equal((await fetch(`${server.url}${badge.png}`)).status, 404);
+    assert.equal((await server.list("&q=Typo")).items.length, 0);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
   test("a bad phone and an empty name show errors beside the fields and store nothing", async () => {
     const { page, context } = await newPage();
     await fillSignup(page, { userId: "nobody", name: "", phone: "12", company: "" });
@@ -354,6 +392,12 @@ describe("page quality", () => {
     await page.click("#token-form button[type=submit]");
     await page.locator("#attendees tbody tr").first().waitFor();
     await check("attendees, list");
+    // The attendee's own page.
+    const own = await server.register({ type: CONFERENCE, user_id: "axe.own", user_name: "Axe Own", phone_number: "010-3333-2222" });
+    await page.goto(`${server.url}/me#${own.body.badge.url.split("/").pop()}`);
+    await page.addScriptTag({ path: AXE });
+    await page.locator("#me").waitFor({ state: "visible" });
+    await check("the attendee's own page");
     await context.close();
   });
 

@@ -27,6 +27,8 @@ pub async fn serve(uri: Uri) -> Response {
         "" => "index.html",
         // The check-in desk's address, as staff are told it.
         "desk" => "desk.html",
+        // An attendee's own page, opened from their badge link.
+        "me" => "me.html",
         other => other,
     };
     match WEB.get_file(path) {
