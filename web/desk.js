@@ -6,6 +6,7 @@ import { STRINGS, pickLanguage } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = "lanyard.deskToken";
+const DESK_NAME_KEY = "lanyard.deskName";
 const QUEUE_KEY = "lanyard.deskQueue";
 const LANG_KEY = "lanyard.lang";
 const AUTO_PRINT_KEY = "lanyard.deskAutoPrint";
@@ -61,26 +62,44 @@ function newNonce() {
 
 // ---- Token ------------------------------------------------------------------
 
+function showDesk(name) {
+  $("e-token").textContent = "";
+  $("desk-name").textContent = name;
+  $("token-card").hidden = true;
+  $("desk").hidden = false;
+  $("f-scan").focus();
+}
+
 async function openDesk() {
   let res;
   try {
     res = await api("/api/desk");
   } catch {
+    // The server cannot be reached: a desk already opened in this tab goes
+    // on taking scans into its queue.
+    const name = sessionStorage.getItem(DESK_NAME_KEY);
+    if (name) {
+      showDesk(name);
+      return true;
+    }
     $("e-token").textContent = t("networkError");
     return false;
   }
+  if (res.status !== 200 && res.status !== 401 && sessionStorage.getItem(DESK_NAME_KEY)) {
+    // The server answers but cannot serve now (a 503, say): keep scanning.
+    showDesk(sessionStorage.getItem(DESK_NAME_KEY));
+    return true;
+  }
   if (res.status !== 200) {
     sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(DESK_NAME_KEY);
     $("e-token").textContent = t("deskTokenWrong");
     $("token-card").hidden = false;
     $("desk").hidden = true;
     return false;
   }
-  $("e-token").textContent = "";
-  $("desk-name").textContent = res.body.name;
-  $("token-card").hidden = true;
-  $("desk").hidden = false;
-  $("f-scan").focus();
+  sessionStorage.setItem(DESK_NAME_KEY, res.body.name);
+  showDesk(res.body.name);
   replay();
   return true;
 }
