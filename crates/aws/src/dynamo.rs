@@ -341,6 +341,19 @@ impl DynamoStore {
         }))
     }
 
+    /// Writes `item` unless an item with its key exists; `false` then.
+    async fn put_new(&self, item: Item) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(user_id)")
+            .send()
+            .await;
+        Ok(conditional(result)?.is_some())
+    }
+
     async fn get_item(&self, key: &RegistrationKey) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
@@ -360,17 +373,9 @@ impl RegistrationStore for DynamoStore {
     async fn insert(&self, registration: &Registration) -> Result<(), StoreError> {
         // The item is the outbox: a pending badge is its own job record, found
         // by the sweeper if the announcement that follows is lost.
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(registration)))
-            .condition_expression("attribute_not_exists(user_id)")
-            .send()
-            .await;
-        match conditional(result)? {
-            Some(_) => Ok(()),
-            None => Err(StoreError::Duplicate),
+        match self.put_new(to_item(registration)).await? {
+            true => Ok(()),
+            false => Err(StoreError::Duplicate),
         }
     }
 
@@ -659,15 +664,8 @@ impl RegistrationStore for DynamoStore {
             "expires_at".into(),
             AttributeValue::N(scan.expires_at.to_string()),
         );
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(user_id)")
-            .send()
-            .await;
-        conditional(put)?;
+        // A replay racing this scan may have remembered it first; either holds.
+        self.put_new(item).await?;
         Ok(Some(ScanOutcome {
             result,
             registration,
@@ -744,17 +742,9 @@ impl RegistrationStore for DynamoStore {
             ("token_hash".to_owned(), s(token_hash)),
             ("created_at".to_owned(), s(&desk.created_at)),
         ]);
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(user_id)")
-            .send()
-            .await;
-        match conditional(result)? {
-            Some(_) => Ok(()),
-            None => Err(StoreError::Duplicate),
+        match self.put_new(item).await? {
+            true => Ok(()),
+            false => Err(StoreError::Duplicate),
         }
     }
 

@@ -330,7 +330,11 @@ async fn desks_and_checkins_on_dynamodb() {
     while let Some(r) = scans.join_next().await {
         results.push(r.unwrap());
     }
-    assert_eq!(results.iter().filter(|r| *r == "checked_in").count(), 1);
+    assert_eq!(
+        results.iter().filter(|r| *r == "checked_in").count(),
+        1,
+        "{results:?}"
+    );
     // A replay of a scan is answered and counts once.
     let replay = server
         .client
