@@ -12,6 +12,10 @@ pub enum BadgeError {
     InvalidLogo(String),
     #[error("badge layout failed: {0}")]
     Layout(String),
+    #[error("{0}")]
+    Sheet(String),
+    #[error("writing the print run failed: {0}")]
+    Io(#[from] std::io::Error),
     #[error("encoding the badge as {format} failed: {reason}")]
     Encode {
         format: &'static str,

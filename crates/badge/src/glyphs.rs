@@ -41,21 +41,28 @@ struct Coverage {
 /// One shaped glyph: which face, which glyph, where (in px from the origin).
 #[derive(Clone, Copy)]
 pub struct Placed {
-    face: u8,
-    glyph: u16,
-    x: f32,
-    y: f32,
+    pub(crate) face: u8,
+    pub(crate) glyph: u16,
+    pub(crate) x: f32,
+    pub(crate) y: f32,
+    /// The bytes of [`Shaped::text`] this glyph draws (empty for the second
+    /// and later glyphs of one cluster).
+    pub(crate) text: (u32, u32),
 }
 
 pub struct Shaped {
     pub glyphs: Vec<Placed>,
     /// Advance width in px.
     pub width: f32,
+    /// The text as drawn (control characters dropped, a backslash as `∖`).
+    pub text: String,
 }
 
 pub struct GlyphRaster {
     /// NanumGothic, NanumGothic Bold, DejaVu Sans, DejaVu Sans Bold.
-    faces: Vec<Face<'static>>,
+    pub(crate) faces: Vec<Face<'static>>,
+    /// The font files the faces were parsed from, for PDF subsets.
+    pub(crate) data: [&'static [u8]; 4],
     cache: RwLock<HashMap<GlyphKey, Arc<Coverage>>>,
 }
 
@@ -67,6 +74,7 @@ impl GlyphRaster {
             .collect();
         GlyphRaster {
             faces,
+            data: fonts,
             cache: RwLock::new(HashMap::new()),
         }
     }
@@ -118,6 +126,7 @@ impl GlyphRaster {
                 _ => runs.push((face, c.to_string())),
             }
         }
+        let mut run_start = 0u32;
         for (face_index, run) in runs {
             let face = &self.faces[face_index as usize];
             let scale = size / face.units_per_em() as f32;
@@ -125,17 +134,36 @@ impl GlyphRaster {
             buffer.push_str(&run);
             buffer.guess_segment_properties();
             let shaped = rustybuzz::shape(face, &[], buffer);
-            for (info, pos) in shaped.glyph_infos().iter().zip(shaped.glyph_positions()) {
+            let infos = shaped.glyph_infos();
+            let mut starts: Vec<u32> = infos.iter().map(|g| g.cluster).collect();
+            starts.sort_unstable();
+            starts.dedup();
+            for (i, (info, pos)) in infos.iter().zip(shaped.glyph_positions()).enumerate() {
+                // A cluster's text ends where the next larger cluster starts.
+                let first_of_cluster = i == 0 || infos[i - 1].cluster != info.cluster;
+                let next = starts.partition_point(|&c| c <= info.cluster);
+                let end = starts.get(next).copied().unwrap_or(run.len() as u32);
+                let text = if first_of_cluster {
+                    (run_start + info.cluster, run_start + end)
+                } else {
+                    (0, 0)
+                };
                 glyphs.push(Placed {
                     face: face_index,
                     glyph: info.glyph_id as u16,
                     x: pen + pos.x_offset as f32 * scale,
                     y: -(pos.y_offset as f32) * scale,
+                    text,
                 });
                 pen += pos.x_advance as f32 * scale;
             }
+            run_start += run.len() as u32;
         }
-        Shaped { glyphs, width: pen }
+        Shaped {
+            glyphs,
+            width: pen,
+            text: clean,
+        }
     }
 
     /// Draws shaped text with its baseline starting at (`x`, `y`) px.

@@ -8,13 +8,14 @@
 //!
 //! | layer | modules | what |
 //! |---|---|---|
-//! | values | `error`, `format`, `theme`, `payload` | errors, presets and formats, colours and logos, QR text |
+//! | values | `error`, `format`, `theme`, `payload`, `sheet` | errors, presets and formats, colours and logos, QR text |
 //! | pixels | `surface` | RGB and palette canvases, and the drawing they support |
 //! | marks | `qr`, `glyphs` | QR symbols and shaped text, drawn onto a surface |
 //! | resources | `fonts` | the bundled fonts, parsed once |
 //! | page | `layout` | a badge's geometry and SVG |
 //! | bytes | `encode` | PNG, JPEG and PDF encoders |
 //! | renderer | `render` | [`BadgeRenderer`]: all of the above, per conference |
+//! | print runs | `sheet`, `print` | label stock, and [`PrintRun`]: many badges in one PDF |
 
 mod encode;
 mod error;
@@ -23,8 +24,10 @@ mod format;
 mod glyphs;
 mod layout;
 mod payload;
+mod print;
 mod qr;
 mod render;
+mod sheet;
 mod surface;
 mod theme;
 
@@ -32,8 +35,10 @@ pub use error::BadgeError;
 pub use fonts::Fonts;
 pub use format::{Format, Preset, MAX_DPI, MIN_DPI};
 pub use payload::{escape_vcard_text, Payload};
+pub use print::PrintRun;
 pub use qr::QrModules;
 pub use render::{BadgeRenderer, BadgeSet};
+pub use sheet::{PrintOptions, Sheet, BADGE_HEIGHT_MM, BADGE_WIDTH_MM};
 pub use theme::{Logo, Rgb, Theme, DEFAULT_ACCENT};
 
 /// The text and code on one badge.

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use resvg::tiny_skia;
@@ -32,6 +33,8 @@ pub struct BadgeSet {
 /// Renders the badges of one conference. Built once: fonts, logo and the
 /// conference's layer are prepared here and reused for every badge.
 pub struct BadgeRenderer {
+    /// Tells renderers apart (a print run embeds each one's layer once).
+    id: u64,
     options: usvg::Options<'static>,
     glyphs: Arc<GlyphRaster>,
     theme: Theme,
@@ -63,7 +66,9 @@ impl BadgeRenderer {
             resolve_data: Box::new(|_, _, _| None),
             resolve_string: Box::new(move |href, _| (href == LOGO_HREF).then(|| logo.clone())),
         };
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let mut renderer = BadgeRenderer {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             options,
             glyphs: fonts.glyphs.clone(),
             theme,
@@ -87,6 +92,20 @@ impl BadgeRenderer {
 
     pub fn theme(&self) -> &Theme {
         &self.theme
+    }
+
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The conference's layer alone (background, logo, title), parsed.
+    pub(crate) fn static_tree(&self, preset: Preset) -> Result<usvg::Tree, BadgeError> {
+        let g = self.geometry(preset);
+        let mut svg = String::new();
+        layout::svg_open(&mut svg, &g);
+        svg.push_str(&self.static_layers[&preset]);
+        layout::svg_close(&mut svg);
+        self.parse(&svg)
     }
 
     fn geometry(&self, preset: Preset) -> Geometry {
