@@ -81,6 +81,7 @@ pub struct PrintRun<W: Write> {
     /// The cell the next badge goes in, on the current page.
     cell: u32,
     badges: u64,
+    failed: bool,
 }
 
 impl<W: Write> PrintRun<W> {
@@ -111,6 +112,7 @@ impl<W: Write> PrintRun<W> {
             page: None,
             cell: options.skip,
             badges: 0,
+            failed: false,
         };
         run.catalog = run.alloc();
         run.page_tree = run.alloc();
@@ -123,6 +125,11 @@ impl<W: Write> PrintRun<W> {
     /// Badges placed so far.
     pub fn badges(&self) -> u64 {
         self.badges
+    }
+
+    /// Whether a write to the output has failed: the run cannot go on.
+    pub fn failed_writing(&self) -> bool {
+        self.failed
     }
 
     /// Bytes written so far.
@@ -276,7 +283,10 @@ impl<W: Write> PrintRun<W> {
     }
 
     fn write(&mut self, bytes: &[u8]) -> Result<(), BadgeError> {
-        self.out.write_all(bytes)?;
+        if let Err(e) = self.out.write_all(bytes) {
+            self.failed = true;
+            return Err(e.into());
+        }
         self.written += bytes.len() as u64;
         Ok(())
     }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use lanyard_badge::{BadgeRenderer, Fonts, Logo, Payload, Rgb, Theme, DEFAULT_ACCENT};
+use lanyard_badge::{BadgeRenderer, Fonts, Logo, Payload, Rgb, Sheet, Theme, DEFAULT_ACCENT};
 use serde::{Deserialize, Serialize};
 
 use crate::checkin::{CheckinCode, URN_PREFIX};
@@ -27,6 +27,8 @@ pub enum PayloadKind {
 /// Why the conference configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    #[error("{0}")]
+    Sheet(String),
     #[error("reading {path}: {source}")]
     Read {
         path: PathBuf,
@@ -64,6 +66,55 @@ pub enum ConfigError {
 pub struct ConferencesConfig {
     #[serde(rename = "conference")]
     pub conferences: Vec<ConferenceConfig>,
+    /// Label or card stock beside the built-in sheets (`[[sheet]]`).
+    #[serde(rename = "sheet", default)]
+    pub sheets: Vec<SheetConfig>,
+}
+
+/// A custom sheet: every length in millimetres from the page's top-left.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SheetConfig {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub page_width: f32,
+    pub page_height: f32,
+    pub columns: u32,
+    pub rows: u32,
+    pub cell_width: f32,
+    pub cell_height: f32,
+    #[serde(default)]
+    pub margin_left: f32,
+    #[serde(default)]
+    pub margin_top: f32,
+    #[serde(default)]
+    pub gap_x: f32,
+    #[serde(default)]
+    pub gap_y: f32,
+}
+
+impl SheetConfig {
+    fn to_sheet(&self) -> Sheet {
+        Sheet {
+            name: self.name.clone(),
+            description: if self.description.is_empty() {
+                format!("Custom sheet, {} × {} badges", self.columns, self.rows)
+            } else {
+                self.description.clone()
+            },
+            page_width: self.page_width,
+            page_height: self.page_height,
+            columns: self.columns,
+            rows: self.rows,
+            cell_width: self.cell_width,
+            cell_height: self.cell_height,
+            margin_left: self.margin_left,
+            margin_top: self.margin_top,
+            gap_x: self.gap_x,
+            gap_y: self.gap_y,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -97,6 +148,7 @@ impl ConferencesConfig {
                 conference("Serverless web project"),
                 conference("About cloud computing"),
             ],
+            sheets: Vec::new(),
         }
     }
 
@@ -141,6 +193,9 @@ impl Conference {
 pub struct Conferences {
     list: Arc<Vec<Conference>>,
     by_id: Arc<BTreeMap<String, usize>>,
+    /// The built-in sheets, then the configured ones.
+    sheets: Arc<Vec<Sheet>>,
+    fonts: Fonts,
 }
 
 impl Conferences {
@@ -231,9 +286,23 @@ impl Conferences {
                 renderer,
             });
         }
+        let mut sheets = Sheet::builtin();
+        for c in &config.sheets {
+            let sheet = c.to_sheet();
+            sheet.validate().map_err(|e| ConfigError::Sheet(e.to_string()))?;
+            if sheets.iter().any(|s| s.name == sheet.name) {
+                return Err(ConfigError::Sheet(format!(
+                    "sheet {:?} is defined twice (or is a built-in sheet)",
+                    sheet.name
+                )));
+            }
+            sheets.push(sheet);
+        }
         Ok(Conferences {
             list: Arc::new(list),
             by_id: Arc::new(by_id),
+            sheets: Arc::new(sheets),
+            fonts: fonts.clone(),
         })
     }
 
@@ -251,6 +320,20 @@ impl Conferences {
         self.get(s)
             .map(|c| c.id.clone())
             .ok_or_else(|| FieldError::new(ConferenceId::FIELD, "is not a configured conference"))
+    }
+
+    /// Every sheet a print run can use: built-in, then configured.
+    pub fn sheets(&self) -> &[Sheet] {
+        &self.sheets
+    }
+
+    pub fn sheet(&self, name: &str) -> Option<&Sheet> {
+        self.sheets.iter().find(|s| s.name == name)
+    }
+
+    /// The fonts every renderer was built with.
+    pub fn fonts(&self) -> &Fonts {
+        &self.fonts
     }
 
     pub fn get(&self, id: &str) -> Option<&Conference> {

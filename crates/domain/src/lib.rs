@@ -11,6 +11,7 @@ pub mod contract;
 pub mod fields;
 pub mod jobs;
 pub mod ports;
+pub mod print;
 pub mod registration;
 pub mod service;
 
@@ -23,6 +24,7 @@ pub use fields::{
     BadgeToken, CompanyName, ConferenceId, FieldError, PageSize, PhoneNumber, UserId, UserName,
 };
 pub use jobs::{BadgeJobPolicy, JobOutcome};
+pub use print::{PreparedPrint, PrintRequest};
 pub use ports::{BadgeJobs, ListQuery, ObjectStore, Page, RegistrationStore, StoreError};
 pub use registration::{
     BadgeInfo, BadgeStatus, NewRegistration, Person, Registration, RegistrationKey,

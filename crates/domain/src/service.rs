@@ -208,6 +208,17 @@ impl Lanyard {
     }
 
     pub async fn list(&self, request: ListRequest) -> Result<Page, LanyardError> {
+        let query = self.list_query(request)?;
+        self.store_page(&query).await
+    }
+
+    /// One page of registrations for a checked query.
+    pub(crate) async fn store_page(&self, query: &ListQuery) -> Result<Page, LanyardError> {
+        Ok(self.store.list(query).await?)
+    }
+
+    /// The list's filters, checked.
+    pub(crate) fn list_query(&self, request: ListRequest) -> Result<ListQuery, LanyardError> {
         let conference = match request.conference.as_deref().filter(|c| !c.is_empty()) {
             Some(c) => Some(self.conferences.parse_id(c)?),
             None => None,
@@ -228,13 +239,12 @@ impl Lanyard {
             )
             .into());
         }
-        let query = ListQuery {
+        Ok(ListQuery {
             conference,
             search,
             limit: request.limit.unwrap_or(PageSize::DEFAULT).get(),
             cursor: request.cursor.filter(|c| !c.is_empty()),
-        };
-        Ok(self.store.list(&query).await?)
+        })
     }
 
     /// Deletes a registration and its badge files.
@@ -504,7 +514,7 @@ impl Lanyard {
     }
 
     /// Renders a registration's badge with its conference's renderer.
-    fn with_badge<T>(
+    pub(crate) fn with_badge<T>(
         &self,
         registration: &Registration,
         render: impl FnOnce(

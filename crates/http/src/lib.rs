@@ -8,7 +8,9 @@ mod extract;
 mod limits;
 mod openapi;
 pub mod paths;
+mod print;
 mod requests;
+mod stream;
 mod views;
 mod web;
 
@@ -143,6 +145,8 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         )
         .route(paths::CHECKIN_SEARCH, get(desk::search))
         .route(paths::CHECKIN_STATS, get(desk::stats))
+        .route(paths::SHEETS, get(print::sheets))
+        .route(paths::BADGES_PDF, get(print::badges_pdf))
         .route(paths::OPENAPI, get(move || openapi::serve(openapi.clone())))
         .route("/api", any(api::not_found))
         .route("/api/{*rest}", any(api::not_found))

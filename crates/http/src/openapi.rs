@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{api, desk, error, views};
+use crate::{api, desk, error, print, views};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -37,6 +37,8 @@ use crate::{api, desk, error, views};
         desk::search,
         desk::stats,
         desk::undo_checkin,
+        print::sheets,
+        print::badges_pdf,
     ),
     components(schemas(
         error::ErrorBody,
@@ -57,6 +59,8 @@ use crate::{api, desk, error, views};
         views::NewDeskView,
         views::DeskList,
         views::DeskSelf,
+        views::SheetList,
+        views::SheetView,
         views::CheckinBatchItem,
         views::CheckinBatchView,
         crate::requests::SignUpBody,

@@ -19,6 +19,8 @@ pub const CHECKINS: &str = "/api/checkins";
 pub const CHECKIN_BATCH: &str = "/api/checkins/batch";
 pub const CHECKIN_SEARCH: &str = "/api/checkins/search";
 pub const CHECKIN_STATS: &str = "/api/checkins/stats";
+pub const SHEETS: &str = "/api/sheets";
+pub const BADGES_PDF: &str = "/api/badges.pdf";
 pub const OPENAPI: &str = "/api/openapi.json";
 
 /// Fills a route's `{name}` segments with values already safe in a path.

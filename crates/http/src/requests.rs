@@ -176,6 +176,30 @@ pub struct StatsParams {
     pub conference: Option<String>,
 }
 
+/// A print run's query string: the list's filters, and the sheet.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PrintParams {
+    /// Only this conference.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub conference: Option<String>,
+    /// Text in the name or company (case-insensitive).
+    pub q: Option<String>,
+    /// `true`: only those checked in; `false`: only those not yet.
+    pub checked_in: Option<String>,
+    /// A sheet name from `GET /api/sheets` (default `card`).
+    pub sheet: Option<String>,
+    /// Labels already used on the first sheet.
+    pub skip: Option<String>,
+    /// `true` draws cut marks in the margins.
+    pub cut_marks: Option<String>,
+    /// Printer offset to the right, in mm (−20 to 20).
+    pub offset_x: Option<String>,
+    /// Printer offset downwards, in mm (−20 to 20).
+    pub offset_y: Option<String>,
+}
+
 /// The organizer list's query string.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

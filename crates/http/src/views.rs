@@ -266,3 +266,52 @@ pub struct CheckinBatchItem {
 pub struct CheckinBatchView {
     pub results: Vec<CheckinBatchItem>,
 }
+
+/// A sheet of label or card stock a print run can use; lengths in mm from
+/// the page's top-left corner.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SheetView {
+    #[schema(example = "avery-5395")]
+    pub name: String,
+    pub description: String,
+    pub page_width_mm: f32,
+    pub page_height_mm: f32,
+    pub columns: u32,
+    pub rows: u32,
+    pub cell_width_mm: f32,
+    pub cell_height_mm: f32,
+    pub margin_left_mm: f32,
+    pub margin_top_mm: f32,
+    pub gap_x_mm: f32,
+    pub gap_y_mm: f32,
+    /// Badges per page.
+    pub per_page: u32,
+}
+
+impl From<&lanyard_badge::Sheet> for SheetView {
+    fn from(s: &lanyard_badge::Sheet) -> Self {
+        // Hundredths of a millimetre: what vendors publish, without the
+        // float noise of inch conversions.
+        let mm = |v: f32| (v * 100.0).round() / 100.0;
+        SheetView {
+            name: s.name.clone(),
+            description: s.description.clone(),
+            page_width_mm: mm(s.page_width),
+            page_height_mm: mm(s.page_height),
+            columns: s.columns,
+            rows: s.rows,
+            cell_width_mm: mm(s.cell_width),
+            cell_height_mm: mm(s.cell_height),
+            margin_left_mm: mm(s.margin_left),
+            margin_top_mm: mm(s.margin_top),
+            gap_x_mm: mm(s.gap_x),
+            gap_y_mm: mm(s.gap_y),
+            per_page: s.cells_per_page(),
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SheetList {
+    pub sheets: Vec<SheetView>,
+}

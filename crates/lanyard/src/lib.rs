@@ -3,6 +3,7 @@
 //! (`serve --backend aws`, `aws-setup`) is the `aws` feature.
 
 pub mod app;
+pub mod offline;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod render;

@@ -5,10 +5,12 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use lanyard::app::{load_conferences, shutdown_signal};
-use lanyard::render::{render_csv, render_one, write_file, Attendee, RenderOptions};
+use lanyard::render::{
+    render_csv, render_csv_sheet, render_one, write_file, Attendee, RenderOptions,
+};
 use lanyard::{Application, ConnectionLimits, ServeSettings};
-use lanyard_badge::{Fonts, Format, Preset, MAX_DPI, MIN_DPI};
-use lanyard_domain::Person;
+use lanyard_badge::{Fonts, Format, Preset, PrintOptions, MAX_DPI, MIN_DPI};
+use lanyard_domain::{Person, PrintRequest};
 use lanyard_http::Limits;
 
 /// Conference registration with QR-code badges.
@@ -25,6 +27,8 @@ enum Command {
     Serve(ServeArgs),
     /// Render badges without a server: one from flags, or many from a CSV file.
     Render(RenderArgs),
+    /// Print the stored badges onto label or card stock, as one PDF.
+    Print(PrintArgs),
     /// Copy the database of a data directory, consistently, even while a server runs.
     Backup(BackupArgs),
     /// Check-in desks: create one (its token is shown once), list them, revoke one.
@@ -68,6 +72,62 @@ struct StoreArgs {
     #[cfg(feature = "aws")]
     #[arg(long, env = "LANYARD_TABLE")]
     table: Option<String>,
+}
+
+#[derive(Args)]
+struct PrintArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(flatten)]
+    config: ConfigArg,
+    /// Only this conference.
+    #[arg(long = "type")]
+    conference: Option<String>,
+    /// Only names or companies with this text.
+    #[arg(long)]
+    search: Option<String>,
+    /// Only those checked in (true) or not yet (false).
+    #[arg(long)]
+    checked_in: Option<bool>,
+    #[command(flatten)]
+    sheet: SheetArgs,
+    /// List the sheets (built-in and configured) and stop.
+    #[arg(long)]
+    list_sheets: bool,
+    /// The PDF to write.
+    #[arg(short = 'o', long = "output", required_unless_present = "list_sheets")]
+    output: Option<PathBuf>,
+}
+
+/// Which stock a print run uses, and how.
+#[derive(Args)]
+struct SheetArgs {
+    /// A sheet name (`lanyard print --list-sheets`); `card` is one badge per page.
+    #[arg(long)]
+    sheet: Option<String>,
+    /// Labels already used on the first sheet.
+    #[arg(long, default_value_t = 0, requires = "sheet")]
+    skip: u32,
+    /// Draw cut marks in the margins.
+    #[arg(long, requires = "sheet")]
+    cut_marks: bool,
+    /// Move everything right by this many mm (the printer's offset).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true, requires = "sheet")]
+    offset_x: f32,
+    /// Move everything down by this many mm.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true, requires = "sheet")]
+    offset_y: f32,
+}
+
+impl SheetArgs {
+    fn options(&self) -> PrintOptions {
+        PrintOptions {
+            skip: self.skip,
+            cut_marks: self.cut_marks,
+            offset_x: self.offset_x,
+            offset_y: self.offset_y,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -188,20 +248,23 @@ struct RenderArgs {
     /// Raster resolution (default 300 for id1, 113 — 400 × 250 px — for original).
     #[arg(long, value_parser = clap::value_parser!(u32).range(MIN_DPI as i64..=MAX_DPI as i64))]
     dpi: Option<u32>,
-    /// Output file.
+    /// Output file (with `--from` and `--sheet`, the PDF of the whole list).
     #[arg(
         short = 'o',
         long = "output",
         required_unless_present = "from",
-        conflicts_with = "from"
+        conflicts_with = "out_dir"
     )]
     output: Option<PathBuf>,
     /// CSV with the header user_id,type,user_name,phone_number,company_name
     /// and, optionally, contact_on_badge (true/false, yes/no, 1/0).
-    #[arg(long, requires = "out_dir")]
+    #[arg(long)]
     from: Option<PathBuf>,
-    #[arg(long, requires = "from")]
+    /// Where `--from` writes one file per badge.
+    #[arg(long, requires = "from", conflicts_with = "sheet")]
     out_dir: Option<PathBuf>,
+    #[command(flatten)]
+    sheet: SheetArgs,
     /// Render threads (default: one per core).
     #[arg(long, requires = "from")]
     jobs: Option<usize>,
@@ -243,6 +306,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Render(args) => render(args),
+        Command::Print(args) => print(args),
         Command::Backup(args) => backup(args),
         Command::AwsSetup(args) => aws_setup(args),
         Command::Desk(command) => desk(command),
@@ -456,6 +520,32 @@ fn render(args: RenderArgs) -> anyhow::Result<ExitCode> {
         dpi: args.dpi,
     };
 
+    if let (Some(csv), Some(sheet)) = (&args.from, &args.sheet.sheet) {
+        let output = args
+            .output
+            .as_deref()
+            .context("--from with --sheet writes one PDF: give it with -o FILE.pdf")?;
+        let sheet = find_sheet(&conferences, sheet)?;
+        let report = render_csv_sheet(&conferences, csv, sheet, args.sheet.options(), output)?;
+        for failure in &report.failed {
+            eprintln!("skipped {failure}");
+        }
+        println!(
+            "{} badges on {} in {:.3} s into {}",
+            report.rendered,
+            sheet.name,
+            report.seconds,
+            output.display()
+        );
+        return Ok(if report.failed.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
+    if args.from.is_some() && args.out_dir.is_none() {
+        anyhow::bail!("--from needs --out-dir DIR (one file per badge) or --sheet NAME -o FILE.pdf");
+    }
     if let (Some(csv), Some(out_dir)) = (&args.from, &args.out_dir) {
         let jobs = args.jobs.unwrap_or_else(|| {
             std::thread::available_parallelism()
@@ -502,6 +592,82 @@ fn render(args: RenderArgs) -> anyhow::Result<ExitCode> {
     let bytes = render_one(&options, &attendee)?;
     let output = args.output.context("-o FILE is required")?;
     write_file(&output, &bytes)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn find_sheet<'a>(
+    conferences: &'a lanyard_domain::Conferences,
+    name: &str,
+) -> anyhow::Result<&'a lanyard_badge::Sheet> {
+    conferences.sheet(name).with_context(|| {
+        let names: Vec<&str> = conferences.sheets().iter().map(|s| s.name.as_str()).collect();
+        format!("there is no sheet {name:?}; the sheets are {}", names.join(", "))
+    })
+}
+
+fn print(args: PrintArgs) -> anyhow::Result<ExitCode> {
+    let fonts = Fonts::bundled();
+    let conferences = load_conferences(args.config.path.as_deref(), &fonts)?;
+    if args.list_sheets {
+        println!("name\tpage (mm)\tgrid\tcell (mm)\tdescription");
+        for s in conferences.sheets() {
+            println!(
+                "{}\t{:.1} × {:.1}\t{} × {}\t{:.1} × {:.1}\t{}",
+                s.name,
+                s.page_width,
+                s.page_height,
+                s.columns,
+                s.rows,
+                s.cell_width,
+                s.cell_height,
+                s.description
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let output = args.output.context("-o FILE.pdf is required")?;
+    find_sheet(&conferences, args.sheet.sheet.as_deref().unwrap_or("card"))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let (count, sheet) = runtime.block_on(async {
+        let store = open_store(args.store).await?;
+        let lanyard = lanyard::offline::lanyard(store, conferences);
+        let print = lanyard
+            .prepare_print(PrintRequest {
+                list: lanyard_domain::ListRequest {
+                    conference: args.conference,
+                    search: args.search,
+                    limit: None,
+                    cursor: None,
+                },
+                checked_in: args.checked_in,
+                sheet: args.sheet.sheet.clone(),
+                options: args.sheet.options(),
+            })
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let sheet = print.sheet.name.clone();
+        let mut tmp = output.as_os_str().to_owned();
+        tmp.push(".partial");
+        let tmp = PathBuf::from(tmp);
+        let file = std::io::BufWriter::with_capacity(256 * 1024, std::fs::File::create(&tmp)?);
+        let written = lanyard.print_badges(print, file).await;
+        let finished = written
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .and_then(|(file, count)| {
+                file.into_inner()
+                    .map_err(|e| e.into_error())?
+                    .sync_all()?;
+                std::fs::rename(&tmp, &output)?;
+                Ok(count)
+            });
+        if finished.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        let count = finished.with_context(|| format!("writing {}", output.display()))?;
+        anyhow::Ok((count, sheet))
+    })?;
+    println!("{count} badges on {sheet} into {}", output.display());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use anyhow::{bail, Context};
-use lanyard_badge::{Format, Preset};
+use lanyard_badge::{Format, Preset, PrintOptions, PrintRun, Sheet};
 use lanyard_domain::{CheckinCode, Conferences, Person, UserId};
 
 /// What every badge of one run shares.
@@ -108,6 +108,102 @@ pub fn file_stem(user_id: &UserId, conference: &str) -> String {
     )
 }
 
+/// The rows of a CSV file, each validated with the API's rules: the
+/// attendee, or why the row was refused, with its line number.
+#[allow(clippy::type_complexity)]
+pub fn read_csv(
+    csv_path: &Path,
+) -> anyhow::Result<(Vec<(usize, Result<Attendee, String>)>, Vec<String>)> {
+    let mut reader = csv::Reader::from_path(csv_path)
+        .with_context(|| format!("reading {}", csv_path.display()))?;
+    let headers = reader.headers()?.clone();
+    for required in ["user_id", "type", "user_name", "phone_number"] {
+        if !headers.iter().any(|h| h == required) {
+            bail!("{}: the header must be user_id,type,user_name,phone_number,company_name (missing {required})", csv_path.display());
+        }
+    }
+    let mut rows = Vec::new();
+    for (i, row) in reader.deserialize::<CsvRow>().enumerate() {
+        let line = i + 2;
+        let parsed = row.map_err(|e| e.to_string()).and_then(|r| {
+            Ok(Attendee {
+                user_id: Some(UserId::parse(&r.user_id).map_err(|e| e.to_string())?),
+                conference: r.conference,
+                person: Person::parse(&r.user_name, &r.phone_number, Some(&r.company_name))
+                    .map_err(|e| e.to_string())?,
+                contact_on_badge: yes_no(&r.contact_on_badge)?,
+            })
+        });
+        rows.push((line, parsed));
+    }
+    Ok((rows, Vec::new()))
+}
+
+/// Renders every valid row of a CSV file onto `sheet`, as one PDF at `out`
+/// (written beside it and renamed into place when whole). Nothing is
+/// stored, so each badge gets a fresh check-in code.
+pub fn render_csv_sheet(
+    conferences: &Conferences,
+    csv_path: &Path,
+    sheet: &Sheet,
+    options: PrintOptions,
+    out: &Path,
+) -> anyhow::Result<BatchReport> {
+    let started = std::time::Instant::now();
+    let (attendees, mut failed) = read_csv(csv_path)?;
+    let written = write_via_partial(out, |file| {
+        let mut run = PrintRun::new(file, conferences.fonts(), sheet, options)?;
+        for (line, attendee) in attendees {
+            let placed = attendee.and_then(|a| {
+                let conference = conferences.get(&a.conference).ok_or_else(|| {
+                    format!("type: {:?} is not a configured conference", a.conference)
+                })?;
+                let payload =
+                    conference.payload(&a.person, &CheckinCode::generate(), a.contact_on_badge);
+                run.add(&conference.renderer, &a.person.badge(&payload))
+                    .map_err(|e| e.to_string())
+            });
+            if let Err(e) = placed {
+                if run.failed_writing() {
+                    bail!("{e}");
+                }
+                failed.push(format!("line {line}: {e}"));
+            }
+        }
+        let rendered = run.badges() as usize;
+        run.finish()?;
+        Ok(rendered)
+    })?;
+    Ok(BatchReport {
+        rendered: written,
+        failed,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Writes `path` through `path.partial`, renamed into place only when
+/// `write` succeeded; the partial file is removed otherwise.
+pub fn write_via_partial<T>(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".partial");
+    let tmp = PathBuf::from(tmp);
+    let result = (|| -> anyhow::Result<T> {
+        let file = std::fs::File::create(&tmp)?;
+        let mut out = std::io::BufWriter::with_capacity(256 * 1024, file);
+        let value = write(&mut out)?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        Ok(value)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("writing {}", path.display()))
+}
+
 pub struct BatchReport {
     pub rendered: usize,
     pub failed: Vec<String>,
@@ -121,30 +217,12 @@ pub fn render_csv(
     out_dir: &Path,
     jobs: usize,
 ) -> anyhow::Result<BatchReport> {
-    let mut reader = csv::Reader::from_path(csv_path)
-        .with_context(|| format!("reading {}", csv_path.display()))?;
-    let headers = reader.headers()?.clone();
-    for required in ["user_id", "type", "user_name", "phone_number"] {
-        if !headers.iter().any(|h| h == required) {
-            bail!("{}: the header must be user_id,type,user_name,phone_number,company_name (missing {required})", csv_path.display());
-        }
-    }
+    let (attendees, mut failed) = read_csv(csv_path)?;
     let mut rows = Vec::new();
-    let mut failed = Vec::new();
     // Each row's file name, and the line that took it: two rows may never
     // write one file.
     let mut names: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for (i, row) in reader.deserialize::<CsvRow>().enumerate() {
-        let line = i + 2;
-        let parsed = row.map_err(|e| e.to_string()).and_then(|r| {
-            Ok(Attendee {
-                user_id: Some(UserId::parse(&r.user_id).map_err(|e| e.to_string())?),
-                conference: r.conference,
-                person: Person::parse(&r.user_name, &r.phone_number, Some(&r.company_name))
-                    .map_err(|e| e.to_string())?,
-                contact_on_badge: yes_no(&r.contact_on_badge)?,
-            })
-        });
+    for (line, parsed) in attendees {
         let named = parsed.and_then(|a| {
             let user_id = a.user_id.as_ref().expect("CSV rows have a user id");
             let name = format!(

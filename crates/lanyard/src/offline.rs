@@ -1,0 +1,45 @@
+//! The commands that work on a store beside a running server (`print`,
+//! `import`, `export`): the same use cases as the API, over the store alone.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use lanyard_domain::{
+    BadgeJobs, Conferences, Lanyard, ObjectStore, RegistrationKey, RegistrationStore, StoreError,
+};
+
+/// The use cases over `store`. Badge jobs are durable in the store when it
+/// takes a registration, so the server's badge workers (embedded) or its
+/// sweeper (AWS) pick them up without being told; badge files are the
+/// server's and are not reached from here.
+pub fn lanyard(store: Arc<dyn RegistrationStore>, conferences: Conferences) -> Lanyard {
+    Lanyard::new(store, Arc::new(NoFiles), Arc::new(FoundByWorkers), conferences)
+}
+
+struct FoundByWorkers;
+
+#[async_trait]
+impl BadgeJobs for FoundByWorkers {
+    async fn announce(&self, _: &RegistrationKey) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+struct NoFiles;
+
+fn no_files() -> StoreError {
+    StoreError::unavailable("badge files are the server's; this command does not reach them")
+}
+
+#[async_trait]
+impl ObjectStore for NoFiles {
+    async fn put(&self, _: &str, _: Vec<u8>, _: &str) -> Result<(), StoreError> {
+        Err(no_files())
+    }
+    async fn get(&self, _: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Err(no_files())
+    }
+    async fn delete(&self, _: &str) -> Result<(), StoreError> {
+        Err(no_files())
+    }
+}
