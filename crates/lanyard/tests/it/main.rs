@@ -12,5 +12,6 @@ mod connections;
 mod faults;
 mod hostile;
 mod limits;
+mod lists;
 mod logs;
 mod reliability;
