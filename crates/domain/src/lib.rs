@@ -8,7 +8,9 @@ pub mod checkin;
 pub mod conference;
 #[cfg(feature = "contract")]
 pub mod contract;
+pub mod export;
 pub mod fields;
+pub mod import;
 pub mod jobs;
 pub mod ports;
 pub mod print;
@@ -23,6 +25,8 @@ pub use conference::{Conference, Conferences, ConferencesConfig, ConfigError, Pa
 pub use fields::{
     BadgeToken, CompanyName, ConferenceId, FieldError, PageSize, PhoneNumber, UserId, UserName,
 };
+pub use export::ExportFormat;
+pub use import::{Encoding, FileError, ImportOptions, ImportReport, RowOutcome, RowReport};
 pub use jobs::{BadgeJobPolicy, JobOutcome};
 pub use print::{PreparedPrint, PrintRequest};
 pub use ports::{BadgeJobs, ListQuery, ObjectStore, Page, RegistrationStore, StoreError};

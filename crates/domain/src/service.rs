@@ -154,6 +154,18 @@ impl Lanyard {
 
     /// Parses a sign-up, stores it with a pending badge and announces the badge job.
     pub async fn register(&self, input: NewRegistration) -> Result<Registration, LanyardError> {
+        let registration = self.new_registration(input)?;
+        self.store.insert(&registration).await?;
+        self.announce(&registration.key()).await;
+        Ok(registration)
+    }
+
+    /// A sign-up checked with its rules, with a pending badge and a fresh
+    /// check-in code; not stored yet.
+    pub(crate) fn new_registration(
+        &self,
+        input: NewRegistration,
+    ) -> Result<Registration, LanyardError> {
         let conference = self
             .conferences
             .parse_id(required(&input.conference, "type")?)?;
@@ -173,12 +185,10 @@ impl Lanyard {
             contact_on_badge: input.contact_on_badge.unwrap_or(false),
             checked_in: None,
         };
-        self.store.insert(&registration).await?;
-        self.announce(&registration.key()).await;
         Ok(registration)
     }
 
-    async fn announce(&self, key: &RegistrationKey) {
+    pub(crate) async fn announce(&self, key: &RegistrationKey) {
         if let Err(e) = self.jobs.announce(key).await {
             // The job is durable in the store; the worker's sweep will find it.
             tracing::warn!(error = %e, "badge job announcement failed; it will be picked up later");
@@ -218,7 +228,7 @@ impl Lanyard {
     }
 
     /// The list's filters, checked.
-    pub(crate) fn list_query(&self, request: ListRequest) -> Result<ListQuery, LanyardError> {
+    pub fn list_query(&self, request: ListRequest) -> Result<ListQuery, LanyardError> {
         let conference = match request.conference.as_deref().filter(|c| !c.is_empty()) {
             Some(c) => Some(self.conferences.parse_id(c)?),
             None => None,

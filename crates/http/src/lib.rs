@@ -6,6 +6,7 @@ mod desk;
 mod error;
 mod extract;
 mod limits;
+mod lists;
 mod openapi;
 pub mod paths;
 mod print;
@@ -145,6 +146,14 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         )
         .route(paths::CHECKIN_SEARCH, get(desk::search))
         .route(paths::CHECKIN_STATS, get(desk::stats))
+        .route(
+            paths::IMPORT,
+            post(lists::import)
+                .get(lists::list_user_named_import)
+                .layer(DefaultBodyLimit::max(lists::IMPORT_BODY_LIMIT)),
+        )
+        .route(paths::EXPORT_CSV, get(lists::export_csv))
+        .route(paths::EXPORT_XLSX, get(lists::export_xlsx))
         .route(paths::SHEETS, get(print::sheets))
         .route(paths::BADGES_PDF, get(print::badges_pdf))
         .route(paths::OPENAPI, get(move || openapi::serve(openapi.clone())))

@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{api, desk, error, print, views};
+use crate::{api, desk, error, lists, print, views};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -38,6 +38,9 @@ use crate::{api, desk, error, print, views};
         desk::stats,
         desk::undo_checkin,
         print::sheets,
+        lists::import,
+        lists::export_csv,
+        lists::export_xlsx,
         print::badges_pdf,
     ),
     components(schemas(
@@ -60,6 +63,8 @@ use crate::{api, desk, error, print, views};
         views::DeskList,
         views::DeskSelf,
         views::SheetList,
+        views::ImportReportView,
+        views::ImportRowView,
         views::SheetView,
         views::CheckinBatchItem,
         views::CheckinBatchView,

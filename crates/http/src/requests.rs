@@ -200,6 +200,30 @@ pub struct PrintParams {
     pub offset_y: Option<String>,
 }
 
+/// An import's query string.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImportParams {
+    /// `true`: check and report every row, store nothing.
+    pub dry_run: Option<String>,
+    /// `utf-8` or `cp949` (EUC-KR); detected when absent.
+    pub encoding: Option<String>,
+    /// Other headers to fields: `Name=user_name,Phone=phone_number`; `Notes=-` ignores a column.
+    pub map: Option<String>,
+}
+
+/// An export's query string: the list's filters.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportParams {
+    /// Only this conference.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub conference: Option<String>,
+    /// Text in the name or company (case-insensitive).
+    pub q: Option<String>,
+}
+
 /// The organizer list's query string.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -315,3 +315,33 @@ impl From<&lanyard_badge::Sheet> for SheetView {
 pub struct SheetList {
     pub sheets: Vec<SheetView>,
 }
+
+/// What became of one imported row.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ImportRowView {
+    /// The line the row starts on; the header is line 1.
+    pub line: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub conference: Option<String>,
+    /// `created`, `already_registered` or `invalid`.
+    #[schema(example = "created")]
+    pub status: &'static str,
+    /// The field an invalid row failed on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// An import's report: counts, and every row in file order.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ImportReportView {
+    /// Nothing was stored: `created` counts the rows that would be.
+    pub dry_run: bool,
+    pub created: usize,
+    pub already_registered: usize,
+    pub invalid: usize,
+    pub rows: Vec<ImportRowView>,
+}

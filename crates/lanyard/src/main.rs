@@ -29,6 +29,10 @@ enum Command {
     Render(RenderArgs),
     /// Print the stored badges onto label or card stock, as one PDF.
     Print(PrintArgs),
+    /// Import registrations from a CSV file (each row checked like a sign-up).
+    Import(ImportArgs),
+    /// Export the registrations, with badge and check-in state, as CSV or Excel.
+    Export(ExportArgs),
     /// Copy the database of a data directory, consistently, even while a server runs.
     Backup(BackupArgs),
     /// Check-in desks: create one (its token is shown once), list them, revoke one.
@@ -96,6 +100,47 @@ struct PrintArgs {
     list_sheets: bool,
     /// The PDF to write.
     #[arg(short = 'o', long = "output", required_unless_present = "list_sheets")]
+    output: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    /// The CSV file (UTF-8 with or without BOM, or CP949/EUC-KR; comma,
+    /// semicolon or tab). Columns: user_id, type, user_name, phone_number,
+    /// company_name, contact_on_badge, checkin_code.
+    file: PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(flatten)]
+    config: ConfigArg,
+    /// Check and report every row; store nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// utf-8 or cp949 (EUC-KR); detected when absent.
+    #[arg(long)]
+    encoding: Option<String>,
+    /// Other headers to fields: 'Name=user_name,Phone=phone_number';
+    /// 'Notes=-' ignores a column.
+    #[arg(long)]
+    map: Option<String>,
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(flatten)]
+    config: ConfigArg,
+    #[arg(long, default_value = "csv", value_parser = ["csv", "xlsx"])]
+    format: String,
+    /// Only this conference.
+    #[arg(long = "type")]
+    conference: Option<String>,
+    /// Only names or companies with this text.
+    #[arg(long)]
+    search: Option<String>,
+    /// The file to write (standard output when absent).
+    #[arg(short = 'o', long = "output")]
     output: Option<PathBuf>,
 }
 
@@ -307,6 +352,8 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve(args),
         Command::Render(args) => render(args),
         Command::Print(args) => print(args),
+        Command::Import(args) => import(args),
+        Command::Export(args) => export(args),
         Command::Backup(args) => backup(args),
         Command::AwsSetup(args) => aws_setup(args),
         Command::Desk(command) => desk(command),
@@ -668,6 +715,136 @@ fn print(args: PrintArgs) -> anyhow::Result<ExitCode> {
         anyhow::Ok((count, sheet))
     })?;
     println!("{count} badges on {sheet} into {}", output.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The largest file `lanyard import` reads.
+const MAX_IMPORT_FILE: u64 = 64 * 1024 * 1024;
+
+fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let fonts = Fonts::bundled();
+    let conferences = load_conferences(args.config.path.as_deref(), &fonts)?;
+    let options = lanyard_domain::ImportOptions {
+        dry_run: args.dry_run,
+        encoding: args
+            .encoding
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(anyhow::Error::msg)?,
+        map: args
+            .map
+            .as_deref()
+            .map(lanyard_domain::ImportOptions::parse_map)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("--map: {e}"))?
+            .unwrap_or_default(),
+    };
+    let size = std::fs::metadata(&args.file)
+        .with_context(|| format!("reading {}", args.file.display()))?
+        .len();
+    if size > MAX_IMPORT_FILE {
+        anyhow::bail!(
+            "{} is {size} bytes; an import takes at most {MAX_IMPORT_FILE}: split it",
+            args.file.display()
+        );
+    }
+    let bytes =
+        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let report = runtime.block_on(async {
+        let store = open_store(args.store).await?;
+        let lanyard = lanyard::offline::lanyard(store, conferences);
+        let report = lanyard
+            .import_csv(&bytes, &options)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
+        anyhow::Ok(report)
+    })?;
+    for row in &report.rows {
+        match &row.outcome {
+            lanyard_domain::RowOutcome::Invalid { reason, .. } => {
+                eprintln!("line {}: invalid: {reason}", row.line)
+            }
+            lanyard_domain::RowOutcome::AlreadyRegistered => eprintln!(
+                "line {}: already registered: {} for {}",
+                row.line,
+                row.user_id.as_deref().unwrap_or_default(),
+                row.conference.as_deref().unwrap_or_default()
+            ),
+            lanyard_domain::RowOutcome::Created => {}
+        }
+    }
+    println!(
+        "{}{} created, {} already registered, {} invalid",
+        if report.dry_run { "dry run (nothing stored): " } else { "" },
+        report.created,
+        report.already_registered,
+        report.invalid
+    );
+    Ok(if report.invalid == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
+    let fonts = Fonts::bundled();
+    let conferences = load_conferences(args.config.path.as_deref(), &fonts)?;
+    let format: lanyard_domain::ExportFormat = args.format.parse().map_err(anyhow::Error::msg)?;
+    let list = lanyard_domain::ListRequest {
+        conference: args.conference,
+        search: args.search,
+        limit: None,
+        cursor: None,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let rows = runtime.block_on(async {
+        let store = open_store(args.store).await?;
+        let lanyard = lanyard::offline::lanyard(store, conferences);
+        lanyard.list_query(list.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let write = |out: Box<dyn std::io::Write + Send>| {
+            let lanyard = lanyard.clone();
+            let list = list.clone();
+            async move {
+                match format {
+                    lanyard_domain::ExportFormat::Csv => lanyard.export_csv(list, out).await,
+                    lanyard_domain::ExportFormat::Xlsx => lanyard.export_xlsx(list, out).await,
+                }
+                .map_err(|e| anyhow::anyhow!("{e}"))
+            }
+        };
+        match &args.output {
+            None => {
+                let (mut out, rows) = write(Box::new(std::io::stdout())).await?;
+                out.flush()?;
+                anyhow::Ok(rows)
+            }
+            Some(path) => {
+                let mut tmp = path.as_os_str().to_owned();
+                tmp.push(".partial");
+                let tmp = PathBuf::from(tmp);
+                let file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+                let written = write(Box::new(file)).await.and_then(|(mut out, rows)| {
+                    out.flush()?;
+                    drop(out);
+                    std::fs::rename(&tmp, path)?;
+                    Ok(rows)
+                });
+                if written.is_err() {
+                    let _ = std::fs::remove_file(&tmp);
+                }
+                written.with_context(|| format!("writing {}", path.display()))
+            }
+        }
+    })?;
+    eprintln!("{rows} registrations exported");
     Ok(ExitCode::SUCCESS)
 }
 

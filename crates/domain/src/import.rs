@@ -1,0 +1,503 @@
+//! Lists in (SPEC §12): a spreadsheet's CSV into the store, each row
+//! validated exactly like a sign-up and stored whole (registration and badge
+//! job together) or not at all.
+//!
+//! Files come as spreadsheet programs write them: UTF-8 with or without a
+//! byte-order mark, or CP949/EUC-KR (Korean Excel's "CSV"); comma,
+//! semicolon or tab between fields; CRLF line ends; quoted fields with
+//! newlines inside. The `csv` crate reads the fields and `encoding_rs`
+//! decodes CP949; what is decided here is which encoding and which
+//! delimiter a file uses, and which column is which.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use crate::checkin::CheckinCode;
+use crate::fields::FieldError;
+use crate::ports::StoreError;
+use crate::registration::{NewRegistration, Registration, RegistrationKey};
+use crate::service::{Lanyard, LanyardError};
+
+/// The most rows one import takes.
+pub const MAX_ROWS: usize = 20_000;
+/// The longest cell taken; the longest valid value is far shorter.
+pub const MAX_CELL_CHARS: usize = 1_000;
+/// Sign-ups stored at once: enough for the store's group commit to batch.
+const IN_FLIGHT: usize = 64;
+
+/// The columns an import understands; any other column must be mapped to
+/// one of these, or to `-` (ignored).
+pub const FIELDS: [&str; 7] = [
+    "user_id",
+    "type",
+    "user_name",
+    "phone_number",
+    "company_name",
+    "contact_on_badge",
+    "checkin_code",
+];
+
+/// Columns that an export writes and an import ignores (state, not input).
+pub const EXPORT_ONLY: [&str; 5] = [
+    "created_at",
+    "badge_status",
+    "checked_in_at",
+    "checked_in_desk",
+    "badge_url",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    /// Windows code page 949, a superset of EUC-KR.
+    Cp949,
+}
+
+impl std::str::FromStr for Encoding {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().replace('_', "-").as_str() {
+            "utf-8" | "utf8" => Ok(Encoding::Utf8),
+            "cp949" | "euc-kr" | "euckr" | "windows-949" | "ks-c-5601-1987" => Ok(Encoding::Cp949),
+            other => Err(format!("unknown encoding {other:?} (expected utf-8 or cp949)")),
+        }
+    }
+}
+
+/// How to read a file.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// Check every row and report, storing nothing.
+    pub dry_run: bool,
+    /// `None`: UTF-8 when the bytes are valid UTF-8, else CP949.
+    pub encoding: Option<Encoding>,
+    /// The file's header → a field of [`FIELDS`], or `-` to ignore it.
+    pub map: Vec<(String, String)>,
+}
+
+impl ImportOptions {
+    /// Parses `--map 'Name=user_name,Phone=phone_number'`.
+    pub fn parse_map(spec: &str) -> Result<Vec<(String, String)>, String> {
+        spec.split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|pair| {
+                let (from, to) = pair
+                    .split_once('=')
+                    .ok_or_else(|| format!("{pair:?} is not HEADER=field"))?;
+                Ok((from.trim().to_owned(), to.trim().to_owned()))
+            })
+            .collect()
+    }
+}
+
+/// What became of one row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowOutcome {
+    /// Stored with its badge job (or, in a dry run, would be).
+    Created,
+    /// This user is already registered for this conference: nothing changed.
+    AlreadyRegistered,
+    /// Refused: which field and why.
+    Invalid { field: Option<String>, reason: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct RowReport {
+    /// The line the row starts on (the header is line 1).
+    pub line: u64,
+    pub user_id: Option<String>,
+    pub conference: Option<String>,
+    pub outcome: RowOutcome,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ImportReport {
+    pub dry_run: bool,
+    pub created: usize,
+    pub already_registered: usize,
+    pub invalid: usize,
+    pub rows: Vec<RowReport>,
+}
+
+/// Why a whole file was refused (nothing was stored).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct FileError(pub String);
+
+/// A file decoded and split into rows, before any row is checked.
+struct Table {
+    rows: Vec<(u64, Result<BTreeMap<&'static str, String>, String>)>,
+}
+
+/// Decodes the bytes: a UTF-8 byte-order mark is dropped; without an
+/// encoding given, bytes that are not UTF-8 are read as CP949.
+pub fn decode(bytes: &[u8], encoding: Option<Encoding>) -> Result<String, FileError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let encoding = match encoding {
+        Some(e) => e,
+        None if std::str::from_utf8(bytes).is_ok() => Encoding::Utf8,
+        None => Encoding::Cp949,
+    };
+    match encoding {
+        Encoding::Utf8 => String::from_utf8(bytes.to_vec()).map_err(|e| {
+            FileError(format!(
+                "the file is not UTF-8 (byte {}); give its encoding, e.g. cp949",
+                e.utf8_error().valid_up_to()
+            ))
+        }),
+        Encoding::Cp949 => {
+            let (text, had_errors) = encoding_rs::EUC_KR.decode_without_bom_handling(bytes);
+            if had_errors {
+                return Err(FileError(
+                    "the file is neither UTF-8 nor CP949/EUC-KR; save it as CSV UTF-8".into(),
+                ));
+            }
+            Ok(text.into_owned())
+        }
+    }
+}
+
+/// The delimiter of the header line: the most frequent of comma, semicolon
+/// and tab outside quotes (comma on a tie).
+fn sniff_delimiter(text: &str) -> u8 {
+    let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0)];
+    let mut quoted = false;
+    for c in text.bytes() {
+        match c {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => break,
+            _ if !quoted => {
+                for (d, n) in counts.iter_mut() {
+                    if *d == c {
+                        *n += 1;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    counts
+        .iter()
+        .fold((b',', 0), |best, &(d, n)| if n > best.1 { (d, n) } else { best })
+        .0
+}
+
+/// A cell an export neutralised against formula injection (`'=…`) reads
+/// back as it was.
+fn unneutralise(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
+        _ => cell,
+    }
+}
+
+fn field_name(name: &str) -> Option<&'static str> {
+    FIELDS.iter().copied().find(|f| *f == name)
+}
+
+fn read_table(text: &str, map: &[(String, String)]) -> Result<Table, FileError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(sniff_delimiter(text))
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| FileError(format!("the header line cannot be read: {e}")))?
+        .clone();
+    if headers.iter().all(|h| h.trim().is_empty()) {
+        return Err(FileError("the file is empty: the first line must name the columns".into()));
+    }
+    for (from, to) in map {
+        if to != "-" && field_name(to).is_none() {
+            return Err(FileError(format!(
+                "--map {from}={to}: {to:?} is not a field (the fields are {})",
+                FIELDS.join(", ")
+            )));
+        }
+        if !headers.iter().any(|h| h.trim() == from) {
+            return Err(FileError(format!(
+                "--map {from}={to}: the file has no column {from:?}"
+            )));
+        }
+    }
+    let mut columns = Vec::new();
+    let mut unknown = Vec::new();
+    for header in headers.iter() {
+        let header = header.trim();
+        let mapped = map
+            .iter()
+            .find(|(from, _)| from == header)
+            .map(|(_, to)| to.as_str())
+            .unwrap_or(header);
+        if mapped == "-" || EXPORT_ONLY.contains(&mapped) {
+            columns.push(None);
+        } else if let Some(field) = field_name(mapped) {
+            if columns.contains(&Some(field)) {
+                return Err(FileError(format!("two columns fill {field}")));
+            }
+            columns.push(Some(field));
+        } else {
+            unknown.push(header.to_owned());
+            columns.push(None);
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(FileError(format!(
+            "unknown column{} {}: map each to a field (e.g. --map '{}=user_name') or to - to ignore it; the fields are {}",
+            if unknown.len() > 1 { "s" } else { "" },
+            unknown.iter().map(|u| format!("{u:?}")).collect::<Vec<_>>().join(", "),
+            unknown[0],
+            FIELDS.join(", ")
+        )));
+    }
+    for required in ["user_id", "type", "user_name", "phone_number"] {
+        if !columns.contains(&Some(required)) {
+            return Err(FileError(format!(
+                "no column for {required}: name a column {required}, or map one with --map 'YOUR HEADER={required}'"
+            )));
+        }
+    }
+    // Line numbers from byte offsets: `csv` miscounts lines after CRLF.
+    let mut counted = (0usize, 1u64);
+    let mut line_at = |byte: u64| {
+        let mut byte = (byte as usize).min(text.len());
+        // After a CRLF a record's position may be its line end's `\n`.
+        while byte < text.len() && matches!(text.as_bytes()[byte], b'\r' | b'\n') {
+            byte += 1;
+        }
+        if byte >= counted.0 {
+            counted.1 += text.as_bytes()[counted.0..byte]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64;
+            counted.0 = byte;
+        }
+        counted.1
+    };
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        if rows.len() >= MAX_ROWS {
+            return Err(FileError(format!(
+                "more than {MAX_ROWS} rows: split the file"
+            )));
+        }
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map(|p| line_at(p.byte())).unwrap_or(0);
+                rows.push((line, Err(format!("the row cannot be read: {e}"))));
+                // A broken quote makes the rest unreadable: stop here.
+                if !matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) {
+                    break;
+                }
+                continue;
+            }
+        };
+        let line = record.position().map(|p| line_at(p.byte())).unwrap_or(0);
+        if record.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        let mut values = BTreeMap::new();
+        let mut problem = None;
+        for (i, cell) in record.iter().enumerate() {
+            match columns.get(i) {
+                Some(Some(field)) => {
+                    if cell.chars().count() > MAX_CELL_CHARS {
+                        problem = Some(format!("{field}: a cell of more than {MAX_CELL_CHARS} characters"));
+                    }
+                    values.insert(*field, unneutralise(cell).to_owned());
+                }
+                Some(None) => {}
+                None if cell.trim().is_empty() => {}
+                None => problem = Some(format!("more cells than the header has columns ({})", columns.len())),
+            }
+        }
+        rows.push((line, problem.map_or(Ok(values), Err)));
+    }
+    Ok(Table { rows })
+}
+
+/// A spreadsheet's yes or no: empty is no.
+pub fn yes_no(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "" | "false" | "no" | "n" | "0" => Ok(false),
+        "true" | "yes" | "y" | "1" => Ok(true),
+        other => Err(format!("{other:?} is not true/false, yes/no or 1/0")),
+    }
+}
+
+impl Lanyard {
+    /// Imports a CSV file. Whole-file problems (encoding, header, size) are
+    /// a [`FileError`] and store nothing; each row is otherwise reported on
+    /// its own, and a row is stored whole (with its badge job) or not at
+    /// all. Importing the same file again creates nothing.
+    pub async fn import_csv(
+        &self,
+        bytes: &[u8],
+        options: &ImportOptions,
+    ) -> Result<Result<ImportReport, FileError>, LanyardError> {
+        let table = match decode(bytes, options.encoding).and_then(|t| read_table(&t, &options.map)) {
+            Ok(t) => t,
+            Err(e) => return Ok(Err(e)),
+        };
+        let mut report = ImportReport {
+            dry_run: options.dry_run,
+            ..Default::default()
+        };
+        // Each key's first line: a key twice in one file is a mistake.
+        let mut seen: HashMap<RegistrationKey, u64> = HashMap::new();
+        let mut codes: HashMap<String, u64> = HashMap::new();
+        let mut to_store: Vec<(usize, Registration, bool)> = Vec::new();
+        for (line, row) in table.rows {
+            let mut entry = RowReport {
+                line,
+                user_id: None,
+                conference: None,
+                outcome: RowOutcome::Created,
+            };
+            let checked = row.map_err(|reason| (None, reason)).and_then(|values| {
+                entry.user_id = values.get("user_id").cloned();
+                entry.conference = values.get("type").cloned();
+                self.import_row(&values)
+                    .map_err(|e| (Some(e.field.to_owned()), e.to_string()))
+            });
+            match checked {
+                Err((field, reason)) => {
+                    entry.outcome = RowOutcome::Invalid { field, reason };
+                }
+                Ok((registration, code_given)) => {
+                    let key = registration.key();
+                    let code = registration
+                        .checkin_code
+                        .as_ref()
+                        .filter(|_| code_given)
+                        .map(|c| c.as_str().to_owned());
+                    if let Some(first) = seen.get(&key) {
+                        entry.outcome = RowOutcome::Invalid {
+                            field: Some("user_id".into()),
+                            reason: format!("user_id: this user and type are already on line {first}"),
+                        };
+                    } else if let Some(first) = code.as_ref().and_then(|c| codes.get(c)) {
+                        entry.outcome = RowOutcome::Invalid {
+                            field: Some("checkin_code".into()),
+                            reason: format!("checkin_code: already on line {first}"),
+                        };
+                    } else {
+                        seen.insert(key, line);
+                        if let Some(code) = code {
+                            codes.insert(code, line);
+                        }
+                        to_store.push((report.rows.len(), registration, code_given));
+                    }
+                }
+            }
+            report.rows.push(entry);
+        }
+        // Store the valid rows, many at once so the store can batch them.
+        let lanyard = Arc::new(self.clone());
+        let dry_run = options.dry_run;
+        let mut pending = to_store.into_iter();
+        let mut running = tokio::task::JoinSet::new();
+        loop {
+            while running.len() < IN_FLIGHT {
+                let Some((index, registration, code_given)) = pending.next() else {
+                    break;
+                };
+                let lanyard = lanyard.clone();
+                running.spawn(async move {
+                    let outcome = lanyard
+                        .store_imported(registration, code_given, dry_run)
+                        .await;
+                    (index, outcome)
+                });
+            }
+            let Some(done) = running.join_next().await else {
+                break;
+            };
+            let (index, outcome) =
+                done.map_err(|e| LanyardError::Storage(StoreError::unavailable(e.to_string())))?;
+            report.rows[index].outcome = outcome?;
+        }
+        for row in &report.rows {
+            match row.outcome {
+                RowOutcome::Created => report.created += 1,
+                RowOutcome::AlreadyRegistered => report.already_registered += 1,
+                RowOutcome::Invalid { .. } => report.invalid += 1,
+            }
+        }
+        Ok(Ok(report))
+    }
+
+    /// One row, checked with the sign-up's rules; and whether its check-in
+    /// code came from the file.
+    fn import_row(
+        &self,
+        values: &BTreeMap<&'static str, String>,
+    ) -> Result<(Registration, bool), FieldError> {
+        let text = |f: &str| values.get(f).cloned();
+        let consent = match values.get("contact_on_badge") {
+            Some(v) => yes_no(v).map_err(|reason| FieldError::new("contact_on_badge", reason))?,
+            None => false,
+        };
+        let mut registration = self
+            .new_registration(NewRegistration {
+                conference: text("type"),
+                user_id: text("user_id"),
+                user_name: text("user_name"),
+                phone_number: text("phone_number"),
+                company_name: text("company_name"),
+                contact_on_badge: Some(consent),
+            })
+            .map_err(|e| match e {
+                LanyardError::Invalid(f) => f,
+                other => FieldError::new("type", other.to_string()),
+            })?;
+        // A code from an earlier export is kept, so printed badges still scan.
+        let given = values
+            .get("checkin_code")
+            .map(|c| c.trim())
+            .filter(|c| !c.is_empty());
+        if let Some(code) = given {
+            let code = CheckinCode::parse(code).ok_or_else(|| {
+                FieldError::new("checkin_code", "is not a check-in code (XXXX-XXXX-XXXX-XXXX)")
+            })?;
+            registration.checkin_code = Some(code);
+        }
+        Ok((registration, given.is_some()))
+    }
+
+    async fn store_imported(
+        &self,
+        registration: Registration,
+        code_given: bool,
+        dry_run: bool,
+    ) -> Result<RowOutcome, LanyardError> {
+        let key = registration.key();
+        if let Some(code) = registration.checkin_code.as_ref().filter(|_| code_given) {
+            if let Some(other) = self.store.find_by_checkin_code(code.as_str()).await? {
+                if other.key() == key {
+                    return Ok(RowOutcome::AlreadyRegistered);
+                }
+                return Ok(RowOutcome::Invalid {
+                    field: Some("checkin_code".into()),
+                    reason: "checkin_code: belongs to another registration".into(),
+                });
+            }
+        }
+        if dry_run {
+            return Ok(match self.store.get(&key).await? {
+                Some(_) => RowOutcome::AlreadyRegistered,
+                None => RowOutcome::Created,
+            });
+        }
+        match self.store.insert(&registration).await {
+            Ok(()) => {
+                self.announce(&key).await;
+                Ok(RowOutcome::Created)
+            }
+            Err(StoreError::Duplicate) => Ok(RowOutcome::AlreadyRegistered),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
