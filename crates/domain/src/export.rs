@@ -172,16 +172,19 @@ impl Lanyard {
         mut out: W,
     ) -> Result<(W, u64), LanyardError> {
         let query = self.list_query(list)?;
+        // Only buffered here; the bytes reach `out` on the blocking threads.
         out.write_all(b"\xEF\xBB\xBF").map_err(write_error)?;
         let mut writer = csv::WriterBuilder::new()
             .terminator(csv::Terminator::CRLF)
+            .buffer_capacity(64 * 1024)
             .from_writer(out);
         writer.write_record(COLUMNS).map_err(write_error)?;
         let (rows, count) = self.export_rows(query, CsvRows { writer }).await?;
-        let out = rows
-            .writer
-            .into_inner()
-            .map_err(|e| write_error(e.error()))?;
+        let out = crate::blocking::spawn_blocking(move || {
+            rows.writer.into_inner().map_err(|e| write_error(e.error()))
+        })
+        .await
+        .map_err(|e| LanyardError::Render(format!("the export stopped: {e}")))??;
         Ok((out, count))
     }
 

@@ -44,6 +44,15 @@ impl<S: Send + Sync> FromRequest<S> for CsvBody {
         if !is_csv {
             return Err(ApiError::UnsupportedMediaType);
         }
+        // A declared length over the limit is refused before a byte is read.
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > IMPORT_BODY_LIMIT as u64) {
+            return Err(ApiError::PayloadTooLarge);
+        }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge
