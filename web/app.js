@@ -257,10 +257,12 @@ function openAttendees() {
   $("token-card").hidden = hasToken;
   $("list-card").hidden = !hasToken;
   $("desks-card").hidden = !hasToken;
+  $("lists-card").hidden = !hasToken;
   if (hasToken && !list.loaded) {
     loadPage(0);
     loadDesks();
   }
+  if (hasToken && !lists.sheets.length) loadSheets();
 }
 
 function setupAttendees() {
@@ -514,6 +516,157 @@ function setupDesks() {
   });
 }
 
+// ---- Print runs, exports and imports ---------------------------------------
+
+const lists = { sheets: [] };
+
+async function loadSheets() {
+  let res;
+  try {
+    res = await api("/api/sheets", { headers: organizerHeaders() });
+  } catch {
+    return;
+  }
+  if (res.status !== 200) return;
+  lists.sheets = res.body.sheets;
+  const select = $("f-sheet");
+  const chosen = select.value || "card";
+  select.replaceChildren(
+    ...lists.sheets.map((s) => {
+      const option = document.createElement("option");
+      option.value = s.name;
+      option.textContent = `${s.name} — ${s.columns} × ${s.rows}`;
+      option.selected = s.name === chosen;
+      return option;
+    }),
+  );
+  describeSheet();
+}
+
+function describeSheet() {
+  const sheet = lists.sheets.find((s) => s.name === $("f-sheet").value);
+  if (!sheet) return;
+  $("sheet-about").textContent = t("sheetAbout", {
+    description: sheet.description,
+    width: sheet.page_width_mm,
+    height: sheet.page_height_mm,
+    count: sheet.per_page,
+  });
+  $("f-skip").max = String(sheet.per_page - 1);
+}
+
+// The list's filters as a query string, plus `extra`.
+function listQuery(extra = {}) {
+  const params = new URLSearchParams();
+  const q = $("f-q").value.trim();
+  const type = $("f-filter-type").value;
+  if (q) params.set("q", q);
+  if (type) params.set("type", type);
+  for (const [k, v] of Object.entries(extra)) {
+    if (v !== "" && v !== undefined && v !== null) params.set(k, String(v));
+  }
+  const text = params.toString();
+  return text ? `?${text}` : "";
+}
+
+// Fetches a file with the organizer token and hands it to the browser as a download.
+async function download(path, fallbackName) {
+  const status = $("lists-status");
+  status.textContent = t("preparing");
+  let res;
+  try {
+    res = await fetch(path, { headers: organizerHeaders() });
+  } catch {
+    status.textContent = t("networkError");
+    return false;
+  }
+  if (!res.ok) {
+    const body = await res.json().catch(() => null);
+    status.textContent = body?.error?.message || t("serverError");
+    return false;
+  }
+  let blob;
+  try {
+    blob = await res.blob();
+  } catch {
+    status.textContent = t("serverError");
+    return false;
+  }
+  const disposition = res.headers.get("content-disposition") || "";
+  const name = /filename="([^"]+)"/.exec(disposition)?.[1] || fallbackName;
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  status.textContent = t("downloaded", { name });
+  return true;
+}
+
+function setupLists() {
+  $("f-sheet").addEventListener("change", describeSheet);
+  $("print-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const query = listQuery({
+      sheet: $("f-sheet").value,
+      checked_in: $("f-print-who").value,
+      skip: $("f-skip").value || 0,
+      cut_marks: $("f-cut-marks").checked ? "true" : "",
+    });
+    download(`/api/badges.pdf${query}`, "badges.pdf");
+  });
+  $("export-csv").addEventListener("click", () => download(`/api/registrations.csv${listQuery()}`, "registrations.csv"));
+  $("export-xlsx").addEventListener("click", () => download(`/api/registrations.xlsx${listQuery()}`, "registrations.xlsx"));
+  $("import-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const status = $("lists-status");
+    const file = $("f-import").files[0];
+    $("import-problems").replaceChildren();
+    if (!file) {
+      status.textContent = t("importChoose");
+      return;
+    }
+    status.textContent = t("importing");
+    const dryRun = $("f-dry-run").checked;
+    let res;
+    try {
+      res = await api(`/api/registrations/import${dryRun ? "?dry_run=true" : ""}`, {
+        method: "POST",
+        headers: { ...organizerHeaders(), "Content-Type": "text/csv" },
+        body: file,
+      });
+    } catch {
+      status.textContent = t("networkError");
+      return;
+    }
+    if (res.status !== 200) {
+      status.textContent = res.body?.error?.message || t("serverError");
+      return;
+    }
+    const r = res.body;
+    status.textContent = t(r.dry_run ? "importDryReport" : "importReport", {
+      created: r.created,
+      already: r.already_registered,
+      invalid: r.invalid,
+    });
+    const problems = r.rows
+      .filter((row) => row.status !== "created")
+      .slice(0, 200)
+      .map((row) => {
+        const li = document.createElement("li");
+        li.textContent = row.status === "invalid"
+          ? t("importInvalid", { line: row.line, reason: row.reason })
+          : t("importAlready", { line: row.line, user: row.user_id || "" });
+        return li;
+      });
+    $("import-problems").replaceChildren(...problems);
+    if (!r.dry_run && r.created > 0) loadPage(0, true);
+  });
+}
+
 // ---- Badge dialog -----------------------------------------------------------
 
 let dialogOpener = null;
@@ -550,5 +703,6 @@ setupSignup();
 setupAttendees();
 setupDialog();
 setupDesks();
+setupLists();
 applyLanguage();
 loadConferences();

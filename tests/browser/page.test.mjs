@@ -3,7 +3,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
 import jsQR from "jsqr";
@@ -355,6 +355,53 @@ describe("attendees", () => {
     await page.locator("#desk-list li", { hasText: "Front door" }).waitFor({ state: "detached" });
     const refused = await fetch(`${server.url}/api/desk`, { headers: { Authorization: `Bearer ${token}` } });
     assert.equal(refused.status, 401);
+    await context.close();
+  });
+
+  test("import a CSV, export the list and print it on a sheet, from the tab", async () => {
+    const { page, context } = await newPage({ acceptDownloads: true });
+    await unlock(page);
+    await page.locator("#lists-card").waitFor({ state: "visible" });
+    await page.waitForFunction(() => document.querySelectorAll("#f-sheet option").length >= 5);
+    // A check first stores nothing; then the import itself.
+    const csv = "user_id,type,user_name,phone_number,company_name\n"
+      + `imported1,${CONFERENCE},Imported Person,010-2222-3333,Spreadsheet Co\n`
+      + `imported2,${CONFERENCE},,010-2222-4444,\n`;
+    await page.setInputFiles("#f-import", { name: "people.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+    await page.check("#f-dry-run");
+    await page.click("#import-form button[type=submit]");
+    await page.waitForFunction(() => /would be created/.test(document.getElementById("lists-status").textContent));
+    await page.uncheck("#f-dry-run");
+    await page.click("#import-form button[type=submit]");
+    await page.waitForFunction(() => /^1 created, 0 already registered, 1 invalid/.test(document.getElementById("lists-status").textContent));
+    assert.match(await page.textContent("#import-problems"), /Line 3: user_name/);
+    await page.fill("#f-q", "Imported Person");
+    await page.locator("#attendees tbody tr", { hasText: "Imported Person" }).waitFor();
+
+    // Export what the list shows.
+    const [csvDownload] = await Promise.all([page.waitForEvent("download"), page.click("#export-csv")]);
+    assert.equal(csvDownload.suggestedFilename(), "registrations.csv");
+    const exported = readFileSync(await csvDownload.path(), "utf8");
+    assert.ok(exported.startsWith("\uFEFFuser_id,type,user_name,phone_number"), exported.slice(0, 80));
+    assert.equal(exported.trim().split("\r\n").length, 2, "the header and the one match");
+    assert.match(exported, /imported1,Serverless web project,Imported Person,010-2222-3333,Spreadsheet Co/);
+    const [xlsx] = await Promise.all([page.waitForEvent("download"), page.click("#export-xlsx")]);
+    assert.equal(xlsx.suggestedFilename(), "registrations.xlsx");
+    assert.equal(readFileSync(await xlsx.path()).subarray(0, 2).toString(), "PK");
+
+    // Print the filtered list on a sheet.
+    await page.selectOption("#f-sheet", "a4-cut");
+    assert.match(await page.textContent("#sheet-about"), /210 × 297 mm, 10 per page/);
+    await page.check("#f-cut-marks");
+    const [pdf] = await Promise.all([page.waitForEvent("download"), page.click("#print-form button[type=submit]")]);
+    assert.equal(pdf.suggestedFilename(), "badges-a4-cut.pdf");
+    const bytes = readFileSync(await pdf.path());
+    assert.equal(bytes.subarray(0, 5).toString(), "%PDF-");
+    assert.ok(bytes.subarray(-6).toString().includes("%%EOF"));
+    // A skip past the sheet's labels is refused with the server's message.
+    await page.fill("#f-skip", "10");
+    await page.click("#print-form button[type=submit]");
+    await page.waitForFunction(() => /skip/.test(document.getElementById("lists-status").textContent));
     await context.close();
   });
 

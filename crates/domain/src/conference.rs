@@ -289,7 +289,9 @@ impl Conferences {
         let mut sheets = Sheet::builtin();
         for c in &config.sheets {
             let sheet = c.to_sheet();
-            sheet.validate().map_err(|e| ConfigError::Sheet(e.to_string()))?;
+            sheet
+                .validate()
+                .map_err(|e| ConfigError::Sheet(e.to_string()))?;
             if sheets.iter().any(|s| s.name == sheet.name) {
                 return Err(ConfigError::Sheet(format!(
                     "sheet {:?} is defined twice (or is a built-in sheet)",

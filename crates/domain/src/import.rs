@@ -59,7 +59,9 @@ impl std::str::FromStr for Encoding {
         match s.to_ascii_lowercase().replace('_', "-").as_str() {
             "utf-8" | "utf8" => Ok(Encoding::Utf8),
             "cp949" | "euc-kr" | "euckr" | "windows-949" | "ks-c-5601-1987" => Ok(Encoding::Cp949),
-            other => Err(format!("unknown encoding {other:?} (expected utf-8 or cp949)")),
+            other => Err(format!(
+                "unknown encoding {other:?} (expected utf-8 or cp949)"
+            )),
         }
     }
 }
@@ -99,7 +101,10 @@ pub enum RowOutcome {
     /// This user is already registered for this conference: nothing changed.
     AlreadyRegistered,
     /// Refused: which field and why.
-    Invalid { field: Option<String>, reason: String },
+    Invalid {
+        field: Option<String>,
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -179,7 +184,10 @@ fn sniff_delimiter(text: &str) -> u8 {
     }
     counts
         .iter()
-        .fold((b',', 0), |best, &(d, n)| if n > best.1 { (d, n) } else { best })
+        .fold(
+            (b',', 0),
+            |best, &(d, n)| if n > best.1 { (d, n) } else { best },
+        )
         .0
 }
 
@@ -206,7 +214,9 @@ fn read_table(text: &str, map: &[(String, String)]) -> Result<Table, FileError> 
         .map_err(|e| FileError(format!("the header line cannot be read: {e}")))?
         .clone();
     if headers.iter().all(|h| h.trim().is_empty()) {
-        return Err(FileError("the file is empty: the first line must name the columns".into()));
+        return Err(FileError(
+            "the file is empty: the first line must name the columns".into(),
+        ));
     }
     for (from, to) in map {
         if to != "-" && field_name(to).is_none() {
@@ -304,13 +314,20 @@ fn read_table(text: &str, map: &[(String, String)]) -> Result<Table, FileError> 
             match columns.get(i) {
                 Some(Some(field)) => {
                     if cell.chars().count() > MAX_CELL_CHARS {
-                        problem = Some(format!("{field}: a cell of more than {MAX_CELL_CHARS} characters"));
+                        problem = Some(format!(
+                            "{field}: a cell of more than {MAX_CELL_CHARS} characters"
+                        ));
                     }
                     values.insert(*field, unneutralise(cell).to_owned());
                 }
                 Some(None) => {}
                 None if cell.trim().is_empty() => {}
-                None => problem = Some(format!("more cells than the header has columns ({})", columns.len())),
+                None => {
+                    problem = Some(format!(
+                        "more cells than the header has columns ({})",
+                        columns.len()
+                    ))
+                }
             }
         }
         rows.push((line, problem.map_or(Ok(values), Err)));
@@ -337,7 +354,8 @@ impl Lanyard {
         bytes: &[u8],
         options: &ImportOptions,
     ) -> Result<Result<ImportReport, FileError>, LanyardError> {
-        let table = match decode(bytes, options.encoding).and_then(|t| read_table(&t, &options.map)) {
+        let table = match decode(bytes, options.encoding).and_then(|t| read_table(&t, &options.map))
+        {
             Ok(t) => t,
             Err(e) => return Ok(Err(e)),
         };
@@ -376,7 +394,9 @@ impl Lanyard {
                     if let Some(first) = seen.get(&key) {
                         entry.outcome = RowOutcome::Invalid {
                             field: Some("user_id".into()),
-                            reason: format!("user_id: this user and type are already on line {first}"),
+                            reason: format!(
+                                "user_id: this user and type are already on line {first}"
+                            ),
                         };
                     } else if let Some(first) = code.as_ref().and_then(|c| codes.get(c)) {
                         entry.outcome = RowOutcome::Invalid {
@@ -460,7 +480,10 @@ impl Lanyard {
             .filter(|c| !c.is_empty());
         if let Some(code) = given {
             let code = CheckinCode::parse(code).ok_or_else(|| {
-                FieldError::new("checkin_code", "is not a check-in code (XXXX-XXXX-XXXX-XXXX)")
+                FieldError::new(
+                    "checkin_code",
+                    "is not a check-in code (XXXX-XXXX-XXXX-XXXX)",
+                )
             })?;
             registration.checkin_code = Some(code);
         }

@@ -22,14 +22,14 @@ pub use checkin::{
     ScanOutcome, ScanTarget, Tally,
 };
 pub use conference::{Conference, Conferences, ConferencesConfig, ConfigError, PayloadKind};
+pub use export::ExportFormat;
 pub use fields::{
     BadgeToken, CompanyName, ConferenceId, FieldError, PageSize, PhoneNumber, UserId, UserName,
 };
-pub use export::ExportFormat;
 pub use import::{Encoding, FileError, ImportOptions, ImportReport, RowOutcome, RowReport};
 pub use jobs::{BadgeJobPolicy, JobOutcome};
-pub use print::{PreparedPrint, PrintRequest};
 pub use ports::{BadgeJobs, ListQuery, ObjectStore, Page, RegistrationStore, StoreError};
+pub use print::{PreparedPrint, PrintRequest};
 pub use registration::{
     BadgeInfo, BadgeStatus, NewRegistration, Person, Registration, RegistrationKey,
 };

@@ -59,7 +59,10 @@ impl Lanyard {
             )
             .into());
         }
-        for (field, value) in [("offset_x", options.offset_x), ("offset_y", options.offset_y)] {
+        for (field, value) in [
+            ("offset_x", options.offset_x),
+            ("offset_y", options.offset_y),
+        ] {
             if !value.is_finite() || value.abs() > PrintOptions::MAX_OFFSET_MM {
                 return Err(FieldError::new(
                     field,

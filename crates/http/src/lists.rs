@@ -6,9 +6,7 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use lanyard_domain::{
-    Encoding, ExportFormat, ImportOptions, ListRequest, RowOutcome,
-};
+use lanyard_domain::{Encoding, ExportFormat, ImportOptions, ListRequest, RowOutcome};
 
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiQuery, Organizer};
@@ -89,7 +87,12 @@ pub async fn import(
 ) -> Result<Json<ImportReportView>, ApiError> {
     let options = ImportOptions {
         dry_run: flag("dry_run", params.dry_run.as_deref())?,
-        encoding: match params.encoding.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+        encoding: match params
+            .encoding
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        {
             Some(e) => Some(e.parse::<Encoding>().map_err(|message| ApiError::Invalid {
                 field: Some("encoding".into()),
                 message: format!("encoding: {message}"),
@@ -212,7 +215,8 @@ async fn export(
         };
         match written {
             Ok((mut writer, rows)) => {
-                let flushed = tokio::task::spawn_blocking(move || std::io::Write::flush(&mut writer)).await;
+                let flushed =
+                    tokio::task::spawn_blocking(move || std::io::Write::flush(&mut writer)).await;
                 if !matches!(flushed, Ok(Ok(()))) {
                     abort.fail("the client went away".into()).await;
                 }
@@ -231,7 +235,10 @@ async fn export(
         HeaderValue::from_static(format.content_type()),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    let disposition = format!("attachment; filename=\"registrations.{}\"", format.extension());
+    let disposition = format!(
+        "attachment; filename=\"registrations.{}\"",
+        format.extension()
+    );
     if let Ok(value) = HeaderValue::from_str(&disposition) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }

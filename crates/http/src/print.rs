@@ -70,10 +70,7 @@ pub async fn badges_pdf(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/pdf"),
     );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store"),
-    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Ok(value) = HeaderValue::from_str(&filename) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }

@@ -3,9 +3,9 @@
 //! (`serve --backend aws`, `aws-setup`) is the `aws` feature.
 
 pub mod app;
-pub mod offline;
 #[cfg(feature = "aws")]
 pub mod aws;
+pub mod offline;
 pub mod render;
 pub mod server;
 

@@ -157,10 +157,20 @@ struct SheetArgs {
     #[arg(long, requires = "sheet")]
     cut_marks: bool,
     /// Move everything right by this many mm (the printer's offset).
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true, requires = "sheet")]
+    #[arg(
+        long,
+        default_value_t = 0.0,
+        allow_negative_numbers = true,
+        requires = "sheet"
+    )]
     offset_x: f32,
     /// Move everything down by this many mm.
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true, requires = "sheet")]
+    #[arg(
+        long,
+        default_value_t = 0.0,
+        allow_negative_numbers = true,
+        requires = "sheet"
+    )]
     offset_y: f32,
 }
 
@@ -591,7 +601,9 @@ fn render(args: RenderArgs) -> anyhow::Result<ExitCode> {
         });
     }
     if args.from.is_some() && args.out_dir.is_none() {
-        anyhow::bail!("--from needs --out-dir DIR (one file per badge) or --sheet NAME -o FILE.pdf");
+        anyhow::bail!(
+            "--from needs --out-dir DIR (one file per badge) or --sheet NAME -o FILE.pdf"
+        );
     }
     if let (Some(csv), Some(out_dir)) = (&args.from, &args.out_dir) {
         let jobs = args.jobs.unwrap_or_else(|| {
@@ -647,8 +659,15 @@ fn find_sheet<'a>(
     name: &str,
 ) -> anyhow::Result<&'a lanyard_badge::Sheet> {
     conferences.sheet(name).with_context(|| {
-        let names: Vec<&str> = conferences.sheets().iter().map(|s| s.name.as_str()).collect();
-        format!("there is no sheet {name:?}; the sheets are {}", names.join(", "))
+        let names: Vec<&str> = conferences
+            .sheets()
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        format!(
+            "there is no sheet {name:?}; the sheets are {}",
+            names.join(", ")
+        )
     })
 }
 
@@ -702,9 +721,7 @@ fn print(args: PrintArgs) -> anyhow::Result<ExitCode> {
         let finished = written
             .map_err(|e| anyhow::anyhow!("{e}"))
             .and_then(|(file, count)| {
-                file.into_inner()
-                    .map_err(|e| e.into_error())?
-                    .sync_all()?;
+                file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
                 std::fs::rename(&tmp, &output)?;
                 Ok(count)
             });
@@ -780,7 +797,11 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     }
     println!(
         "{}{} created, {} already registered, {} invalid",
-        if report.dry_run { "dry run (nothing stored): " } else { "" },
+        if report.dry_run {
+            "dry run (nothing stored): "
+        } else {
+            ""
+        },
         report.created,
         report.already_registered,
         report.invalid
@@ -808,7 +829,9 @@ fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let rows = runtime.block_on(async {
         let store = open_store(args.store).await?;
         let lanyard = lanyard::offline::lanyard(store, conferences);
-        lanyard.list_query(list.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
+        lanyard
+            .list_query(list.clone())
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         let write = |out: Box<dyn std::io::Write + Send>| {
             let lanyard = lanyard.clone();
             let list = list.clone();

@@ -13,7 +13,12 @@ use lanyard_domain::{
 /// sweeper (AWS) pick them up without being told; badge files are the
 /// server's and are not reached from here.
 pub fn lanyard(store: Arc<dyn RegistrationStore>, conferences: Conferences) -> Lanyard {
-    Lanyard::new(store, Arc::new(NoFiles), Arc::new(FoundByWorkers), conferences)
+    Lanyard::new(
+        store,
+        Arc::new(NoFiles),
+        Arc::new(FoundByWorkers),
+        conferences,
+    )
 }
 
 struct FoundByWorkers;

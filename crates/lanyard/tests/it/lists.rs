@@ -113,7 +113,10 @@ fn sheet(name: &str) -> Sheet {
             gap_y: 0.0,
         };
     }
-    Sheet::builtin().into_iter().find(|s| s.name == name).unwrap()
+    Sheet::builtin()
+        .into_iter()
+        .find(|s| s.name == name)
+        .unwrap()
 }
 
 impl TestApp {
@@ -241,7 +244,10 @@ async fn print_runs_over_http_hold_every_matching_badge_and_refuse_bad_requests(
     assert_eq!(codes_in(&payloads), expected_codes(&all));
     // Consent decides what the QR holds, as on the single badge.
     assert_eq!(
-        payloads.iter().filter(|p| p.starts_with("BEGIN:VCARD")).count(),
+        payloads
+            .iter()
+            .filter(|p| p.starts_with("BEGIN:VCARD"))
+            .count(),
         registrations
             .iter()
             .filter(|r| r["contact_on_badge"] == true)
@@ -331,7 +337,13 @@ async fn print_and_render_from_the_command_line() {
 
     // Beside the running server, from its data directory.
     let (ok, stdout, stderr) = run(&[
-        "print", "--data-dir", data_arg, "--sheet", "avery-5395", "-o", out_arg,
+        "print",
+        "--data-dir",
+        data_arg,
+        "--sheet",
+        "avery-5395",
+        "-o",
+        out_arg,
     ]);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("5 badges"), "{stdout}");
@@ -343,13 +355,25 @@ async fn print_and_render_from_the_command_line() {
 
     let (ok, stdout, _) = run(&["print", "--list-sheets"]);
     assert!(ok);
-    assert!(stdout.contains("club-cards") && stdout.contains("avery-l7165"), "{stdout}");
+    assert!(
+        stdout.contains("club-cards") && stdout.contains("avery-l7165"),
+        "{stdout}"
+    );
 
     let (ok, _, stderr) = run(&[
-        "print", "--data-dir", data_arg, "--sheet", "nope", "-o", out_arg,
+        "print",
+        "--data-dir",
+        data_arg,
+        "--sheet",
+        "nope",
+        "-o",
+        out_arg,
     ]);
     assert!(!ok);
-    assert!(stderr.contains("card") && stderr.contains("club-cards"), "{stderr}");
+    assert!(
+        stderr.contains("card") && stderr.contains("club-cards"),
+        "{stderr}"
+    );
 
     // From a CSV, nothing stored: the bad row is named, the rest printed.
     let csv = dir.path().join("people.csv");
@@ -374,12 +398,18 @@ async fn print_and_render_from_the_command_line() {
         pdf.to_str().unwrap(),
     ]);
     assert!(!ok, "a refused row fails the run");
-    assert!(stderr.contains("line 4") && stderr.contains("user_name"), "{stderr}");
+    assert!(
+        stderr.contains("line 4") && stderr.contains("user_name"),
+        "{stderr}"
+    );
     assert!(stdout.contains("3 badges"), "{stdout}");
     let (payloads, pages) = decode_pdf(&std::fs::read(&pdf).unwrap(), &sheet("a4-cut"));
     assert_eq!((payloads.len(), pages), (3, 1));
     // Without consent each QR is a fresh check-in code.
-    assert!(payloads.iter().all(|p| p.len() == 19 && p.contains('-')), "{payloads:?}");
+    assert!(
+        payloads.iter().all(|p| p.len() == 19 && p.contains('-')),
+        "{payloads:?}"
+    );
     app.stop().await;
 }
 
@@ -398,7 +428,9 @@ async fn import(app: &TestApp, query: &str, content_type: &str, body: Vec<u8>) -
 }
 
 async fn list_all(app: &TestApp) -> Vec<Value> {
-    let (status, body) = app.get_json_as_organizer("/api/registrations?limit=100").await;
+    let (status, body) = app
+        .get_json_as_organizer("/api/registrations?limit=100")
+        .await;
     assert_eq!(status, 200);
     body["items"].as_array().unwrap().clone()
 }
@@ -406,7 +438,10 @@ async fn list_all(app: &TestApp) -> Vec<Value> {
 impl TestApp {
     async fn get_json_as_organizer(&self, path: &str) -> (u16, Value) {
         let res = self.as_token(TOKEN, Method::GET, path).await;
-        (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
+        (
+            res.status().as_u16(),
+            res.json().await.unwrap_or(Value::Null),
+        )
     }
 }
 
@@ -443,10 +478,19 @@ async fn imports_take_what_spreadsheets_write_and_report_each_row() {
     let map = "?map=%EC%9D%B4%EB%A6%84%3Duser_name%2C%EC%95%84%EC%9D%B4%EB%94%94%3Duser_id%2C%ED%96%89%EC%82%AC%3Dtype%2C%EC%A0%84%ED%99%94%3Dphone_number%2C%ED%9A%8C%EC%82%AC%3Dcompany_name%2C%EB%A9%94%EB%AA%A8%3D-";
 
     // A dry run reports and stores nothing.
-    let (status, report) = import(&app, &format!("{map}&dry_run=true"), "text/csv", cp949.to_vec()).await;
+    let (status, report) = import(
+        &app,
+        &format!("{map}&dry_run=true"),
+        "text/csv",
+        cp949.to_vec(),
+    )
+    .await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["dry_run"], true);
-    assert_eq!((report["created"].as_u64(), report["invalid"].as_u64()), (Some(2), Some(2)));
+    assert_eq!(
+        (report["created"].as_u64(), report["invalid"].as_u64()),
+        (Some(2), Some(2))
+    );
     assert!(list_all(&app).await.is_empty(), "a dry run stores nothing");
 
     let (status, report) = import(&app, map, "text/csv; charset=cp949", cp949.to_vec()).await;
@@ -459,7 +503,11 @@ async fn imports_take_what_spreadsheets_write_and_report_each_row() {
     assert_eq!(row(4)["field"], "user_name");
     assert_eq!(row(5)["status"], "invalid");
     assert_eq!(row(5)["field"], "user_id");
-    assert!(row(5)["reason"].as_str().unwrap().contains("line 2"), "{}", row(5));
+    assert!(
+        row(5)["reason"].as_str().unwrap().contains("line 2"),
+        "{}",
+        row(5)
+    );
     let stored = list_all(&app).await;
     assert_eq!(stored.len(), 2);
     let kim = stored.iter().find(|r| r["user_id"] == "kim").unwrap();
@@ -468,7 +516,9 @@ async fn imports_take_what_spreadsheets_write_and_report_each_row() {
     assert!(kim["checkin_code"].as_str().is_some_and(|c| c.len() == 19));
 
     // Imported registrations get badges like any other.
-    let badge = app.wait_for_badge(kim["badge"]["url"].as_str().unwrap()).await;
+    let badge = app
+        .wait_for_badge(kim["badge"]["url"].as_str().unwrap())
+        .await;
     assert_eq!(badge["status"], "ready", "{badge}");
 
     // The same file again creates nothing.
@@ -495,16 +545,34 @@ async fn imports_take_what_spreadsheets_write_and_report_each_row() {
     // Whole-file problems: 400 naming the file, nothing stored.
     let before = list_all(&app).await.len();
     for (query, body, content_type, says) in [
-        ("", b"user_id,type,name,phone\n".to_vec(), "text/csv", "unknown column"),
-        ("", b"user_id,type,user_name\n".to_vec(), "text/csv", "phone_number"),
+        (
+            "",
+            b"user_id,type,name,phone\n".to_vec(),
+            "text/csv",
+            "unknown column",
+        ),
+        (
+            "",
+            b"user_id,type,user_name\n".to_vec(),
+            "text/csv",
+            "phone_number",
+        ),
         ("", b"".to_vec(), "text/csv", "empty"),
         ("?encoding=utf-8", cp949.to_vec(), "text/csv", "not UTF-8"),
         ("?encoding=latin1", b"x\n".to_vec(), "text/csv", "encoding"),
-        ("?map=Name%3Dnothing", b"Name\n".to_vec(), "text/csv", "not a field"),
+        (
+            "?map=Name%3Dnothing",
+            b"Name\n".to_vec(),
+            "text/csv",
+            "not a field",
+        ),
     ] {
         let (status, body) = import(&app, query, content_type, body).await;
         assert_eq!(status, 400, "{says}: {body}");
-        assert!(body["error"]["message"].as_str().unwrap().contains(says), "{says}: {body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(says),
+            "{says}: {body}"
+        );
     }
     let (status, _) = import(&app, "", "application/json", b"{}".to_vec()).await;
     assert_eq!(status, 415);
@@ -586,7 +654,8 @@ async fn exports_round_trip_into_a_fresh_data_directory_and_defuse_formulas() {
     }
     // Every badge made first, so both exports below see the same state.
     for r in &registrations {
-        app.wait_for_badge(r["badge"]["url"].as_str().unwrap()).await;
+        app.wait_for_badge(r["badge"]["url"].as_str().unwrap())
+            .await;
     }
     let before = list_all(&app).await;
 
@@ -594,9 +663,15 @@ async fn exports_round_trip_into_a_fresh_data_directory_and_defuse_formulas() {
         .as_token(TOKEN, Method::GET, "/api/registrations.csv")
         .await;
     assert_eq!(res.status(), 200);
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
     let csv = res.bytes().await.unwrap().to_vec();
-    assert!(csv.starts_with(b"\xEF\xBB\xBF"), "a BOM for spreadsheet programs");
+    assert!(
+        csv.starts_with(b"\xEF\xBB\xBF"),
+        "a BOM for spreadsheet programs"
+    );
     let text = String::from_utf8(csv[3..].to_vec()).unwrap();
     assert!(text.starts_with("user_id,type,user_name,phone_number,company_name,contact_on_badge,checkin_code,created_at,badge_status,checked_in_at,checked_in_desk\r\n"));
     // No cell starts a formula: each such cell begins with a quote.
@@ -606,11 +681,18 @@ async fn exports_round_trip_into_a_fresh_data_directory_and_defuse_formulas() {
             assert!(!cell.starts_with(['=', '+', '-', '@']), "{cell:?}");
         }
     }
-    assert!(text.contains("'=HYPERLINK") && text.contains("'+82 10-1234-5678"), "{text}");
+    assert!(
+        text.contains("'=HYPERLINK") && text.contains("'+82 10-1234-5678"),
+        "{text}"
+    );
 
     // A filter, as on the list.
     let res = app
-        .as_token(TOKEN, Method::GET, "/api/registrations.csv?type=About%20cloud%20computing")
+        .as_token(
+            TOKEN,
+            Method::GET,
+            "/api/registrations.csv?type=About%20cloud%20computing",
+        )
         .await;
     let filtered = res.text().await.unwrap();
     assert_eq!(filtered.lines().count(), 1 + 2, "{filtered}");
@@ -637,7 +719,11 @@ async fn exports_round_trip_into_a_fresh_data_directory_and_defuse_formulas() {
     let fresh = spawn_app_with_config(&fresh_dir.path().join("data"), &config).await;
     let (status, report) = import(&fresh, "", "text/csv", csv).await;
     assert_eq!(status, 200, "{report}");
-    assert_eq!(report["created"].as_u64(), Some(before.len() as u64), "{report}");
+    assert_eq!(
+        report["created"].as_u64(),
+        Some(before.len() as u64),
+        "{report}"
+    );
     let after = list_all(&fresh).await;
     assert_eq!(people_of(&after), people_of(&before));
     let codes = |items: &[Value]| -> BTreeSet<String> {
