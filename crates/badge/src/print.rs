@@ -237,10 +237,10 @@ impl<W: Write> PrintRun<W> {
             self.end_page()?;
         }
         let mut font_refs = Vec::new();
-        for face in 0..4 {
+        for (face, resource) in FONT_RESOURCES.iter().enumerate() {
             if self.fonts[face].remapper.is_some() {
                 let type0 = self.write_font(face)?;
-                font_refs.push((FONT_RESOURCES[face], type0));
+                font_refs.push((*resource, type0));
             }
         }
         let (resources, layers) = (self.resources, self.layers.clone());

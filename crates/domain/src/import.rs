@@ -130,9 +130,13 @@ pub struct ImportReport {
 #[error("{0}")]
 pub struct FileError(pub String);
 
-/// A file decoded and split into rows, before any row is checked.
+/// One row's cells by field, or why the row cannot be read.
+type Cells = Result<BTreeMap<&'static str, String>, String>;
+
+/// A file decoded and split into rows (with their line numbers), before
+/// any row is checked.
 struct Table {
-    rows: Vec<(u64, Result<BTreeMap<&'static str, String>, String>)>,
+    rows: Vec<(u64, Cells)>,
 }
 
 /// Decodes the bytes: a UTF-8 byte-order mark is dropped; without an
