@@ -173,41 +173,66 @@ pub async fn check_in_batch(
             other => other,
         })?;
     }
-    // Recorded concurrently, so the store commits them together.
-    let mut scans = tokio::task::JoinSet::new();
+    // Scans of different people are recorded concurrently, so the store
+    // commits them together; scans of one person go in batch order, so the
+    // first of them is the one told "checked in".
+    let count = body.scans.len();
+    let mut people: Vec<(String, Vec<(usize, CheckinBody)>)> = Vec::new();
     for (i, scan) in body.scans.into_iter().enumerate() {
-        let desk = staff.desk_for(scan.desk.as_deref());
+        let person = match (&scan.code, &scan.user_id, &scan.conference) {
+            (Some(code), _, _) => lanyard_domain::CheckinCode::find_in(code)
+                .unwrap_or_else(|| code.trim().to_ascii_uppercase()),
+            (None, user_id, conference) => format!(
+                "{}\u{0}{}",
+                user_id.as_deref().unwrap_or_default(),
+                conference.as_deref().unwrap_or_default()
+            ),
+        };
+        match people.iter_mut().find(|(p, _)| *p == person) {
+            Some((_, scans)) => scans.push((i, scan)),
+            None => people.push((person, vec![(i, scan)])),
+        }
+    }
+    let mut scans = tokio::task::JoinSet::new();
+    for (_, in_order) in people {
+        let staff = staff.clone();
         let lanyard = state.lanyard.clone();
         scans.spawn(async move {
-            let answer = match desk {
-                Ok(desk) => lanyard
-                    .check_in(&desk, scan.into())
-                    .await
-                    .map_err(ApiError::from),
-                Err(e) => Err(e),
-            };
-            (i, answer)
+            let mut answers = Vec::with_capacity(in_order.len());
+            for (i, scan) in in_order {
+                let answer = match staff.desk_for(scan.desk.as_deref()) {
+                    Ok(desk) => lanyard
+                        .check_in(&desk, scan.into())
+                        .await
+                        .map_err(ApiError::from),
+                    Err(e) => Err(e),
+                };
+                answers.push((i, answer));
+            }
+            answers
         });
     }
     let mut results: Vec<Option<CheckinBatchItem>> = Vec::new();
-    results.resize_with(scans.len(), || None);
+    results.resize_with(count, || None);
     while let Some(done) = scans.join_next().await {
-        let (i, answer) = done.map_err(|e| ApiError::Internal(format!("a scan stopped: {e}")))?;
-        results[i] = Some(match answer {
-            Ok(checkin) => CheckinBatchItem {
-                status: 200,
-                checkin: Some(checkin.into()),
-                error: None,
-            },
-            Err(e) => {
-                let described = e.describe();
-                CheckinBatchItem {
-                    status: described.status.as_u16(),
-                    checkin: None,
-                    error: Some(described.detail),
+        let answers = done.map_err(|e| ApiError::Internal(format!("a scan stopped: {e}")))?;
+        for (i, answer) in answers {
+            results[i] = Some(match answer {
+                Ok(checkin) => CheckinBatchItem {
+                    status: 200,
+                    checkin: Some(checkin.into()),
+                    error: None,
+                },
+                Err(e) => {
+                    let described = e.describe();
+                    CheckinBatchItem {
+                        status: described.status.as_u16(),
+                        checkin: None,
+                        error: Some(described.detail),
+                    }
                 }
-            }
-        });
+            });
+        }
     }
     Ok(Json(CheckinBatchView {
         results: results.into_iter().flatten().collect(),

@@ -156,6 +156,7 @@ fn is_organizer(presented: &str, state: &AppState) -> bool {
 pub struct Organizer;
 
 /// Who may work a check-in desk: the organizer, or a desk by its token.
+#[derive(Clone)]
 pub enum Staff {
     Organizer,
     Desk(lanyard_domain::DeskName),

@@ -76,6 +76,12 @@ struct StoreArgs {
     #[cfg(feature = "aws")]
     #[arg(long, env = "LANYARD_TABLE")]
     table: Option<String>,
+    /// The SNS topic of badge jobs (`--backend aws`): imported and newly
+    /// coded registrations are announced on it, so their badges are made at
+    /// once; without it the deployment's sweeper finds them within minutes.
+    #[cfg(feature = "aws")]
+    #[arg(long, env = "LANYARD_TOPIC_ARN")]
+    topic_arn: Option<String>,
 }
 
 #[derive(Args)]
@@ -487,6 +493,18 @@ fn aws_setup(args: AwsSetupArgs) -> anyhow::Result<ExitCode> {
 async fn open_store(
     args: StoreArgs,
 ) -> anyhow::Result<std::sync::Arc<dyn lanyard_domain::RegistrationStore>> {
+    Ok(open_backend(args).await?.0)
+}
+
+/// The store `args` name, and how badge jobs are announced on it: on a
+/// data directory the running server's workers find them; on AWS they are
+/// published to `--topic-arn` when it is given.
+async fn open_backend(
+    args: StoreArgs,
+) -> anyhow::Result<(
+    std::sync::Arc<dyn lanyard_domain::RegistrationStore>,
+    Option<std::sync::Arc<dyn lanyard_domain::BadgeJobs>>,
+)> {
     if args.backend == Backend::Aws {
         #[cfg(feature = "aws")]
         {
@@ -495,18 +513,25 @@ async fn open_store(
                 .filter(|t| !t.trim().is_empty())
                 .context("the AWS backend needs --table (LANYARD_TABLE)")?;
             let clients = lanyard_aws::AwsClients::from_env().await?;
-            return Ok(std::sync::Arc::new(lanyard_aws::DynamoStore::new(
-                clients.dynamodb,
-                table,
-            )));
+            let jobs = args
+                .topic_arn
+                .filter(|t| !t.trim().is_empty())
+                .map(|topic| {
+                    std::sync::Arc::new(lanyard_aws::SnsBadgeJobs::new(clients.sns.clone(), topic))
+                        as std::sync::Arc<dyn lanyard_domain::BadgeJobs>
+                });
+            return Ok((
+                std::sync::Arc::new(lanyard_aws::DynamoStore::new(clients.dynamodb, table)),
+                jobs,
+            ));
         }
         #[cfg(not(feature = "aws"))]
-        return Err(without_aws("desk --backend aws"));
+        return Err(without_aws("--backend aws"));
     }
     let dir = &args.data_dir.path;
     lanyard_embedded::refuse_lost_database(dir)?;
     let store = lanyard_embedded::SqliteStore::open_beside_server(dir.join("lanyard.sqlite"))?;
-    Ok(std::sync::Arc::new(store))
+    Ok((std::sync::Arc::new(store), None))
 }
 
 fn desk(command: DeskCommand) -> anyhow::Result<ExitCode> {
@@ -697,8 +722,8 @@ fn print(args: PrintArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     let (count, sheet) = runtime.block_on(async {
-        let store = open_store(args.store).await?;
-        let lanyard = lanyard::offline::lanyard(store, conferences);
+        let (store, jobs) = open_backend(args.store).await?;
+        let lanyard = lanyard::offline::lanyard(store, jobs, conferences);
         let print = lanyard
             .prepare_print(PrintRequest {
                 list: lanyard_domain::ListRequest {
@@ -772,8 +797,8 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     let report = runtime.block_on(async {
-        let store = open_store(args.store).await?;
-        let lanyard = lanyard::offline::lanyard(store, conferences);
+        let (store, jobs) = open_backend(args.store).await?;
+        let lanyard = lanyard::offline::lanyard(store, jobs, conferences);
         let report = lanyard
             .import_csv(&bytes, &options)
             .await
@@ -827,8 +852,8 @@ fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     let rows = runtime.block_on(async {
-        let store = open_store(args.store).await?;
-        let lanyard = lanyard::offline::lanyard(store, conferences);
+        let (store, jobs) = open_backend(args.store).await?;
+        let lanyard = lanyard::offline::lanyard(store, jobs, conferences);
         lanyard
             .list_query(list.clone())
             .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -9,16 +9,17 @@ use lanyard_domain::{
 };
 
 /// The use cases over `store`. Badge jobs are durable in the store when it
-/// takes a registration, so the server's badge workers (embedded) or its
-/// sweeper (AWS) pick them up without being told; badge files are the
+/// takes a registration: `jobs` announces them (an SNS topic), and without
+/// it the server's badge workers (embedded, which look at the queue every
+/// few seconds) or its sweeper (AWS) pick them up. Badge files are the
 /// server's and are not reached from here.
-pub fn lanyard(store: Arc<dyn RegistrationStore>, conferences: Conferences) -> Lanyard {
-    Lanyard::new(
-        store,
-        Arc::new(NoFiles),
-        Arc::new(FoundByWorkers),
-        conferences,
-    )
+pub fn lanyard(
+    store: Arc<dyn RegistrationStore>,
+    jobs: Option<Arc<dyn BadgeJobs>>,
+    conferences: Conferences,
+) -> Lanyard {
+    let jobs = jobs.unwrap_or_else(|| Arc::new(FoundByWorkers));
+    Lanyard::new(store, Arc::new(NoFiles), jobs, conferences)
 }
 
 struct FoundByWorkers;

@@ -54,7 +54,7 @@ fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
 
 /// Every QR code on every page of a PDF on `sheet`, rastered at 300 dpi
 /// and read cell by cell, and the number of pages.
-fn decode_pdf(pdf: &[u8], sheet: &Sheet) -> (Vec<String>, usize) {
+pub(crate) fn decode_pdf(pdf: &[u8], sheet: &Sheet) -> (Vec<String>, usize) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("run.pdf");
     std::fs::write(&file, pdf).unwrap();
@@ -96,7 +96,7 @@ fn decode_pdf(pdf: &[u8], sheet: &Sheet) -> (Vec<String>, usize) {
     (payloads, pages.len())
 }
 
-fn sheet(name: &str) -> Sheet {
+pub(crate) fn sheet(name: &str) -> Sheet {
     if name == "club-cards" {
         return Sheet {
             name: name.into(),
