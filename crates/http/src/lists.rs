@@ -144,6 +144,13 @@ pub async fn import(
 
 /// `GET /api/registrations/import`: the registrations of the user whose id
 /// is `import` (the import route's path shadows the by-user list's).
+#[utoipa::path(get, path = paths::IMPORT, tag = "organizer",
+    security(("organizer" = [])),
+    responses(
+        (status = 200, description = "The registrations of the user whose id is `import` (as `GET /api/registrations/{user_id}`)", body = RegistrationList),
+        (status = 401, description = "Missing or wrong organizer token", body = ErrorBody),
+        (status = 403, description = "A desk token", body = ErrorBody),
+    ))]
 pub async fn list_user_named_import(
     _: Organizer,
     State(state): State<AppState>,

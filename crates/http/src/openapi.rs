@@ -39,6 +39,7 @@ use crate::{api, desk, error, lists, print, views};
         desk::undo_checkin,
         print::sheets,
         lists::import,
+        lists::list_user_named_import,
         lists::export_csv,
         lists::export_xlsx,
         print::badges_pdf,
