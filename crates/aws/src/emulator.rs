@@ -22,8 +22,13 @@ pub struct Emulator {
 
 pub const REGION: &str = "us-east-1";
 
+/// moto's server with each DynamoDB write behind one lock.
+const MOTO_ATOMIC: &str = include_str!("moto_atomic.py");
+
 impl Emulator {
-    /// Starts `python3 -m moto.server` (or `$LANYARD_MOTO_SERVER`) and waits until it answers.
+    /// Starts moto's server (or `$LANYARD_MOTO_SERVER`) and waits until it
+    /// answers. Its DynamoDB writes are made atomic first, as DynamoDB's
+    /// are (`moto_atomic.py` says why).
     pub fn start() -> Emulator {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -33,7 +38,7 @@ impl Emulator {
             Ok(program) => Command::new(program),
             Err(_) => {
                 let mut c = Command::new("python3");
-                c.args(["-m", "moto.server"]);
+                c.args(["-c", MOTO_ATOMIC]);
                 c
             }
         };

@@ -528,3 +528,80 @@ impl Lanyard {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_delimiter_is_the_header_lines_most_frequent_outside_quotes() {
+        assert_eq!(sniff_delimiter("a,b,c\n1;2;3;4;5\n"), b',');
+        assert_eq!(sniff_delimiter("a;b;\"x,y,z\"\n"), b';');
+        assert_eq!(sniff_delimiter("a\tb\tc"), b'\t');
+        assert_eq!(sniff_delimiter("single"), b',');
+    }
+
+    #[test]
+    fn bytes_are_utf8_with_or_without_bom_else_cp949() {
+        assert_eq!(decode("\u{feff}이름".as_bytes(), None).unwrap(), "이름");
+        let (cp949, _, _) = encoding_rs::EUC_KR.encode("홍길동,서울");
+        assert_eq!(decode(&cp949, None).unwrap(), "홍길동,서울");
+        assert_eq!(
+            decode(&cp949, Some(Encoding::Cp949)).unwrap(),
+            "홍길동,서울"
+        );
+        assert!(decode(&cp949, Some(Encoding::Utf8)).is_err());
+        // Bytes that are neither.
+        assert!(decode(&[0x81, 0x20, 0xff, 0xff], None).is_err());
+    }
+
+    #[test]
+    fn neutralised_cells_read_back_as_they_were() {
+        assert_eq!(unneutralise("'=SUM(A1)"), "=SUM(A1)");
+        assert_eq!(unneutralise("'+82 10"), "+82 10");
+        assert_eq!(unneutralise("'quoted'"), "'quoted'");
+        assert_eq!(unneutralise("plain"), "plain");
+    }
+
+    #[test]
+    fn lines_count_quoted_newlines_and_crlf() {
+        let table = read_table(
+            "user_id,type,user_name,phone_number\r\na,t,\"two\r\nlines\",1\r\n\r\nb,t,n,2\r\n",
+            &[],
+        )
+        .unwrap();
+        let lines: Vec<u64> = table.rows.iter().map(|(l, _)| *l).collect();
+        assert_eq!(lines, [2, 5]);
+    }
+
+    #[test]
+    fn maps_name_other_headers_and_refuse_what_they_cannot_place() {
+        let map = ImportOptions::parse_map("이름=user_name, Notes=-").unwrap();
+        let table = read_table(
+            "user_id,type,이름,phone_number,Notes\nu,t,홍길동,010,whatever\n",
+            &map,
+        )
+        .unwrap();
+        let (_, cells) = &table.rows[0];
+        let cells = cells.as_ref().unwrap();
+        assert_eq!(cells["user_name"], "홍길동");
+        assert_eq!(cells.len(), 4, "the ignored column is dropped");
+        assert!(ImportOptions::parse_map("nonsense").is_err());
+        let err = read_table("user_id,type,user_name,phone_number,Extra\n", &[])
+            .err()
+            .unwrap();
+        assert!(err.0.contains("\"Extra\""), "{err}");
+    }
+
+    #[test]
+    fn a_huge_cell_refuses_its_row_not_the_file() {
+        let big = "x".repeat(MAX_CELL_CHARS + 1);
+        let table = read_table(
+            &format!("user_id,type,user_name,phone_number\nu,t,{big},010\nv,t,ok,010\n"),
+            &[],
+        )
+        .unwrap();
+        assert!(table.rows[0].1.as_ref().unwrap_err().contains("user_name"));
+        assert!(table.rows[1].1.is_ok());
+    }
+}
