@@ -6,6 +6,7 @@ use std::sync::Mutex;
 
 use anyhow::{bail, Context};
 use lanyard_badge::{Format, Preset, PrintOptions, PrintRun, Sheet};
+use lanyard_domain::import::yes_no;
 use lanyard_domain::{CheckinCode, Conferences, Person, UserId};
 
 /// What every badge of one run shares.
@@ -75,17 +76,6 @@ struct CsvRow {
     contact_on_badge: String,
 }
 
-/// A spreadsheet's yes or no: empty is no.
-fn yes_no(value: &str) -> Result<bool, String> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "" | "false" | "no" | "n" | "0" => Ok(false),
-        "true" | "yes" | "y" | "1" => Ok(true),
-        other => Err(format!(
-            "contact_on_badge: {other:?} is not true/false, yes/no or 1/0"
-        )),
-    }
-}
-
 /// A file name for a badge: the user id and the conference, readable in any
 /// script (letters and digits are kept, `홍길동` stays `홍길동`), with
 /// anything else replaced by `_`, so no row can name a path elsewhere.
@@ -110,10 +100,7 @@ pub fn file_stem(user_id: &UserId, conference: &str) -> String {
 
 /// The rows of a CSV file, each validated with the API's rules: the
 /// attendee, or why the row was refused, with its line number.
-#[allow(clippy::type_complexity)]
-pub fn read_csv(
-    csv_path: &Path,
-) -> anyhow::Result<(Vec<(usize, Result<Attendee, String>)>, Vec<String>)> {
+pub fn read_csv(csv_path: &Path) -> anyhow::Result<Vec<(usize, Result<Attendee, String>)>> {
     let mut reader = csv::Reader::from_path(csv_path)
         .with_context(|| format!("reading {}", csv_path.display()))?;
     let headers = reader.headers()?.clone();
@@ -131,12 +118,13 @@ pub fn read_csv(
                 conference: r.conference,
                 person: Person::parse(&r.user_name, &r.phone_number, Some(&r.company_name))
                     .map_err(|e| e.to_string())?,
-                contact_on_badge: yes_no(&r.contact_on_badge)?,
+                contact_on_badge: yes_no(&r.contact_on_badge)
+                    .map_err(|e| format!("contact_on_badge: {e}"))?,
             })
         });
         rows.push((line, parsed));
     }
-    Ok((rows, Vec::new()))
+    Ok(rows)
 }
 
 /// Renders every valid row of a CSV file onto `sheet`, as one PDF at `out`
@@ -150,7 +138,8 @@ pub fn render_csv_sheet(
     out: &Path,
 ) -> anyhow::Result<BatchReport> {
     let started = std::time::Instant::now();
-    let (attendees, mut failed) = read_csv(csv_path)?;
+    let attendees = read_csv(csv_path)?;
+    let mut failed = Vec::new();
     let written = write_via_partial(out, |file| {
         let mut run = PrintRun::new(file, conferences.fonts(), sheet, options)?;
         for (line, attendee) in attendees {
@@ -217,7 +206,8 @@ pub fn render_csv(
     out_dir: &Path,
     jobs: usize,
 ) -> anyhow::Result<BatchReport> {
-    let (attendees, mut failed) = read_csv(csv_path)?;
+    let attendees = read_csv(csv_path)?;
+    let mut failed = Vec::new();
     let mut rows = Vec::new();
     // Each row's file name, and the line that took it: two rows may never
     // write one file.
