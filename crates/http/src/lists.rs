@@ -3,13 +3,13 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use lanyard_domain::{Encoding, ExportFormat, ImportOptions, ListRequest, RowOutcome};
 
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiQuery, Organizer};
+use crate::extract::{media_type_is, read_body, ApiQuery, Organizer};
 use crate::paths;
 use crate::requests::{ExportParams, ImportParams};
 use crate::stream::BodyWriter;
@@ -27,18 +27,13 @@ impl<S: Send + Sync> FromRequest<S> for CsvBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let is_csv = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|mime| {
-                // Browsers on Windows send a .csv file as Excel's type.
-                matches!(
-                    mime.trim().to_ascii_lowercase().as_str(),
-                    "text/csv" | "application/csv" | "text/plain" | "application/vnd.ms-excel"
-                )
-            });
+        // Browsers on Windows send a .csv file as Excel's type.
+        let is_csv = media_type_is(&req, |mime| {
+            matches!(
+                mime,
+                "text/csv" | "application/csv" | "text/plain" | "application/vnd.ms-excel"
+            )
+        });
         if !is_csv {
             return Err(ApiError::UnsupportedMediaType);
         }
@@ -51,16 +46,7 @@ impl<S: Send + Sync> FromRequest<S> for CsvBody {
         if declared.is_some_and(|n| n > IMPORT_BODY_LIMIT as u64) {
             return Err(ApiError::PayloadTooLarge);
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::Invalid {
-                    field: None,
-                    message: "the request body could not be read".into(),
-                }
-            }
-        })?;
+        let bytes = read_body(req, state).await?;
         Ok(CsvBody(bytes))
     }
 }
