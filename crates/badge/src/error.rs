@@ -14,6 +14,8 @@ pub enum BadgeError {
     Layout(String),
     #[error("{0}")]
     Sheet(String),
+    #[error("{0}")]
+    Font(String),
     #[error("writing the print run failed: {0}")]
     Io(#[from] std::io::Error),
     #[error("encoding the badge as {format} failed: {reason}")]

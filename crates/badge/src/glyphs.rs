@@ -7,11 +7,13 @@
 //! scripts, combining marks — goes through usvg's full text layout.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use resvg::tiny_skia::{FillRule, Mask, PathBuilder, Transform};
 use rustybuzz::ttf_parser::{GlyphId, OutlineBuilder};
 use rustybuzz::{Face, UnicodeBuffer};
+
+use usvg::fontdb;
 
 use crate::surface::Surface;
 use crate::theme::Rgb;
@@ -23,7 +25,7 @@ const MAX_CACHED: usize = 50_000;
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 struct GlyphKey {
-    face: u8,
+    face: u16,
     glyph: u16,
     /// Size in 1/64 px.
     size: u32,
@@ -41,7 +43,7 @@ struct Coverage {
 /// One shaped glyph: which face, which glyph, where (in px from the origin).
 #[derive(Clone, Copy)]
 pub struct Placed {
-    pub(crate) face: u8,
+    pub(crate) face: u16,
     pub(crate) glyph: u16,
     pub(crate) x: f32,
     pub(crate) y: f32,
@@ -58,25 +60,142 @@ pub struct Shaped {
     pub text: String,
 }
 
+/// One face the renderer draws with, and the file it was parsed from.
+pub(crate) struct LoadedFace {
+    pub(crate) face: Face<'static>,
+    pub(crate) data: &'static [u8],
+    /// The face's index in its file (font collections hold several).
+    pub(crate) index: u32,
+    /// The PostScript name, for PDF font names.
+    pub(crate) name: String,
+}
+
+impl LoadedFace {
+    pub(crate) fn parse(data: &'static [u8], index: u32) -> Option<LoadedFace> {
+        let face = Face::from_slice(data, index)?;
+        let name = face
+            .names()
+            .into_iter()
+            .find(|n| n.name_id == rustybuzz::ttf_parser::name_id::POST_SCRIPT_NAME)
+            .and_then(|n| n.to_string())
+            .filter(|n| !n.is_empty())
+            .map(|n| n.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect())
+            .unwrap_or_else(|| "Font".to_owned());
+        Some(LoadedFace {
+            face,
+            data,
+            index,
+            name,
+        })
+    }
+
+    /// Whether the face draws `c` with an outline (a bitmap-only glyph,
+    /// as in colour emoji fonts, cannot be drawn here).
+    fn draws(&self, c: char) -> bool {
+        let Some(glyph) = self.face.glyph_index(c) else {
+            return false;
+        };
+        self.face.glyph_bounding_box(glyph).is_some() || is_blank(c)
+    }
+}
+
+/// Characters drawn as nothing on purpose: spaces and the invisible
+/// controls of shaping (joiners, variation selectors, soft hyphen).
+pub(crate) fn is_blank(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(c as u32,
+            0x00AD | 0x034F | 0x061C | 0x115F | 0x1160 | 0x17B4 | 0x17B5 | 0x180B..=0x180F
+            | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x206F | 0xFE00..=0xFE0F | 0xFEFF
+            | 0xE0000..=0xE0FFF)
+}
+
+/// The fonts installed on the system, as fontdb found them.
+struct Installed {
+    db: fontdb::Database,
+    ids: Vec<fontdb::ID>,
+    /// For every code point, 1 + the slot in `ids` of the first outline
+    /// face that maps it (0: none). Built on first need: one pass over each
+    /// font's character map, so a later lookup costs nothing whatever the
+    /// text asks for.
+    index: Option<Vec<u32>>,
+    /// Slot in `ids` → index in [`GlyphRaster::faces`], once loaded.
+    loaded: HashMap<u32, u16>,
+}
+
+impl Installed {
+    fn face_for(&mut self, c: char) -> Option<u32> {
+        if self.index.is_none() {
+            let mut index = vec![0u32; 0x11_0000];
+            for (slot, &id) in self.ids.iter().enumerate() {
+                self.db.with_face_data(id, |data, face_index| {
+                    let Ok(face) = rustybuzz::ttf_parser::Face::parse(data, face_index) else {
+                        return;
+                    };
+                    let tables = face.tables();
+                    if tables.glyf.is_none() && tables.cff.is_none() && tables.cff2.is_none() {
+                        return; // bitmap glyphs only (colour emoji): not drawable here
+                    }
+                    let Some(cmap) = tables.cmap else { return };
+                    for sub in cmap.subtables {
+                        if !sub.is_unicode() {
+                            continue;
+                        }
+                        sub.codepoints(|cp| {
+                            if let Some(entry) = index.get_mut(cp as usize) {
+                                if *entry == 0 {
+                                    *entry = slot as u32 + 1;
+                                }
+                            }
+                        });
+                    }
+                });
+            }
+            self.index = Some(index);
+        }
+        let entry = self.index.as_ref()?[c as usize];
+        entry.checked_sub(1)
+    }
+}
+
 pub struct GlyphRaster {
-    /// NanumGothic, NanumGothic Bold, DejaVu Sans, DejaVu Sans Bold.
-    pub(crate) faces: Vec<Face<'static>>,
-    /// The font files the faces were parsed from, for PDF subsets.
-    pub(crate) data: [&'static [u8]; 4],
+    /// Faces in the order they are tried. The first four are NanumGothic,
+    /// NanumGothic Bold, DejaVu Sans and DejaVu Sans Bold; the bundled
+    /// fallbacks and the configured files follow, then installed fonts as
+    /// they are first needed.
+    faces: RwLock<Vec<Arc<LoadedFace>>>,
+    /// Installed fonts not yet drawn with, searched for characters the
+    /// faces above lack.
+    installed: Option<Mutex<Installed>>,
+    /// The face chosen for a character outside the first four, or none.
+    fallback: RwLock<HashMap<(char, bool), Option<u16>>>,
     cache: RwLock<HashMap<GlyphKey, Arc<Coverage>>>,
 }
 
+/// Faces always present, at these indices.
+const CORE_FACES: usize = 4;
+
 impl GlyphRaster {
-    pub fn new(fonts: [&'static [u8]; 4]) -> Self {
-        let faces = fonts
-            .iter()
-            .map(|data| Face::from_slice(data, 0).expect("bundled fonts parse"))
-            .collect();
+    /// `faces` starts with the four core faces; `installed` holds the
+    /// system's fonts, consulted only for characters none of `faces` has.
+    pub(crate) fn new(faces: Vec<LoadedFace>, installed: Option<fontdb::Database>) -> Self {
+        assert!(faces.len() >= CORE_FACES, "the core faces come first");
         GlyphRaster {
-            faces,
-            data: fonts,
+            faces: RwLock::new(faces.into_iter().map(Arc::new).collect()),
+            installed: installed.map(|db| {
+                Mutex::new(Installed {
+                    ids: db.faces().map(|f| f.id).collect(),
+                    db,
+                    index: None,
+                    loaded: HashMap::new(),
+                })
+            }),
+            fallback: RwLock::new(HashMap::new()),
             cache: RwLock::new(HashMap::new()),
         }
+    }
+
+    pub(crate) fn face(&self, index: u16) -> Arc<LoadedFace> {
+        self.faces.read().expect("faces")[index as usize].clone()
     }
 
     /// Whether `text` can be drawn here exactly as usvg would lay it out.
@@ -91,13 +210,85 @@ impl GlyphRaster {
         })
     }
 
-    fn face_for(&self, c: char, bold: bool) -> u8 {
-        let order: &[u8] = if bold { &[1, 3, 0, 2] } else { &[0, 2] };
-        order
+    /// The characters of `text` that no face can draw, each once, in order.
+    pub fn missing(&self, text: &str) -> Vec<char> {
+        let mut missing: Vec<char> = Vec::new();
+        for c in text.chars() {
+            if is_blank(c) || c.is_control() || missing.contains(&c) {
+                continue;
+            }
+            let core = self.faces.read().expect("faces")[..CORE_FACES]
+                .iter()
+                .any(|f| f.draws(c));
+            if !core && self.fallback_face(c, false).is_none() {
+                missing.push(c);
+            }
+        }
+        missing
+    }
+
+    fn face_for(&self, c: char, bold: bool) -> u16 {
+        let order: &[u16] = if bold { &[1, 3, 0, 2] } else { &[0, 2] };
+        let faces = self.faces.read().expect("faces");
+        if let Some(i) = order
             .iter()
             .copied()
-            .find(|&i| self.faces[i as usize].glyph_index(c).is_some())
-            .unwrap_or(order[0])
+            .find(|&i| faces[i as usize].face.glyph_index(c).is_some())
+        {
+            return i;
+        }
+        drop(faces);
+        self.fallback_face(c, bold).unwrap_or(order[0])
+    }
+
+    /// The first face after the core four that draws `c`: a bundled or
+    /// configured one, else an installed font, loaded now and kept.
+    fn fallback_face(&self, c: char, bold: bool) -> Option<u16> {
+        if let Some(&known) = self.fallback.read().expect("fallback").get(&(c, bold)) {
+            return known;
+        }
+        let found = self.find_fallback(c, bold);
+        let mut fallback = self.fallback.write().expect("fallback");
+        if fallback.len() >= MAX_CACHED {
+            fallback.clear();
+        }
+        fallback.insert((c, bold), found);
+        found
+    }
+
+    fn find_fallback(&self, c: char, bold: bool) -> Option<u16> {
+        {
+            let faces = self.faces.read().expect("faces");
+            let candidates = || faces.iter().enumerate().skip(CORE_FACES);
+            let weighted = candidates().find(|(_, f)| f.face.is_bold() == bold && f.draws(c));
+            if let Some((i, _)) = weighted.or_else(|| candidates().find(|(_, f)| f.draws(c))) {
+                return Some(i as u16);
+            }
+        }
+        let mut installed = self.installed.as_ref()?.lock().expect("installed fonts");
+        let slot = installed.face_for(c)?;
+        if let Some(&loaded) = installed.loaded.get(&slot) {
+            return Some(loaded);
+        }
+        let id = installed.ids[slot as usize];
+        let (data, index) = installed
+            .db
+            .with_face_data(id, |data, index| (data.to_vec(), index))?;
+        // Kept for the life of the process: the face borrows the bytes, and
+        // fonts are loaded once, at start; each installed face at most once.
+        let data: &'static [u8] = Box::leak(data.into_boxed_slice());
+        let face = LoadedFace::parse(data, index)?;
+        if !face.draws(c) {
+            return None;
+        }
+        let mut faces = self.faces.write().expect("faces");
+        if faces.len() >= u16::MAX as usize {
+            return None;
+        }
+        faces.push(Arc::new(face));
+        let loaded = (faces.len() - 1) as u16;
+        installed.loaded.insert(slot, loaded);
+        Some(loaded)
     }
 
     /// Shapes one line at `size` px, each character in the first bundled
@@ -114,7 +305,7 @@ impl GlyphRaster {
                 c => Some(c),
             })
             .collect();
-        let mut runs: Vec<(u8, String)> = Vec::new();
+        let mut runs: Vec<(u16, String)> = Vec::new();
         for c in clean.chars() {
             let face = if c == ' ' {
                 runs.last().map(|r| r.0).unwrap_or(self.face_for(c, bold))
@@ -128,7 +319,8 @@ impl GlyphRaster {
         }
         let mut run_start = 0u32;
         for (face_index, run) in runs {
-            let face = &self.faces[face_index as usize];
+            let loaded = self.face(face_index);
+            let face = &loaded.face;
             let scale = size / face.units_per_em() as f32;
             let mut buffer = UnicodeBuffer::new();
             buffer.push_str(&run);
@@ -215,7 +407,8 @@ impl GlyphRaster {
     }
 
     fn rasterize(&self, key: GlyphKey, size: f32) -> Option<Coverage> {
-        let face = &self.faces[key.face as usize];
+        let loaded = self.face(key.face);
+        let face = &loaded.face;
         let scale = size / face.units_per_em() as f32;
         let mut outline = Outline {
             builder: PathBuilder::new(),

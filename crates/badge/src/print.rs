@@ -44,15 +44,12 @@ const SYSTEM_INFO: SystemInfo = SystemInfo {
     ordering: Str(b"Identity"),
     supplement: 0,
 };
-const FONT_NAMES: [&str; 4] = [
-    "NanumGothic",
-    "NanumGothicBold",
-    "DejaVuSans",
-    "DejaVuSans-Bold",
-];
-const FONT_RESOURCES: [&[u8]; 4] = [b"F0", b"F1", b"F2", b"F3"];
+/// The resource name of the font made from face `index`.
+fn font_resource(index: u16) -> String {
+    format!("F{index}")
+}
 
-/// One bundled face as used so far: which glyphs, and the text each draws.
+/// One face as used so far: which glyphs, and the text each draws.
 #[derive(Default)]
 struct FontUse {
     remapper: Option<GlyphRemapper>,
@@ -74,7 +71,8 @@ pub struct PrintRun<W: Write> {
     page_tree: Ref,
     resources: Ref,
     pages: Vec<Ref>,
-    fonts: [FontUse; 4],
+    /// The faces used so far, by index in the font chain.
+    fonts: BTreeMap<u16, FontUse>,
     /// One form XObject per conference: renderer id, resource name, object.
     layers: Vec<(u64, String, Ref)>,
     page: Option<Content>,
@@ -237,18 +235,17 @@ impl<W: Write> PrintRun<W> {
             self.end_page()?;
         }
         let mut font_refs = Vec::new();
-        for (face, resource) in FONT_RESOURCES.iter().enumerate() {
-            if self.fonts[face].remapper.is_some() {
-                let type0 = self.write_font(face)?;
-                font_refs.push((*resource, type0));
-            }
+        let used: Vec<u16> = self.fonts.keys().copied().collect();
+        for face in used {
+            let type0 = self.write_font(face)?;
+            font_refs.push((font_resource(face), type0));
         }
         let (resources, layers) = (self.resources, self.layers.clone());
         self.object(resources, |chunk, id| {
             let mut dict = chunk.indirect(id).dict();
             let mut fonts = dict.insert(Name(b"Font")).dict();
             for (name, font) in &font_refs {
-                fonts.pair(Name(name), *font);
+                fonts.pair(Name(name.as_bytes()), *font);
             }
             fonts.finish();
             let mut xobjects = dict.insert(Name(b"XObject")).dict();
@@ -347,7 +344,7 @@ impl<W: Write> PrintRun<W> {
 
     fn note_glyphs(&mut self, shaped: &Shaped) {
         for g in &shaped.glyphs {
-            let font = &mut self.fonts[g.face as usize];
+            let font = self.fonts.entry(g.face).or_default();
             font.remapper
                 .get_or_insert_with(GlyphRemapper::new)
                 .remap(g.glyph);
@@ -439,17 +436,18 @@ impl<W: Write> PrintRun<W> {
         content.restore_state();
     }
 
-    /// One bundled face as a subset Type 0 font with its widths and text map.
-    fn write_font(&mut self, face_index: usize) -> Result<Ref, BadgeError> {
-        let face = &self.glyphs.faces[face_index];
-        let used = &self.fonts[face_index];
+    /// One face as a subset Type 0 font with its widths and text map.
+    fn write_font(&mut self, face_index: u16) -> Result<Ref, BadgeError> {
+        let loaded = self.glyphs.face(face_index);
+        let face = &loaded.face;
+        let used = &self.fonts[&face_index];
         let remapper = used.remapper.as_ref().expect("a used face");
         let units = face.units_per_em() as f32;
         let to_pdf = |v: f32| v / units * 1000.0;
-        let subset = subsetter::subset(self.glyphs.data[face_index], 0, remapper).map_err(|e| {
+        let subset = subsetter::subset(loaded.data, loaded.index, remapper).map_err(|e| {
             BadgeError::Encode {
                 format: "pdf",
-                reason: format!("subsetting {}: {e}", FONT_NAMES[face_index]),
+                reason: format!("subsetting {}: {e}", loaded.name),
             }
         })?;
         // A subset is named with six capitals that follow from its glyphs,
@@ -463,7 +461,7 @@ impl<W: Write> PrintRun<W> {
         let tag: String = (0..6)
             .map(|i| (b'A' + ((hash >> (i * 5)) % 26) as u8) as char)
             .collect();
-        let base_font = format!("{tag}+{}", FONT_NAMES[face_index]);
+        let base_font = format!("{tag}+{}", loaded.name);
         let widths: Vec<f32> = remapper
             .remapped_gids()
             .map(|gid| to_pdf(face.glyph_hor_advance(GlyphId(gid)).unwrap_or(0) as f32))
@@ -517,7 +515,7 @@ impl<W: Write> PrintRun<W> {
                 .cid_to_gid_map_predefined(Name(b"Identity"));
             font.widths().consecutive(0, widths.iter().copied());
         })?;
-        let bold = face_index % 2 == 1;
+        let bold = face.is_bold();
         self.object(descriptor, |chunk, id| {
             chunk
                 .font_descriptor(id)
@@ -572,7 +570,7 @@ impl<W: Write> PrintRun<W> {
 /// font's advance would put it (kerning), the run says so.
 fn draw_text(
     content: &mut Content,
-    fonts: &[FontUse; 4],
+    fonts: &BTreeMap<u16, FontUse>,
     glyphs: &GlyphRaster,
     slot: &TextSlot,
     size: f32,
@@ -584,13 +582,14 @@ fn draw_text(
     let mut i = 0;
     while i < shaped.glyphs.len() {
         let first = shaped.glyphs[i];
-        let face = &glyphs.faces[first.face as usize];
-        let remapper = fonts[first.face as usize]
+        let loaded = glyphs.face(first.face);
+        let face = &loaded.face;
+        let remapper = fonts[&first.face]
             .remapper
             .as_ref()
             .expect("glyphs are noted before they are drawn");
         let scale = size / face.units_per_em() as f32;
-        content.set_font(Name(FONT_RESOURCES[first.face as usize]), size);
+        content.set_font(Name(font_resource(first.face).as_bytes()), size);
         content.set_text_matrix([1.0, 0.0, 0.0, -1.0, slot.x + first.x, slot.y + first.y]);
         let mut show = content.show_positioned();
         let mut items = show.items();
