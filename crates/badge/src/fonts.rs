@@ -130,9 +130,8 @@ impl Fonts {
 }
 
 fn fontdb_count(data: &[u8]) -> u32 {
-    rustybuzz::ttf_parser::fonts_in_collection(data).unwrap_or_else(|| {
-        u32::from(rustybuzz::ttf_parser::Face::parse(data, 0).is_ok())
-    })
+    rustybuzz::ttf_parser::fonts_in_collection(data)
+        .unwrap_or_else(|| u32::from(rustybuzz::ttf_parser::Face::parse(data, 0).is_ok()))
 }
 
 fn font_error(path: &Path, reason: &str) -> BadgeError {
@@ -190,10 +189,7 @@ mod tests {
         assert_eq!(fonts.missing("Ann 🦄🦄 😀"), vec!['🦄']);
         // A ZWJ sequence: the pictographs are missing, the joiner and the
         // variation selector need no glyph.
-        assert_eq!(
-            fonts.missing("👩\u{200D}💻 x\u{FE0F}"),
-            vec!['👩', '💻']
-        );
+        assert_eq!(fonts.missing("👩\u{200D}💻 x\u{FE0F}"), vec!['👩', '💻']);
         assert_eq!(fonts.missing("\u{E000}"), vec!['\u{E000}']);
     }
 

@@ -1,18 +1,22 @@
-//! The raster fast path for the attendee's text: shaping with rustybuzz and
-//! glyph coverage masks rendered once per (font, glyph, size, subpixel
-//! phase) and reused, instead of building an SVG tree per badge.
+//! Text: the font chain's faces, shaping, and drawing.
 //!
-//! Used for text in scripts that need no bidirectional reordering (Latin,
-//! Hangul, CJK, Cyrillic, Greek…); anything else — Arabic, Hebrew, Indic
-//! scripts, combining marks — goes through usvg's full text layout.
+//! Every line of text on a badge, in every format, is shaped here: each
+//! character in the first face of the chain that has it, each run of one
+//! face shaped by rustybuzz (ligatures, marks, Indic reordering), and a
+//! line that mixes directions ordered by the Unicode bidirectional
+//! algorithm. Rasters draw glyph coverage masks rendered once per (face,
+//! glyph, size, subpixel phase) and reused; SVG and PDF use the outlines.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::{Arc, Mutex, RwLock};
 
 use resvg::tiny_skia::{FillRule, Mask, PathBuilder, Transform};
 use rustybuzz::ttf_parser::{GlyphId, OutlineBuilder};
-use rustybuzz::{Face, UnicodeBuffer};
+use rustybuzz::{Direction, Face, UnicodeBuffer};
+use unicode_bidi::{bidi_class, BidiClass, BidiInfo};
 
+use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
 use usvg::fontdb;
 
 use crate::surface::Surface;
@@ -79,7 +83,11 @@ impl LoadedFace {
             .find(|n| n.name_id == rustybuzz::ttf_parser::name_id::POST_SCRIPT_NAME)
             .and_then(|n| n.to_string())
             .filter(|n| !n.is_empty())
-            .map(|n| n.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect())
+            .map(|n| {
+                n.chars()
+                    .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+                    .collect()
+            })
             .unwrap_or_else(|| "Font".to_owned());
         Some(LoadedFace {
             face,
@@ -97,6 +105,39 @@ impl LoadedFace {
         };
         self.face.glyph_bounding_box(glyph).is_some() || is_blank(c)
     }
+}
+
+/// The text as drawn: line breaks and tabs as spaces, control characters
+/// dropped, and a backslash as `∖` (Korean fonts draw U+005C as a won
+/// sign; only the printed text changes, never the QR payload).
+pub(crate) fn clean_text(text: &str) -> String {
+    text.chars()
+        .filter_map(|c| match c {
+            '\t' | '\n' | '\r' => Some(' '),
+            '\\' => Some('\u{2216}'),
+            c if c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}' => None,
+            c => Some(c),
+        })
+        .collect()
+}
+
+/// The line's runs of one direction, in visual order: whether each is
+/// right-to-left, and its bytes. Text with no right-to-left character is
+/// one left-to-right run without running the algorithm.
+fn visual_runs(text: &str) -> Vec<(bool, Range<usize>)> {
+    let rtl = |c: char| matches!(bidi_class(c), BidiClass::R | BidiClass::AL);
+    if !text.chars().any(rtl) {
+        return vec![(false, 0..text.len())];
+    }
+    let info = BidiInfo::new(text, None);
+    let mut runs = Vec::new();
+    for paragraph in &info.paragraphs {
+        let (levels, visual) = info.visual_runs(paragraph, paragraph.range.clone());
+        for run in visual {
+            runs.push((levels[run.start].is_rtl(), run));
+        }
+    }
+    runs
 }
 
 /// Characters drawn as nothing on purpose: spaces and the invisible
@@ -198,18 +239,6 @@ impl GlyphRaster {
         self.faces.read().expect("faces")[index as usize].clone()
     }
 
-    /// Whether `text` can be drawn here exactly as usvg would lay it out.
-    pub fn supports(text: &str) -> bool {
-        text.chars().all(|c| {
-            let u = c as u32;
-            !matches!(u,
-                0x0300..=0x036F | 0x0483..=0x0489 | 0x0591..=0x08FF | 0x0900..=0x0DFF | 0x0E00..=0x0FFF
-                | 0x1000..=0x109F | 0x1700..=0x18AF | 0x1A00..=0x1AFF | 0x1B00..=0x1DFF | 0x200C..=0x200F
-                | 0x202A..=0x202E | 0x2066..=0x2069 | 0x20D0..=0x20FF | 0xA800..=0xABFF | 0xFB1D..=0xFDFF
-                | 0xFE00..=0xFE2F | 0xFE70..=0xFEFF | 0x10000..)
-        })
-    }
-
     /// The characters of `text` that no face can draw, each once, in order.
     pub fn missing(&self, text: &str) -> Vec<char> {
         let mut missing: Vec<char> = Vec::new();
@@ -291,71 +320,116 @@ impl GlyphRaster {
         Some(loaded)
     }
 
-    /// Shapes one line at `size` px, each character in the first bundled
-    /// face that has it (the same fallback order as the SVG path).
-    pub fn shape(&self, text: &str, bold: bool, size: f32) -> Shaped {
-        let mut glyphs = Vec::with_capacity(text.len());
-        let mut pen = 0.0f32;
-        let clean: String = text
-            .chars()
-            .filter_map(|c| match c {
-                '\t' | '\n' | '\r' => Some(' '),
-                '\\' => Some('\u{2216}'),
-                c if c.is_control() => None,
-                c => Some(c),
-            })
-            .collect();
+    /// Splits `text` into runs of one face each: every character in the
+    /// first face of the chain that has it, except that spaces, joiners and
+    /// combining marks stay with the character before them when its face
+    /// has them (a vowel sign is shaped with its consonant).
+    pub(crate) fn runs(&self, text: &str, bold: bool) -> Vec<(u16, String)> {
         let mut runs: Vec<(u16, String)> = Vec::new();
-        for c in clean.chars() {
-            let face = if c == ' ' {
-                runs.last().map(|r| r.0).unwrap_or(self.face_for(c, bold))
-            } else {
-                self.face_for(c, bold)
+        for c in text.chars() {
+            let attached = is_blank(c) || c.general_category_group() == GeneralCategoryGroup::Mark;
+            let face = match runs.last() {
+                Some(&(face, _))
+                    if attached
+                        && (is_blank(c) || self.face(face).face.glyph_index(c).is_some()) =>
+                {
+                    face
+                }
+                _ => self.face_for(c, bold),
             };
             match runs.last_mut() {
                 Some((f, s)) if *f == face => s.push(c),
                 _ => runs.push((face, c.to_string())),
             }
         }
-        let mut run_start = 0u32;
-        for (face_index, run) in runs {
-            let loaded = self.face(face_index);
-            let face = &loaded.face;
-            let scale = size / face.units_per_em() as f32;
-            let mut buffer = UnicodeBuffer::new();
-            buffer.push_str(&run);
-            buffer.guess_segment_properties();
-            let shaped = rustybuzz::shape(face, &[], buffer);
-            let infos = shaped.glyph_infos();
-            let mut starts: Vec<u32> = infos.iter().map(|g| g.cluster).collect();
-            starts.sort_unstable();
-            starts.dedup();
-            for (i, (info, pos)) in infos.iter().zip(shaped.glyph_positions()).enumerate() {
-                // A cluster's text ends where the next larger cluster starts.
-                let first_of_cluster = i == 0 || infos[i - 1].cluster != info.cluster;
-                let next = starts.partition_point(|&c| c <= info.cluster);
-                let end = starts.get(next).copied().unwrap_or(run.len() as u32);
-                let text = if first_of_cluster {
-                    (run_start + info.cluster, run_start + end)
-                } else {
-                    (0, 0)
-                };
-                glyphs.push(Placed {
-                    face: face_index,
-                    glyph: info.glyph_id as u16,
-                    x: pen + pos.x_offset as f32 * scale,
-                    y: -(pos.y_offset as f32) * scale,
-                    text,
-                });
-                pen += pos.x_advance as f32 * scale;
+        runs
+    }
+
+    /// Shapes one line at `size` px: each character in the face the font
+    /// chain picks for it, and a line that mixes directions put in visual
+    /// order by the Unicode bidirectional algorithm.
+    pub fn shape(&self, text: &str, bold: bool, size: f32) -> Shaped {
+        let clean = clean_text(text);
+        let mut glyphs = Vec::with_capacity(clean.len());
+        let mut pen = 0.0f32;
+        for (rtl, range) in visual_runs(&clean) {
+            // Runs of one face in logical order, each with where it starts.
+            let mut at = range.start;
+            let mut runs: Vec<(u16, usize, String)> = self
+                .runs(&clean[range], bold)
+                .into_iter()
+                .map(|(face, run)| {
+                    let start = at;
+                    at += run.len();
+                    (face, start, run)
+                })
+                .collect();
+            if rtl {
+                runs.reverse();
             }
-            run_start += run.len() as u32;
+            for (face_index, run_start, run) in runs {
+                let loaded = self.face(face_index);
+                let face = &loaded.face;
+                let scale = size / face.units_per_em() as f32;
+                let mut buffer = UnicodeBuffer::new();
+                buffer.push_str(&run);
+                buffer.guess_segment_properties();
+                buffer.set_direction(if rtl {
+                    Direction::RightToLeft
+                } else {
+                    Direction::LeftToRight
+                });
+                let shaped = rustybuzz::shape(face, &[], buffer);
+                let infos = shaped.glyph_infos();
+                let mut starts: Vec<u32> = infos.iter().map(|g| g.cluster).collect();
+                starts.sort_unstable();
+                starts.dedup();
+                let run_start = run_start as u32;
+                for (i, (info, pos)) in infos.iter().zip(shaped.glyph_positions()).enumerate() {
+                    // A cluster's text ends where the next larger cluster starts.
+                    let first_of_cluster = i == 0 || infos[i - 1].cluster != info.cluster;
+                    let next = starts.partition_point(|&c| c <= info.cluster);
+                    let end = starts.get(next).copied().unwrap_or(run.len() as u32);
+                    let text = if first_of_cluster {
+                        (run_start + info.cluster, run_start + end)
+                    } else {
+                        (0, 0)
+                    };
+                    glyphs.push(Placed {
+                        face: face_index,
+                        glyph: info.glyph_id as u16,
+                        x: pen + pos.x_offset as f32 * scale,
+                        y: -(pos.y_offset as f32) * scale,
+                        text,
+                    });
+                    pen += pos.x_advance as f32 * scale;
+                }
+            }
         }
         Shaped {
             glyphs,
             width: pen,
             text: clean,
         }
+    }
+
+    pub(crate) fn units_per_em(&self, face: u16) -> f32 {
+        self.face(face).face.units_per_em() as f32
+    }
+
+    /// Whether the glyph has an outline to draw (a space has none).
+    pub(crate) fn has_outline(&self, face: u16, glyph: u16) -> bool {
+        self.face(face)
+            .face
+            .glyph_bounding_box(GlyphId(glyph))
+            .is_some()
+    }
+
+    /// The glyph's outline as SVG path data, in font units, y up.
+    pub(crate) fn outline_svg(&self, face: u16, glyph: u16) -> Option<String> {
+        let mut d = SvgPath(String::new());
+        self.face(face).face.outline_glyph(GlyphId(glyph), &mut d)?;
+        Some(d.0)
     }
 
     /// Draws shaped text with its baseline starting at (`x`, `y`) px.
@@ -435,6 +509,46 @@ impl GlyphRaster {
             height,
             alpha: mask.data().to_vec(),
         })
+    }
+}
+
+/// Path data in font units; TrueType points are whole units, CFF ones
+/// are rounded to a tenth.
+struct SvgPath(String);
+
+impl SvgPath {
+    fn point(&mut self, x: f32, y: f32) {
+        use std::fmt::Write;
+        let r = |v: f32| (v * 10.0).round() / 10.0;
+        let _ = write!(self.0, "{} {}", r(x), r(y));
+    }
+}
+
+impl OutlineBuilder for SvgPath {
+    fn move_to(&mut self, x: f32, y: f32) {
+        self.0.push('M');
+        self.point(x, y);
+    }
+    fn line_to(&mut self, x: f32, y: f32) {
+        self.0.push('L');
+        self.point(x, y);
+    }
+    fn quad_to(&mut self, x1: f32, y1: f32, x: f32, y: f32) {
+        self.0.push('Q');
+        self.point(x1, y1);
+        self.0.push(' ');
+        self.point(x, y);
+    }
+    fn curve_to(&mut self, x1: f32, y1: f32, x2: f32, y2: f32, x: f32, y: f32) {
+        self.0.push('C');
+        self.point(x1, y1);
+        self.0.push(' ');
+        self.point(x2, y2);
+        self.0.push(' ');
+        self.point(x, y);
+    }
+    fn close(&mut self) {
+        self.0.push('Z');
     }
 }
 

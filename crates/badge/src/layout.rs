@@ -5,9 +5,11 @@
 //! layer (name, company, QR code). The raster path renders the static layer
 //! once per size and draws only the attendee's layer per badge.
 
+use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use crate::format::Preset;
+use crate::glyphs::{clean_text, GlyphRaster};
 use crate::qr::QrModules;
 use crate::theme::Theme;
 
@@ -15,9 +17,15 @@ use crate::theme::Theme;
 /// prepared once per conference, never to anything a request supplies.
 pub const LOGO_HREF: &str = "lanyard:logo";
 
-const FONT_FAMILY: &str = "NanumGothic, 'DejaVu Sans'";
+/// The smallest a name is ever printed, in points (about 3.2 mm capitals
+/// and lower case that read at arm's length).
+pub const NAME_MIN_PT: f32 = 9.0;
+/// The smallest a company is ever printed, in points.
+pub const COMPANY_MIN_PT: f32 = 7.0;
 
-/// One line of text: its baseline origin, its preferred size and the widest it may be.
+/// Where a text goes: its first baseline's origin, its preferred size and
+/// the widest a line may be; and, for text that may wrap, how many lines it
+/// may take, how small it may get, and how far its lines may reach.
 #[derive(Debug, Clone, Copy)]
 pub struct TextSlot {
     pub x: f32,
@@ -25,7 +33,26 @@ pub struct TextSlot {
     pub size: f32,
     pub max_width: f32,
     pub bold: bool,
+    pub wrap: Option<Wrap>,
 }
+
+#[derive(Debug, Clone, Copy)]
+pub struct Wrap {
+    pub max_lines: usize,
+    pub min_size: f32,
+    /// Lines stack upwards from the baseline (the last line on it) and
+    /// their tops stay below `limit`; else they stack downwards and their
+    /// descents stay above it.
+    pub upwards: bool,
+    pub limit: f32,
+}
+
+/// Line height as a multiple of the size.
+const LEADING: f32 = 1.2;
+/// How far above the baseline capitals reach, and below it descenders, as
+/// a multiple of the size (generous for the scripts the fonts cover).
+const ASCENT: f32 = 0.8;
+const DESCENT: f32 = 0.25;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Geometry {
@@ -65,6 +92,7 @@ impl Geometry {
                     size: 3.8,
                     max_width: 54.6,
                     bold: true,
+                    wrap: None,
                 },
                 subtitle: Some(TextSlot {
                     x: 26.0,
@@ -72,6 +100,7 @@ impl Geometry {
                     size: 2.6,
                     max_width: 54.6,
                     bold: false,
+                    wrap: None,
                 }),
                 name: TextSlot {
                     x: 5.0,
@@ -79,6 +108,12 @@ impl Geometry {
                     size: 6.4,
                     max_width: 43.0,
                     bold: true,
+                    wrap: Some(Wrap {
+                        max_lines: 3,
+                        min_size: points(NAME_MIN_PT, 25.4),
+                        upwards: true,
+                        limit: 17.0,
+                    }),
                 },
                 company: TextSlot {
                     x: 5.0,
@@ -86,6 +121,12 @@ impl Geometry {
                     size: 3.6,
                     max_width: 43.0,
                     bold: false,
+                    wrap: Some(Wrap {
+                        max_lines: 2,
+                        min_size: points(COMPANY_MIN_PT, 25.4),
+                        upwards: false,
+                        limit: 50.5,
+                    }),
                 },
                 qr_x: 51.0,
                 qr_y: 19.0,
@@ -108,6 +149,12 @@ impl Geometry {
                     size: 20.0,
                     max_width: 240.0,
                     bold: false,
+                    wrap: Some(Wrap {
+                        max_lines: 3,
+                        min_size: points(NAME_MIN_PT, 113.0),
+                        upwards: true,
+                        limit: 92.0,
+                    }),
                 },
                 title: TextSlot {
                     x: 150.0,
@@ -115,6 +162,7 @@ impl Geometry {
                     size: 22.0,
                     max_width: 240.0,
                     bold: false,
+                    wrap: None,
                 },
                 subtitle: None,
                 company: TextSlot {
@@ -123,6 +171,12 @@ impl Geometry {
                     size: 15.0,
                     max_width: 240.0,
                     bold: false,
+                    wrap: Some(Wrap {
+                        max_lines: 2,
+                        min_size: points(COMPANY_MIN_PT, 113.0),
+                        upwards: false,
+                        limit: 242.0,
+                    }),
                 },
                 qr_x: 15.0,
                 qr_y: 100.0,
@@ -132,6 +186,11 @@ impl Geometry {
             },
         }
     }
+}
+
+/// `pt` points in units of which `units_per_inch` make an inch.
+const fn points(pt: f32, units_per_inch: f32) -> f32 {
+    pt * units_per_inch / 72.0
 }
 
 pub fn svg_open(out: &mut String, g: &Geometry) {
@@ -151,10 +210,10 @@ pub fn svg_close(out: &mut String) {
 /// The conference's layer: background, accent bands, logo, title, subtitle.
 pub fn static_layer(
     out: &mut String,
+    glyphs: &GlyphRaster,
     preset: Preset,
     g: &Geometry,
     theme: &Theme,
-    title_size: f32,
 ) {
     let accent = theme.accent;
     let _ = write!(
@@ -178,17 +237,24 @@ pub fn static_layer(
             );
         }
     }
+    let mut defs = GlyphDefs::new("lt");
+    let title = block(glyphs, &g.title, &theme.title);
     text(
         out,
+        &mut defs,
+        glyphs,
         "title",
-        &g.title,
-        title_size,
+        g.title.bold,
         &accent.to_string(),
-        &theme.title,
+        &title,
     );
     if let (Some(slot), Some(subtitle)) = (g.subtitle, theme.subtitle.as_deref()) {
-        text(out, "subtitle", &slot, slot.size, "#555555", subtitle);
+        let subtitle = block(glyphs, &slot, subtitle);
+        text(
+            out, &mut defs, glyphs, "subtitle", slot.bold, "#555555", &subtitle,
+        );
     }
+    defs.write(out, glyphs);
 }
 
 /// Where the code goes and how big a module is, optionally snapped to whole
@@ -221,58 +287,283 @@ pub fn qr_placement(g: &Geometry, modules: usize, px_per_unit: Option<f32>) -> (
 #[allow(clippy::too_many_arguments)]
 pub fn attendee_layer(
     out: &mut String,
+    glyphs: &GlyphRaster,
     g: &Geometry,
-    name: &str,
-    name_size: f32,
-    company: Option<&str>,
-    company_size: f32,
+    name: &Block,
+    company: Option<&Block>,
     qr: &QrModules,
-    px_per_unit: Option<f32>,
 ) {
-    text(out, "name", &g.name, name_size, "#111111", name);
-    if let Some(company) = company.filter(|c| !c.trim().is_empty()) {
-        text(out, "company", &g.company, company_size, "#333333", company);
+    let mut defs = GlyphDefs::new("lg");
+    text(out, &mut defs, glyphs, "name", g.name.bold, "#111111", name);
+    if let Some(company) = company {
+        text(
+            out,
+            &mut defs,
+            glyphs,
+            "company",
+            g.company.bold,
+            "#333333",
+            company,
+        );
     }
     let n = qr.width_with_quiet_zone();
-    let (x, y, module) = qr_placement(g, n, px_per_unit);
+    let (x, y, module) = qr_placement(g, n, None);
     let side = module * n as f32;
     let _ = write!(
         out,
         r##"<rect x="{x}" y="{y}" width="{side}" height="{side}" fill="#ffffff"/><path transform="matrix({module} 0 0 {module} {x} {y})" shape-rendering="crispEdges" fill="#000000" d="{d}"/>"##,
         d = qr.path_data()
     );
+    defs.write(out, glyphs);
 }
 
-fn text(out: &mut String, id: &str, slot: &TextSlot, size: f32, fill: &str, value: &str) {
-    let weight = if slot.bold { "700" } else { "400" };
-    let _ = write!(
-        out,
-        r#"<text id="{id}" x="{x}" y="{y}" font-family="{FONT_FAMILY}" font-size="{size}" font-weight="{weight}" fill="{fill}">"#,
-        x = slot.x,
-        y = slot.y,
-    );
-    escape_text(out, value);
-    out.push_str("</text>");
+/// Glyph outlines a drawing uses, each defined once (in font units) and
+/// drawn with `<use>`: a line of one repeated letter costs a few bytes a
+/// letter, not its outline each time.
+pub struct GlyphDefs {
+    /// Keeps the ids of two layers drawn in one document apart.
+    prefix: &'static str,
+    used: BTreeSet<(u16, u16)>,
 }
 
-/// Writes `value` as XML character data: markup characters become entities
-/// and characters XML cannot carry are dropped, so text never becomes markup.
-pub fn escape_text(out: &mut String, value: &str) {
-    for c in value.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(' '),
-            // Korean fonts draw U+005C as a won sign; U+2216 looks like the backslash
-            // that was meant. Only the printed text changes, never the QR payload.
-            '\\' => out.push('\u{2216}'),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
+impl GlyphDefs {
+    pub fn new(prefix: &'static str) -> GlyphDefs {
+        GlyphDefs {
+            prefix,
+            used: BTreeSet::new(),
         }
     }
+
+    /// The `<defs>` element holding every outline used.
+    pub fn write(&self, out: &mut String, glyphs: &GlyphRaster) {
+        if self.used.is_empty() {
+            return;
+        }
+        out.push_str("<defs>");
+        for &(face, glyph) in &self.used {
+            let d = glyphs.outline_svg(face, glyph).unwrap_or_default();
+            let _ = write!(
+                out,
+                r#"<path id="{p}{face}-{glyph}" d="{d}"/>"#,
+                p = self.prefix
+            );
+        }
+        out.push_str("</defs>");
+    }
+}
+
+/// A text's lines as glyphs shaped by the font chain (every character in
+/// the face that has it, directions in visual order).
+fn text(
+    out: &mut String,
+    defs: &mut GlyphDefs,
+    glyphs: &GlyphRaster,
+    id: &str,
+    bold: bool,
+    fill: &str,
+    block: &Block,
+) {
+    let _ = write!(out, r#"<g id="{id}" fill="{fill}">"#);
+    for line in &block.lines {
+        let shaped = glyphs.shape(&line.text, bold, block.size);
+        for g in &shaped.glyphs {
+            if !glyphs.has_outline(g.face, g.glyph) {
+                continue;
+            }
+            defs.used.insert((g.face, g.glyph));
+            let scale = block.size / glyphs.units_per_em(g.face);
+            let _ = write!(
+                out,
+                r##"<use xlink:href="#{p}{f}-{n}" transform="matrix({scale} 0 0 {neg} {x} {y})"/>"##,
+                p = defs.prefix,
+                f = g.face,
+                n = g.glyph,
+                neg = -scale,
+                x = line.x + g.x,
+                y = line.y + g.y,
+            );
+        }
+    }
+    out.push_str("</g>");
+}
+
+/// A text set in its slot: its lines and their baselines, one size for
+/// all, and whether it had to be shortened to fit.
+#[derive(Debug, Clone)]
+pub struct Block {
+    pub lines: Vec<Line>,
+    pub size: f32,
+    pub shortened: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Line {
+    pub text: String,
+    pub x: f32,
+    pub y: f32,
+}
+
+/// Sets `value` in `slot`: on one line at the preferred size when it fits;
+/// else on as many lines (up to the slot's limit) as give the largest size,
+/// never below the slot's minimum; and only when even that cannot hold it,
+/// cut with an ellipsis (`shortened`). Lines break between words, and
+/// inside a word (never before a mark or joiner) only when the word alone
+/// is too wide.
+pub fn block(glyphs: &GlyphRaster, slot: &TextSlot, value: &str) -> Block {
+    let text = clean_text(value).trim().to_owned();
+    let width_at = |t: &str, size: f32| glyphs.shape(t, slot.bold, size).width;
+    let one = width_at(&text, 1.0);
+    let Some(wrap) = slot.wrap.filter(|_| one * slot.size > slot.max_width) else {
+        return Block {
+            size: fitted_size(slot.size, one * slot.size, slot.max_width),
+            lines: vec![Line {
+                text,
+                x: slot.x,
+                y: slot.y,
+            }],
+            shortened: false,
+        };
+    };
+    // The largest size `n` lines allow vertically.
+    let room = |n: usize| {
+        let reach = if wrap.upwards {
+            slot.y - wrap.limit
+        } else {
+            wrap.limit - slot.y
+        };
+        let per_size = (n - 1) as f32 * LEADING + if wrap.upwards { ASCENT } else { DESCENT };
+        (reach / per_size).min(slot.size)
+    };
+    let tokens = tokens(&text, |t| width_at(t, wrap.min_size) > slot.max_width);
+    let widths: Vec<f32> = tokens.iter().map(|t| width_at(t, 1.0)).collect();
+    let mut best: Option<(f32, Vec<String>)> = None;
+    for n in 1..=wrap.max_lines {
+        let lines = balanced(&tokens, &widths, n);
+        if lines.len() > n {
+            continue;
+        }
+        let widest = lines
+            .iter()
+            .map(|l| width_at(l, 1.0))
+            .fold(0.0f32, f32::max);
+        let size = fitted_size(slot.size, widest * slot.size, slot.max_width).min(room(n));
+        // Another line only for a clearly larger size (15 %).
+        if size >= wrap.min_size && best.as_ref().is_none_or(|(b, _)| size > *b * 1.15) {
+            best = Some((size, lines));
+        }
+    }
+    let (size, lines, shortened) = match best {
+        Some((size, lines)) => (size, lines, false),
+        None => {
+            let size = wrap.min_size.min(room(wrap.max_lines));
+            let fits = |t: &str| width_at(t, size) <= slot.max_width;
+            let mut lines = Vec::new();
+            let mut rest = tokens.as_slice();
+            while !rest.is_empty() && lines.len() < wrap.max_lines {
+                let mut take = 1;
+                while take < rest.len() && fits(rest[..=take].concat().trim_end()) {
+                    take += 1;
+                }
+                lines.push(rest[..take].concat().trim_end().to_owned());
+                rest = &rest[take..];
+            }
+            let mut last = lines.pop().unwrap_or_default();
+            loop {
+                let candidate = format!("{}…", last.trim_end());
+                if fits(&candidate) || last.is_empty() {
+                    lines.push(candidate);
+                    break;
+                }
+                last.pop();
+            }
+            (size, lines, true)
+        }
+    };
+    let step = size * LEADING;
+    let first = if wrap.upwards {
+        slot.y - (lines.len() - 1) as f32 * step
+    } else {
+        slot.y
+    };
+    Block {
+        lines: lines
+            .into_iter()
+            .enumerate()
+            .map(|(i, text)| Line {
+                text,
+                x: slot.x,
+                y: first + i as f32 * step,
+            })
+            .collect(),
+        size,
+        shortened,
+    }
+}
+
+/// Words with the spaces (or the hyphen) after them; a word `too_wide` is
+/// split into its characters (a mark or joiner stays with the character
+/// before it).
+fn tokens(text: &str, too_wide: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    for c in text.chars() {
+        match words.last_mut() {
+            Some(w) if !(w.ends_with(' ') || w.ends_with('-')) || c == ' ' => w.push(c),
+            _ => words.push(c.to_string()),
+        }
+    }
+    let mut tokens = Vec::new();
+    for word in words {
+        if !too_wide(word.trim_end()) {
+            tokens.push(word);
+            continue;
+        }
+        for c in word.chars() {
+            match tokens.last_mut() {
+                Some(t) if is_attached(c) => t.push(c),
+                _ => tokens.push(c.to_string()),
+            }
+        }
+    }
+    tokens
+}
+
+fn is_attached(c: char) -> bool {
+    use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
+    c == ' '
+        || c.general_category_group() == GeneralCategoryGroup::Mark
+        || matches!(c, '\u{200C}' | '\u{200D}' | '\u{FE00}'..='\u{FE0F}')
+}
+
+/// Breaks the tokens into at most `n` lines of even width if it can: the
+/// narrowest line width for which filling lines greedily takes `n` lines.
+fn balanced(tokens: &[String], widths: &[f32], n: usize) -> Vec<String> {
+    let fill = |limit: f32| {
+        let mut lines: Vec<(String, f32)> = Vec::new();
+        for (t, &w) in tokens.iter().zip(widths) {
+            match lines.last_mut() {
+                Some((line, lw)) if *lw + w <= limit => {
+                    line.push_str(t);
+                    *lw += w;
+                }
+                _ => lines.push((t.clone(), w)),
+            }
+        }
+        lines
+            .into_iter()
+            .map(|(l, _)| l.trim_end().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let total: f32 = widths.iter().sum();
+    let (mut low, mut high) = (total / n as f32, total + 1.0);
+    for _ in 0..24 {
+        let mid = (low + high) / 2.0;
+        if fill(mid).len() <= n {
+            high = mid;
+        } else {
+            low = mid;
+        }
+    }
+    fill(high)
 }
 
 /// The size at which text measured `width` wide at `size` fits in `max_width`.
@@ -288,13 +579,6 @@ pub fn fitted_size(size: f32, width: f32, max_width: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn markup_is_escaped() {
-        let mut s = String::new();
-        escape_text(&mut s, "<script>&\"'\u{1}x");
-        assert_eq!(s, "&lt;script&gt;&amp;&quot;&apos;x");
-    }
 
     #[test]
     fn fitted_size_shrinks_only_when_needed() {

@@ -32,12 +32,13 @@ mod surface;
 mod theme;
 
 pub use error::BadgeError;
-pub use fonts::Fonts;
+pub use fonts::{FontSources, Fonts};
 pub use format::{Format, Preset, MAX_DPI, MIN_DPI};
+pub use layout::{COMPANY_MIN_PT, NAME_MIN_PT};
 pub use payload::{escape_vcard_text, Payload};
 pub use print::PrintRun;
 pub use qr::QrModules;
-pub use render::{BadgeRenderer, BadgeSet};
+pub use render::{BadgeRenderer, BadgeSet, Shortened};
 pub use sheet::{PrintOptions, Sheet, BADGE_HEIGHT_MM, BADGE_WIDTH_MM};
 pub use theme::{Logo, Rgb, Theme, DEFAULT_ACCENT};
 

@@ -27,7 +27,7 @@ use crate::error::BadgeError;
 use crate::fonts::Fonts;
 use crate::format::Preset;
 use crate::glyphs::{GlyphRaster, Shaped};
-use crate::layout::{self, Geometry, TextSlot};
+use crate::layout::{self, Geometry};
 use crate::qr::{QrModules, QUIET_ZONE};
 use crate::render::BadgeRenderer;
 use crate::sheet::{PrintOptions, Sheet, BADGE_HEIGHT_MM, BADGE_WIDTH_MM};
@@ -147,26 +147,29 @@ impl<W: Write> PrintRun<W> {
         let (x, y) = (x + self.options.offset_x, y + self.options.offset_y);
         let page_height = self.sheet.page_height;
         let g = Geometry::of(Preset::Id1, renderer.theme().subtitle.is_some());
-        let shaped: Vec<(TextSlot, f32, Shaped, f32)> = [
-            (g.name, Some(badge.name), 0x11),
-            (
-                g.company,
-                badge.company.filter(|c| !c.trim().is_empty()),
-                0x33,
-            ),
-        ]
-        .into_iter()
-        .filter_map(|(slot, text, grey)| Some((slot, text?, grey)))
-        .map(|(slot, text, grey)| {
-            let mut size = slot.size;
-            let mut shaped = self.glyphs.shape(text, slot.bold, size);
-            if shaped.width > slot.max_width {
-                size = layout::fitted_size(size, shaped.width, slot.max_width);
-                shaped = self.glyphs.shape(text, slot.bold, size);
-            }
-            (slot, size, shaped, grey as f32 / 255.0)
-        })
-        .collect();
+        // Each line of the name and company as set on the badge: its
+        // origin, size, glyphs and grey.
+        let (name, company) = renderer.blocks(&g, badge);
+        let glyphs = &self.glyphs;
+        let shaped: Vec<((f32, f32), f32, Shaped, f32)> =
+            [(g.name, Some(name), 0x11), (g.company, company, 0x33)]
+                .into_iter()
+                .filter_map(|(slot, block, grey)| Some((slot, block?, grey)))
+                .flat_map(|(slot, block, grey)| {
+                    block
+                        .lines
+                        .iter()
+                        .map(move |line| {
+                            (
+                                (line.x, line.y),
+                                block.size,
+                                glyphs.shape(&line.text, slot.bold, block.size),
+                                grey as f32 / 255.0,
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect();
         for (_, _, s, _) in &shaped {
             self.note_glyphs(s);
         }
@@ -211,12 +214,12 @@ impl<W: Write> PrintRun<W> {
             }
         }
         content.fill_nonzero();
-        for (slot, size, shaped, grey) in &shaped {
+        for (origin, size, shaped, grey) in &shaped {
             draw_text(
                 content,
                 &self.fonts,
                 &self.glyphs,
-                slot,
+                *origin,
                 *size,
                 shaped,
                 *grey,
@@ -565,14 +568,14 @@ impl<W: Write> PrintRun<W> {
     }
 }
 
-/// Draws shaped text with its baseline at the slot's origin. Glyphs are
+/// Draws shaped text with its baseline at `(x, y)`. Glyphs are
 /// shown in runs of one face; where the shaper moved a glyph from where the
 /// font's advance would put it (kerning), the run says so.
 fn draw_text(
     content: &mut Content,
     fonts: &BTreeMap<u16, FontUse>,
     glyphs: &GlyphRaster,
-    slot: &TextSlot,
+    (x, y): (f32, f32),
     size: f32,
     shaped: &Shaped,
     grey: f32,
@@ -590,7 +593,7 @@ fn draw_text(
             .expect("glyphs are noted before they are drawn");
         let scale = size / face.units_per_em() as f32;
         content.set_font(Name(font_resource(first.face).as_bytes()), size);
-        content.set_text_matrix([1.0, 0.0, 0.0, -1.0, slot.x + first.x, slot.y + first.y]);
+        content.set_text_matrix([1.0, 0.0, 0.0, -1.0, x + first.x, y + first.y]);
         let mut show = content.show_positioned();
         let mut items = show.items();
         let mut pen = first.x;

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -22,6 +23,13 @@ use crate::Badge;
 
 static DEFAULT_LOGO: &[u8] = include_bytes!("../assets/lanyard-logo.svg");
 
+/// Which of a badge's texts were cut to fit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Shortened {
+    pub name: bool,
+    pub company: bool,
+}
+
 /// What a badge worker writes: the PNG the page previews and prints, and the
 /// SVG. (The PDF, much slower to make, is rendered when first asked for.)
 #[derive(Debug, Clone)]
@@ -38,8 +46,11 @@ pub struct BadgeRenderer {
     options: usvg::Options<'static>,
     glyphs: Arc<GlyphRaster>,
     theme: Theme,
-    title_size: HashMap<Preset, f32>,
+    /// The conference's layer as SVG to parse (the logo by reference).
     static_layers: HashMap<Preset, String>,
+    /// The conference's layer as a self-contained SVG document without its
+    /// closing tag, and the scale from the preset's units to its pixels.
+    static_documents: HashMap<Preset, (String, f32)>,
     /// The conference's layer rastered once per (preset, dpi).
     backgrounds: Mutex<HashMap<(Preset, u32), Arc<Background>>>,
 }
@@ -72,20 +83,21 @@ impl BadgeRenderer {
             options,
             glyphs: fonts.glyphs.clone(),
             theme,
-            title_size: HashMap::new(),
             static_layers: HashMap::new(),
+            static_documents: HashMap::new(),
             backgrounds: Mutex::new(HashMap::new()),
         };
         for preset in [Preset::Id1, Preset::Original] {
             let g = renderer.geometry(preset);
-            let measured = renderer.measure(&g, "title", |out| {
-                layout::static_layer(out, preset, &g, &renderer.theme, g.title.size)
-            })?;
-            let size = layout::fitted_size(g.title.size, measured, g.title.max_width);
             let mut layer = String::new();
-            layout::static_layer(&mut layer, preset, &g, &renderer.theme, size);
-            renderer.title_size.insert(preset, size);
+            layout::static_layer(&mut layer, &renderer.glyphs, preset, &g, &renderer.theme);
             renderer.static_layers.insert(preset, layer);
+            let tree = renderer.static_tree(preset)?;
+            let mut document = tree.to_string(&Default::default());
+            let end = document.rfind("</svg>").unwrap_or(document.len());
+            document.truncate(end);
+            let scale = tree.size().width() / g.width;
+            renderer.static_documents.insert(preset, (document, scale));
         }
         Ok(renderer)
     }
@@ -131,10 +143,7 @@ impl BadgeRenderer {
                 (Raster::Rgb(canvas), _) => encode_jpeg(&canvas),
                 (Raster::Indexed(_), _) => unreachable!("JPEG is drawn in RGB"),
             },
-            Format::Svg => Ok(self
-                .vector_tree(badge, &qr, preset)?
-                .to_string(&Default::default())
-                .into_bytes()),
+            Format::Svg => Ok(self.svg_document(badge, &qr, preset).into_bytes()),
             Format::Pdf => encode_pdf(&self.vector_tree(badge, &qr, preset)?),
         }
     }
@@ -144,63 +153,71 @@ impl BadgeRenderer {
     pub fn render_set(&self, badge: &Badge<'_>, preset: Preset) -> Result<BadgeSet, BadgeError> {
         let qr = QrModules::for_print(badge.payload.as_str().as_bytes())?;
         let (raster, dpi) = self.raster(badge, &qr, preset, None, true)?;
-        let tree = self.vector_tree(badge, &qr, preset)?;
         Ok(BadgeSet {
             png: encode_png(&raster, dpi)?,
-            svg: tree.to_string(&Default::default()).into_bytes(),
+            svg: self.svg_document(badge, &qr, preset).into_bytes(),
         })
     }
 
+    /// The whole badge, parsed (for PDF).
     fn vector_tree(
         &self,
         badge: &Badge<'_>,
         qr: &QrModules,
         preset: Preset,
     ) -> Result<usvg::Tree, BadgeError> {
-        self.layout(preset, badge, qr, None)
+        let g = self.geometry(preset);
+        let mut svg = String::with_capacity(16 * 1024);
+        layout::svg_open(&mut svg, &g);
+        svg.push_str(&self.static_layers[&preset]);
+        self.attendee_layer(&mut svg, &g, badge, qr);
+        layout::svg_close(&mut svg);
+        self.parse(&svg)
     }
 
-    /// Lays out a badge and parses it. With `px_per_unit` (raster) only the
-    /// attendee's layer is drawn, its QR modules snapped to whole pixels;
-    /// without, the whole badge. Text is set at its preferred size and, only
-    /// when a line is too wide, set again at the size that fits.
-    fn layout(
-        &self,
-        preset: Preset,
-        badge: &Badge<'_>,
-        qr: &QrModules,
-        px_per_unit: Option<f32>,
-    ) -> Result<usvg::Tree, BadgeError> {
+    /// The badge as an SVG file: the conference's layer as usvg wrote it
+    /// once, then the attendee's layer, its glyphs each defined once.
+    fn svg_document(&self, badge: &Badge<'_>, qr: &QrModules, preset: Preset) -> String {
         let g = self.geometry(preset);
-        let build = |name_size: f32, company_size: f32| {
-            let mut svg = String::with_capacity(16 * 1024);
-            layout::svg_open(&mut svg, &g);
-            if px_per_unit.is_none() {
-                svg.push_str(&self.static_layers[&preset]);
-            }
-            layout::attendee_layer(
-                &mut svg,
-                &g,
-                badge.name,
-                name_size,
-                badge.company,
-                company_size,
-                qr,
-                px_per_unit,
-            );
-            layout::svg_close(&mut svg);
-            svg
-        };
-        let tree = self.parse(&build(g.name.size, g.company.size))?;
-        let name_width = user_width(&tree, &g, "name");
-        let company_width = user_width(&tree, &g, "company");
-        if name_width <= g.name.max_width && company_width <= g.company.max_width {
-            return Ok(tree);
+        let (document, scale) = &self.static_documents[&preset];
+        let mut svg = String::with_capacity(document.len() + 8 * 1024);
+        svg.push_str(document);
+        let _ = write!(svg, r#"<g transform="matrix({scale} 0 0 {scale} 0 0)">"#);
+        self.attendee_layer(&mut svg, &g, badge, qr);
+        svg.push_str("</g></svg>\n");
+        svg
+    }
+
+    /// Name and company set in their slots, and the QR code, in the
+    /// preset's units.
+    fn attendee_layer(&self, out: &mut String, g: &Geometry, badge: &Badge<'_>, qr: &QrModules) {
+        let (name, company) = self.blocks(g, badge);
+        layout::attendee_layer(out, &self.glyphs, g, &name, company.as_ref(), qr);
+    }
+
+    /// The name and company as they are set on the badge.
+    pub(crate) fn blocks(
+        &self,
+        g: &Geometry,
+        badge: &Badge<'_>,
+    ) -> (layout::Block, Option<layout::Block>) {
+        (
+            layout::block(&self.glyphs, &g.name, badge.name),
+            badge
+                .company
+                .filter(|c| !c.trim().is_empty())
+                .map(|c| layout::block(&self.glyphs, &g.company, c)),
+        )
+    }
+
+    /// Whether the name or the company had to be cut to fit the `preset`
+    /// (each is wrapped and made smaller first, down to a legible minimum).
+    pub fn shortened(&self, badge: &Badge<'_>, preset: Preset) -> Shortened {
+        let (name, company) = self.blocks(&self.geometry(preset), badge);
+        Shortened {
+            name: name.shortened,
+            company: company.is_some_and(|c| c.shortened),
         }
-        self.parse(&build(
-            layout::fitted_size(g.name.size, name_width, g.name.max_width),
-            layout::fitted_size(g.company.size, company_width, g.company.max_width),
-        ))
     }
 
     /// Draws the badge's pixels: as palette indices when `indexed` is asked
@@ -220,29 +237,16 @@ impl BadgeRenderer {
         }
         let scale = dpi as f32 / g.units_per_inch;
         let background = self.background(preset, &g, dpi, scale)?;
-        let simple =
-            GlyphRaster::supports(badge.name) && badge.company.is_none_or(GlyphRaster::supports);
-        if simple {
-            if let (true, Some(indexed)) = (indexed, &background.indexed) {
-                let mut image = indexed.clone();
-                self.draw_attendee(&mut image, &g, badge, qr, scale);
-                if !image.overflowed {
-                    return Ok((Raster::Indexed(image), dpi));
-                }
+        if let (true, Some(indexed)) = (indexed, &background.indexed) {
+            let mut image = indexed.clone();
+            self.draw_attendee(&mut image, &g, badge, qr, scale);
+            if !image.overflowed {
+                return Ok((Raster::Indexed(image), dpi));
             }
-            let mut canvas = background.rgb.clone();
-            self.draw_attendee(&mut canvas, &g, badge, qr, scale);
-            return Ok((Raster::Rgb(canvas), dpi));
         }
-        // Text that needs bidirectional layout or mark positioning: usvg's full layout.
-        let mut pixmap = background.rgba.clone();
-        let tree = self.layout(preset, badge, qr, Some(scale))?;
-        resvg::render(
-            &tree,
-            device_transform(&tree, &pixmap),
-            &mut pixmap.as_mut(),
-        );
-        Ok((Raster::Rgb(Canvas::from_opaque(&pixmap)), dpi))
+        let mut canvas = background.rgb.clone();
+        self.draw_attendee(&mut canvas, &g, badge, qr, scale);
+        Ok((Raster::Rgb(canvas), dpi))
     }
 
     /// The attendee's layer drawn straight onto the canvas: cached glyphs and
@@ -255,20 +259,18 @@ impl BadgeRenderer {
         qr: &QrModules,
         scale: f32,
     ) {
-        let text = |canvas: &mut S, slot: &TextSlot, value: &str, color: Rgb| {
-            let mut size = slot.size * scale;
-            let mut shaped = self.glyphs.shape(value, slot.bold, size);
-            let max = slot.max_width * scale;
-            if shaped.width > max {
-                size = layout::fitted_size(size, shaped.width, max);
-                shaped = self.glyphs.shape(value, slot.bold, size);
+        let text = |canvas: &mut S, slot: &TextSlot, block: &layout::Block, color: Rgb| {
+            let size = block.size * scale;
+            for line in &block.lines {
+                let shaped = self.glyphs.shape(&line.text, slot.bold, size);
+                self.glyphs
+                    .draw(canvas, &shaped, size, line.x * scale, line.y * scale, color);
             }
-            self.glyphs
-                .draw(canvas, &shaped, size, slot.x * scale, slot.y * scale, color);
         };
-        text(canvas, &g.name, badge.name, Rgb(0x11, 0x11, 0x11));
-        if let Some(company) = badge.company.filter(|c| !c.trim().is_empty()) {
-            text(canvas, &g.company, company, Rgb(0x33, 0x33, 0x33));
+        let (name, company) = self.blocks(g, badge);
+        text(canvas, &g.name, &name, Rgb(0x11, 0x11, 0x11));
+        if let Some(company) = company {
+            text(canvas, &g.company, &company, Rgb(0x33, 0x33, 0x33));
         }
         let (x, y, module) = layout::qr_placement(g, qr.width_with_quiet_zone(), Some(scale));
         draw_qr(
@@ -315,7 +317,6 @@ impl BadgeRenderer {
         let background = Arc::new(Background {
             indexed: Indexed::from_canvas(&rgb),
             rgb,
-            rgba: pixmap,
         });
         self.backgrounds
             .lock()
@@ -324,31 +325,9 @@ impl BadgeRenderer {
         Ok(background)
     }
 
-    fn measure(
-        &self,
-        g: &Geometry,
-        id: &str,
-        write: impl FnOnce(&mut String),
-    ) -> Result<f32, BadgeError> {
-        let mut svg = String::new();
-        layout::svg_open(&mut svg, g);
-        write(&mut svg);
-        layout::svg_close(&mut svg);
-        let tree = self.parse(&svg)?;
-        Ok(user_width(&tree, g, id))
-    }
-
     fn parse(&self, svg: &str) -> Result<usvg::Tree, BadgeError> {
         usvg::Tree::from_str(svg, &self.options).map_err(|e| BadgeError::Layout(e.to_string()))
     }
-}
-
-/// The width of node `id` in the preset's own units (usvg measures in CSS pixels).
-fn user_width(tree: &usvg::Tree, g: &Geometry, id: &str) -> f32 {
-    let px_per_unit = tree.size().width() / g.width;
-    tree.node_by_id(id)
-        .map(|n| n.abs_bounding_box().width() / px_per_unit)
-        .unwrap_or(0.0)
 }
 
 /// usvg resolves physical sizes to CSS pixels; this maps them onto the pixmap.
@@ -388,10 +367,9 @@ fn parse_logo_svg(fonts: &Fonts, bytes: &[u8]) -> Result<ImageKind, BadgeError> 
         .map_err(|e| BadgeError::InvalidLogo(e.to_string()))
 }
 
-/// A conference's layer rastered at one size: RGBA for usvg to draw on, RGB
-/// and (when it has at most 256 colours) palette indices for the fast path.
+/// A conference's layer rastered at one size: RGB and (when it has at most
+/// 256 colours) palette indices.
 struct Background {
-    rgba: tiny_skia::Pixmap,
     rgb: Canvas,
     indexed: Option<Indexed>,
 }

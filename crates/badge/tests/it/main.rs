@@ -3,3 +3,4 @@
 
 mod print;
 mod qr_decode;
+mod text;

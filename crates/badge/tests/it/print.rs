@@ -120,7 +120,12 @@ fn decode_cell(page: &image::GrayImage, sheet: &Sheet, cell: u32) -> (String, (f
             page.get_pixel(x0 + cx as u32, y0 + cy as u32).0[0]
         });
     let grids = prepared.detect_grids();
-    assert_eq!(grids.len(), 1, "cell {cell}: one QR code");
+    assert_eq!(
+        grids.len(),
+        1,
+        "cell {cell}: one QR code, found {}",
+        grids.len()
+    );
     let mut out = Vec::new();
     grids[0].decode_to(&mut out).expect("QR decodes");
     let left = grids[0].bounds.iter().map(|p| p.x).min().unwrap() as f32;
