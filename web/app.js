@@ -112,8 +112,33 @@ function setFieldError(name, key, message) {
 function validate(name) {
   const input = $(`f-${name}`);
   const key = checkField(name, input.value);
+  const missing = printable.missing[name];
+  if (!key && missing?.value === input.value) {
+    setFieldError(name, null, t("unprintable", { chars: missing.chars.join(" ") }));
+    return false;
+  }
   setFieldError(name, key);
   return !key;
+}
+
+// What the badge fonts cannot print, as the server says (it knows the
+// fonts, bundled, configured and installed): asked as the user types.
+const printable = { timers: {}, missing: {} };
+
+function checkPrintable(name) {
+  clearTimeout(printable.timers[name]);
+  printable.timers[name] = setTimeout(async () => {
+    const value = $(`f-${name}`).value;
+    if (!value.trim() || checkField(name, value)) return;
+    try {
+      const res = await api(`/api/printable?text=${encodeURIComponent(value)}`);
+      if (res.status !== 200 || $(`f-${name}`).value !== value) return;
+      printable.missing[name] = res.body.printable ? null : { value, chars: res.body.missing };
+      validate(name);
+    } catch {
+      // The server checks again at sign-up.
+    }
+  }, 250);
 }
 
 function setupSignup() {
@@ -122,6 +147,7 @@ function setupSignup() {
     const input = $(`f-${name}`);
     input.addEventListener("input", () => {
       if (input.getAttribute("aria-invalid") === "true" || input.value.length > 0) validate(name);
+      if (name === "user_name" || name === "company_name") checkPrintable(name);
     });
     input.addEventListener("blur", () => {
       if (input.value) validate(name);
@@ -186,6 +212,7 @@ function startBadge(registration) {
   $("badge-img").hidden = true;
   $("badge-placeholder").hidden = false;
   $("badge-actions").hidden = true;
+  $("badge-note").hidden = true;
   showBadgeState("pending");
   pollBadge(250, Date.now());
 }
@@ -228,6 +255,7 @@ function showBadgeReady(info) {
   $("dl-svg").href = info.svg;
   $("dl-pdf").href = info.pdf;
   $("badge-actions").hidden = false;
+  $("badge-note").hidden = !(info.shortened?.length > 0);
   showBadgeState("ready");
 }
 

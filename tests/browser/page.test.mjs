@@ -196,6 +196,27 @@ describe("sign up", () => {
     await context.close();
   });
 
+  test("a name the badge fonts cannot print is named before submitting; a name too long is said to be cut", async () => {
+    const { page, context } = await newPage();
+    // U+1FAE0: no bundled face has it, nor any installed font CI has.
+    await fillSignup(page, { userId: "melting", name: "Ann \u{1FAE0}", phone: "010-5555-0000", company: "" });
+    await page.waitForFunction(() => /\u{1FAE0}/u.test(document.getElementById("e-user_name").textContent));
+    assert.match(await page.textContent("#e-user_name"), /cannot print/);
+    assert.equal(await page.getAttribute("#f-user_name", "aria-invalid"), "true");
+    await page.click("#submit");
+    assert.match(await page.textContent("#signup-status"), /correct/);
+    assert.equal((await server.list(`&q=${encodeURIComponent("\u{1FAE0}")}`)).items.length, 0, "nothing was sent");
+    // Fixed: the error goes, and a name too long for three lines is taken
+    // and printed cut, which the preview says.
+    await page.fill("#f-user_name", "\uBDC1".repeat(100));
+    await page.waitForFunction(() => document.getElementById("e-user_name").textContent === "");
+    await page.click("#submit");
+    await page.locator("#badge-img").waitFor({ state: "visible", timeout: 20000 });
+    await page.locator("#badge-note").waitFor({ state: "visible" });
+    assert.match(await page.textContent("#badge-note"), /too long/);
+    await context.close();
+  });
+
   test("a duplicate sign-up shows the duplicate message", async () => {
     const first = await server.register({ type: CONFERENCE, user_id: "twice", user_name: "Once", phone_number: "01011112222" });
     assert.equal(first.status, 201);

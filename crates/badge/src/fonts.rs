@@ -92,7 +92,9 @@ impl Fonts {
             }
             files.push(data);
         }
-        Ok(Fonts::build(files, sources.installed))
+        let fonts = Fonts::build(files, sources.installed);
+        fonts.glyphs.index_installed();
+        Ok(fonts)
     }
 
     fn build(files: Vec<&'static [u8]>, installed: bool) -> Fonts {
@@ -110,9 +112,11 @@ impl Fonts {
         // usvg tries faces in the order they were loaded, so the installed
         // fonts come after the bundled and configured ones there too.
         let system = installed.then(|| {
-            db.load_system_fonts();
             let mut system = fontdb::Database::new();
             system.load_system_fonts();
+            for face in system.faces() {
+                db.push_face_info(face.clone());
+            }
             system
         });
         Fonts {

@@ -165,6 +165,12 @@ struct Installed {
 
 impl Installed {
     fn face_for(&mut self, c: char) -> Option<u32> {
+        self.build_index();
+        let entry = self.index.as_ref()?[c as usize];
+        entry.checked_sub(1)
+    }
+
+    fn build_index(&mut self) {
         if self.index.is_none() {
             let mut index = vec![0u32; 0x11_0000];
             for (slot, &id) in self.ids.iter().enumerate() {
@@ -193,8 +199,6 @@ impl Installed {
             }
             self.index = Some(index);
         }
-        let entry = self.index.as_ref()?[c as usize];
-        entry.checked_sub(1)
     }
 }
 
@@ -232,6 +236,14 @@ impl GlyphRaster {
             }),
             fallback: RwLock::new(HashMap::new()),
             cache: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Reads the installed fonts' character maps now rather than on the
+    /// first character that needs them (which may be inside a request).
+    pub(crate) fn index_installed(&self) {
+        if let Some(installed) = &self.installed {
+            installed.lock().expect("installed fonts").build_index();
         }
     }
 

@@ -4,11 +4,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use lanyard_badge::{BadgeRenderer, Fonts, Logo, Payload, Rgb, Sheet, Theme, DEFAULT_ACCENT};
+use lanyard_badge::{
+    BadgeRenderer, FontSources, Fonts, Logo, Payload, Rgb, Sheet, Theme, DEFAULT_ACCENT,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::checkin::{CheckinCode, URN_PREFIX};
-use crate::fields::{ConferenceId, FieldError};
+use crate::fields::{CompanyName, ConferenceId, FieldError, UserName};
 use crate::registration::Person;
 
 /// What a badge's QR code says.
@@ -29,6 +31,8 @@ pub enum PayloadKind {
 pub enum ConfigError {
     #[error("{0}")]
     Sheet(String),
+    #[error("fonts: {0}")]
+    Fonts(#[source] lanyard_badge::BadgeError),
     #[error("reading {path}: {source}")]
     Read {
         path: PathBuf,
@@ -69,6 +73,43 @@ pub struct ConferencesConfig {
     /// Label or card stock beside the built-in sheets (`[[sheet]]`).
     #[serde(rename = "sheet", default)]
     pub sheets: Vec<SheetConfig>,
+    /// Fonts beyond the bundled ones (`[fonts]`).
+    #[serde(default)]
+    pub fonts: FontsConfig,
+}
+
+/// `[fonts]`: font files tried after the bundled faces (relative to the
+/// configuration file), and whether the fonts installed on the system are
+/// tried last (the default).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FontsConfig {
+    #[serde(default)]
+    pub files: Vec<String>,
+    #[serde(default = "yes")]
+    pub installed: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for FontsConfig {
+    fn default() -> Self {
+        FontsConfig {
+            files: Vec::new(),
+            installed: true,
+        }
+    }
+}
+
+impl FontsConfig {
+    fn sources(&self, base_dir: &Path) -> FontSources {
+        FontSources {
+            files: self.files.iter().map(|f| base_dir.join(f)).collect(),
+            installed: self.installed,
+        }
+    }
 }
 
 /// A custom sheet: every length in millimetres from the page's top-left.
@@ -149,6 +190,7 @@ impl ConferencesConfig {
                 conference("About cloud computing"),
             ],
             sheets: Vec::new(),
+            fonts: FontsConfig::default(),
         }
     }
 
@@ -199,10 +241,11 @@ pub struct Conferences {
 }
 
 impl Conferences {
-    /// Loads the conferences of a TOML file (logos relative to it), or the
-    /// built-in two when `config` is `None`.
-    pub fn load(config: Option<&Path>, fonts: &Fonts) -> Result<Self, ConfigError> {
-        match config {
+    /// Loads the conferences of a TOML file (logos and fonts relative to
+    /// it), or the built-in two when `config` is `None`, with the font chain
+    /// the file asks for (by default the bundled fonts, then the installed).
+    pub fn load(config: Option<&Path>) -> Result<Self, ConfigError> {
+        let (cfg, base) = match config {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
                     path: path.to_owned(),
@@ -213,11 +256,12 @@ impl Conferences {
                         path: path.to_owned(),
                         message,
                     })?;
-                let base = path.parent().unwrap_or(Path::new(""));
-                Conferences::build(cfg, base, fonts)
+                (cfg, path.parent().unwrap_or(Path::new("")))
             }
-            None => Conferences::build(ConferencesConfig::builtin(), Path::new("."), fonts),
-        }
+            None => (ConferencesConfig::builtin(), Path::new(".")),
+        };
+        let fonts = Fonts::load(&cfg.fonts.sources(base)).map_err(ConfigError::Fonts)?;
+        Conferences::build(cfg, base, &fonts)
     }
 
     /// Prepares every conference: checks ids and colours, reads logos (relative
@@ -331,6 +375,40 @@ impl Conferences {
 
     pub fn sheet(&self, name: &str) -> Option<&Sheet> {
         self.sheets.iter().find(|s| s.name == name)
+    }
+
+    /// Refuses a name or company the badge fonts cannot draw.
+    pub fn check_printable(&self, person: &Person) -> Result<(), FieldError> {
+        self.check_text(UserName::FIELD, person.user_name.as_str())?;
+        match &person.company_name {
+            Some(company) => self.check_text(CompanyName::FIELD, company.as_str()),
+            None => Ok(()),
+        }
+    }
+
+    /// Refuses text the badge fonts cannot draw, naming each character
+    /// (at most ten).
+    pub fn check_text(&self, field: &'static str, text: &str) -> Result<(), FieldError> {
+        let missing = self.fonts.missing(text);
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let named: Vec<String> = missing
+            .iter()
+            .take(10)
+            .map(|c| format!("{c} (U+{:04X})", *c as u32))
+            .collect();
+        let more = match missing.len() {
+            n if n > 10 => format!(" and {} more", n - 10),
+            _ => String::new(),
+        };
+        Err(FieldError::new(
+            field,
+            format!(
+                "has characters no badge font can print: {}{more}",
+                named.join(", ")
+            ),
+        ))
     }
 
     /// The fonts every renderer was built with.

@@ -175,6 +175,7 @@ impl Lanyard {
             required(&input.phone_number, PhoneNumber::FIELD)?,
             input.company_name.as_deref(),
         )?;
+        self.conferences.check_printable(&person)?;
         let registration = Registration {
             user_id,
             conference,
@@ -311,10 +312,18 @@ impl Lanyard {
     ) -> Result<Registration, LanyardError> {
         let mut registration = self.badge(token).await?;
         if let Some(name) = changes.user_name {
-            registration.person.user_name = UserName::parse(&name)?;
+            let name = UserName::parse(&name)?;
+            self.conferences
+                .check_text(UserName::FIELD, name.as_str())?;
+            registration.person.user_name = name;
         }
         if let Some(company) = changes.company_name {
-            registration.person.company_name = CompanyName::parse(&company)?;
+            let company = CompanyName::parse(&company)?;
+            if let Some(company) = &company {
+                self.conferences
+                    .check_text(CompanyName::FIELD, company.as_str())?;
+            }
+            registration.person.company_name = company;
         }
         if let Some(consent) = changes.contact_on_badge {
             registration.contact_on_badge = consent;
@@ -547,6 +556,24 @@ impl Lanyard {
         let payload = conference.payload(&registration.person, code, registration.contact_on_badge);
         render(&conference.renderer, &registration.person.badge(&payload))
             .map_err(|e| LanyardError::Render(e.to_string()))
+    }
+
+    /// The fields that had to be cut to fit on the badge (each is wrapped
+    /// and made smaller first, down to a legible minimum): `user_name`,
+    /// `company_name`, or none.
+    pub fn shortened(&self, registration: &Registration) -> Vec<&'static str> {
+        let fit = self
+            .with_badge(registration, |renderer, badge| {
+                Ok(renderer.shortened(badge, Preset::Id1))
+            })
+            .unwrap_or_default();
+        [
+            (fit.name, UserName::FIELD),
+            (fit.company, CompanyName::FIELD),
+        ]
+        .into_iter()
+        .filter_map(|(cut, field)| cut.then_some(field))
+        .collect()
     }
 
     /// One file of a registration's badge, rendered in memory.

@@ -6,15 +6,15 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use lanyard_badge::Format;
-use lanyard_domain::{BadgeStatus, ListRequest};
+use lanyard_domain::{BadgeStatus, FieldError, ListRequest};
 
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery, JsonBody, Organizer};
 use crate::paths;
-use crate::requests::{ListParams, SignUpBody};
+use crate::requests::{ListParams, PrintableParams, SignUpBody};
 use crate::views::{
-    BadgeView, ConferenceList, ConferenceView, Health, RegistrationList, RegistrationPage,
-    RegistrationView,
+    BadgeView, ConferenceList, ConferenceView, Health, PrintableView, RegistrationList,
+    RegistrationPage, RegistrationView,
 };
 use crate::AppState;
 
@@ -22,6 +22,32 @@ use crate::AppState;
     responses((status = 200, description = "The server is up", body = Health)))]
 pub async fn health() -> Json<Health> {
     Json(Health { status: "ok" })
+}
+
+#[utoipa::path(get, path = paths::PRINTABLE, tag = "public",
+    params(PrintableParams),
+    responses(
+        (status = 200, description = "Whether the badge fonts can print the text, and what they cannot", body = PrintableView),
+        (status = 400, description = "No text, or more than 200 characters", body = ErrorBody),
+    ))]
+pub async fn printable(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<PrintableParams>,
+) -> Result<Json<PrintableView>, ApiError> {
+    if params.text.chars().count() > 200 {
+        return Err(FieldError::new("text", "must be at most 200 characters").into());
+    }
+    let conferences = state.lanyard.conferences();
+    let missing = conferences.fonts().missing(&params.text);
+    let message = conferences
+        .check_text("text", &params.text)
+        .err()
+        .map(|e| e.message);
+    Ok(Json(PrintableView {
+        printable: missing.is_empty(),
+        missing: missing.iter().map(char::to_string).collect(),
+        message,
+    }))
 }
 
 #[utoipa::path(get, path = paths::CONFERENCES, tag = "public",
@@ -213,6 +239,7 @@ pub async fn badge(
             png: link("png"),
             svg: link("svg"),
             pdf: link("pdf"),
+            shortened: state.lanyard.shortened(&registration),
             registration: RegistrationView::for_attendee(registration),
         };
         let mut response = Json(view).into_response();

@@ -155,6 +155,7 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .route(paths::EXPORT_CSV, get(lists::export_csv))
         .route(paths::EXPORT_XLSX, get(lists::export_xlsx))
         .route(paths::SHEETS, get(print::sheets))
+        .route(paths::PRINTABLE, get(api::printable))
         .route(paths::BADGES_PDF, get(print::badges_pdf))
         .route(paths::OPENAPI, get(move || openapi::serve(openapi.clone())))
         .route("/api", any(api::not_found))

@@ -23,6 +23,7 @@ pub const IMPORT: &str = "/api/registrations/import";
 pub const EXPORT_CSV: &str = "/api/registrations.csv";
 pub const EXPORT_XLSX: &str = "/api/registrations.xlsx";
 pub const SHEETS: &str = "/api/sheets";
+pub const PRINTABLE: &str = "/api/printable";
 pub const BADGES_PDF: &str = "/api/badges.pdf";
 pub const OPENAPI: &str = "/api/openapi.json";
 

@@ -176,6 +176,15 @@ pub struct StatsParams {
     pub conference: Option<String>,
 }
 
+/// A text to check against the badge fonts.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PrintableParams {
+    /// A name or company as typed (at most 200 characters).
+    #[param(max_length = 200)]
+    pub text: String,
+}
+
 /// A print run's query string: the list's filters, and the sheet.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

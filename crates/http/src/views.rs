@@ -235,9 +235,25 @@ pub struct BadgeView {
     pub png: Option<String>,
     pub svg: Option<String>,
     pub pdf: Option<String>,
+    /// Fields too long for the badge even on several lines at the smallest
+    /// legible size, and so cut with an ellipsis: `user_name`,
+    /// `company_name`.
+    #[schema(example = json!([]))]
+    pub shortened: Vec<&'static str>,
     /// Everything stored about the registration: the badge link is its
     /// attendee's own page (SPEC §9).
     pub registration: RegistrationView,
+}
+
+/// Whether the badge fonts can print a text.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PrintableView {
+    pub printable: bool,
+    /// Each character no badge font can print, once, in order.
+    #[schema(example = json!(["🫠"]))]
+    pub missing: Vec<String>,
+    /// What a sign-up with this text would be told; `null` when printable.
+    pub message: Option<String>,
 }
 
 /// Who a desk token (or the organizer token) is.

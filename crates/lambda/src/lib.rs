@@ -14,7 +14,6 @@ use lanyard_aws::{
     run_job, AwsBackend, AwsClients, AwsResourceArgs, AwsResources, BadgeJob, MetricsSink,
     SweepPolicy,
 };
-use lanyard_badge::Fonts;
 use lanyard_domain::{Conferences, JobOutcome};
 use lanyard_http::{AdminToken, AppState, Limits, DEFAULT_LOG_FILTER};
 use serde_json::Value;
@@ -78,7 +77,7 @@ impl Settings {
 }
 
 pub fn load_conferences(config: Option<&Path>) -> anyhow::Result<Conferences> {
-    Ok(Conferences::load(config, &Fonts::bundled())?)
+    Ok(Conferences::load(config)?)
 }
 
 /// JSON log lines on standard output (CloudWatch Logs), each with the

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use lanyard_badge::Fonts;
 use lanyard_domain::{BadgeJobPolicy, Conferences, Lanyard};
 use lanyard_embedded::{
     refuse_lost_database, BadgeWorkers, DataDirLock, FileObjectStore, LocalBadgeJobs, SqliteStore,
@@ -55,8 +54,8 @@ impl ServeSettings {
 }
 
 /// Loads the conferences: the `--config` file, or the built-in two.
-pub fn load_conferences(config: Option<&Path>, fonts: &Fonts) -> anyhow::Result<Conferences> {
-    Ok(Conferences::load(config, fonts)?)
+pub fn load_conferences(config: Option<&Path>) -> anyhow::Result<Conferences> {
+    Ok(Conferences::load(config)?)
 }
 
 /// The organizer token: given, or kept in the data directory (made on first start,
@@ -112,8 +111,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: ServeSettings) -> anyhow::Result<Application> {
-        let fonts = Fonts::bundled();
-        let conferences = load_conferences(settings.config.as_deref(), &fonts)?;
+        let conferences = load_conferences(settings.config.as_deref())?;
         #[cfg(feature = "aws")]
         let (lanyard, backend) = match &settings.aws {
             None => Self::embedded(&settings, conferences)?,

@@ -9,7 +9,7 @@ use lanyard::render::{
     render_csv, render_csv_sheet, render_one, write_file, Attendee, RenderOptions,
 };
 use lanyard::{Application, ConnectionLimits, ServeSettings};
-use lanyard_badge::{Fonts, Format, Preset, PrintOptions, MAX_DPI, MIN_DPI};
+use lanyard_badge::{Format, Preset, PrintOptions, MAX_DPI, MIN_DPI};
 use lanyard_domain::{Person, PrintRequest};
 use lanyard_http::Limits;
 
@@ -591,8 +591,7 @@ fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn render(args: RenderArgs) -> anyhow::Result<ExitCode> {
-    let fonts = Fonts::bundled();
-    let conferences = load_conferences(args.config.path.as_deref(), &fonts)?;
+    let conferences = load_conferences(args.config.path.as_deref())?;
     let preset: Preset = args.preset.parse().map_err(anyhow::Error::msg)?;
     let format: Format = args.format.parse().map_err(anyhow::Error::msg)?;
     let options = RenderOptions {
@@ -663,14 +662,16 @@ fn render(args: RenderArgs) -> anyhow::Result<ExitCode> {
             .id
             .to_string(),
     };
+    let person = Person::parse(
+        args.user_name.as_deref().unwrap_or_default(),
+        args.phone.as_deref().unwrap_or_default(),
+        args.company.as_deref(),
+    )?;
+    options.conferences.check_printable(&person)?;
     let attendee = Attendee {
         user_id: None,
         conference,
-        person: Person::parse(
-            args.user_name.as_deref().unwrap_or_default(),
-            args.phone.as_deref().unwrap_or_default(),
-            args.company.as_deref(),
-        )?,
+        person,
         contact_on_badge: args.contact_on_badge,
     };
     let bytes = render_one(&options, &attendee)?;
@@ -697,8 +698,7 @@ fn find_sheet<'a>(
 }
 
 fn print(args: PrintArgs) -> anyhow::Result<ExitCode> {
-    let fonts = Fonts::bundled();
-    let conferences = load_conferences(args.config.path.as_deref(), &fonts)?;
+    let conferences = load_conferences(args.config.path.as_deref())?;
     if args.list_sheets {
         println!("name\tpage (mm)\tgrid\tcell (mm)\tdescription");
         for s in conferences.sheets() {
@@ -764,8 +764,7 @@ fn print(args: PrintArgs) -> anyhow::Result<ExitCode> {
 const MAX_IMPORT_FILE: u64 = 64 * 1024 * 1024;
 
 fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
-    let fonts = Fonts::bundled();
-    let conferences = load_conferences(args.config.path.as_deref(), &fonts)?;
+    let conferences = load_conferences(args.config.path.as_deref())?;
     let options = lanyard_domain::ImportOptions {
         dry_run: args.dry_run,
         encoding: args
@@ -839,8 +838,7 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
-    let fonts = Fonts::bundled();
-    let conferences = load_conferences(args.config.path.as_deref(), &fonts)?;
+    let conferences = load_conferences(args.config.path.as_deref())?;
     let format: lanyard_domain::ExportFormat = args.format.parse().map_err(anyhow::Error::msg)?;
     let list = lanyard_domain::ListRequest {
         conference: args.conference,

@@ -100,7 +100,10 @@ pub fn file_stem(user_id: &UserId, conference: &str) -> String {
 
 /// The rows of a CSV file, each validated with the API's rules: the
 /// attendee, or why the row was refused, with its line number.
-pub fn read_csv(csv_path: &Path) -> anyhow::Result<Vec<(usize, Result<Attendee, String>)>> {
+pub fn read_csv(
+    conferences: &Conferences,
+    csv_path: &Path,
+) -> anyhow::Result<Vec<(usize, Result<Attendee, String>)>> {
     let mut reader = csv::Reader::from_path(csv_path)
         .with_context(|| format!("reading {}", csv_path.display()))?;
     let headers = reader.headers()?.clone();
@@ -113,11 +116,15 @@ pub fn read_csv(csv_path: &Path) -> anyhow::Result<Vec<(usize, Result<Attendee, 
     for (i, row) in reader.deserialize::<CsvRow>().enumerate() {
         let line = i + 2;
         let parsed = row.map_err(|e| e.to_string()).and_then(|r| {
+            let person = Person::parse(&r.user_name, &r.phone_number, Some(&r.company_name))
+                .map_err(|e| e.to_string())?;
+            conferences
+                .check_printable(&person)
+                .map_err(|e| e.to_string())?;
             Ok(Attendee {
                 user_id: Some(UserId::parse(&r.user_id).map_err(|e| e.to_string())?),
                 conference: r.conference,
-                person: Person::parse(&r.user_name, &r.phone_number, Some(&r.company_name))
-                    .map_err(|e| e.to_string())?,
+                person,
                 contact_on_badge: yes_no(&r.contact_on_badge)
                     .map_err(|e| format!("contact_on_badge: {e}"))?,
             })
@@ -138,7 +145,7 @@ pub fn render_csv_sheet(
     out: &Path,
 ) -> anyhow::Result<BatchReport> {
     let started = std::time::Instant::now();
-    let attendees = read_csv(csv_path)?;
+    let attendees = read_csv(conferences, csv_path)?;
     let mut failed = Vec::new();
     let written = write_via_partial(out, |file| {
         let mut run = PrintRun::new(file, conferences.fonts(), sheet, options)?;
@@ -206,7 +213,7 @@ pub fn render_csv(
     out_dir: &Path,
     jobs: usize,
 ) -> anyhow::Result<BatchReport> {
-    let attendees = read_csv(csv_path)?;
+    let attendees = read_csv(options.conferences, csv_path)?;
     let mut failed = Vec::new();
     let mut rows = Vec::new();
     // Each row's file name, and the line that took it: two rows may never

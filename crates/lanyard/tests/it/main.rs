@@ -15,3 +15,4 @@ mod limits;
 mod lists;
 mod logs;
 mod reliability;
+mod text;

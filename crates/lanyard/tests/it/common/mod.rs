@@ -146,6 +146,18 @@ impl TestApp {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
+    pub async fn get_json_query(&self, path: &str, query: &[(&str, &str)]) -> (u16, Value) {
+        let res = self
+            .client
+            .get(self.url(path))
+            .query(query)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
     /// The body of a public GET (a badge image, say).
     pub async fn get_bytes(&self, path: &str) -> Vec<u8> {
         let res = self.client.get(self.url(path)).send().await.unwrap();
