@@ -102,6 +102,19 @@ impl LanyardError {
     }
 }
 
+/// The most bytes one badge file may take: 1 MiB for the attendee's part,
+/// beside the conference's logo (embedded in SVG as base64, and in PDF).
+/// Text cannot come near it: a badge prints at most three lines of name and
+/// two of company, each glyph defined once; 200 distinct complex CJK
+/// ideographs make a 100 KB SVG.
+pub fn badge_file_ceiling(theme: &lanyard_badge::Theme) -> usize {
+    let logo = match &theme.logo {
+        Some(lanyard_badge::Logo::Png(b) | lanyard_badge::Logo::Svg(b)) => b.len(),
+        None => 0,
+    };
+    (1 << 20) + 2 * logo
+}
+
 fn required<'a>(value: &'a Option<String>, field: &'static str) -> Result<&'a str, FieldError> {
     value
         .as_deref()
@@ -576,14 +589,25 @@ impl Lanyard {
         .collect()
     }
 
-    /// One file of a registration's badge, rendered in memory.
+    /// One file of a registration's badge, rendered in memory, refused if
+    /// it is larger than [`badge_file_ceiling`] allows: a registration can
+    /// store at most three such files, whatever its text.
     pub fn render_one(
         &self,
         registration: &Registration,
         format: Format,
     ) -> Result<Vec<u8>, LanyardError> {
-        self.with_badge(registration, |renderer, badge| {
-            renderer.render(badge, Preset::Id1, format, None)
-        })
+        let (bytes, ceiling) = self.with_badge(registration, |renderer, badge| {
+            let bytes = renderer.render(badge, Preset::Id1, format, None)?;
+            Ok((bytes, badge_file_ceiling(renderer.theme())))
+        })?;
+        if bytes.len() > ceiling {
+            return Err(LanyardError::Render(format!(
+                "the {} badge is {} bytes, over the {ceiling}-byte ceiling",
+                format.extension(),
+                bytes.len()
+            )));
+        }
+        Ok(bytes)
     }
 }

@@ -140,6 +140,28 @@ async fn a_name_too_long_for_three_lines_is_printed_cut_and_the_badge_says_so() 
         let bytes = app.get_bytes(badge[link].as_str().unwrap()).await;
         assert!(bytes.len() < 80_000, "{link}: {} bytes", bytes.len());
     }
+    // The costliest text there is: 100 distinct complex ideographs in each
+    // field (every glyph defined once, so its outline counts once) stays
+    // far below the 1 MiB ceiling a badge file may reach.
+    let dense = |from: u32| -> String {
+        (0..100)
+            .filter_map(|i| char::from_u32(from + i * 7 % 160))
+            .collect()
+    };
+    let res = app
+        .post_registration(&sign_up_body("dense", &dense(0x9F00), &dense(0x9E00)))
+        .await;
+    assert_eq!(res.status(), 201);
+    let body: Value = res.json().await.unwrap();
+    let badge = app
+        .wait_for_badge(body["badge"]["url"].as_str().unwrap())
+        .await;
+    assert_eq!(badge["status"], "ready", "{badge}");
+    for link in ["png", "svg", "pdf"] {
+        let bytes = app.get_bytes(badge[link].as_str().unwrap()).await;
+        assert!(bytes.len() < (1 << 20) / 8, "{link}: {} bytes", bytes.len());
+    }
+
     // A name that wraps onto two lines is not cut.
     let res = app
         .post_registration(&sign_up_body(
