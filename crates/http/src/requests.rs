@@ -20,14 +20,18 @@ pub struct SignUpBody {
     /// 1–64 letters, digits and `.` `_` `-` `@` `+`; not `*`, not only dots.
     #[schema(value_type = String, required = true, min_length = 1, max_length = 64, example = "gildong.hong")]
     pub user_id: Option<String>,
-    /// 1–100 characters after trimming, any script, no control characters.
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, pattern = r"^[^\u0000-\u0008\u000E-\u001F\u007F-\u0084\u0086-\u009F]*$", example = "홍길동")]
+    /// 1–100 characters once white space is trimmed from both ends (and
+    /// the text is in Unicode NFC), any script; no control character and no
+    /// text-direction override anywhere; at least one visible character;
+    /// every character printable by the badge fonts (`GET /api/printable`).
+    #[schema(value_type = String, required = true, min_length = 1, pattern = r"^[\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069](?:[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]{0,98}[^\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069])?[\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$", example = "홍길동")]
     pub user_name: Option<String>,
     /// An optional leading `+`, then digits with spaces, `-`, `(`, `)`; 4–20 digits.
     #[schema(value_type = String, required = true, min_length = 4, max_length = 60, pattern = r"^\s*\+?[ ()-]*(?:[0-9][ ()-]*){4,20}\s*$", example = "+82 10-1234-5678")]
     pub phone_number: Option<String>,
-    /// Up to 100 characters, no control characters.
-    #[schema(value_type = Option<String>, max_length = 100, pattern = r"^[^\u0000-\u0008\u000E-\u001F\u007F-\u0084\u0086-\u009F]*$", example = "Example Corp")]
+    /// Up to 100 characters once white space is trimmed from both ends (in
+    /// NFC); otherwise as `user_name`.
+    #[schema(value_type = Option<String>, pattern = r"^[\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*(?:[^\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069](?:[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]{0,98}[^\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069])?)?[\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$", example = "Example Corp")]
     pub company_name: Option<String>,
     /// Put the contact card (name, company, phone) in the badge's QR code.
     /// `false` (the default): the QR holds the check-in code and nothing else.
