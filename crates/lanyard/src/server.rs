@@ -103,6 +103,8 @@ struct Tracked {
     started: Instant,
     /// Milliseconds after `started` of the last read or write.
     last_activity: Arc<AtomicU64>,
+    /// An answer that replaced what hyper wrote, still to be sent.
+    pending: Vec<u8>,
 }
 
 impl Tracked {
@@ -110,6 +112,51 @@ impl Tracked {
         let now = self.started.elapsed().as_millis() as u64;
         self.last_activity.store(now, Ordering::Relaxed);
     }
+
+    /// Sends what is left of a replaced answer first.
+    fn poll_pending(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        while !self.pending.is_empty() {
+            let n = std::task::ready!(Pin::new(&mut self.inner).poll_write(cx, &self.pending))?;
+            if n == 0 {
+                return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
+            }
+            self.pending.drain(..n);
+            self.touch();
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// hyper answers a request it cannot parse on its own, before any handler
+/// sees it: `400` (malformed), `414` (URL too long) or `431` (headers too
+/// large), with an empty body. That answer is recognised by its exact head
+/// (hyper's own: `connection: close` then `content-length: 0`; every answer
+/// of the router has a body) and replaced by the same status with the JSON
+/// error every other answer has. hyper offers no hook for these answers,
+/// hence this.
+fn json_parse_error(head: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(head).ok()?;
+    let (status, rest) = text.strip_prefix("HTTP/1.1 ")?.split_once("\r\n")?;
+    let date = rest
+        .strip_prefix("connection: close\r\ncontent-length: 0\r\n")?
+        .strip_suffix("\r\n\r\n")?;
+    if !date.starts_with("date: ") || date.contains("\r\n") {
+        return None;
+    }
+    let (code, message) = match status.split(' ').next()? {
+        "400" => ("bad_request", "the request could not be read as HTTP/1.1"),
+        "414" => ("uri_too_long", "the request's URL is too long"),
+        "431" => ("headers_too_large", "the request's headers are too large"),
+        _ => return None,
+    };
+    let body = format!(r#"{{"error":{{"code":"{code}","message":"{message}"}}}}"#);
+    Some(
+        format!(
+            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n{date}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes(),
+    )
 }
 
 impl AsyncRead for Tracked {
@@ -133,6 +180,11 @@ impl AsyncWrite for Tracked {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
+        std::task::ready!(self.poll_pending(cx))?;
+        if let Some(answer) = json_parse_error(buf) {
+            self.pending = answer;
+            return Poll::Ready(Ok(buf.len()));
+        }
         let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
         if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
             self.touch();
@@ -141,10 +193,12 @@ impl AsyncWrite for Tracked {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        std::task::ready!(self.poll_pending(cx))?;
         Pin::new(&mut self.inner).poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        std::task::ready!(self.poll_pending(cx))?;
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 
@@ -153,6 +207,14 @@ impl AsyncWrite for Tracked {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
+        std::task::ready!(self.poll_pending(cx))?;
+        let mut parts = bufs.iter().filter(|b| !b.is_empty());
+        if let (Some(head), None) = (parts.next(), parts.next()) {
+            if let Some(answer) = json_parse_error(head) {
+                self.pending = answer;
+                return Poll::Ready(Ok(head.len()));
+            }
+        }
         let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
         if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
             self.touch();
@@ -204,6 +266,7 @@ pub async fn serve(
             inner: stream,
             started,
             last_activity: last_activity.clone(),
+            pending: Vec::new(),
         });
         let router = router.clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
@@ -257,6 +320,27 @@ pub async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_hypers_own_empty_parse_error_answers_are_replaced() {
+        let head = b"HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\ncontent-length: 0\r\ndate: Sat, 28 Nov 2026 08:49:42 GMT\r\n\r\n";
+        let answer = String::from_utf8(json_parse_error(head).unwrap()).unwrap();
+        let (head_out, body) = answer.split_once("\r\n\r\n").unwrap();
+        assert!(head_out.starts_with(
+            "HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
+        ));
+        assert!(head_out.contains(&format!("content-length: {}", body.len())));
+        let json: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(json["error"]["code"], "headers_too_large");
+        // An answer of the router (a body, other headers) is left alone.
+        for other in [
+            &b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: 10\r\ndate: x\r\n\r\n"[..],
+            b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 0\r\ndate: x\r\n\r\n",
+            b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\ndate: x\r\n\r\nextra",
+        ] {
+            assert!(json_parse_error(other).is_none());
+        }
+    }
 
     #[test]
     fn the_per_address_cap_counts_open_connections_and_frees_closed_ones() {

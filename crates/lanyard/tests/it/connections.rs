@@ -179,3 +179,57 @@ async fn shutdown_does_not_wait_past_its_deadline_for_a_half_sent_request() {
         .expect("the server stops despite the half-sent request");
     drop(half);
 }
+
+/// Requests hyper refuses before any handler sees them still get the JSON
+/// error shape: malformed, a URL too long, too many headers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_that_cannot_be_parsed_get_json_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_with_connections(dir.path(), limits()).await;
+    let address = app.socket_address().to_owned();
+    let many_headers: String = (0..200).map(|i| format!("X-{i}: y\r\n")).collect();
+    let cases = [
+        (
+            "GET /api/health HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n".to_owned(),
+            400,
+            "bad_request",
+        ),
+        ("BLAH\r\n\r\n".to_owned(), 400, "bad_request"),
+        (
+            format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70_000)),
+            414,
+            "uri_too_long",
+        ),
+        (
+            format!("GET /api/health HTTP/1.1\r\nHost: x\r\n{many_headers}\r\n"),
+            431,
+            "headers_too_large",
+        ),
+    ];
+    for (request, status, code) in cases {
+        let answer = tokio::task::spawn_blocking({
+            let address = address.clone();
+            move || {
+                let mut stream = TcpStream::connect(&address).unwrap();
+                stream.write_all(request.as_bytes()).unwrap();
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(5)))
+                    .unwrap();
+                let mut answer = Vec::new();
+                let _ = stream.read_to_end(&mut answer);
+                String::from_utf8(answer).unwrap()
+            }
+        })
+        .await
+        .unwrap();
+        let (head, body) = answer.split_once("\r\n\r\n").expect("a whole answer");
+        assert!(head.starts_with(&format!("HTTP/1.1 {status} ")), "{head}");
+        assert!(head.contains("content-type: application/json"), "{head}");
+        let json: serde_json::Value = serde_json::from_str(body).expect("a JSON body");
+        assert_eq!(json["error"]["code"], code, "{body}");
+    }
+    // The server goes on serving.
+    let (status, _) = app.get_json("/api/health").await;
+    assert_eq!(status, 200);
+    app.stop().await;
+}
