@@ -624,3 +624,91 @@ async fn import_export_and_print_on_dynamodb() {
     assert!(payloads.iter().any(|p| p == code), "{payloads:?} {code}");
     server.stop();
 }
+
+/// After a `204`, no object of the registration is left in S3 once the work
+/// in flight ends: `DELETE`s racing the SQS badge worker, and racing the SVG
+/// and PDF rendered on request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_delete_on_the_aws_backend_no_object_remains() {
+    let emulator = Emulator::start();
+    let clients = emulator.clients().await;
+    let resources = aws_setup(&emulator, "gone");
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&emulator, &resources, dir.path());
+    let mut tokens = Vec::new();
+    for i in 0..12 {
+        let user = format!("gone{i}");
+        let (status, body) = server.post(&registration(&user, "Gone Soon")).await;
+        assert_eq!(status, 201, "{body}");
+        let url = body["badge"]["url"].as_str().unwrap().to_owned();
+        let path = format!("/api/registrations/{user}/{CONFERENCE_PATH}");
+        if i % 2 == 0 {
+            // While the worker renders (the job is on the queue already).
+            let (status, _) = server.organizer(Method::DELETE, &path).await;
+            assert_eq!(status, 204);
+        } else {
+            // While the SVG and the PDF are rendered on request.
+            server.ready_png(&url).await;
+            let (pdf, svg, (status, _)) = tokio::join!(
+                server.client.get(server.url(&format!("{url}.pdf"))).send(),
+                server.client.get(server.url(&format!("{url}.svg"))).send(),
+                server.organizer(Method::DELETE, &path),
+            );
+            assert_eq!(status, 204);
+            for res in [pdf.unwrap(), svg.unwrap()] {
+                assert!(
+                    matches!(res.status().as_u16(), 200 | 404),
+                    "{}",
+                    res.status()
+                );
+            }
+        }
+        tokens.push(url.trim_start_matches("/api/badges/").to_owned());
+    }
+    // Work in flight ends within a few seconds (the queue drains, renders
+    // finish); then nothing of any of them may be in the bucket.
+    let mut left = Vec::new();
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let listed = clients
+            .s3
+            .list_objects_v2()
+            .bucket(&resources.names.bucket)
+            .prefix("badges/")
+            .send()
+            .await
+            .unwrap();
+        left = listed
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_owned))
+            .filter(|k| tokens.iter().any(|t| k.contains(t.as_str())))
+            .collect();
+        if left.is_empty() {
+            break;
+        }
+    }
+    // And it stays so: a late render must not bring a file back.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let listed = clients
+        .s3
+        .list_objects_v2()
+        .bucket(&resources.names.bucket)
+        .prefix("badges/")
+        .send()
+        .await
+        .unwrap();
+    left.extend(
+        listed
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_owned))
+            .filter(|k| tokens.iter().any(|t| k.contains(t.as_str()))),
+    );
+    assert_eq!(
+        left,
+        Vec::<String>::new(),
+        "objects of deleted registrations"
+    );
+    server.stop();
+}
