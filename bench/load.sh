@@ -90,7 +90,7 @@ if want drain; then
         t0=$(date +%s.%N)
         while [ "$(sqlite3 -cmd ".timeout 5000" "$work/drain$workers/lanyard.sqlite" "SELECT COUNT(*) FROM badge_jobs")" != "0" ]; do sleep 0.05; done
         t1=$(date +%s.%N)
-        python3 -c "print(f'   {$count} badges (PNG + SVG each) in {$t1-$t0:.2f} s: {$count/($t1-$t0):.0f} badges/s')"
+        python3 -c "print(f'   {$count} badges (a PNG each) in {$t1-$t0:.2f} s: {$count/($t1-$t0):.0f} badges/s')"
         stop
     done
 fi

@@ -13,21 +13,57 @@
 #   LANYARD_CONFIG            conference TOML (with its logos beside it);
 #                             default: the two built-in conferences
 #   LANYARD_ALARM_EMAIL       where alarms are mailed (optional)
-#   AWS_REGION, AWS_PROFILE…  the usual AWS CLI settings
+#   AWS_REGION, AWS_DEFAULT_REGION, AWS_PROFILE…
+#                             the usual AWS CLI settings; the region is
+#                             resolved once (AWS_REGION, AWS_DEFAULT_REGION,
+#                             then the profile's) and given to every call
 set -euo pipefail
+
+# The configuration is named relative to where the command was typed; make
+# it absolute before moving to the repository.
+if [ -n "${LANYARD_CONFIG:-}" ]; then
+    [ -f "$LANYARD_CONFIG" ] || { echo "LANYARD_CONFIG: no file $LANYARD_CONFIG" >&2; exit 1; }
+    LANYARD_CONFIG="$(cd "$(dirname "$LANYARD_CONFIG")" && pwd)/$(basename "$LANYARD_CONFIG")"
+fi
 cd "$(dirname "$0")/.."
 
 STACK=${LANYARD_STACK:-lanyard}
 PARAMETER=${LANYARD_ADMIN_TOKEN_PARAMETER:-/lanyard/admin-token}
 
-for tool in aws sam cargo-lambda; do
-    command -v "$tool" >/dev/null || { echo "deploy needs $tool: see deploy/README.md" >&2; exit 1; }
-done
+# Every tool, checked before anything is done, each with how to get it.
+missing=0
+need() { # need COMMAND HOW-TO-INSTALL
+    if ! command -v "$1" >/dev/null; then
+        echo "deploy needs $1: $2" >&2
+        missing=1
+    fi
+}
+need aws "install the AWS CLI v2: https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html"
+need sam "install the AWS SAM CLI: pip install aws-sam-cli (or https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/install-sam-cli.html)"
+need cargo-lambda "install cargo-lambda: pip install cargo-lambda, or cargo install --locked cargo-lambda"
+need zig "install Zig, which cargo-lambda cross-compiles with: pip install ziglang"
+need rustup "install Rust with rustup: https://rustup.rs"
+need python3 "install Python 3.11 or later (it reads the conference file's list of logos and fonts)"
+if command -v rustup >/dev/null \
+    && ! rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu; then
+    echo "deploy needs the Rust target for Lambda's arm64: rustup target add aarch64-unknown-linux-gnu" >&2
+    missing=1
+fi
+[ "$missing" = 0 ] || exit 1
+
+# One region for every call: SAM does not read AWS_REGION.
+REGION=${AWS_REGION:-${AWS_DEFAULT_REGION:-$(aws configure get region 2>/dev/null || true)}}
+if [ -z "$REGION" ]; then
+    echo "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION, or a region in your AWS profile)" >&2
+    exit 1
+fi
+export AWS_REGION="$REGION" AWS_DEFAULT_REGION="$REGION"
+echo "== region $REGION"
 
 echo "== organizer token in SSM Parameter Store ($PARAMETER)"
-if ! aws ssm get-parameter --name "$PARAMETER" >/dev/null 2>&1; then
+if ! aws ssm get-parameter --region "$REGION" --name "$PARAMETER" >/dev/null 2>&1; then
     token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
-    aws ssm put-parameter --name "$PARAMETER" --type SecureString --value "$token" >/dev/null
+    aws ssm put-parameter --region "$REGION" --name "$PARAMETER" --type SecureString --value "$token" >/dev/null
     echo "created; read it with: aws ssm get-parameter --name $PARAMETER --with-decryption"
 fi
 
@@ -36,15 +72,40 @@ cargo lambda build --release --arm64 --locked --package lanyard-lambda \
     --bin lanyard-api --bin lanyard-badge
 conferences_file=""
 if [ -n "${LANYARD_CONFIG:-}" ]; then
+    # The configuration and the files it names (logos, font files), at the
+    # same places relative to it; nothing else of its folder.
+    config_dir=$(dirname "$LANYARD_CONFIG")
+    files=$(python3 - "$LANYARD_CONFIG" <<'PY'
+import sys, tomllib
+with open(sys.argv[1], "rb") as f:
+    config = tomllib.load(f)
+for c in config.get("conference", []):
+    if c.get("logo"):
+        print(c["logo"])
+for f in config.get("fonts", {}).get("files", []):
+    print(f)
+PY
+)
     for fn in lanyard-api lanyard-badge; do
-        rm -rf "target/lambda/$fn/config"
-        cp -R "$(dirname "$LANYARD_CONFIG")" "target/lambda/$fn/config"
+        dest="target/lambda/$fn/config"
+        rm -rf "$dest"
+        mkdir -p "$dest"
+        cp "$LANYARD_CONFIG" "$dest/"
+        while IFS= read -r file; do
+            [ -n "$file" ] || continue
+            case "$file" in
+                /*|*..*) echo "LANYARD_CONFIG: $file must be a path inside $config_dir" >&2; exit 1 ;;
+            esac
+            mkdir -p "$dest/$(dirname "$file")"
+            cp "$config_dir/$file" "$dest/$file"
+        done <<<"$files"
     done
     conferences_file="/var/task/config/$(basename "$LANYARD_CONFIG")"
 fi
 
 echo "== deploy (sam)"
 sam deploy \
+    --region "$REGION" \
     --template-file deploy/template.yaml \
     --stack-name "$STACK" \
     --resolve-s3 \
@@ -56,7 +117,7 @@ sam deploy \
         "AlarmEmail=${LANYARD_ALARM_EMAIL:-}"
 
 output() {
-    aws cloudformation describe-stacks --stack-name "$STACK" \
+    aws cloudformation describe-stacks --region "$REGION" --stack-name "$STACK" \
         --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text
 }
 bucket=$(output BucketName)
@@ -64,11 +125,11 @@ distribution=$(output DistributionId)
 site=$(output SiteUrl)
 
 echo "== upload the page to s3://$bucket/site/"
-aws s3 sync web/ "s3://$bucket/site/" --delete --cache-control "no-cache"
+aws s3 sync --region "$REGION" web/ "s3://$bucket/site/" --delete --cache-control "no-cache"
 # Staff are told the desk is at /desk, attendees their page at /me, as
 # `lanyard serve` answers them.
-aws s3 cp web/desk.html "s3://$bucket/site/desk" --content-type "text/html; charset=utf-8" --cache-control "no-cache"
-aws s3 cp web/me.html "s3://$bucket/site/me" --content-type "text/html; charset=utf-8" --cache-control "no-cache"
-aws cloudfront create-invalidation --distribution-id "$distribution" --paths "/*" >/dev/null
+aws s3 cp --region "$REGION" web/desk.html "s3://$bucket/site/desk" --content-type "text/html; charset=utf-8" --cache-control "no-cache"
+aws s3 cp --region "$REGION" web/me.html "s3://$bucket/site/me" --content-type "text/html; charset=utf-8" --cache-control "no-cache"
+aws cloudfront create-invalidation --region "$REGION" --distribution-id "$distribution" --paths "/*" >/dev/null
 
 echo "lanyard is at $site"

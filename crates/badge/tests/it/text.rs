@@ -151,3 +151,86 @@ proptest! {
         }
     }
 }
+
+/// Characters from the scripts the fonts cover, with the marks, joiners
+/// and direction changes that make shaping hard, and some no font has.
+const MIXED: &[char] = &[
+    'a',
+    'Z',
+    ' ',
+    '-',
+    'é',
+    '\u{301}',
+    'ก',
+    'ั',
+    'ำ',
+    'ร',
+    'ा',
+    'म',
+    '्',
+    'ष',
+    'ি',
+    'ক',
+    'த',
+    '்',
+    'ם',
+    'ש',
+    'ل',
+    'ا',
+    'م',
+    '١',
+    '学',
+    '辺',
+    '伟',
+    '한',
+    '글',
+    'ア',
+    'Ж',
+    'ω',
+    'ნ',
+    'አ',
+    'ស',
+    '្',
+    'ម',
+    '\u{200D}',
+    '\u{200C}',
+    '\u{FE0F}',
+    '😀',
+    '🦄',
+    '\u{E000}',
+    '\u{1FAE0}',
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+    /// Text the font chain accepts is drawn whole: the badge renders in
+    /// every format and no glyph 0 (a font's "missing" box) is drawn.
+    #[test]
+    fn accepted_text_is_drawn_without_missing_boxes(
+        chars in proptest::collection::vec(
+            prop_oneof![
+                30 => proptest::sample::select(&MIXED[..MIXED.len() - 3]),
+                1 => proptest::sample::select(&MIXED[MIXED.len() - 3..]),
+            ],
+            1..60,
+        )
+    ) {
+        let text: String = chars.into_iter().collect();
+        let fonts = Fonts::bundled();
+        let missing = fonts.missing(&text);
+        prop_assert!(missing.iter().all(|c| text.contains(*c)));
+        if !missing.is_empty() || text.trim().is_empty() {
+            return Ok(()); // refused at sign-up; nothing to draw
+        }
+        let r = renderer();
+        let payload = Payload::ticket("7QX4-M2KD-9HZ1-C8TA");
+        let badge = Badge { name: &text, company: Some(&text), payload: &payload };
+        let svg = String::from_utf8(r.render(&badge, Preset::Id1, Format::Svg, None).unwrap()).unwrap();
+        let notdef = svg.match_indices("-0\"").any(|(at, _)| {
+            svg[..at].rsplit('#').next().is_some_and(|id| id.starts_with("lg"))
+        });
+        prop_assert!(!notdef, "a glyph 0 drawn for {:?}", text);
+        r.render(&badge, Preset::Id1, Format::Png, None).unwrap();
+        r.render(&badge, Preset::Original, Format::Png, None).unwrap();
+    }
+}

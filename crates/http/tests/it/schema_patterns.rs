@@ -47,8 +47,11 @@ const NAME_CHARS: &[char] = &[
 /// Characters the server counts as invisible: text made only of them is
 /// refused, which a pattern does not say.
 fn all_invisible(s: &str) -> bool {
-    s.chars()
-        .all(|c| c.is_whitespace() || c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
+    s.chars().all(|c| {
+        c.is_whitespace()
+            || c.is_control()
+            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    })
 }
 
 /// Long text from the same alphabet, padded with white space around the
@@ -56,7 +59,10 @@ fn all_invisible(s: &str) -> bool {
 fn long_text() -> impl Strategy<Value = String> {
     (
         text(&[' ', '\t', '\u{3000}', '\n'], 4),
-        proptest::collection::vec(proptest::sample::select(&['a', '홍', ' ', 'é'][..]), 95..106),
+        proptest::collection::vec(
+            proptest::sample::select(&['a', '홍', ' ', 'é'][..]),
+            95..106,
+        ),
         text(&[' ', '\u{85}', '\r'], 4),
     )
         .prop_map(|(a, body, b)| format!("{a}{}{b}", String::from_iter(body)))

@@ -9,6 +9,7 @@ mod aws;
 mod checkins;
 mod cli;
 mod connections;
+mod deploy;
 mod faults;
 mod hostile;
 mod limits;

@@ -1,0 +1,225 @@
+//! `deploy/deploy.sh` before it reaches AWS: the tools it needs are named
+//! with how to get each, one region is resolved and given to every `aws`
+//! and `sam` call, and a configuration at the repository's root is packaged
+//! with the files it names. `aws`, `sam`, `cargo`, `zig` and `rustup` are
+//! stand-ins that log their arguments (a real AWS account cannot be reached
+//! here); the script, bash and Python are real.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+
+/// A copy of the script, the page and a conference file with a logo, in
+/// the repository's layout.
+fn repository(dir: &Path) -> PathBuf {
+    let repo = dir.join("repo");
+    std::fs::create_dir_all(repo.join("deploy")).unwrap();
+    std::fs::create_dir_all(repo.join("web")).unwrap();
+    std::fs::copy(
+        Path::new(REPO).join("deploy/deploy.sh"),
+        repo.join("deploy/deploy.sh"),
+    )
+    .unwrap();
+    for page in ["desk.html", "me.html", "index.html"] {
+        std::fs::write(repo.join("web").join(page), "<!doctype html>").unwrap();
+    }
+    std::fs::create_dir_all(repo.join("art")).unwrap();
+    std::fs::write(repo.join("art/logo.svg"), "<svg/>").unwrap();
+    std::fs::write(
+        repo.join("lanyard.toml"),
+        "[[conference]]\nid = \"c\"\ntitle = \"C\"\nlogo = \"art/logo.svg\"\n",
+    )
+    .unwrap();
+    repo
+}
+
+/// Stand-ins for the tools, each logging `name args…` to `calls.log`.
+fn stand_ins(dir: &Path, profile_region: &str) -> PathBuf {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = dir.join("calls.log");
+    let script = |name: &str, body: &str| {
+        let path = bin.join(name);
+        std::fs::write(
+            &path,
+            format!(
+                "#!/bin/sh\necho \"{name} $*\" >> '{}'\n{body}\n",
+                log.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    script(
+        "aws",
+        &format!(
+            "case \"$*\" in\n  'configure get region') [ -n '{profile_region}' ] && echo '{profile_region}' ;;\n  *describe-stacks*) echo out ;;\nesac\nexit 0"
+        ),
+    );
+    script("sam", "exit 0");
+    script(
+        "cargo",
+        "mkdir -p target/lambda/lanyard-api target/lambda/lanyard-badge",
+    );
+    script("cargo-lambda", "exit 0");
+    script("zig", "exit 0");
+    script("rustup", "echo aarch64-unknown-linux-gnu");
+    bin
+}
+
+fn deploy(repo: &Path, path: &str, env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new("bash");
+    command
+        .arg(repo.join("deploy/deploy.sh"))
+        .current_dir(repo)
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", repo);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().unwrap()
+}
+
+fn calls(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("calls.log"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn every_missing_tool_is_named_with_how_to_get_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = repository(dir.path());
+    let out = deploy(&repo, "/usr/bin:/bin", &[("AWS_REGION", "eu-west-1")]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for (tool, how) in [
+        ("aws", "AWS CLI v2"),
+        ("sam", "pip install aws-sam-cli"),
+        ("cargo-lambda", "cargo-lambda"),
+        ("zig", "pip install ziglang"),
+        ("rustup", "rustup.rs"),
+    ] {
+        assert!(
+            stderr.contains(&format!("deploy needs {tool}: ")) && stderr.contains(how),
+            "{tool}: {stderr}"
+        );
+    }
+    assert!(
+        calls(dir.path()).is_empty(),
+        "nothing was run: {:?}",
+        calls(dir.path())
+    );
+}
+
+#[test]
+fn one_region_goes_to_every_aws_and_sam_call() {
+    for (env, profile, expected) in [
+        (
+            vec![
+                ("AWS_REGION", "eu-west-1"),
+                ("AWS_DEFAULT_REGION", "us-east-2"),
+            ],
+            "",
+            "eu-west-1",
+        ),
+        (
+            vec![("AWS_DEFAULT_REGION", "us-east-2")],
+            "ap-south-1",
+            "us-east-2",
+        ),
+        (vec![], "ap-northeast-2", "ap-northeast-2"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = repository(dir.path());
+        let bin = stand_ins(dir.path(), profile);
+        let out = deploy(&repo, &format!("{}:/usr/bin:/bin", bin.display()), &env);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let calls = calls(dir.path());
+        let cloud: Vec<&String> = calls
+            .iter()
+            .filter(|c| {
+                (c.starts_with("aws ") || c.starts_with("sam ")) && !c.starts_with("aws configure")
+            })
+            .collect();
+        assert!(cloud.len() >= 8, "{calls:?}");
+        for call in cloud {
+            assert!(
+                call.contains(&format!("--region {expected}")),
+                "{call} (expected {expected})"
+            );
+        }
+    }
+    // No region anywhere: refused before any call.
+    let dir = tempfile::tempdir().unwrap();
+    let repo = repository(dir.path());
+    let bin = stand_ins(dir.path(), "");
+    let out = deploy(&repo, &format!("{}:/usr/bin:/bin", bin.display()), &[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no AWS region"));
+    assert!(calls(dir.path())
+        .iter()
+        .filter(|c| c.starts_with("aws ") || c.starts_with("sam "))
+        .all(|c| c.starts_with("aws configure")));
+}
+
+/// A configuration at the repository's root (once: "cannot copy a
+/// directory into itself") is packaged with its logo, and nothing else.
+#[test]
+fn a_configuration_at_the_root_is_packaged_with_the_files_it_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = repository(dir.path());
+    let bin = stand_ins(dir.path(), "");
+    let out = deploy(
+        &repo,
+        &format!("{}:/usr/bin:/bin", bin.display()),
+        &[
+            ("AWS_REGION", "eu-west-1"),
+            ("LANYARD_CONFIG", "lanyard.toml"),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for function in ["lanyard-api", "lanyard-badge"] {
+        let config = repo.join("target/lambda").join(function).join("config");
+        let mut packaged: Vec<String> = walk(&config)
+            .iter()
+            .map(|p| p.strip_prefix(&config).unwrap().display().to_string())
+            .collect();
+        packaged.sort();
+        assert_eq!(packaged, ["art/logo.svg", "lanyard.toml"], "{function}");
+    }
+    let sam = calls(dir.path())
+        .into_iter()
+        .find(|c| c.starts_with("sam deploy"))
+        .unwrap();
+    assert!(
+        sam.contains("ConferencesFile=/var/task/config/lanyard.toml"),
+        "{sam}"
+    );
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
