@@ -56,6 +56,7 @@ pub struct Placed {
     pub(crate) text: (u32, u32),
 }
 
+#[derive(Clone)]
 pub struct Shaped {
     pub glyphs: Vec<Placed>,
     /// Advance width in px.
@@ -138,6 +139,26 @@ fn visual_runs(text: &str) -> Vec<(bool, Range<usize>)> {
         }
     }
     runs
+}
+
+impl Shaped {
+    /// The same line at `k` times the size: shaping has no hinting, so
+    /// every position scales exactly, and a line is shaped once.
+    pub fn scaled(&self, k: f32) -> Shaped {
+        Shaped {
+            glyphs: self
+                .glyphs
+                .iter()
+                .map(|g| Placed {
+                    x: g.x * k,
+                    y: g.y * k,
+                    ..*g
+                })
+                .collect(),
+            width: self.width * k,
+            text: self.text.clone(),
+        }
+    }
 }
 
 /// Characters drawn as nothing on purpose: spaces and the invisible

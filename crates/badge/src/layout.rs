@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use crate::format::Preset;
-use crate::glyphs::{clean_text, GlyphRaster};
+use crate::glyphs::{clean_text, GlyphRaster, Shaped};
 use crate::qr::QrModules;
 use crate::theme::Theme;
 
@@ -239,20 +239,10 @@ pub fn static_layer(
     }
     let mut defs = GlyphDefs::new("lt");
     let title = block(glyphs, &g.title, &theme.title);
-    text(
-        out,
-        &mut defs,
-        glyphs,
-        "title",
-        g.title.bold,
-        &accent.to_string(),
-        &title,
-    );
+    text(out, &mut defs, glyphs, "title", &accent.to_string(), &title);
     if let (Some(slot), Some(subtitle)) = (g.subtitle, theme.subtitle.as_deref()) {
         let subtitle = block(glyphs, &slot, subtitle);
-        text(
-            out, &mut defs, glyphs, "subtitle", slot.bold, "#555555", &subtitle,
-        );
+        text(out, &mut defs, glyphs, "subtitle", "#555555", &subtitle);
     }
     defs.write(out, glyphs);
 }
@@ -294,17 +284,9 @@ pub fn attendee_layer(
     qr: &QrModules,
 ) {
     let mut defs = GlyphDefs::new("lg");
-    text(out, &mut defs, glyphs, "name", g.name.bold, "#111111", name);
+    text(out, &mut defs, glyphs, "name", "#111111", name);
     if let Some(company) = company {
-        text(
-            out,
-            &mut defs,
-            glyphs,
-            "company",
-            g.company.bold,
-            "#333333",
-            company,
-        );
+        text(out, &mut defs, glyphs, "company", "#333333", company);
     }
     let n = qr.width_with_quiet_zone();
     let (x, y, module) = qr_placement(g, n, None);
@@ -359,13 +341,12 @@ fn text(
     defs: &mut GlyphDefs,
     glyphs: &GlyphRaster,
     id: &str,
-    bold: bool,
     fill: &str,
     block: &Block,
 ) {
     let _ = write!(out, r#"<g id="{id}" fill="{fill}">"#);
     for line in &block.lines {
-        let shaped = glyphs.shape(&line.text, bold, block.size);
+        let shaped = line.shaped.scaled(block.size);
         for g in &shaped.glyphs {
             if !glyphs.has_outline(g.face, g.glyph) {
                 continue;
@@ -389,18 +370,19 @@ fn text(
 
 /// A text set in its slot: its lines and their baselines, one size for
 /// all, and whether it had to be shortened to fit.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Block {
     pub lines: Vec<Line>,
     pub size: f32,
     pub shortened: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Line {
-    pub text: String,
     pub x: f32,
     pub y: f32,
+    /// The line shaped at size 1: scale it by the block's size to draw.
+    pub shaped: Shaped,
 }
 
 /// Sets `value` in `slot`: on one line at the preferred size when it fits;
@@ -412,14 +394,15 @@ pub struct Line {
 pub fn block(glyphs: &GlyphRaster, slot: &TextSlot, value: &str) -> Block {
     let text = clean_text(value).trim().to_owned();
     let width_at = |t: &str, size: f32| glyphs.shape(t, slot.bold, size).width;
-    let one = width_at(&text, 1.0);
+    let unit = glyphs.shape(&text, slot.bold, 1.0);
+    let one = unit.width;
     let Some(wrap) = slot.wrap.filter(|_| one * slot.size > slot.max_width) else {
         return Block {
             size: fitted_size(slot.size, one * slot.size, slot.max_width),
             lines: vec![Line {
-                text,
                 x: slot.x,
                 y: slot.y,
+                shaped: unit,
             }],
             shortened: false,
         };
@@ -490,7 +473,7 @@ pub fn block(glyphs: &GlyphRaster, slot: &TextSlot, value: &str) -> Block {
             .into_iter()
             .enumerate()
             .map(|(i, text)| Line {
-                text,
+                shaped: glyphs.shape(&text, slot.bold, 1.0),
                 x: slot.x,
                 y: first + i as f32 * step,
             })

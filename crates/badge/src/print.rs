@@ -150,26 +150,24 @@ impl<W: Write> PrintRun<W> {
         // Each line of the name and company as set on the badge: its
         // origin, size, glyphs and grey.
         let (name, company) = renderer.blocks(&g, badge);
-        let glyphs = &self.glyphs;
-        let shaped: Vec<((f32, f32), f32, Shaped, f32)> =
-            [(g.name, Some(name), 0x11), (g.company, company, 0x33)]
-                .into_iter()
-                .filter_map(|(slot, block, grey)| Some((slot, block?, grey)))
-                .flat_map(|(slot, block, grey)| {
-                    block
-                        .lines
-                        .iter()
-                        .map(move |line| {
-                            (
-                                (line.x, line.y),
-                                block.size,
-                                glyphs.shape(&line.text, slot.bold, block.size),
-                                grey as f32 / 255.0,
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                })
-                .collect();
+        let shaped: Vec<((f32, f32), f32, Shaped, f32)> = [(Some(name), 0x11), (company, 0x33)]
+            .into_iter()
+            .filter_map(|(block, grey)| Some((block?, grey)))
+            .flat_map(|(block, grey)| {
+                block
+                    .lines
+                    .iter()
+                    .map(move |line| {
+                        (
+                            (line.x, line.y),
+                            block.size,
+                            line.shaped.scaled(block.size),
+                            grey as f32 / 255.0,
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
         for (_, _, s, _) in &shaped {
             self.note_glyphs(s);
         }

@@ -15,7 +15,7 @@ use crate::error::BadgeError;
 use crate::fonts::Fonts;
 use crate::format::{Format, Preset, MAX_DPI, MIN_DPI};
 use crate::glyphs::GlyphRaster;
-use crate::layout::{self, Geometry, TextSlot, LOGO_HREF};
+use crate::layout::{self, Geometry, LOGO_HREF};
 use crate::qr::{draw_qr, QrModules};
 use crate::surface::{Canvas, Indexed, Surface};
 use crate::theme::{Logo, Rgb, Theme};
@@ -259,18 +259,18 @@ impl BadgeRenderer {
         qr: &QrModules,
         scale: f32,
     ) {
-        let text = |canvas: &mut S, slot: &TextSlot, block: &layout::Block, color: Rgb| {
+        let text = |canvas: &mut S, block: &layout::Block, color: Rgb| {
             let size = block.size * scale;
             for line in &block.lines {
-                let shaped = self.glyphs.shape(&line.text, slot.bold, size);
+                let shaped = line.shaped.scaled(size);
                 self.glyphs
                     .draw(canvas, &shaped, size, line.x * scale, line.y * scale, color);
             }
         };
         let (name, company) = self.blocks(g, badge);
-        text(canvas, &g.name, &name, Rgb(0x11, 0x11, 0x11));
+        text(canvas, &name, Rgb(0x11, 0x11, 0x11));
         if let Some(company) = company {
-            text(canvas, &g.company, &company, Rgb(0x33, 0x33, 0x33));
+            text(canvas, &company, Rgb(0x33, 0x33, 0x33));
         }
         let (x, y, module) = layout::qr_placement(g, qr.width_with_quiet_zone(), Some(scale));
         draw_qr(
