@@ -65,10 +65,75 @@ impl fmt::Debug for AdminToken {
     }
 }
 
+/// Fetches the organizer token from where it is kept.
+type FetchToken = Box<
+    dyn Fn() -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<AdminToken, String>> + Send>,
+        > + Send
+        + Sync,
+>;
+
+/// The organizer token as the server knows it: given at start, or fetched
+/// on the first request that presents a token and kept from then on, so a
+/// burst of cold starts (one Lambda instance each) does not read Parameter
+/// Store before anyone needs it. A failed fetch answers `503` and is tried
+/// again by the next such request.
+#[derive(Clone)]
+pub struct OrganizerToken(Arc<TokenSource>);
+
+struct TokenSource {
+    token: tokio::sync::OnceCell<AdminToken>,
+    fetch: Option<FetchToken>,
+}
+
+impl OrganizerToken {
+    pub fn fixed(token: AdminToken) -> Self {
+        OrganizerToken(Arc::new(TokenSource {
+            token: tokio::sync::OnceCell::new_with(Some(token)),
+            fetch: None,
+        }))
+    }
+
+    pub fn fetched<F, Fut>(fetch: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<AdminToken, String>> + Send + 'static,
+    {
+        OrganizerToken(Arc::new(TokenSource {
+            token: tokio::sync::OnceCell::new(),
+            fetch: Some(Box::new(move || Box::pin(fetch()))),
+        }))
+    }
+
+    /// The token, fetched now if it has not been yet.
+    pub async fn get(&self) -> Result<&AdminToken, ApiError> {
+        let source = &self.0;
+        source
+            .token
+            .get_or_try_init(|| async {
+                match &source.fetch {
+                    Some(fetch) => fetch().await,
+                    None => Err("no organizer token".to_owned()),
+                }
+            })
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "the organizer token could not be read");
+                ApiError::StorageUnavailable(format!("the organizer token could not be read: {e}"))
+            })
+    }
+}
+
+impl From<AdminToken> for OrganizerToken {
+    fn from(token: AdminToken) -> Self {
+        OrganizerToken::fixed(token)
+    }
+}
+
 #[derive(Clone)]
 pub struct AppState {
     pub lanyard: Lanyard,
-    pub admin_token: Arc<AdminToken>,
+    pub admin_token: OrganizerToken,
 }
 
 /// Log levels when none are set (`RUST_LOG`, Lambda's log level): `info`,

@@ -6,7 +6,6 @@
 //! them recorded events and check what Lambda would get back.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::Context;
 use lambda_http::RequestExt;
@@ -15,7 +14,7 @@ use lanyard_aws::{
     SweepPolicy,
 };
 use lanyard_domain::{Conferences, JobOutcome};
-use lanyard_http::{AdminToken, AppState, Limits, DEFAULT_LOG_FILTER};
+use lanyard_http::{AdminToken, AppState, Limits, OrganizerToken, DEFAULT_LOG_FILTER};
 use serde_json::Value;
 
 /// What the functions read from their environment (set by the template),
@@ -113,7 +112,7 @@ where
 /// The API router for Lambda. API Gateway's request id becomes the request
 /// id of the logs and the `x-request-id` response header; rate limiting by
 /// client address is left to API Gateway's throttling.
-pub fn api_router(backend: &AwsBackend, admin_token: AdminToken) -> axum::Router {
+pub fn api_router(backend: &AwsBackend, admin_token: impl Into<OrganizerToken>) -> axum::Router {
     let limits = Limits {
         registrations_per_second: 0,
         ..Limits::default()
@@ -121,7 +120,7 @@ pub fn api_router(backend: &AwsBackend, admin_token: AdminToken) -> axum::Router
     lanyard_http::router(
         AppState {
             lanyard: backend.lanyard.clone(),
-            admin_token: Arc::new(admin_token),
+            admin_token: admin_token.into(),
         },
         limits,
     )
@@ -139,14 +138,24 @@ async fn gateway_request_id<B>(mut request: axum::http::Request<B>) -> axum::htt
     request
 }
 
-/// The organizer token: from SSM Parameter Store when a parameter is named,
-/// else the one given.
-pub async fn admin_token(clients: &AwsClients, settings: &Settings) -> anyhow::Result<AdminToken> {
+/// The organizer token: read from SSM Parameter Store when a parameter is
+/// named (on the first request that presents a token, not at start), else
+/// the one given.
+pub fn admin_token(clients: &AwsClients, settings: &Settings) -> anyhow::Result<OrganizerToken> {
     match &settings.admin_token {
-        AdminTokenSource::Parameter(name) => Ok(AdminToken::new(
-            lanyard_aws::admin_token_from_ssm(&clients.ssm, name).await?,
-        )),
-        AdminTokenSource::Given(token) => Ok(token.clone()),
+        AdminTokenSource::Parameter(name) => {
+            let (ssm, name) = (clients.ssm.clone(), name.clone());
+            Ok(OrganizerToken::fetched(move || {
+                let (ssm, name) = (ssm.clone(), name.clone());
+                async move {
+                    lanyard_aws::admin_token_from_ssm(&ssm, &name)
+                        .await
+                        .map(AdminToken::new)
+                        .map_err(|e| format!("{e:#}"))
+                }
+            }))
+        }
+        AdminTokenSource::Given(token) => Ok(token.clone().into()),
         AdminTokenSource::Missing => anyhow::bail!(
             "set LANYARD_ADMIN_TOKEN_PARAMETER to the SSM parameter holding the organizer token"
         ),

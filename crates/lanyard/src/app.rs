@@ -135,7 +135,7 @@ impl Application {
         let router = lanyard_http::router(
             AppState {
                 lanyard,
-                admin_token: Arc::new(admin_token.clone()),
+                admin_token: admin_token.clone().into(),
             },
             settings.limits,
         );

@@ -580,3 +580,61 @@ async fn api_logs_are_json_lines_with_the_gateway_request_id() {
     let all = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
     assert!(!all.contains(TOKEN), "the organizer token is never logged");
 }
+
+/// The organizer token is read from Parameter Store on the first request
+/// that presents a token, not at start, and then kept: a burst of cold
+/// starts makes no Parameter Store call until someone signs in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_organizer_token_is_read_from_ssm_when_first_needed_and_kept() {
+    let env = setup("ssm").await;
+    let backend = env.backend();
+    let parameter = "/lanyard-test/admin-token";
+    let settings = lanyard_lambda::Settings {
+        resources: env.resources.names.clone(),
+        config: None,
+        admin_token: lanyard_lambda::AdminTokenSource::Parameter(parameter.into()),
+    };
+    // The parameter does not exist yet: the function still starts and
+    // serves everything that needs no token.
+    let router = api_router(
+        &backend,
+        lanyard_lambda::admin_token(&env.clients, &settings).unwrap(),
+    );
+    let conferences = call_api(&router, api_event("GET", "/api/conferences", None, false)).await;
+    assert_eq!(conferences.status, 200);
+    let organizer = || {
+        let mut event = api_event("GET", "/api/registrations?limit=10", None, false);
+        event["headers"]["authorization"] = json!(format!("Bearer {TOKEN}"));
+        event
+    };
+    // A request with a token: the read fails, the answer is a 503 (not a
+    // 401 for a right token), and the next request tries again.
+    let unreadable = call_api(&router, organizer()).await;
+    assert_eq!(unreadable.status, 503);
+    assert_eq!(unreadable.json()["error"]["code"], "storage_unavailable");
+    env.clients
+        .ssm
+        .put_parameter()
+        .name(parameter)
+        .value(TOKEN)
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(call_api(&router, organizer()).await.status, 200);
+    // Kept: a changed parameter is not read again by this instance.
+    env.clients
+        .ssm
+        .put_parameter()
+        .name(parameter)
+        .value("another-token-0123456789")
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(call_api(&router, organizer()).await.status, 200);
+    let mut wrong = organizer();
+    wrong["headers"]["authorization"] = json!("Bearer another-token-0123456789");
+    assert_eq!(call_api(&router, wrong).await.status, 401);
+}
