@@ -35,6 +35,19 @@ struct Environment {
     admin_token: Option<String>,
 }
 
+/// Every environment variable the functions read: the settings above, and
+/// the log level (`AWS_LAMBDA_LOG_LEVEL` is Lambda's own, `RUST_LOG` ours).
+pub fn environment_variables() -> Vec<String> {
+    use clap::CommandFactory;
+    let mut names: Vec<String> = Environment::command()
+        .get_arguments()
+        .filter_map(|a| a.get_env())
+        .map(|e| e.to_string_lossy().into_owned())
+        .collect();
+    names.extend(["AWS_LAMBDA_LOG_LEVEL".into(), "RUST_LOG".into()]);
+    names
+}
+
 /// What both functions are configured with.
 #[derive(Debug, Clone)]
 pub struct Settings {

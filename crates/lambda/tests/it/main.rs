@@ -2,3 +2,4 @@
 //! One test binary for the crate: each module was once a binary of its own.
 
 mod handlers;
+mod template;
