@@ -438,11 +438,16 @@ pub fn block(glyphs: &GlyphRaster, slot: &TextSlot, value: &str) -> Block {
     let (size, lines, shortened) = match best {
         Some((size, lines)) => (size, lines, false),
         None => {
-            let size = wrap.min_size.min(room(wrap.max_lines));
+            // As many lines as fit at the minimum size (never smaller).
+            let max_lines = (1..=wrap.max_lines)
+                .rev()
+                .find(|&n| room(n) >= wrap.min_size)
+                .unwrap_or(1);
+            let size = wrap.min_size;
             let fits = |t: &str| width_at(t, size) <= slot.max_width;
             let mut lines = Vec::new();
             let mut rest = tokens.as_slice();
-            while !rest.is_empty() && lines.len() < wrap.max_lines {
+            while !rest.is_empty() && lines.len() < max_lines {
                 let mut take = 1;
                 while take < rest.len() && fits(rest[..=take].concat().trim_end()) {
                     take += 1;

@@ -142,6 +142,12 @@ proptest! {
         for scale in glyph_scales(&svg, "name") {
             prop_assert!(scale * 1000.0 >= min_mm - 0.01, "size {}", scale * 1000.0);
         }
+        // The original's 400 × 250 px layout keeps the same minimum (9 pt at
+        // its 113 dpi), on fewer lines: it has less room above the name.
+        let original = String::from_utf8(r.render(&badge, Preset::Original, Format::Svg, None).unwrap()).unwrap();
+        for scale in glyph_scales(&original, "name") {
+            prop_assert!(scale * 1000.0 >= 9.0 * 113.0 / 72.0 - 0.01, "original size {}", scale * 1000.0);
+        }
         let tree = usvg::Tree::from_str(&svg, &usvg::Options::default()).unwrap();
         let name_box = tree.node_by_id("name").map(|n| n.abs_bounding_box());
         if let Some(b) = name_box {
