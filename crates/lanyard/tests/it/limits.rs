@@ -88,11 +88,19 @@ fn slow_client(address: &str) -> TcpStream {
 async fn past_the_concurrency_cap_requests_are_shed_with_503() {
     let dir = tempfile::tempdir().unwrap();
     let app = spawn_app_with_limits(dir.path(), limits(0, 1, 30)).await;
-    let stalled = slow_client(&app.address);
+    let mut stalled = slow_client(&app.address);
+    stalled.set_nonblocking(true).unwrap();
     // Wait until the stalled request holds the only slot (on a busy machine
-    // its headers can take a while to be read).
+    // its headers can take a while to be read). If it arrived while a probe
+    // held the slot, it was the one shed: the server has answered it, so a
+    // new one is sent.
     let mut shed = None;
     for _ in 0..500 {
+        let mut answered = [0u8; 1];
+        if matches!(stalled.peek(&mut answered), Ok(n) if n > 0) {
+            stalled = slow_client(&app.address);
+            stalled.set_nonblocking(true).unwrap();
+        }
         let res = app.client.get(app.url("/api/health")).send().await.unwrap();
         if res.status() == 503 {
             shed = Some(res);
