@@ -665,11 +665,8 @@ async fn after_a_delete_on_the_aws_backend_no_object_remains() {
         }
         tokens.push(url.trim_start_matches("/api/badges/").to_owned());
     }
-    // Work in flight ends within a few seconds (the queue drains, renders
-    // finish); then nothing of any of them may be in the bucket.
-    let mut left = Vec::new();
-    for _ in 0..50 {
-        tokio::time::sleep(Duration::from_millis(200)).await;
+    // The objects of these registrations still in the bucket.
+    let left_over = || async {
         let listed = clients
             .s3
             .list_objects_v2()
@@ -678,33 +675,26 @@ async fn after_a_delete_on_the_aws_backend_no_object_remains() {
             .send()
             .await
             .unwrap();
-        left = listed
+        listed
             .contents()
             .iter()
             .filter_map(|o| o.key().map(str::to_owned))
             .filter(|k| tokens.iter().any(|t| k.contains(t.as_str())))
-            .collect();
+            .collect::<Vec<String>>()
+    };
+    // Work in flight ends within a few seconds (the queue drains, renders
+    // finish); then nothing of any of them may be in the bucket.
+    let mut left = Vec::new();
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        left = left_over().await;
         if left.is_empty() {
             break;
         }
     }
     // And it stays so: a late render must not bring a file back.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let listed = clients
-        .s3
-        .list_objects_v2()
-        .bucket(&resources.names.bucket)
-        .prefix("badges/")
-        .send()
-        .await
-        .unwrap();
-    left.extend(
-        listed
-            .contents()
-            .iter()
-            .filter_map(|o| o.key().map(str::to_owned))
-            .filter(|k| tokens.iter().any(|t| k.contains(t.as_str()))),
-    );
+    left.extend(left_over().await);
     assert_eq!(
         left,
         Vec::<String>::new(),

@@ -120,19 +120,21 @@ async fn what_no_font_can_print_is_refused_by_name_and_nothing_is_stored() {
     app.stop().await;
 }
 
+/// Signs up and waits for the badge: its answer once no longer pending.
+async fn signed_up_badge(app: &TestApp, body: &Value) -> Value {
+    let res = app.post_registration(body).await;
+    assert_eq!(res.status(), 201);
+    let body: Value = res.json().await.unwrap();
+    app.wait_for_badge(body["badge"]["url"].as_str().unwrap())
+        .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_name_too_long_for_three_lines_is_printed_cut_and_the_badge_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let app = spawn_app_in(dir.path(), 1).await;
     let long = "뷁".repeat(100);
-    let res = app
-        .post_registration(&sign_up_body("long", &long, &long))
-        .await;
-    assert_eq!(res.status(), 201);
-    let body: Value = res.json().await.unwrap();
-    let badge = app
-        .wait_for_badge(body["badge"]["url"].as_str().unwrap())
-        .await;
+    let badge = signed_up_badge(&app, &sign_up_body("long", &long, &long)).await;
     assert_eq!(badge["status"], "ready");
     assert_eq!(badge["shortened"], json!(["user_name", "company_name"]));
     // Small files whatever the text (it was 1.1 MB of SVG, 411 KB of PDF).
@@ -148,14 +150,7 @@ async fn a_name_too_long_for_three_lines_is_printed_cut_and_the_badge_says_so() 
             .filter_map(|i| char::from_u32(from + i * 7 % 160))
             .collect()
     };
-    let res = app
-        .post_registration(&sign_up_body("dense", &dense(0x9F00), &dense(0x9E00)))
-        .await;
-    assert_eq!(res.status(), 201);
-    let body: Value = res.json().await.unwrap();
-    let badge = app
-        .wait_for_badge(body["badge"]["url"].as_str().unwrap())
-        .await;
+    let badge = signed_up_badge(&app, &sign_up_body("dense", &dense(0x9F00), &dense(0x9E00))).await;
     assert_eq!(badge["status"], "ready", "{badge}");
     for link in ["png", "svg", "pdf"] {
         let bytes = app.get_bytes(badge[link].as_str().unwrap()).await;
