@@ -389,26 +389,10 @@ impl Conferences {
     /// Refuses text the badge fonts cannot draw, naming each character
     /// (at most ten).
     pub fn check_text(&self, field: &'static str, text: &str) -> Result<(), FieldError> {
-        let missing = self.fonts.missing(text);
-        if missing.is_empty() {
-            return Ok(());
+        match unprintable_message(&self.fonts.missing(text)) {
+            None => Ok(()),
+            Some(message) => Err(FieldError::new(field, message)),
         }
-        let named: Vec<String> = missing
-            .iter()
-            .take(10)
-            .map(|c| format!("{c} (U+{:04X})", *c as u32))
-            .collect();
-        let more = match missing.len() {
-            n if n > 10 => format!(" and {} more", n - 10),
-            _ => String::new(),
-        };
-        Err(FieldError::new(
-            field,
-            format!(
-                "has characters no badge font can print: {}{more}",
-                named.join(", ")
-            ),
-        ))
     }
 
     /// The fonts every renderer was built with.
@@ -423,6 +407,27 @@ impl Conferences {
     pub fn iter(&self) -> impl Iterator<Item = &Conference> {
         self.list.iter()
     }
+}
+
+/// What a sign-up is told about characters no badge font can print (at most
+/// ten named); `None` when there are none.
+pub fn unprintable_message(missing: &[char]) -> Option<String> {
+    if missing.is_empty() {
+        return None;
+    }
+    let named: Vec<String> = missing
+        .iter()
+        .take(10)
+        .map(|c| format!("{c} (U+{:04X})", *c as u32))
+        .collect();
+    let more = match missing.len() {
+        n if n > 10 => format!(" and {} more", n - 10),
+        _ => String::new(),
+    };
+    Some(format!(
+        "has characters no badge font can print: {}{more}",
+        named.join(", ")
+    ))
 }
 
 #[cfg(test)]

@@ -21,7 +21,9 @@ pub use checkin::{
     CheckinCode, CheckinResult, CheckinStats, Desk, DeskName, FirstCheckin, Nonce, Scan,
     ScanOutcome, ScanTarget, Tally,
 };
-pub use conference::{Conference, Conferences, ConferencesConfig, ConfigError, PayloadKind};
+pub use conference::{
+    unprintable_message, Conference, Conferences, ConferencesConfig, ConfigError, PayloadKind,
+};
 pub use export::ExportFormat;
 pub use fields::{
     BadgeToken, CompanyName, ConferenceId, FieldError, PageSize, PhoneNumber, UserId, UserName,

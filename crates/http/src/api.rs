@@ -6,7 +6,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use lanyard_badge::Format;
-use lanyard_domain::{BadgeStatus, FieldError, ListRequest};
+use lanyard_domain::{unprintable_message, BadgeStatus, FieldError, ListRequest};
 
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery, JsonBody, Organizer};
@@ -37,16 +37,11 @@ pub async fn printable(
     if params.text.chars().count() > 200 {
         return Err(FieldError::new("text", "must be at most 200 characters").into());
     }
-    let conferences = state.lanyard.conferences();
-    let missing = conferences.fonts().missing(&params.text);
-    let message = conferences
-        .check_text("text", &params.text)
-        .err()
-        .map(|e| e.message);
+    let missing = state.lanyard.conferences().fonts().missing(&params.text);
     Ok(Json(PrintableView {
         printable: missing.is_empty(),
+        message: unprintable_message(&missing),
         missing: missing.iter().map(char::to_string).collect(),
-        message,
     }))
 }
 
