@@ -5,7 +5,9 @@
 //! registration from its badge URL, `checkin-code` from its check-in code,
 //! and `pending-badges` (on `pending_shard` and `badge_queued_at`, present
 //! only while a badge waits, with the badge token projected) lets the
-//! sweeper find badge jobs whose announcement was lost.
+//! sweeper find badge jobs whose announcement was lost. A badge failed for a
+//! reason that may pass waits in the same index under its own shards
+//! (`retry-0`…), `badge_queued_at` then being its retry time.
 //!
 //! Desks and the nonces of desks' scans live in the same table under
 //! partition keys that begin with `#`, which no user id may contain: desks
@@ -89,6 +91,11 @@ fn shard_of(token: &BadgeToken) -> String {
     (sum % PENDING_SHARDS).to_string()
 }
 
+/// The index partition of a failed badge waiting for its retry time.
+fn retry_shard_of(token: &BadgeToken) -> String {
+    format!("retry-{}", shard_of(token))
+}
+
 fn to_item(r: &Registration) -> Item {
     let mut item = key_item(&r.key());
     item.insert("user_name".into(), s(r.person.user_name.as_str()));
@@ -123,6 +130,11 @@ fn to_item(r: &Registration) -> Item {
                 s(lanyard_domain::registration::now_rfc3339()),
             );
         }
+        if let (BadgeStatus::Failed, Some(retry_at)) = (badge.status, &badge.retry_at) {
+            item.insert("badge_retry_at".into(), s(retry_at));
+            item.insert("pending_shard".into(), s(retry_shard_of(&badge.token)));
+            item.insert("badge_queued_at".into(), s(retry_at));
+        }
     }
     item
 }
@@ -144,6 +156,7 @@ fn from_item(item: &Item) -> Result<Registration, String> {
             status,
             token,
             error: text(item, "badge_error").map(str::to_owned),
+            retry_at: text(item, "badge_retry_at").map(str::to_owned),
         }),
         _ => None,
     };
@@ -267,8 +280,21 @@ impl DynamoStore {
         cutoff: &str,
         limit: usize,
     ) -> Result<Vec<(RegistrationKey, BadgeToken)>, StoreError> {
+        let shards = (0..PENDING_SHARDS).map(|n| n.to_string());
+        self.queued_before(shards, "<", cutoff, limit).await
+    }
+
+    /// The `pending-badges` index's entries in `shards` whose
+    /// `badge_queued_at` compares to `time` by `op`, `limit` at most.
+    async fn queued_before(
+        &self,
+        shards: impl Iterator<Item = String>,
+        op: &str,
+        time: &str,
+        limit: usize,
+    ) -> Result<Vec<(RegistrationKey, BadgeToken)>, StoreError> {
         let mut found = Vec::new();
-        for shard in 0..PENDING_SHARDS {
+        for shard in shards {
             let mut start = None;
             loop {
                 let out = self
@@ -276,9 +302,11 @@ impl DynamoStore {
                     .query()
                     .table_name(&self.table)
                     .index_name(PENDING_INDEX)
-                    .key_condition_expression("pending_shard = :p AND badge_queued_at < :c")
-                    .expression_attribute_values(":p", s(shard.to_string()))
-                    .expression_attribute_values(":c", s(cutoff))
+                    .key_condition_expression(format!(
+                        "pending_shard = :p AND badge_queued_at {op} :c"
+                    ))
+                    .expression_attribute_values(":p", s(shard.as_str()))
+                    .expression_attribute_values(":c", s(time))
                     .set_exclusive_start_key(start)
                     .send()
                     .await
@@ -539,7 +567,7 @@ impl RegistrationStore for DynamoStore {
              badge_queued_at = :now, badge_sweeps = :zero, user_name = :name, \
              contact_on_badge = :consent",
         );
-        let mut remove = String::from(" REMOVE badge_error");
+        let mut remove = String::from(" REMOVE badge_error, badge_retry_at");
         match registration.person.company() {
             Some(company) => {
                 set.push_str(", company_name = :co");
@@ -571,14 +599,63 @@ impl RegistrationStore for DynamoStore {
             .condition_expression("badge_token = :t")
             .expression_attribute_values(":t", s(badge.token.as_str()))
             .expression_attribute_values(":s", s(badge.status.as_str()));
-        let expression = match &badge.error {
-            Some(error) => {
-                update = update.expression_attribute_values(":e", s(error));
-                "SET badge_status = :s, badge_error = :e REMOVE pending_shard, badge_queued_at"
+        let expression = match (&badge.error, &badge.retry_at) {
+            (Some(error), Some(retry_at)) => {
+                update = update
+                    .expression_attribute_values(":e", s(error))
+                    .expression_attribute_values(":r", s(retry_at))
+                    .expression_attribute_values(":rs", s(retry_shard_of(&badge.token)));
+                "SET badge_status = :s, badge_error = :e, badge_retry_at = :r, \
+                 pending_shard = :rs, badge_queued_at = :r"
             }
-            None => "SET badge_status = :s REMOVE badge_error, pending_shard, badge_queued_at",
+            (Some(error), None) => {
+                update = update.expression_attribute_values(":e", s(error));
+                "SET badge_status = :s, badge_error = :e \
+                 REMOVE pending_shard, badge_queued_at, badge_retry_at"
+            }
+            (None, _) => {
+                "SET badge_status = :s \
+                 REMOVE badge_error, pending_shard, badge_queued_at, badge_retry_at"
+            }
         };
         Ok(conditional(update.update_expression(expression).send().await)?.is_some())
+    }
+
+    async fn failed_badges_due(
+        &self,
+        now: &str,
+        limit: usize,
+    ) -> Result<Vec<(RegistrationKey, BadgeToken)>, StoreError> {
+        let shards = (0..PENDING_SHARDS).map(|n| format!("retry-{n}"));
+        self.queued_before(shards, "<=", now, limit).await
+    }
+
+    async fn requeue_failed_badge(
+        &self,
+        key: &RegistrationKey,
+        token: &BadgeToken,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(key)))
+            .update_expression(
+                "SET badge_status = :pending, pending_shard = :p, badge_queued_at = :now, \
+                 badge_sweeps = :zero REMOVE badge_error, badge_retry_at",
+            )
+            .condition_expression(
+                "badge_token = :t AND badge_status = :failed AND attribute_exists(badge_retry_at)",
+            )
+            .expression_attribute_values(":pending", s(BadgeStatus::Pending.as_str()))
+            .expression_attribute_values(":failed", s(BadgeStatus::Failed.as_str()))
+            .expression_attribute_values(":p", s(shard_of(token)))
+            .expression_attribute_values(":now", s(lanyard_domain::registration::now_rfc3339()))
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .expression_attribute_values(":t", s(token.as_str()))
+            .send()
+            .await;
+        Ok(conditional(result)?.is_some())
     }
 
     async fn find_by_checkin_code(&self, code: &str) -> Result<Option<Registration>, StoreError> {
@@ -915,6 +992,15 @@ mod tests {
         r.badge.as_mut().unwrap().status = BadgeStatus::Ready;
         let item = to_item(&r);
         assert!(!item.contains_key("pending_shard") && !item.contains_key("badge_queued_at"));
+        assert_eq!(from_item(&item).unwrap(), r);
+        // A failure that may pass waits in a retry shard until its retry time.
+        let badge = r.badge.as_mut().unwrap();
+        badge.status = BadgeStatus::Failed;
+        badge.error = Some("storage is unavailable".into());
+        badge.retry_at = Some("2026-11-28T12:00:00.000Z".into());
+        let item = to_item(&r);
+        assert!(text(&item, "pending_shard").unwrap().starts_with("retry-"));
+        assert_eq!(text(&item, "badge_queued_at"), Some("2026-11-28T12:00:00.000Z"));
         assert_eq!(from_item(&item).unwrap(), r);
     }
 }

@@ -6,7 +6,9 @@
 //! [`SweepPolicy::stale_after`] and announces them again; after the badge job
 //! policy's `max_attempts` re-announcements (see [`Lanyard::job_policy`]) the
 //! badge is marked failed, so a badge that can never be rendered does not
-//! loop forever.
+//! loop forever. Lost announcements are a cause that may pass, so such a
+//! badge keeps a retry time; each sweep also queues again the failed badges
+//! whose retry time has come ([`Lanyard::retry_failed_badges`]).
 
 use std::time::Duration;
 
@@ -36,6 +38,8 @@ impl Default for SweepPolicy {
 pub struct SweepReport {
     pub reannounced: usize,
     pub failed: usize,
+    /// Failed badges queued again at their retry time.
+    pub retried: usize,
 }
 
 /// One sweep over the pending badges.
@@ -55,7 +59,7 @@ pub async fn sweep(
         if count > max_announcements {
             let error = format!("no badge worker finished this badge after {count} announcements");
             tracing::error!(user_id = %key.user_id, conference = %key.conference, "{error}");
-            lanyard.fail_badge(&key, &error).await?;
+            lanyard.fail_badge(&key, &error, true).await?;
             report.failed += 1;
             continue;
         }
@@ -67,10 +71,12 @@ pub async fn sweep(
             }
         }
     }
+    report.retried = lanyard.retry_failed_badges(policy.batch).await?;
     if report != SweepReport::default() {
         tracing::info!(
             reannounced = report.reannounced,
             failed = report.failed,
+            retried = report.retried,
             "sweep of pending badges"
         );
     }

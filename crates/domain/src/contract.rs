@@ -48,6 +48,7 @@ where
     badge_tokens_find_their_registration(make().await).await;
     delete_removes_and_returns(make().await).await;
     reset_and_finish_badge_follow_the_token(make().await).await;
+    failed_badges_wait_for_their_retry_time(make().await).await;
     registrations_without_badge_load(make().await).await;
     consent_and_checkin_round_trip(make().await).await;
     reset_badge_writes_what_the_badge_shows(make().await).await;
@@ -655,6 +656,7 @@ async fn reset_and_finish_badge_follow_the_token(store: Arc<dyn RegistrationStor
         status: BadgeStatus::Ready,
         token: token.clone(),
         error: None,
+        retry_at: None,
     };
     assert!(store.finish_badge(&r.key(), &ready).await.unwrap());
     assert_eq!(
@@ -666,6 +668,7 @@ async fn reset_and_finish_badge_follow_the_token(store: Arc<dyn RegistrationStor
         status: BadgeStatus::Failed,
         token: BadgeToken::generate(),
         error: Some("x".into()),
+        retry_at: None,
     };
     assert!(!store.finish_badge(&r.key(), &stale).await.unwrap());
     // Re-render: pending again with the same token.
@@ -673,6 +676,7 @@ async fn reset_and_finish_badge_follow_the_token(store: Arc<dyn RegistrationStor
         status: BadgeStatus::Pending,
         token: token.clone(),
         error: None,
+        retry_at: None,
     });
     assert!(store.reset_badge(&r).await.unwrap());
     assert_eq!(
@@ -690,6 +694,7 @@ async fn reset_and_finish_badge_follow_the_token(store: Arc<dyn RegistrationStor
         status: BadgeStatus::Failed,
         token,
         error: Some("font missing".into()),
+        retry_at: None,
     };
     assert!(store.finish_badge(&r.key(), &failed).await.unwrap());
     assert_eq!(
@@ -702,6 +707,95 @@ async fn reset_and_finish_badge_follow_the_token(store: Arc<dyn RegistrationStor
         .finish_badge(&missing.key(), missing.badge.as_ref().unwrap())
         .await
         .unwrap());
+}
+
+async fn failed_badges_wait_for_their_retry_time(store: Arc<dyn RegistrationStore>) {
+    let failed = |r: &Registration, retry_at: Option<&str>| BadgeInfo {
+        status: BadgeStatus::Failed,
+        token: r.badge.as_ref().unwrap().token.clone(),
+        error: Some("storage is unavailable: no space left on device".into()),
+        retry_at: retry_at.map(str::to_owned),
+    };
+    let past = "2020-01-01T00:00:00.000Z";
+    let future = "2999-01-01T00:00:00.000Z";
+    let due = sample("due", CONFERENCE_A, "Due Again", None);
+    let later = sample("later", CONFERENCE_A, "Not Yet", None);
+    let never = sample("never", CONFERENCE_B, "Never Again", None);
+    let ready = sample("ready", CONFERENCE_B, "All Done", None);
+    for r in [&due, &later, &never, &ready] {
+        store.insert(r).await.unwrap();
+    }
+    assert!(store
+        .finish_badge(&due.key(), &failed(&due, Some(past)))
+        .await
+        .unwrap());
+    assert!(store
+        .finish_badge(&later.key(), &failed(&later, Some(future)))
+        .await
+        .unwrap());
+    assert!(store
+        .finish_badge(&never.key(), &failed(&never, None))
+        .await
+        .unwrap());
+    let mut done = failed(&ready, None);
+    (done.status, done.error) = (BadgeStatus::Ready, None);
+    assert!(store.finish_badge(&ready.key(), &done).await.unwrap());
+    // The retry time is stored and read back.
+    assert_eq!(
+        store.get(&later.key()).await.unwrap().unwrap().badge,
+        Some(failed(&later, Some(future)))
+    );
+    let now = now_rfc3339();
+    let token = due.badge.as_ref().unwrap().token.clone();
+    assert_eq!(
+        store.failed_badges_due(&now, 100).await.unwrap(),
+        vec![(due.key(), token.clone())]
+    );
+    // Another token (a re-render since) or another state is left alone.
+    assert!(!store
+        .requeue_failed_badge(&due.key(), &BadgeToken::generate())
+        .await
+        .unwrap());
+    let never_token = never.badge.as_ref().unwrap().token.clone();
+    assert!(!store
+        .requeue_failed_badge(&never.key(), &never_token)
+        .await
+        .unwrap());
+    assert!(store
+        .requeue_failed_badge(&due.key(), &token)
+        .await
+        .unwrap());
+    let badge = store.get(&due.key()).await.unwrap().unwrap().badge.unwrap();
+    assert_eq!(
+        (badge.status, badge.error, badge.retry_at),
+        (BadgeStatus::Pending, None, None)
+    );
+    // Queued once: a second sweep finds nothing and changes nothing.
+    assert!(!store
+        .requeue_failed_badge(&due.key(), &token)
+        .await
+        .unwrap());
+    assert_eq!(store.failed_badges_due(&now, 100).await.unwrap(), vec![]);
+    // Finishing the queued badge ends its wait for good.
+    let mut made = failed(&due, None);
+    (made.status, made.error) = (BadgeStatus::Ready, None);
+    assert!(store.finish_badge(&due.key(), &made).await.unwrap());
+    assert_eq!(
+        store.failed_badges_due(future, 100).await.unwrap().len(),
+        1,
+        "only `later`"
+    );
+    // A re-render clears the retry time.
+    let mut again = store.get(&later.key()).await.unwrap().unwrap();
+    again.badge.as_mut().unwrap().status = BadgeStatus::Pending;
+    again.badge.as_mut().unwrap().error = None;
+    again.badge.as_mut().unwrap().retry_at = None;
+    assert!(store.reset_badge(&again).await.unwrap());
+    assert_eq!(
+        store.get(&later.key()).await.unwrap().unwrap().badge,
+        again.badge
+    );
+    assert_eq!(store.failed_badges_due(future, 100).await.unwrap(), vec![]);
 }
 
 async fn registrations_without_badge_load(store: Arc<dyn RegistrationStore>) {

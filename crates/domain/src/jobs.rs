@@ -1,14 +1,19 @@
 //! A badge job's life, the same on every backend: render the badge; when that
 //! fails for a reason that may pass (storage) and attempts remain, try again
-//! later; otherwise mark the badge failed. The adapters (the SQLite queue, an
-//! SQS queue, SNS to Lambda) only carry jobs to [`Lanyard::run_badge_job`]
-//! and do what its [`JobOutcome`] says.
+//! later; otherwise mark the badge failed. A badge failed for a reason that
+//! may pass keeps a retry time, and [`Lanyard::retry_failed_badges`] (run
+//! periodically by each backend's sweeper) queues it again then, so a disk
+//! that stayed full for an hour does not leave badges failed for good. The
+//! adapters (the SQLite queue, an SQS queue, SNS to Lambda) only carry jobs
+//! to [`Lanyard::run_badge_job`] and do what its [`JobOutcome`] says.
 
 use std::time::{Duration, Instant};
 
 use lanyard_badge::Format;
 
-use crate::registration::{BadgeInfo, BadgeStatus, Registration, RegistrationKey};
+use crate::registration::{
+    now_rfc3339, rfc3339, BadgeInfo, BadgeStatus, Registration, RegistrationKey,
+};
 use crate::service::{object_key, Lanyard, LanyardError};
 
 /// How often a badge job is tried, and how long to wait between tries.
@@ -19,17 +24,22 @@ pub struct BadgeJobPolicy {
     pub max_attempts: u32,
     pub base_delay: Duration,
     pub max_delay: Duration,
+    /// How long a badge failed for a reason that may pass stays failed
+    /// before it is queued again, with all its attempts.
+    pub retry_failed_after: Duration,
 }
 
 impl Default for BadgeJobPolicy {
     /// Ten attempts over about a quarter of an hour (2 s, 4 s … 5 min apart):
     /// long enough for an operator to free a full disk or for a storage
-    /// service to recover before a badge is marked failed.
+    /// service to recover before a badge is marked failed. A badge failed
+    /// that way is queued again every half hour until it is made.
     fn default() -> Self {
         BadgeJobPolicy {
             max_attempts: 10,
             base_delay: Duration::from_secs(2),
             max_delay: Duration::from_secs(300),
+            retry_failed_after: Duration::from_secs(30 * 60),
         }
     }
 }
@@ -94,7 +104,8 @@ impl Lanyard {
         };
         let attempts_left = attempt.is_none_or(|n| n < policy.max_attempts);
         let delay = policy.delay(attempt.unwrap_or(1));
-        if error.is_retryable() && attempts_left {
+        let retryable = error.is_retryable();
+        if retryable && attempts_left {
             tracing::warn!(%user_id, %conference, %error, ?attempt,
                 retry_in_ms = delay.as_millis() as u64, "badge job failed; it will be retried");
             return JobOutcome::Retry {
@@ -103,8 +114,8 @@ impl Lanyard {
             };
         }
         let error = error.to_string();
-        tracing::error!(%user_id, %conference, %error, ?attempt, "badge failed");
-        match self.fail_badge(key, &error).await {
+        tracing::error!(%user_id, %conference, %error, ?attempt, retry_later = retryable, "badge failed");
+        match self.fail_badge(key, &error, retryable).await {
             Ok(()) => JobOutcome::Failed(error),
             Err(e) => {
                 tracing::error!(%user_id, %conference, error = %e, "could not record a failed badge");
@@ -152,6 +163,7 @@ impl Lanyard {
             status: BadgeStatus::Ready,
             token: badge.token.clone(),
             error: None,
+            retry_at: None,
         };
         if self.store.finish_badge(key, &ready).await? {
             Ok(BadgeOutcome::Rendered)
@@ -163,20 +175,50 @@ impl Lanyard {
         }
     }
 
-    /// Records that a badge could not be rendered, after its worker gave up.
-    pub async fn fail_badge(&self, key: &RegistrationKey, error: &str) -> Result<(), LanyardError> {
+    /// Records that a badge could not be rendered, after its worker (or the
+    /// sweeper) gave up. With `retry_later`, the cause may pass: the badge
+    /// keeps a retry time, [`BadgeJobPolicy::retry_failed_after`] from now.
+    pub async fn fail_badge(
+        &self,
+        key: &RegistrationKey,
+        error: &str,
+        retry_later: bool,
+    ) -> Result<(), LanyardError> {
         if let Some(Registration {
             badge: Some(badge), ..
         }) = self.store.get(key).await?
         {
+            let retry_at = retry_later.then(|| {
+                rfc3339(time::OffsetDateTime::now_utc() + self.job_policy().retry_failed_after)
+            });
             let failed = BadgeInfo {
                 status: BadgeStatus::Failed,
                 token: badge.token,
                 error: Some(error.to_owned()),
+                retry_at,
             };
             self.store.finish_badge(key, &failed).await?;
         }
         Ok(())
+    }
+
+    /// Queues again the failed badges whose retry time has come, at most
+    /// `limit`, and announces each; returns how many were queued. Each
+    /// backend's sweeper calls it periodically. A badge deleted, re-rendered
+    /// or queued by another sweep meanwhile is left alone.
+    pub async fn retry_failed_badges(&self, limit: usize) -> Result<usize, LanyardError> {
+        let due = self.store.failed_badges_due(&now_rfc3339(), limit).await?;
+        let mut queued = 0;
+        for (key, token) in due {
+            if !self.store.requeue_failed_badge(&key, &token).await? {
+                continue;
+            }
+            tracing::info!(user_id = %key.user_id, conference = %key.conference,
+                "a badge that failed for a reason that may pass is queued again");
+            self.announce(&key).await;
+            queued += 1;
+        }
+        Ok(queued)
     }
 }
 

@@ -110,12 +110,32 @@ pub trait RegistrationStore: Send + Sync {
 
     async fn desk_by_token_hash(&self, hash: &str) -> Result<Option<Desk>, StoreError>;
 
-    /// Records the outcome of a render (`ready` or `failed`), but only while
-    /// the registration still has a badge with that token; `false` otherwise.
+    /// Records the outcome of a render (`ready` or `failed`, with its error
+    /// and retry time), but only while the registration still has a badge
+    /// with that token; `false` otherwise.
     async fn finish_badge(
         &self,
         key: &RegistrationKey,
         badge: &BadgeInfo,
+    ) -> Result<bool, StoreError>;
+
+    /// Failed badges whose `retry_at` is at or before `now` (RFC 3339), with
+    /// their tokens; `limit` at most, in no promised order.
+    async fn failed_badges_due(
+        &self,
+        now: &str,
+        limit: usize,
+    ) -> Result<Vec<(RegistrationKey, BadgeToken)>, StoreError>;
+
+    /// Queues a failed badge again, atomically: while the registration's
+    /// badge is failed with this token and has a retry time, it becomes
+    /// pending (error and retry time cleared) and its badge job is recorded,
+    /// as [`RegistrationStore::reset_badge`] does. `false` otherwise (deleted,
+    /// re-rendered, or already queued by another sweep).
+    async fn requeue_failed_badge(
+        &self,
+        key: &RegistrationKey,
+        token: &BadgeToken,
     ) -> Result<bool, StoreError>;
 }
 

@@ -101,6 +101,9 @@ pub struct BadgeInfo {
     pub token: BadgeToken,
     /// Why the last render failed, when `status` is `Failed`.
     pub error: Option<String>,
+    /// When a failed badge whose cause may pass (storage) is to be tried
+    /// again, RFC 3339; `None` for a failure no retry can mend.
+    pub retry_at: Option<String>,
 }
 
 impl BadgeInfo {
@@ -109,6 +112,7 @@ impl BadgeInfo {
             status: BadgeStatus::Pending,
             token: BadgeToken::generate(),
             error: None,
+            retry_at: None,
         }
     }
 }

@@ -304,6 +304,7 @@ impl Lanyard {
             status: BadgeStatus::Pending,
             token,
             error: None,
+            retry_at: None,
         });
         registration
             .checkin_code

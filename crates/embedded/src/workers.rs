@@ -1,6 +1,8 @@
 //! Badge workers: claim jobs from the SQLite queue and run each with
 //! [`Lanyard::run_badge_job`], which decides what happens to it; the queue
-//! records that (done, or due again after a delay).
+//! records that (done, or due again after a delay). Beside them a sweep
+//! queues again the badges that failed for a reason that may pass, once
+//! their retry time has come ([`Lanyard::retry_failed_badges`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +20,12 @@ const IDLE_POLL: Duration = Duration::from_secs(2);
 
 /// Jobs a worker claims at once.
 const CLAIM_BATCH: usize = 4;
+
+/// How often the sweep looks for failed badges due again, at most.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+/// Failed badges queued again by one sweep at most.
+const SWEEP_BATCH: usize = 500;
 
 /// Wakes a badge worker in this process. The job itself is already in SQLite.
 #[derive(Debug, Default)]
@@ -54,6 +62,7 @@ impl BadgeWorkers {
     ) -> BadgeWorkers {
         let (stop, stopped) = watch::channel(false);
         // `count` 0 runs no workers: jobs wait in the queue for a later start.
+        let sweep = (count > 0).then(|| tokio::spawn(sweep(lanyard.clone(), stopped.clone())));
         let handles = (0..count)
             .map(|n| {
                 let worker = Worker {
@@ -67,6 +76,7 @@ impl BadgeWorkers {
                     worker.run().await;
                 })
             })
+            .chain(sweep)
             .collect();
         BadgeWorkers { stop, handles }
     }
@@ -77,6 +87,24 @@ impl BadgeWorkers {
         let _ = self.stop.send(true);
         for handle in self.handles {
             let _ = handle.await;
+        }
+    }
+}
+
+/// Every [`SWEEP_EVERY`] (sooner when the policy's retry wait is shorter),
+/// queues again the failed badges whose retry time has come.
+async fn sweep(lanyard: Lanyard, mut stopped: watch::Receiver<bool>) {
+    let every = lanyard
+        .job_policy()
+        .retry_failed_after
+        .clamp(Duration::from_millis(100), SWEEP_EVERY);
+    while !*stopped.borrow() {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stopped.changed() => break,
+        }
+        if let Err(e) = lanyard.retry_failed_badges(SWEEP_BATCH).await {
+            tracing::warn!(error = %e, "could not queue failed badges again");
         }
     }
 }

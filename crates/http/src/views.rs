@@ -52,6 +52,11 @@ pub struct BadgeRef {
     /// Why rendering failed, when `status` is `failed` (organizer views only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// When a badge that failed for a reason that may pass (storage) is
+    /// queued again by itself, RFC 3339 (organizer views only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "2026-11-28T09:42:03.120Z")]
+    pub retry_at: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -122,6 +127,7 @@ impl From<Registration> for DeskRegistrationView {
                 status: b.status,
                 url: paths::badge(&b.token),
                 error: None,
+                retry_at: None,
             }),
             checked_in: r.checked_in.map(CheckinRef::from),
         }
@@ -208,6 +214,7 @@ impl RegistrationView {
                 status: b.status,
                 url: paths::badge(&b.token),
                 error: if with_error { b.error } else { None },
+                retry_at: if with_error { b.retry_at } else { None },
             }),
             contact_on_badge: r.contact_on_badge,
             checkin_code: r.checkin_code.map(|c| c.as_str().to_owned()),

@@ -1,6 +1,7 @@
 //! The badge job runner and the SQS worker on an AWS emulator: retries are
-//! left for redelivery, the last attempt records the failure, and the queue
-//! worker renders what SNS delivers.
+//! left for redelivery, the last attempt records the failure, the sweep
+//! queues such a failure again at its retry time, and the queue worker
+//! renders what SNS delivers.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +9,8 @@ use std::time::Duration;
 use lanyard_aws::emulator::Emulator;
 use lanyard_aws::setup::create_resources;
 use lanyard_aws::{
-    run_job, run_queue_worker, AwsBackend, AwsResources, BadgeJob, MetricsSink, QueueWorkerSettings,
+    run_job, run_queue_worker, AwsBackend, AwsResources, BadgeJob, MetricsSink,
+    QueueWorkerSettings, SweepPolicy,
 };
 use lanyard_domain::{BadgeJobPolicy, BadgeStatus, ConferencesConfig, JobOutcome, NewRegistration};
 
@@ -44,10 +46,12 @@ async fn retryable_failures_are_retried_until_the_last_attempt_records_them() {
         topic_arn: made.names.topic_arn.clone(),
     };
     let mut backend = AwsBackend::new(&clients, &names, conferences());
-    backend.lanyard = backend.lanyard.with_job_policy(BadgeJobPolicy {
+    let policy = BadgeJobPolicy {
         max_attempts: 3,
+        retry_failed_after: Duration::ZERO,
         ..BadgeJobPolicy::default()
-    });
+    };
+    backend.lanyard = backend.lanyard.with_job_policy(policy);
     let registration = backend.lanyard.register(sign_up("attempts")).await.unwrap();
     let job = BadgeJob::for_key(&registration.key());
     let metrics = MetricsSink::discard("test");
@@ -68,6 +72,61 @@ async fn retryable_failures_are_retried_until_the_last_attempt_records_them() {
     let badge = stored.badge.unwrap();
     assert_eq!(badge.status, BadgeStatus::Failed);
     assert!(badge.error.is_some());
+    assert!(badge.retry_at.is_some(), "a storage failure may pass");
+
+    // The bucket is back: the sweep queues the failed badge again, and the
+    // worker makes it.
+    let mut healed = AwsBackend::new(&clients, &made.names, conferences());
+    healed.lanyard = healed.lanyard.with_job_policy(policy);
+    let report = healed.sweep(SweepPolicy::default()).await.unwrap();
+    assert_eq!((report.retried, report.failed), (1, 0));
+    let queued = healed.lanyard.get(&registration.key()).await.unwrap();
+    let badge = queued.badge.unwrap();
+    assert_eq!(
+        (badge.status, badge.error, badge.retry_at),
+        (BadgeStatus::Pending, None, None)
+    );
+    assert_eq!(
+        run_job(&healed.lanyard, &job, Some(1), &metrics).await,
+        JobOutcome::Rendered
+    );
+    let made_now = healed.lanyard.get(&registration.key()).await.unwrap();
+    assert_eq!(made_now.badge.unwrap().status, BadgeStatus::Ready);
+    // Nothing is left to retry.
+    assert_eq!(
+        healed.sweep(SweepPolicy::default()).await.unwrap().retried,
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_no_retry_can_mend_is_never_queued_again() {
+    let emulator = Emulator::start();
+    let clients = emulator.clients().await;
+    let made = create_resources(&clients, "mend").await.unwrap();
+    let mut backend = AwsBackend::new(&clients, &made.names, conferences());
+    backend.lanyard = backend.lanyard.with_job_policy(BadgeJobPolicy {
+        retry_failed_after: Duration::ZERO,
+        ..BadgeJobPolicy::default()
+    });
+    let registration = backend
+        .lanyard
+        .register(sign_up("unmendable"))
+        .await
+        .unwrap();
+    backend
+        .lanyard
+        .fail_badge(
+            &registration.key(),
+            "the badge cannot be rendered: no such font",
+            false,
+        )
+        .await
+        .unwrap();
+    let report = backend.sweep(SweepPolicy::default()).await.unwrap();
+    assert_eq!(report.retried, 0);
+    let stored = backend.lanyard.get(&registration.key()).await.unwrap();
+    assert_eq!(stored.badge.unwrap().status, BadgeStatus::Failed);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

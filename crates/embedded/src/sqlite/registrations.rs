@@ -10,7 +10,7 @@ use rusqlite::params;
 
 use super::queue::upsert_job;
 use super::rows::{
-    collect, decode_cursor, encode_cursor, key_strings, row_to_registration, COLUMNS,
+    collect, decode_cursor, encode_cursor, key_strings, row_to_registration, stored_key, COLUMNS,
 };
 use super::{unavailable, SqliteStore};
 
@@ -24,8 +24,8 @@ impl RegistrationStore for SqliteStore {
                 .execute(
                     "INSERT INTO registrations
                        (user_id, type, user_name, phone_number, company_name, created_at, badge_status, badge_token, badge_error, ticket_code,
-                        contact_on_badge, checked_in_at, checked_in_desk, checked_in_nonce)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                        contact_on_badge, checked_in_at, checked_in_desk, checked_in_nonce, badge_retry_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
                      ON CONFLICT (user_id, type) DO NOTHING",
                     params![
                         r.user_id.as_str(),
@@ -42,6 +42,7 @@ impl RegistrationStore for SqliteStore {
                         r.checked_in.as_ref().map(|f| f.at.as_str()),
                         r.checked_in.as_ref().map(|f| f.desk.as_str()),
                         r.checked_in.as_ref().map(|f| f.nonce.as_str()),
+                        badge.and_then(|b| b.retry_at.as_deref()),
                     ],
                 )
                 .map_err(unavailable)?;
@@ -172,7 +173,8 @@ impl RegistrationStore for SqliteStore {
             let updated = conn
                 .execute(
                     "UPDATE registrations SET badge_status = ?3, badge_token = ?4, badge_error = ?5,
-                        ticket_code = ?6, user_name = ?7, company_name = ?8, contact_on_badge = ?9
+                        ticket_code = ?6, user_name = ?7, company_name = ?8, contact_on_badge = ?9,
+                        badge_retry_at = NULL
                      WHERE user_id = ?1 AND type = ?2",
                     params![
                         r.user_id.as_str(),
@@ -206,14 +208,15 @@ impl RegistrationStore for SqliteStore {
         self.write(move |conn| {
             let updated = conn
                 .execute(
-                    "UPDATE registrations SET badge_status = ?3, badge_error = ?4
+                    "UPDATE registrations SET badge_status = ?3, badge_error = ?4, badge_retry_at = ?6
                      WHERE user_id = ?1 AND type = ?2 AND badge_token = ?5",
                     params![
                         user_id,
                         conference,
                         badge.status.as_str(),
                         badge.error,
-                        badge.token.as_str()
+                        badge.token.as_str(),
+                        badge.retry_at,
                     ],
                 )
                 .map_err(unavailable)?;
@@ -227,6 +230,68 @@ impl RegistrationStore for SqliteStore {
                 .map_err(unavailable)?;
             }
             Ok(updated == 1)
+        })
+        .await
+    }
+
+    async fn failed_badges_due(
+        &self,
+        now: &str,
+        limit: usize,
+    ) -> Result<Vec<(RegistrationKey, BadgeToken)>, StoreError> {
+        let now = now.to_owned();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT user_id, type, badge_token FROM registrations
+                     WHERE badge_retry_at IS NOT NULL AND badge_retry_at <= ?1
+                       AND badge_status = 'failed'
+                     LIMIT ?2",
+                )
+                .map_err(unavailable)?;
+            let rows = stmt
+                .query_map(params![now, limit as i64], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                })
+                .map_err(unavailable)?;
+            let mut due = Vec::new();
+            for row in rows {
+                let (user_id, conference, token) = row.map_err(unavailable)?;
+                let token = BadgeToken::parse(&token)
+                    .ok_or_else(|| unavailable("a stored badge token is invalid"))?;
+                due.push((stored_key(user_id, conference)?, token));
+            }
+            Ok(due)
+        })
+        .await
+    }
+
+    async fn requeue_failed_badge(
+        &self,
+        key: &RegistrationKey,
+        token: &BadgeToken,
+    ) -> Result<bool, StoreError> {
+        let (user_id, conference) = key_strings(key);
+        let token = token.as_str().to_owned();
+        self.write(move |conn| {
+            let updated = conn
+                .execute(
+                    "UPDATE registrations
+                     SET badge_status = 'pending', badge_error = NULL, badge_retry_at = NULL
+                     WHERE user_id = ?1 AND type = ?2 AND badge_token = ?3
+                       AND badge_status = 'failed' AND badge_retry_at IS NOT NULL",
+                    params![user_id, conference, token],
+                )
+                .map_err(unavailable)?;
+            if updated == 0 {
+                return Ok(false);
+            }
+            upsert_job(conn, &user_id, &conference).map_err(unavailable)?;
+            Ok(true)
         })
         .await
     }

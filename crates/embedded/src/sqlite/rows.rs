@@ -11,7 +11,7 @@ use super::unavailable;
 
 /// The columns [`row_to_registration`] reads, in its order.
 pub(super) const COLUMNS: &str =
-    "seq, user_id, type, user_name, phone_number, company_name, created_at, badge_status, badge_token, badge_error, ticket_code, contact_on_badge, checked_in_at, checked_in_desk, checked_in_nonce";
+    "seq, user_id, type, user_name, phone_number, company_name, created_at, badge_status, badge_token, badge_error, ticket_code, contact_on_badge, checked_in_at, checked_in_desk, checked_in_nonce, badge_retry_at";
 
 pub(super) fn key_strings(key: &RegistrationKey) -> (String, String) {
     (
@@ -48,6 +48,7 @@ pub(super) fn row_to_registration(
     let checked_in_at: Option<String> = row.get(12)?;
     let checked_in_desk: Option<String> = row.get(13)?;
     let checked_in_nonce: Option<String> = row.get(14)?;
+    let retry_at: Option<String> = row.get(15)?;
     let parsed = (|| {
         let badge = match (
             status.as_deref().and_then(BadgeStatus::parse),
@@ -57,6 +58,7 @@ pub(super) fn row_to_registration(
                 status,
                 token,
                 error,
+                retry_at,
             }),
             _ => None,
         };

@@ -56,8 +56,16 @@ CREATE TABLE checkin_nonces (
 ) WITHOUT ROWID;
 ";
 
+/// Version 3: a badge failed for a reason that may pass keeps the time it
+/// is to be tried again; the sweep finds those through a partial index.
+const VERSION_3: &str = "
+ALTER TABLE registrations ADD COLUMN badge_retry_at TEXT;
+CREATE INDEX registrations_badge_retry ON registrations (badge_retry_at)
+    WHERE badge_retry_at IS NOT NULL;
+";
+
 /// The schema version this build writes; a database from a newer build is refused.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// Sets the connection's durability, refuses a database from a newer build,
 /// and creates what is missing.
@@ -88,6 +96,12 @@ pub(super) fn prepare(conn: &Connection, path: &Path) -> anyhow::Result<()> {
             )?;
         }
         tx.execute_batch("PRAGMA user_version = 2")?;
+        tx.commit()?;
+    }
+    if version < 3 {
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(VERSION_3)?;
+        tx.execute_batch("PRAGMA user_version = 3")?;
         tx.commit()?;
     }
     // Nonces outlive any offline desk; older ones are dropped at each start.

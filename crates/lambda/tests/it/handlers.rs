@@ -463,7 +463,8 @@ async fn a_lost_publish_is_recovered_by_the_scheduled_sweep() {
         swept,
         BadgeInvocation::Swept(lanyard_aws::SweepReport {
             reannounced: 2,
-            failed: 0
+            failed: 0,
+            retried: 0,
         })
     );
     let events = env.delivered_sns_events(2).await;
@@ -490,7 +491,8 @@ async fn a_lost_publish_is_recovered_by_the_scheduled_sweep() {
         swept,
         BadgeInvocation::Swept(lanyard_aws::SweepReport {
             reannounced: 0,
-            failed: 1
+            failed: 1,
+            retried: 0,
         })
     );
     let get = |user: &str| {
@@ -511,6 +513,12 @@ async fn a_lost_publish_is_recovered_by_the_scheduled_sweep() {
         .as_str()
         .unwrap()
         .contains("announcements"));
+    // Lost announcements may pass: the badge is queued again in half an hour.
+    let retry_at = doomed["badge"]["retry_at"].as_str().unwrap();
+    let in_half_an_hour = lanyard_domain::registration::rfc3339(
+        time::OffsetDateTime::now_utc() + Duration::from_secs(29 * 60),
+    );
+    assert!(retry_at > in_half_an_hour.as_str(), "{retry_at}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

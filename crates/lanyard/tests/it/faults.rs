@@ -10,7 +10,7 @@ use lanyard::{Application, ServeSettings};
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::common::{decode_qr, registration, spawn_app_in, TestApp};
+use crate::common::{decode_qr, registration, spawn_app_in, spawn_app_with_retry, TestApp};
 
 /// The badge files of one token in a data directory.
 fn files_of(data_dir: &Path, token: &str) -> Vec<String> {
@@ -126,6 +126,33 @@ async fn after_a_delete_no_file_of_the_registration_remains() {
         .map(|d| d.count())
         .unwrap_or(0);
     assert_eq!(left, 0, "no badge file of a deleted registration remains");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_badge_failed_by_storage_is_made_by_itself_once_storage_is_back() {
+    let dir = tempfile::tempdir().unwrap();
+    // A file where the badge directory should be: every write fails.
+    std::fs::create_dir_all(dir.path().join("objects")).unwrap();
+    let blocker = dir.path().join("objects/badges");
+    std::fs::write(&blocker, b"not a directory").unwrap();
+    let app = spawn_app_with_retry(dir.path(), Duration::from_millis(500)).await;
+    let url = sign_up(&app, "comeback").await;
+    let failed = app.wait_for_badge(&url).await;
+    assert_eq!(failed["status"], "failed");
+    std::fs::remove_file(&blocker).unwrap();
+    // No one asks for a re-render: the server's sweep queues it again.
+    let mut status = failed["status"].clone();
+    for _ in 0..200 {
+        status = app.get_json(&url).await.1["status"].clone();
+        if status == "ready" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, "ready");
+    let png = app.get_bytes(&format!("{url}.png")).await;
+    assert!(decode_qr(&png).len() > 10);
     app.stop().await;
 }
 

@@ -35,6 +35,13 @@ pub async fn spawn_app_with_limits(data_dir: &Path, limits: lanyard_http::Limits
     start(settings).await
 }
 
+/// A server whose badges failed by storage are queued again after `retry_failed_after`.
+pub async fn spawn_app_with_retry(data_dir: &Path, retry_failed_after: Duration) -> TestApp {
+    let mut settings = settings(data_dir, 1, None);
+    settings.job_policy.retry_failed_after = retry_failed_after;
+    start(settings).await
+}
+
 pub async fn spawn_app_with_connections(
     data_dir: &Path,
     connections: lanyard::ConnectionLimits,
@@ -59,6 +66,7 @@ fn settings(data_dir: &Path, workers: usize, config: Option<&Path>) -> ServeSett
         max_attempts: 3,
         base_delay: Duration::from_millis(50),
         max_delay: Duration::from_millis(200),
+        ..BadgeJobPolicy::default()
     };
     settings
 }
