@@ -1000,7 +1000,10 @@ mod tests {
         badge.retry_at = Some("2026-11-28T12:00:00.000Z".into());
         let item = to_item(&r);
         assert!(text(&item, "pending_shard").unwrap().starts_with("retry-"));
-        assert_eq!(text(&item, "badge_queued_at"), Some("2026-11-28T12:00:00.000Z"));
+        assert_eq!(
+            text(&item, "badge_queued_at"),
+            Some("2026-11-28T12:00:00.000Z")
+        );
         assert_eq!(from_item(&item).unwrap(), r);
     }
 }

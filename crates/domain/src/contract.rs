@@ -841,6 +841,17 @@ pub async fn object_store(store: Arc<dyn ObjectStore>) {
     // Deleting what is not there is not an error.
     store.delete("badges/a.png").await.unwrap();
     store.delete("badges/never.pdf").await.unwrap();
+    // Several at once, missing ones among them.
+    store
+        .delete_all(vec![
+            "badges/b.svg".into(),
+            "badges/b.png".into(),
+            "badges/never.pdf".into(),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(store.get("badges/b.svg").await.unwrap(), None);
+    assert_eq!(store.get("badges/b.png").await.unwrap(), None);
     // An empty object is an object.
     store
         .put("badges/empty.pdf", Vec::new(), "application/pdf")

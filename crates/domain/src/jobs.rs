@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use lanyard_badge::Format;
 
+use crate::ports::StoreError;
 use crate::registration::{
     now_rfc3339, rfc3339, BadgeInfo, BadgeStatus, Registration, RegistrationKey,
 };
@@ -86,10 +87,38 @@ impl Lanyard {
     /// arrive more than once: a badge no longer pending is left alone, and a
     /// repeated render writes the same bytes.
     pub async fn run_badge_job(&self, key: &RegistrationKey, attempt: Option<u32>) -> JobOutcome {
-        let policy = self.job_policy();
+        self.run_badge_jobs(&[(key.clone(), attempt)])
+            .await
+            .pop()
+            .expect("one outcome per job")
+    }
+
+    /// Runs several badge jobs as [`Lanyard::run_badge_job`] runs one, and
+    /// makes their files and outcomes durable together: one directory sync
+    /// and one commit for the lot instead of one each, which is most of a
+    /// badge's cost once the render itself is fast. One outcome per job, in
+    /// order.
+    pub async fn run_badge_jobs(&self, jobs: &[(RegistrationKey, Option<u32>)]) -> Vec<JobOutcome> {
         let started = Instant::now();
-        let result = self.render_badge(key).await;
-        let ms = started.elapsed().as_secs_f64() * 1e3;
+        let keys: Vec<RegistrationKey> = jobs.iter().map(|(key, _)| key.clone()).collect();
+        let results = self.render_badges(&keys).await;
+        let ms = started.elapsed().as_secs_f64() * 1e3 / jobs.len().max(1) as f64;
+        let mut outcomes = Vec::with_capacity(jobs.len());
+        for ((key, attempt), result) in jobs.iter().zip(results) {
+            outcomes.push(self.job_outcome(key, *attempt, result, ms).await);
+        }
+        outcomes
+    }
+
+    /// What a render's result means for its job: done, retry, or failed.
+    async fn job_outcome(
+        &self,
+        key: &RegistrationKey,
+        attempt: Option<u32>,
+        result: Result<BadgeOutcome, LanyardError>,
+        ms: f64,
+    ) -> JobOutcome {
+        let policy = self.job_policy();
         let (user_id, conference) = (&key.user_id, &key.conference);
         let error = match result {
             Ok(BadgeOutcome::Rendered) => {
@@ -127,52 +156,111 @@ impl Lanyard {
         }
     }
 
-    /// A badge worker's job: render the registration's pending badge as the
-    /// PNG the page shows and prints, write it durably and mark the badge
+    /// Badge workers' work: render each registration's pending badge as the
+    /// PNG the page shows and prints, write them durably and mark them
     /// ready. The SVG and the PDF are rendered when first asked for (see
-    /// [`Lanyard::badge_file`]). Running it twice gives the same file.
-    async fn render_badge(&self, key: &RegistrationKey) -> Result<BadgeOutcome, LanyardError> {
-        let Some(registration) = self.store.get(key).await? else {
-            return Ok(BadgeOutcome::Gone);
-        };
-        let Some(badge) = registration.badge.clone() else {
-            return Ok(BadgeOutcome::Gone);
-        };
-        if badge.status != BadgeStatus::Pending {
-            return Ok(BadgeOutcome::AlreadyDone);
+    /// [`Lanyard::badge_file`]). Running it twice gives the same files.
+    async fn render_badges(
+        &self,
+        keys: &[RegistrationKey],
+    ) -> Vec<Result<BadgeOutcome, LanyardError>> {
+        let mut results: Vec<Option<Result<BadgeOutcome, LanyardError>>> =
+            (0..keys.len()).map(|_| None).collect();
+        // The registrations whose badge waits, by their place in `keys`.
+        let mut waiting = Vec::new();
+        for (i, key) in keys.iter().enumerate() {
+            match self.store.get(key).await {
+                Ok(Some(registration)) => match registration.badge.clone() {
+                    Some(badge) if badge.status == BadgeStatus::Pending => {
+                        waiting.push((i, registration, badge))
+                    }
+                    Some(_) => results[i] = Some(Ok(BadgeOutcome::AlreadyDone)),
+                    None => results[i] = Some(Ok(BadgeOutcome::Gone)),
+                },
+                Ok(None) => results[i] = Some(Ok(BadgeOutcome::Gone)),
+                Err(e) => results[i] = Some(Err(e.into())),
+            }
         }
+        let registrations: Vec<Registration> = waiting.iter().map(|(_, r, _)| r.clone()).collect();
         let this = self.clone();
-        let png =
-            crate::blocking::spawn_blocking(move || this.render_one(&registration, Format::Png))
-                .await
-                .map_err(|e| LanyardError::Render(format!("the renderer stopped: {e}")))??;
+        let rendered = crate::blocking::spawn_blocking(move || {
+            registrations
+                .iter()
+                .map(|r| this.render_one(r, Format::Png))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap_or_else(|e| {
+            (0..waiting.len())
+                .map(|_| Err(LanyardError::Render(format!("the renderer stopped: {e}"))))
+                .collect()
+        });
+        let mut files = Vec::new();
+        let mut made = Vec::new();
+        for ((i, _, badge), png) in waiting.into_iter().zip(rendered) {
+            match png {
+                Ok(png) => {
+                    let key = object_key(&badge.token, Format::Png);
+                    files.push((key, png, Format::Png.content_type()));
+                    made.push((i, badge));
+                }
+                Err(e) => results[i] = Some(Err(e)),
+            }
+        }
         // Files of an earlier render are stale; they are made again on request.
-        for format in [Format::Svg, Format::Pdf] {
-            self.objects
-                .delete(&object_key(&badge.token, format))
-                .await?;
+        let stale = made
+            .iter()
+            .flat_map(|(_, badge)| {
+                [Format::Svg, Format::Pdf].map(|format| object_key(&badge.token, format))
+            })
+            .collect();
+        if let Err(e) = self.objects.delete_all(stale).await {
+            for (i, _) in made {
+                results[i] = Some(Err(each(&e)));
+            }
+            return results.into_iter().map(Option::unwrap).collect();
         }
-        self.objects
-            .put(
-                &object_key(&badge.token, Format::Png),
-                png,
-                Format::Png.content_type(),
-            )
-            .await?;
-        let ready = BadgeInfo {
-            status: BadgeStatus::Ready,
-            token: badge.token.clone(),
-            error: None,
-            retry_at: None,
-        };
-        if self.store.finish_badge(key, &ready).await? {
-            Ok(BadgeOutcome::Rendered)
-        } else {
-            // Deleted (or given a new badge) while this render ran: what it
-            // wrote must not outlive the registration.
-            self.delete_files(&badge.token).await?;
-            Ok(BadgeOutcome::Gone)
+        if !files.is_empty() {
+            if let Err(e) = self.objects.put_all(files).await {
+                for (i, _) in made {
+                    results[i] = Some(Err(each(&e)));
+                }
+                return results.into_iter().map(Option::unwrap).collect();
+            }
         }
+        let finished: Vec<(RegistrationKey, BadgeInfo)> = made
+            .iter()
+            .map(|(i, badge)| {
+                let ready = BadgeInfo {
+                    status: BadgeStatus::Ready,
+                    token: badge.token.clone(),
+                    error: None,
+                    retry_at: None,
+                };
+                (keys[*i].clone(), ready)
+            })
+            .collect();
+        match self.store.finish_badges(&finished).await {
+            Ok(recorded) => {
+                for ((i, badge), recorded) in made.into_iter().zip(recorded) {
+                    results[i] = Some(if recorded {
+                        Ok(BadgeOutcome::Rendered)
+                    } else {
+                        // Deleted (or given a new badge) while this render
+                        // ran: what it wrote must not outlive the registration.
+                        self.delete_files(&badge.token)
+                            .await
+                            .map(|()| BadgeOutcome::Gone)
+                    });
+                }
+            }
+            Err(e) => {
+                for (i, _) in made {
+                    results[i] = Some(Err(each(&e)));
+                }
+            }
+        }
+        results.into_iter().map(Option::unwrap).collect()
     }
 
     /// Records that a badge could not be rendered, after its worker (or the
@@ -220,6 +308,14 @@ impl Lanyard {
         }
         Ok(queued)
     }
+}
+
+/// A storage error that failed a whole batch, as each of its jobs' error.
+fn each(e: &StoreError) -> LanyardError {
+    LanyardError::Storage(match e {
+        StoreError::Unavailable(inner) => StoreError::unavailable(inner.to_string()),
+        other => StoreError::unavailable(other.to_string()),
+    })
 }
 
 #[cfg(test)]

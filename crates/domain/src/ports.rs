@@ -119,6 +119,20 @@ pub trait RegistrationStore: Send + Sync {
         badge: &BadgeInfo,
     ) -> Result<bool, StoreError>;
 
+    /// [`RegistrationStore::finish_badge`] for several badges, one answer
+    /// each, in order. Adapters may make them durable together (one
+    /// commit for all, say); each is recorded or not on its own.
+    async fn finish_badges(
+        &self,
+        badges: &[(RegistrationKey, BadgeInfo)],
+    ) -> Result<Vec<bool>, StoreError> {
+        let mut recorded = Vec::with_capacity(badges.len());
+        for (key, badge) in badges {
+            recorded.push(self.finish_badge(key, badge).await?);
+        }
+        Ok(recorded)
+    }
+
     /// Failed badges whose `retry_at` is at or before `now` (RFC 3339), with
     /// their tokens; `limit` at most, in no promised order.
     async fn failed_badges_due(
@@ -158,6 +172,14 @@ pub trait ObjectStore: Send + Sync {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Deleting a missing object is not an error.
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// Deletes several objects (as [`ObjectStore::delete`] does each).
+    /// Adapters may do it in one go.
+    async fn delete_all(&self, keys: Vec<String>) -> Result<(), StoreError> {
+        for key in keys {
+            self.delete(&key).await?;
+        }
+        Ok(())
+    }
 }
 
 /// How badge workers hear of new jobs (an in-process wake-up, an SNS publish).

@@ -285,10 +285,8 @@ impl Lanyard {
     }
 
     pub(crate) async fn delete_files(&self, token: &BadgeToken) -> Result<(), LanyardError> {
-        for format in [Format::Png, Format::Svg, Format::Pdf] {
-            self.objects.delete(&object_key(token, format)).await?;
-        }
-        Ok(())
+        let keys = [Format::Png, Format::Svg, Format::Pdf].map(|format| object_key(token, format));
+        Ok(self.objects.delete_all(keys.into()).await?)
     }
 
     /// Queues the badge to be rendered again (keeping its URL), or for the

@@ -105,6 +105,26 @@ impl ObjectStore for FileObjectStore {
             .map_err(StoreError::unavailable)
     }
 
+    /// One blocking task for all the files instead of one each.
+    async fn delete_all(&self, keys: Vec<String>) -> Result<(), StoreError> {
+        let paths = keys
+            .iter()
+            .map(|key| self.path(key))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        lanyard_domain::blocking::spawn_blocking(move || {
+            for path in paths {
+                match std::fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(StoreError::unavailable(e)),
+                }
+            }
+            Ok(())
+        })
+        .await
+        .map_err(StoreError::unavailable)?
+    }
+
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let path = self.path(key)?;
         match tokio::fs::read(&path).await {

@@ -18,8 +18,10 @@ use crate::sqlite::{ClaimedJob, SqliteStore};
 /// without a wake-up (retries that came due, jobs left by a crash).
 const IDLE_POLL: Duration = Duration::from_secs(2);
 
-/// Jobs a worker claims at once.
-const CLAIM_BATCH: usize = 4;
+/// Jobs a worker claims, renders and makes durable at once: their files
+/// share a directory sync and their outcomes a commit. Small enough that
+/// the first badge of a batch waits for the others only milliseconds.
+const CLAIM_BATCH: usize = 64;
 
 /// How often the sweep looks for failed badges due again, at most.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
@@ -120,15 +122,7 @@ impl Worker {
     async fn run(mut self) {
         while !*self.stopped.borrow() {
             match self.store.claim_jobs(CLAIM_BATCH).await {
-                Ok(jobs) if !jobs.is_empty() => {
-                    for job in jobs {
-                        // Jobs claimed but not started when stopping are freed at the next start.
-                        if *self.stopped.borrow() {
-                            break;
-                        }
-                        self.process(job).await;
-                    }
-                }
+                Ok(jobs) if !jobs.is_empty() => self.process(jobs).await,
                 Ok(_) => {
                     let due = self.store.next_job_due_in().await.ok().flatten();
                     let wait = due
@@ -152,23 +146,32 @@ impl Worker {
         }
     }
 
-    async fn process(&self, job: ClaimedJob) {
-        let key = &job.key;
-        let attempt = job.attempts + 1;
-        let recorded = match self.lanyard.run_badge_job(key, Some(attempt)).await {
-            // A rendered badge's job ended with it, in `finish_badge`.
-            JobOutcome::Rendered => Ok(()),
-            JobOutcome::Skipped(_) | JobOutcome::Failed(_) => self.store.complete_job(key).await,
-            JobOutcome::Retry { delay, error } => {
-                self.store
-                    .retry_job(key, attempt, delay.as_millis() as u64, &error)
-                    .await
+    async fn process(&self, claimed: Vec<ClaimedJob>) {
+        let jobs: Vec<(RegistrationKey, Option<u32>)> = claimed
+            .iter()
+            .map(|job| (job.key.clone(), Some(job.attempts + 1)))
+            .collect();
+        let outcomes = self.lanyard.run_badge_jobs(&jobs).await;
+        for ((key, attempt), outcome) in jobs.iter().zip(outcomes) {
+            let recorded = match outcome {
+                // A rendered badge's job ended with it, in `finish_badges`.
+                JobOutcome::Rendered => Ok(()),
+                JobOutcome::Skipped(_) | JobOutcome::Failed(_) => {
+                    self.store.complete_job(key).await
+                }
+                JobOutcome::Retry { delay, error } => {
+                    let attempt = attempt.unwrap_or(1);
+                    self.store
+                        .retry_job(key, attempt, delay.as_millis() as u64, &error)
+                        .await
+                }
+            };
+            if let Err(e) = recorded {
+                // The job stays claimed until its claim lapses rather than
+                // being run twice at once.
+                tracing::error!(user_id = %key.user_id, conference = %key.conference, error = %e,
+                    "could not record a badge job's outcome");
             }
-        };
-        if let Err(e) = recorded {
-            // The job stays claimed until restart rather than being run twice at once.
-            tracing::error!(user_id = %key.user_id, conference = %key.conference, error = %e,
-                "could not record a badge job's outcome");
         }
     }
 }

@@ -203,33 +203,21 @@ impl RegistrationStore for SqliteStore {
         key: &RegistrationKey,
         badge: &BadgeInfo,
     ) -> Result<bool, StoreError> {
-        let (user_id, conference) = key_strings(key);
-        let badge = badge.clone();
+        let mut recorded = self.finish_badges(&[(key.clone(), badge.clone())]).await?;
+        Ok(recorded.pop() == Some(true))
+    }
+
+    /// One commit for all the badges: a worker's batch costs one fsync.
+    async fn finish_badges(
+        &self,
+        badges: &[(RegistrationKey, BadgeInfo)],
+    ) -> Result<Vec<bool>, StoreError> {
+        let badges = badges.to_vec();
         self.write(move |conn| {
-            let updated = conn
-                .execute(
-                    "UPDATE registrations SET badge_status = ?3, badge_error = ?4, badge_retry_at = ?6
-                     WHERE user_id = ?1 AND type = ?2 AND badge_token = ?5",
-                    params![
-                        user_id,
-                        conference,
-                        badge.status.as_str(),
-                        badge.error,
-                        badge.token.as_str(),
-                        badge.retry_at,
-                    ],
-                )
-                .map_err(unavailable)?;
-            // The outcome and the end of the claimed job commit together. A job
-            // queued again meanwhile (a re-render) is unclaimed and stays.
-            if updated == 1 && badge.status != BadgeStatus::Pending {
-                conn.execute(
-                    "DELETE FROM badge_jobs WHERE user_id = ?1 AND type = ?2 AND claimed = 1",
-                    params![user_id, conference],
-                )
-                .map_err(unavailable)?;
-            }
-            Ok(updated == 1)
+            badges
+                .iter()
+                .map(|(key, badge)| finish_one(conn, key, badge))
+                .collect()
         })
         .await
     }
@@ -330,4 +318,39 @@ impl RegistrationStore for SqliteStore {
     async fn desk_by_token_hash(&self, hash: &str) -> Result<Option<Desk>, StoreError> {
         self.desk_by_hash(hash).await
     }
+}
+
+/// Records a render's outcome while the badge has that token; the outcome
+/// and the end of the claimed job commit together. A job queued again
+/// meanwhile (a re-render) is unclaimed and stays.
+fn finish_one(
+    conn: &rusqlite::Connection,
+    key: &RegistrationKey,
+    badge: &BadgeInfo,
+) -> Result<bool, StoreError> {
+    let (user_id, conference) = key_strings(key);
+    let updated = conn
+        .prepare_cached(
+            "UPDATE registrations SET badge_status = ?3, badge_error = ?4, badge_retry_at = ?6
+             WHERE user_id = ?1 AND type = ?2 AND badge_token = ?5",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                user_id,
+                conference,
+                badge.status.as_str(),
+                badge.error,
+                badge.token.as_str(),
+                badge.retry_at,
+            ])
+        })
+        .map_err(unavailable)?;
+    if updated == 1 && badge.status != BadgeStatus::Pending {
+        conn.prepare_cached(
+            "DELETE FROM badge_jobs WHERE user_id = ?1 AND type = ?2 AND claimed = 1",
+        )
+        .and_then(|mut stmt| stmt.execute(params![user_id, conference]))
+        .map_err(unavailable)?;
+    }
+    Ok(updated == 1)
 }

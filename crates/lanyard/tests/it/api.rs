@@ -604,6 +604,56 @@ async fn a_badge_for_a_conference_no_longer_configured_fails_at_once() {
     app.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_batch_of_jobs_gives_each_badge_its_own_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    // Queued while no worker runs, so the next start takes them as one batch.
+    let app = spawn_app_in(dir.path(), 0).await;
+    let mut urls = Vec::new();
+    for i in 0..6 {
+        let mut body = registration(&format!("batch{i}"), "Batch Member");
+        if i % 2 == 1 {
+            body["type"] = json!("About cloud computing");
+        }
+        let created: Value = app.post_registration(&body).await.json().await.unwrap();
+        urls.push(created["badge"]["url"].as_str().unwrap().to_owned());
+    }
+    app.stop().await;
+
+    let config = dir.path().join("one.toml");
+    std::fs::write(
+        &config,
+        "[[conference]]\nid = \"Serverless web project\"\ntitle = \"Serverless\"\n",
+    )
+    .unwrap();
+    let app = crate::common::spawn_app_with_config(dir.path(), &config).await;
+    for (i, url) in urls.iter().enumerate() {
+        let badge = app.wait_for_badge(url).await;
+        if i % 2 == 1 {
+            // Its conference is gone: no retry can mend that.
+            assert_eq!(badge["status"], "failed", "{i}");
+            use lanyard_domain::RegistrationStore;
+            let key = lanyard_domain::RegistrationKey {
+                user_id: lanyard_domain::UserId::parse(&format!("batch{i}")).unwrap(),
+                conference: lanyard_domain::ConferenceId::from_stored(
+                    "About cloud computing".into(),
+                ),
+            };
+            let stored = app.store().get(&key).await.unwrap().unwrap().badge.unwrap();
+            assert!(
+                stored.error.is_some() && stored.retry_at.is_none(),
+                "{stored:?}"
+            );
+        } else {
+            assert_eq!(badge["status"], "ready", "{i}");
+            let png = app.get_bytes(&format!("{url}.png")).await;
+            assert!(crate::common::decode_qr(&png).len() > 10);
+        }
+    }
+    assert_eq!(app.store().pending_jobs().await.unwrap(), 0);
+    app.stop().await;
+}
+
 /// A client's `X-Request-Id` is echoed when short and printable; anything
 /// else is replaced by the server's own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
