@@ -12,7 +12,8 @@
 //! Desks and the nonces of desks' scans live in the same table under
 //! partition keys that begin with `#`, which no user id may contain: desks
 //! in the `#desk` partition (sort key: the name), each nonce in its own
-//! partition with a TTL attribute `expires_at`. Lists skip them.
+//! partition with a TTL attribute `expires_at`, and the anonymous counts of
+//! erased registrations in the `#erased` partition. Lists skip them.
 
 use std::collections::HashMap;
 
@@ -36,6 +37,9 @@ pub const TOKEN_INDEX: &str = "badge-token";
 pub const CODE_INDEX: &str = "checkin-code";
 /// The partition of desks.
 const DESK_PARTITION: &str = "#desk";
+/// The partition of anonymous counts left by erased registrations: one
+/// item per conference, check-in minute and desk.
+const ERASED_PARTITION: &str = "#erased";
 /// The index of badges waiting for a worker.
 pub const PENDING_INDEX: &str = "pending-badges";
 /// Pending badges are spread over this many index partitions so that no
@@ -762,6 +766,79 @@ impl RegistrationStore for DynamoStore {
         Ok(conditional(result)?.is_some())
     }
 
+    async fn erase_keeping_count(
+        &self,
+        key: &RegistrationKey,
+    ) -> Result<Option<Registration>, StoreError> {
+        use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
+        // The count follows the check-in read here; the delete is conditional
+        // on it, so a check-in racing the erasure is counted as it ends up.
+        for _ in 0..5 {
+            let Some(r) = self.get(key).await? else {
+                return Ok(None);
+            };
+            let (minute, desk) = match &r.checked_in {
+                Some(first) => (first.at.chars().take(16).collect(), first.desk.clone()),
+                None => (String::new(), String::new()),
+            };
+            let mut delete = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key_item(key)));
+            delete = match &r.checked_in {
+                Some(first) => delete
+                    .condition_expression("checked_in_at = :at")
+                    .expression_attribute_values(":at", s(&first.at)),
+                None => delete.condition_expression(
+                    "attribute_exists(user_id) AND attribute_not_exists(checked_in_at)",
+                ),
+            };
+            let tally_key = HashMap::from([
+                ("user_id".to_owned(), s(ERASED_PARTITION)),
+                (
+                    "type".to_owned(),
+                    s(format!(
+                        "{}\u{1f}{minute}\u{1f}{desk}",
+                        r.conference.as_str()
+                    )),
+                ),
+            ]);
+            let count = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(tally_key))
+                .update_expression(
+                    "SET erased_type = :c, erased_minute = :m, erased_desk = :d ADD erased_count :one",
+                )
+                .expression_attribute_values(":c", s(r.conference.as_str()))
+                .expression_attribute_values(":m", s(&minute))
+                .expression_attribute_values(":d", s(&desk))
+                .expression_attribute_values(":one", AttributeValue::N("1".into()));
+            let result = self
+                .client
+                .transact_write_items()
+                .transact_items(
+                    TransactWriteItem::builder()
+                        .delete(delete.build().map_err(StoreError::unavailable)?)
+                        .build(),
+                )
+                .transact_items(
+                    TransactWriteItem::builder()
+                        .update(count.build().map_err(StoreError::unavailable)?)
+                        .build(),
+                )
+                .send()
+                .await;
+            match result {
+                Ok(_) => return Ok(Some(r)),
+                // The item changed (or went) since it was read: read it again.
+                Err(e) if e.code() == Some("TransactionCanceledException") => continue,
+                Err(e) => return Err(unavailable(e)),
+            }
+        }
+        Err(StoreError::unavailable(
+            "the registration kept changing while it was being erased",
+        ))
+    }
+
     async fn checkin_tallies(
         &self,
         conference: Option<&ConferenceId>,
@@ -773,16 +850,35 @@ impl RegistrationStore for DynamoStore {
                 .client
                 .scan()
                 .table_name(&self.table)
-                .projection_expression("user_id, #type, checked_in_at, checked_in_desk")
+                .projection_expression(
+                    "user_id, #type, checked_in_at, checked_in_desk, \
+                     erased_type, erased_minute, erased_desk, erased_count",
+                )
                 .expression_attribute_names("#type", "type")
                 .set_exclusive_start_key(start.take());
             if let Some(conference) = conference {
                 scan = scan
-                    .filter_expression("#type = :c")
+                    .filter_expression("#type = :c OR erased_type = :c")
                     .expression_attribute_values(":c", s(conference.as_str()));
             }
             let out = scan.send().await.map_err(unavailable)?;
             for item in out.items() {
+                if text(item, "user_id") == Some(ERASED_PARTITION) {
+                    let (Some(t), Some(minute), Some(desk), Some(n)) = (
+                        text(item, "erased_type"),
+                        text(item, "erased_minute"),
+                        text(item, "erased_desk"),
+                        item.get("erased_count")
+                            .and_then(|v| v.as_n().ok())
+                            .and_then(|n| n.parse::<u64>().ok()),
+                    ) else {
+                        continue;
+                    };
+                    let checked_in =
+                        (!minute.is_empty()).then(|| (minute.to_owned(), desk.to_owned()));
+                    *counts.entry((t.to_owned(), checked_in)).or_default() += n;
+                    continue;
+                }
                 if is_bookkeeping(item) {
                     continue;
                 }

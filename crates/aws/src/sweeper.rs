@@ -8,7 +8,9 @@
 //! badge is marked failed, so a badge that can never be rendered does not
 //! loop forever. Lost announcements are a cause that may pass, so such a
 //! badge keeps a retry time; each sweep also queues again the failed badges
-//! whose retry time has come ([`Lanyard::retry_failed_badges`]).
+//! whose retry time has come ([`Lanyard::retry_failed_badges`]) and erases
+//! the personal data of conferences past their retention
+//! ([`Lanyard::erase_expired`]).
 
 use std::time::Duration;
 
@@ -40,6 +42,8 @@ pub struct SweepReport {
     pub failed: usize,
     /// Failed badges queued again at their retry time.
     pub retried: usize,
+    /// Registrations erased after their conference's retention.
+    pub erased: usize,
 }
 
 /// One sweep over the pending badges.
@@ -72,11 +76,13 @@ pub async fn sweep(
         }
     }
     report.retried = lanyard.retry_failed_badges(policy.batch).await?;
+    report.erased = lanyard.erase_expired(policy.batch).await?;
     if report != SweepReport::default() {
         tracing::info!(
             reannounced = report.reannounced,
             failed = report.failed,
             retried = report.retried,
+            erased = report.erased,
             "sweep of pending badges"
         );
     }

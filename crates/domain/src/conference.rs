@@ -47,6 +47,8 @@ pub enum ConfigError {
     InvalidId(String),
     #[error("conference id {0:?} appears twice")]
     DuplicateId(String),
+    #[error("conference {id:?}: {message}")]
+    Dates { id: String, message: String },
     #[error("conference {id:?}: accent: {message}")]
     Accent { id: String, message: String },
     #[error("conference {id:?}: logo {path}: {source}")]
@@ -171,6 +173,13 @@ pub struct ConferenceConfig {
     pub subtitle: Option<String>,
     #[serde(default)]
     pub payload: PayloadKind,
+    /// The first day, `YYYY-MM-DD`.
+    pub starts: Option<String>,
+    /// The last day, `YYYY-MM-DD`.
+    pub ends: Option<String>,
+    /// Days after `ends` to keep personal data; then it is erased, keeping
+    /// anonymous counts (SPEC §9). Needs `ends`.
+    pub retention_days: Option<u32>,
 }
 
 impl ConferencesConfig {
@@ -183,6 +192,9 @@ impl ConferencesConfig {
             logo: None,
             subtitle: None,
             payload: PayloadKind::Vcard,
+            starts: None,
+            ends: None,
+            retention_days: None,
         };
         ConferencesConfig {
             conferences: vec![
@@ -200,6 +212,58 @@ impl ConferencesConfig {
     }
 }
 
+/// The longest retention a configuration may ask for: ten years.
+const MAX_RETENTION_DAYS: u32 = 3650;
+
+/// A conference's dates, checked, and when its personal data is erased.
+#[allow(clippy::type_complexity)]
+fn dates(
+    c: &ConferenceConfig,
+) -> Result<
+    (
+        Option<time::Date>,
+        Option<time::Date>,
+        Option<time::OffsetDateTime>,
+    ),
+    String,
+> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let date = |name: &str, value: &Option<String>| {
+        value
+            .as_deref()
+            .map(|v| {
+                time::Date::parse(v.trim(), &format)
+                    .map_err(|_| format!("{name} {v:?} is not a date like 2026-11-28"))
+            })
+            .transpose()
+    };
+    let starts = date("starts", &c.starts)?;
+    let ends = date("ends", &c.ends)?;
+    if let (Some(s), Some(e)) = (starts, ends) {
+        if e < s {
+            return Err(format!("ends ({e}) is before starts ({s})"));
+        }
+    }
+    let erase_from = match (c.retention_days, ends) {
+        (None, _) => None,
+        (Some(_), None) => {
+            return Err("retention_days needs ends, the conference's last day".into())
+        }
+        (Some(days), _) if days > MAX_RETENTION_DAYS => {
+            return Err(format!(
+                "retention_days {days} is more than {MAX_RETENTION_DAYS} (ten years)"
+            ))
+        }
+        (Some(days), Some(ends)) => {
+            let day = ends
+                .checked_add(time::Duration::days(i64::from(days) + 1))
+                .ok_or_else(|| format!("ends + retention_days is past the year 9999"))?;
+            Some(day.midnight().assume_utc())
+        }
+    };
+    Ok((starts, ends, erase_from))
+}
+
 /// One configured conference with its badge renderer, prepared once.
 #[derive(Debug)]
 pub struct Conference {
@@ -209,6 +273,11 @@ pub struct Conference {
     pub subtitle: Option<String>,
     pub payload: PayloadKind,
     pub renderer: BadgeRenderer,
+    pub starts: Option<time::Date>,
+    pub ends: Option<time::Date>,
+    /// From when its registrations' personal data is erased: midnight UTC
+    /// after the day `retention_days` after `ends`.
+    pub erase_from: Option<time::OffsetDateTime>,
 }
 
 impl Conference {
@@ -320,8 +389,15 @@ impl Conferences {
                 id: id.clone(),
                 source,
             })?;
+            let (starts, ends, erase_from) = dates(&c).map_err(|message| ConfigError::Dates {
+                id: id.clone(),
+                message,
+            })?;
             by_id.insert(id.clone(), list.len());
             list.push(Conference {
+                starts,
+                ends,
+                erase_from,
                 id: ConferenceId::configured(id),
                 title: c.title,
                 accent,
@@ -458,6 +534,56 @@ mod tests {
         assert!(Conferences::build(bad, Path::new("."), &fonts).is_err());
         assert!(ConferencesConfig::from_toml(
             "[[conference]]\nid = \"x\"\ntitle = \"X\"\ncolour = \"#000000\"\n"
+        )
+        .is_err());
+    }
+
+    fn with_dates(extra: &str) -> Result<Conferences, ConfigError> {
+        let cfg = ConferencesConfig::from_toml(&format!(
+            "[[conference]]\nid = \"c\"\ntitle = \"C\"\n{extra}\n"
+        ))
+        .unwrap();
+        Conferences::build(cfg, Path::new("."), &Fonts::bundled())
+    }
+
+    #[test]
+    fn retention_erases_from_midnight_utc_after_the_kept_days() {
+        let c = with_dates("starts = \"2026-12-01\"\nends = \"2026-12-02\"\nretention_days = 30")
+            .unwrap();
+        let c = c.get("c").unwrap();
+        assert_eq!(c.ends, Some(time::macros::date!(2026 - 12 - 02)));
+        // The whole last day and thirty more are kept.
+        assert_eq!(
+            c.erase_from,
+            Some(time::macros::datetime!(2027-01-02 00:00 UTC))
+        );
+        let none = with_dates("ends = \"2026-12-02\"\nretention_days = 0").unwrap();
+        assert_eq!(
+            none.get("c").unwrap().erase_from,
+            Some(time::macros::datetime!(2026-12-03 00:00 UTC))
+        );
+        // Dates alone erase nothing.
+        let dates = with_dates("starts = \"2026-12-01\"\nends = \"2026-12-02\"").unwrap();
+        assert_eq!(dates.get("c").unwrap().erase_from, None);
+    }
+
+    #[test]
+    fn bad_dates_and_retention_are_refused_with_the_reason() {
+        for (extra, reason) in [
+            ("ends = \"2026-13-01\"", "is not a date"),
+            ("starts = \"1 December\"", "is not a date"),
+            (
+                "starts = \"2026-12-03\"\nends = \"2026-12-02\"",
+                "is before starts",
+            ),
+            ("retention_days = 30", "needs ends"),
+            ("ends = \"2026-12-02\"\nretention_days = 4000", "ten years"),
+        ] {
+            let message = with_dates(extra).unwrap_err().to_string();
+            assert!(message.contains(reason), "{extra}: {message}");
+        }
+        assert!(ConferencesConfig::from_toml(
+            "[[conference]]\nid = \"c\"\ntitle = \"C\"\nretention_days = -1\n"
         )
         .is_err());
     }

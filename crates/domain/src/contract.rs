@@ -58,6 +58,7 @@ where
     undo_removes_the_checkin(make().await).await;
     nonces_keep_their_first_answer(make().await).await;
     tallies_count_registrations_and_checkins(make().await).await;
+    erasure_keeps_only_anonymous_counts(make().await).await;
     desks_are_named_unique_and_revocable(make().await).await;
 }
 
@@ -323,6 +324,86 @@ async fn nonces_keep_their_first_answer(store: Arc<dyn RegistrationStore>) {
         .await
         .unwrap();
     assert_eq!(listed.items.len(), 2);
+}
+
+/// Tallies summed by conference and check-in, in order.
+async fn tally_map(
+    store: &dyn RegistrationStore,
+    conference: Option<&ConferenceId>,
+) -> std::collections::BTreeMap<(String, Option<(String, String)>), u64> {
+    let mut map = std::collections::BTreeMap::new();
+    for t in store.checkin_tallies(conference).await.unwrap() {
+        *map.entry((t.conference.as_str().to_owned(), t.checked_in))
+            .or_default() += t.count;
+    }
+    map
+}
+
+async fn erasure_keeps_only_anonymous_counts(store: Arc<dyn RegistrationStore>) {
+    let plain = sample(
+        "erase-plain",
+        CONFERENCE_A,
+        "Erased Attendee",
+        Some("Erased Co"),
+    );
+    let door = sample("erase-door", CONFERENCE_A, "Checked In", None);
+    let other = sample("erase-kept", CONFERENCE_B, "Kept Attendee", None);
+    for r in [&plain, &door, &other] {
+        store.insert(r).await.unwrap();
+    }
+    scan(store.as_ref(), by_key(&door), "Door A", "erase-1")
+        .await
+        .unwrap();
+    let before = tally_map(store.as_ref(), None).await;
+
+    let removed = store.erase_keeping_count(&plain.key()).await.unwrap();
+    assert_eq!(removed.map(|r| r.key()), Some(plain.key()));
+    let removed = store
+        .erase_keeping_count(&door.key())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        removed.checked_in.is_some(),
+        "what was erased is returned whole"
+    );
+
+    // Gone by every way in.
+    for r in [&plain, &door] {
+        assert_eq!(store.get(&r.key()).await.unwrap(), None);
+        let token = &r.badge.as_ref().unwrap().token;
+        assert_eq!(store.find_by_badge_token(token).await.unwrap(), None);
+        let code = r.checkin_code.as_ref().unwrap().as_str();
+        assert_eq!(store.find_by_checkin_code(code).await.unwrap(), None);
+        assert!(store.list_by_user(&r.user_id).await.unwrap().is_empty());
+    }
+    let a = ConferenceId::from_stored(CONFERENCE_A.into());
+    let page = store
+        .list(&ListQuery {
+            conference: Some(a.clone()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(page.items.is_empty());
+    // The same counts, by conference, minute and desk.
+    assert_eq!(tally_map(store.as_ref(), None).await, before);
+    let only_a = tally_map(store.as_ref(), Some(&a)).await;
+    assert_eq!(only_a.values().sum::<u64>(), 2);
+    assert!(only_a.keys().all(|(c, _)| c == CONFERENCE_A));
+    // Erasing again counts nothing twice.
+    assert_eq!(store.erase_keeping_count(&plain.key()).await.unwrap(), None);
+    assert_eq!(tally_map(store.as_ref(), None).await, before);
+    // The key is free for a new registration, counted on its own.
+    store.insert(&plain).await.unwrap();
+    assert_eq!(
+        tally_map(store.as_ref(), Some(&a))
+            .await
+            .values()
+            .sum::<u64>(),
+        3
+    );
 }
 
 async fn tallies_count_registrations_and_checkins(store: Arc<dyn RegistrationStore>) {

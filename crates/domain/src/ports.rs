@@ -89,11 +89,23 @@ pub trait RegistrationStore: Send + Sync {
     /// nothing is written.
     async fn record_scan(&self, scan: &Scan) -> Result<Option<ScanOutcome>, StoreError>;
 
+    /// Erases a registration whose conference's retention has passed (SPEC
+    /// §9): atomically removes it (and any badge job of it) and adds it to
+    /// the anonymous counts [`RegistrationStore::checkin_tallies`] keeps
+    /// returning (conference, check-in minute and desk; nothing of the
+    /// person). Returns what was removed; `None`, counting nothing, if it
+    /// was gone already.
+    async fn erase_keeping_count(
+        &self,
+        key: &RegistrationKey,
+    ) -> Result<Option<Registration>, StoreError>;
+
     /// Removes a registration's check-in. `false` if there is no such registration.
     async fn undo_checkin(&self, key: &RegistrationKey) -> Result<bool, StoreError>;
 
     /// Registrations counted by conference and check-in (time cut to the
-    /// minute, desk), optionally of one conference.
+    /// minute, desk), optionally of one conference; those erased by
+    /// [`RegistrationStore::erase_keeping_count`] included.
     async fn checkin_tallies(
         &self,
         conference: Option<&ConferenceId>,

@@ -10,7 +10,9 @@ use crate::checkin::{
     ScanTarget,
 };
 use crate::conference::Conferences;
-use crate::fields::{BadgeToken, CompanyName, FieldError, PageSize, PhoneNumber, UserId, UserName};
+use crate::fields::{
+    BadgeToken, CompanyName, ConferenceId, FieldError, PageSize, PhoneNumber, UserId, UserName,
+};
 use crate::jobs::BadgeJobPolicy;
 use crate::ports::{BadgeJobs, ListQuery, ObjectStore, Page, RegistrationStore, StoreError};
 use crate::registration::{
@@ -182,6 +184,16 @@ impl Lanyard {
         let conference = self
             .conferences
             .parse_id(required(&input.conference, "type")?)?;
+        if self.conferences.get(conference.as_str()).is_some_and(|c| {
+            c.erase_from
+                .is_some_and(|from| time::OffsetDateTime::now_utc() >= from)
+        }) {
+            return Err(FieldError::new(
+                ConferenceId::FIELD,
+                "is a conference whose registrations have been erased: it takes no more",
+            )
+            .into());
+        }
         let user_id = UserId::parse(required(&input.user_id, UserId::FIELD)?)?;
         let person = Person::parse(
             required(&input.user_name, UserName::FIELD)?,
@@ -287,6 +299,53 @@ impl Lanyard {
     pub(crate) async fn delete_files(&self, token: &BadgeToken) -> Result<(), LanyardError> {
         let keys = [Format::Png, Format::Svg, Format::Pdf].map(|format| object_key(token, format));
         Ok(self.objects.delete_all(keys.into()).await?)
+    }
+
+    /// Erases the personal data of conferences whose retention has passed
+    /// (SPEC §9): each registration's badge files, then its row, which
+    /// becomes an anonymous count in the check-in statistics. At most
+    /// `limit` registrations per call; returns how many were erased. Each
+    /// backend's sweep calls it periodically.
+    pub async fn erase_expired(&self, limit: usize) -> Result<usize, LanyardError> {
+        let now = time::OffsetDateTime::now_utc();
+        let mut erased = 0;
+        for conference in self.conferences.iter() {
+            if !conference.erase_from.is_some_and(|from| now >= from) {
+                continue;
+            }
+            let before = erased;
+            while erased < limit {
+                let page = self
+                    .store
+                    .list(&ListQuery {
+                        conference: Some(conference.id.clone()),
+                        search: None,
+                        limit: (limit - erased).min(PageSize::MAX),
+                        cursor: None,
+                    })
+                    .await?;
+                let mut progress = false;
+                for r in page.items {
+                    // Files first: a row left by a failure here is erased
+                    // by the next sweep, and its files cannot outlive it.
+                    if let Some(badge) = &r.badge {
+                        self.delete_files(&badge.token).await?;
+                    }
+                    if self.store.erase_keeping_count(&r.key()).await?.is_some() {
+                        erased += 1;
+                        progress = true;
+                    }
+                }
+                if !progress {
+                    break;
+                }
+            }
+            if erased > before {
+                tracing::info!(conference = %conference.id, erased = erased - before,
+                    "personal data past the conference's retention erased");
+            }
+        }
+        Ok(erased)
     }
 
     /// Queues the badge to be rendered again (keeping its URL), or for the

@@ -2,7 +2,8 @@
 //! [`Lanyard::run_badge_job`], which decides what happens to it; the queue
 //! records that (done, or due again after a delay). Beside them a sweep
 //! queues again the badges that failed for a reason that may pass, once
-//! their retry time has come ([`Lanyard::retry_failed_badges`]).
+//! their retry time has come ([`Lanyard::retry_failed_badges`]), and erases
+//! what conferences past their retention keep ([`Lanyard::erase_expired`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,8 +64,10 @@ impl BadgeWorkers {
         count: usize,
     ) -> BadgeWorkers {
         let (stop, stopped) = watch::channel(false);
-        // `count` 0 runs no workers: jobs wait in the queue for a later start.
-        let sweep = (count > 0).then(|| tokio::spawn(sweep(lanyard.clone(), stopped.clone())));
+        // `count` 0 runs no workers (nor the sweep): jobs wait in the queue
+        // for a later start.
+        let sweep = (count > 0)
+            .then(|| tokio::spawn(sweep(lanyard.clone(), store.clone(), stopped.clone())));
         let handles = (0..count)
             .map(|n| {
                 let worker = Worker {
@@ -93,20 +96,32 @@ impl BadgeWorkers {
     }
 }
 
-/// Every [`SWEEP_EVERY`] (sooner when the policy's retry wait is shorter),
-/// queues again the failed badges whose retry time has come.
-async fn sweep(lanyard: Lanyard, mut stopped: watch::Receiver<bool>) {
+/// At start and then every [`SWEEP_EVERY`] (sooner when the policy's retry
+/// wait is shorter): queues again the failed badges whose retry time has
+/// come, and erases the personal data of conferences past their retention.
+async fn sweep(lanyard: Lanyard, store: SqliteStore, mut stopped: watch::Receiver<bool>) {
     let every = lanyard
         .job_policy()
         .retry_failed_after
         .clamp(Duration::from_millis(100), SWEEP_EVERY);
     while !*stopped.borrow() {
+        if let Err(e) = lanyard.retry_failed_badges(SWEEP_BATCH).await {
+            tracing::warn!(error = %e, "could not queue failed badges again");
+        }
+        match lanyard.erase_expired(SWEEP_BATCH).await {
+            Ok(0) => {}
+            Ok(_) => {
+                if let Err(e) = store.truncate_wal().await {
+                    tracing::warn!(error = %e, "could not empty the database log after erasing");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not erase personal data past its retention")
+            }
+        }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
             _ = stopped.changed() => break,
-        }
-        if let Err(e) = lanyard.retry_failed_badges(SWEEP_BATCH).await {
-            tracing::warn!(error = %e, "could not queue failed badges again");
         }
     }
 }

@@ -24,6 +24,16 @@ pub struct ConferenceView {
     pub accent: String,
     pub subtitle: Option<String>,
     pub payload: PayloadKind,
+    /// The first day, `YYYY-MM-DD`, when configured.
+    #[schema(example = "2026-12-01")]
+    pub starts: Option<String>,
+    /// The last day, `YYYY-MM-DD`, when configured.
+    #[schema(example = "2026-12-02")]
+    pub ends: Option<String>,
+    /// From when registrations' personal data is erased (RFC 3339), when
+    /// the conference sets `retention_days`.
+    #[schema(example = "2027-01-02T00:00:00.000Z")]
+    pub erased_from: Option<String>,
 }
 
 impl From<&Conference> for ConferenceView {
@@ -34,6 +44,9 @@ impl From<&Conference> for ConferenceView {
             accent: c.accent.to_string(),
             subtitle: c.subtitle.clone(),
             payload: c.payload,
+            starts: c.starts.map(|d| d.to_string()),
+            ends: c.ends.map(|d| d.to_string()),
+            erased_from: c.erase_from.map(lanyard_domain::registration::rfc3339),
         }
     }
 }

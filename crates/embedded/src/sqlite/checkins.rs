@@ -180,7 +180,10 @@ impl SqliteStore {
                 .prepare_cached(
                     "SELECT type, substr(checked_in_at, 1, 16), checked_in_desk, count(*)
                      FROM registrations WHERE (?1 IS NULL OR type = ?1)
-                     GROUP BY 1, 2, 3",
+                     GROUP BY 1, 2, 3
+                     UNION ALL
+                     SELECT type, NULLIF(minute, ''), desk, count
+                     FROM erased_tallies WHERE (?1 IS NULL OR type = ?1)",
                 )
                 .map_err(unavailable)?;
             let rows = stmt

@@ -163,6 +163,46 @@ impl RegistrationStore for SqliteStore {
         .await
     }
 
+    async fn erase_keeping_count(
+        &self,
+        key: &RegistrationKey,
+    ) -> Result<Option<Registration>, StoreError> {
+        let (user_id, conference) = key_strings(key);
+        self.write(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "DELETE FROM registrations WHERE user_id = ?1 AND type = ?2 RETURNING {COLUMNS}"
+                ))
+                .map_err(unavailable)?;
+            let rows = stmt
+                .query_map(params![user_id, conference], row_to_registration)
+                .map_err(unavailable)?;
+            let Some((_, removed)) = collect(rows)?.into_iter().next() else {
+                return Ok(None);
+            };
+            conn.execute(
+                "DELETE FROM badge_jobs WHERE user_id = ?1 AND type = ?2",
+                params![user_id, conference],
+            )
+            .map_err(unavailable)?;
+            let (minute, desk) = match &removed.checked_in {
+                Some(first) => (
+                    first.at.chars().take(16).collect::<String>(),
+                    first.desk.clone(),
+                ),
+                None => (String::new(), String::new()),
+            };
+            conn.execute(
+                "INSERT INTO erased_tallies (type, minute, desk, count) VALUES (?1, ?2, ?3, 1)
+                 ON CONFLICT (type, minute, desk) DO UPDATE SET count = count + 1",
+                params![conference, minute, desk],
+            )
+            .map_err(unavailable)?;
+            Ok(Some(removed))
+        })
+        .await
+    }
+
     async fn reset_badge(&self, r: &Registration) -> Result<bool, StoreError> {
         let r = r.clone();
         self.write(move |conn| {

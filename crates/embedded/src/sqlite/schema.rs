@@ -57,11 +57,20 @@ CREATE TABLE checkin_nonces (
 ";
 
 /// Version 3: a badge failed for a reason that may pass keeps the time it
-/// is to be tried again; the sweep finds those through a partial index.
+/// is to be tried again (the sweep finds those through a partial index);
+/// registrations erased after their conference's retention leave anonymous
+/// counts (`minute` empty when never checked in).
 const VERSION_3: &str = "
 ALTER TABLE registrations ADD COLUMN badge_retry_at TEXT;
 CREATE INDEX registrations_badge_retry ON registrations (badge_retry_at)
     WHERE badge_retry_at IS NOT NULL;
+CREATE TABLE erased_tallies (
+    type    TEXT NOT NULL,
+    minute  TEXT NOT NULL,
+    desk    TEXT NOT NULL,
+    count   INTEGER NOT NULL,
+    PRIMARY KEY (type, minute, desk)
+) WITHOUT ROWID;
 ";
 
 /// The schema version this build writes; a database from a newer build is refused.
@@ -71,7 +80,10 @@ const SCHEMA_VERSION: i64 = 3;
 /// and creates what is missing.
 pub(super) fn prepare(conn: &Connection, path: &Path) -> anyhow::Result<()> {
     conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;",
+        // secure_delete: a deleted or erased registration's bytes are
+        // overwritten, not left in free pages of the file.
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;
+         PRAGMA secure_delete = ON;",
     )?;
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version > SCHEMA_VERSION {

@@ -465,6 +465,7 @@ async fn a_lost_publish_is_recovered_by_the_scheduled_sweep() {
             reannounced: 2,
             failed: 0,
             retried: 0,
+            erased: 0,
         })
     );
     let events = env.delivered_sns_events(2).await;
@@ -493,6 +494,7 @@ async fn a_lost_publish_is_recovered_by_the_scheduled_sweep() {
             reannounced: 0,
             failed: 1,
             retried: 0,
+            erased: 0,
         })
     );
     let get = |user: &str| {

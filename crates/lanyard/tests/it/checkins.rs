@@ -539,3 +539,100 @@ async fn a_batch_of_offline_scans_is_answered_scan_by_scan_in_order() {
     assert_eq!(status, 401);
     app.stop().await;
 }
+
+/// Every file of a data directory that holds `needle`, byte for byte.
+fn files_holding(dir: &std::path::Path, needle: &[u8]) -> Vec<std::path::PathBuf> {
+    walk(dir)
+        .into_iter()
+        .filter(|p| {
+            std::fs::read(p).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_its_retention_a_conference_keeps_only_anonymous_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("conferences.toml");
+    let conference = "[[conference]]\nid = \"Serverless web project\"\ntitle = \"Serverless\"\n";
+    std::fs::write(&config, conference).unwrap();
+    let app = crate::common::spawn_app_with_config(dir.path(), &config).await;
+    let desk = app.create_desk("Door A").await;
+    let mut urls = Vec::new();
+    for (user, name) in [("zelda", "Zelda Erasable"), ("yannick", "Yannick Erasable")] {
+        let created = app.sign_up(registration(user, name)).await;
+        let url = created["badge"]["url"].as_str().unwrap().to_owned();
+        assert_eq!(app.wait_for_badge(&url).await["status"], "ready");
+        urls.push((user, url, code_of(&created)));
+    }
+    let (status, _) = app
+        .check_in(&desk, json!({ "code": urls[0].2, "nonce": "r-1" }))
+        .await;
+    assert_eq!(status, 200);
+    let (_, before) = app
+        .send_as(TOKEN, Method::GET, "/api/checkins/stats", None)
+        .await;
+    app.stop().await;
+    assert!(!files_holding(dir.path(), b"Erasable").is_empty());
+
+    // The same conference, ended long ago and kept for a day.
+    std::fs::write(
+        &config,
+        format!("{conference}ends = \"2020-01-01\"\nretention_days = 1\n"),
+    )
+    .unwrap();
+    let app = crate::common::spawn_app_with_config(dir.path(), &config).await;
+    let mut left = usize::MAX;
+    for _ in 0..200 {
+        let (_, list) = app
+            .send_as(TOKEN, Method::GET, "/api/registrations", None)
+            .await;
+        left = list["items"].as_array().map_or(usize::MAX, Vec::len);
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(left, 0, "the sweep at start erases them");
+    for (user, url, code) in &urls {
+        let path = format!("/api/registrations/{user}/Serverless%20web%20project");
+        assert_eq!(app.send_as(TOKEN, Method::GET, &path, None).await.0, 404);
+        assert_eq!(app.get_json(url).await.0, 404);
+        let (status, _) = app
+            .check_in(
+                &desk,
+                json!({ "code": code, "nonce": format!("after-{user}") }),
+            )
+            .await;
+        assert_eq!(status, 404, "an erased code is unknown");
+    }
+    // The counts stay, by desk and quarter hour, with no one behind them.
+    let (_, after) = app
+        .send_as(TOKEN, Method::GET, "/api/checkins/stats", None)
+        .await;
+    assert_eq!(after, before);
+    assert_eq!(after["conferences"][0]["registered"], 2);
+    assert_eq!(after["conferences"][0]["checked_in"], 1);
+    // No badge file, and no byte of a name, is left in the data directory.
+    let badges = walk(&dir.path().join("objects"));
+    assert!(badges.is_empty(), "{badges:?}");
+    assert_eq!(
+        files_holding(dir.path(), b"Erasable"),
+        Vec::<std::path::PathBuf>::new()
+    );
+    // It takes no new sign-ups, and says why.
+    let res = app
+        .post_registration(&registration("late", "Too Late"))
+        .await;
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "type", "{body}");
+    let (_, conferences) = app
+        .send_as(TOKEN, Method::GET, "/api/conferences", None)
+        .await;
+    assert_eq!(
+        conferences["items"][0]["erased_from"],
+        "2020-01-03T00:00:00.000Z"
+    );
+    app.stop().await;
+}
