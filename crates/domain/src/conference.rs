@@ -257,7 +257,7 @@ fn dates(
         (Some(days), Some(ends)) => {
             let day = ends
                 .checked_add(time::Duration::days(i64::from(days) + 1))
-                .ok_or_else(|| format!("ends + retention_days is past the year 9999"))?;
+                .ok_or_else(|| "ends + retention_days is past the year 9999".to_string())?;
             Some(day.midnight().assume_utc())
         }
     };

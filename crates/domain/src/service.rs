@@ -310,7 +310,7 @@ impl Lanyard {
         let now = time::OffsetDateTime::now_utc();
         let mut erased = 0;
         for conference in self.conferences.iter() {
-            if !conference.erase_from.is_some_and(|from| now >= from) {
+            if conference.erase_from.is_none_or(|from| now < from) {
                 continue;
             }
             let before = erased;
