@@ -99,6 +99,75 @@ async fn retryable_failures_are_retried_until_the_last_attempt_records_them() {
     );
 }
 
+fn conferences_ended_long_ago() -> lanyard_domain::Conferences {
+    let mut config = ConferencesConfig::builtin();
+    config.conferences[0].ends = Some("2020-01-01".into());
+    config.conferences[0].retention_days = Some(1);
+    lanyard_domain::Conferences::build(
+        config,
+        std::path::Path::new("."),
+        &lanyard_badge::Fonts::bundled(),
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweep_erases_a_conference_past_its_retention_keeping_counts() {
+    let emulator = Emulator::start();
+    let clients = emulator.clients().await;
+    let made = create_resources(&clients, "retention").await.unwrap();
+    let backend = AwsBackend::new(&clients, &made.names, conferences());
+    let mut keys = Vec::new();
+    for user in ["erased1", "erased2"] {
+        let r = backend.lanyard.register(sign_up(user)).await.unwrap();
+        let job = BadgeJob::for_key(&r.key());
+        let metrics = MetricsSink::discard("test");
+        assert_eq!(
+            run_job(&backend.lanyard, &job, Some(1), &metrics).await,
+            JobOutcome::Rendered
+        );
+        keys.push(r.key());
+    }
+    let mut other = sign_up("kept");
+    other.conference = Some("About cloud computing".into());
+    let kept = backend.lanyard.register(other).await.unwrap();
+    let before = backend.lanyard.checkin_stats(None).await.unwrap();
+    let objects = |prefix: &'static str| {
+        let s3 = clients.s3.clone();
+        let bucket = made.names.bucket.clone();
+        async move {
+            s3.list_objects_v2()
+                .bucket(bucket)
+                .prefix(prefix)
+                .send()
+                .await
+                .unwrap()
+                .contents()
+                .len()
+        }
+    };
+    assert_eq!(objects("badges/").await, 2);
+
+    let ended = AwsBackend::new(&clients, &made.names, conferences_ended_long_ago());
+    let report = ended.sweep(SweepPolicy::default()).await.unwrap();
+    assert_eq!(report.erased, 2);
+    for key in &keys {
+        assert!(ended.lanyard.get(key).await.is_err(), "{key:?} is gone");
+    }
+    assert_eq!(objects("badges/").await, 0, "no badge file is left");
+    assert!(
+        ended.lanyard.get(&kept.key()).await.is_ok(),
+        "other conferences keep theirs"
+    );
+    let after = ended.lanyard.checkin_stats(None).await.unwrap();
+    assert_eq!(
+        serde_json::to_value(&after).unwrap(),
+        serde_json::to_value(&before).unwrap()
+    );
+    // Nothing is erased twice.
+    assert_eq!(ended.sweep(SweepPolicy::default()).await.unwrap().erased, 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failure_no_retry_can_mend_is_never_queued_again() {
     let emulator = Emulator::start();
