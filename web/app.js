@@ -94,8 +94,20 @@ function fillConferenceSelects() {
   const filtered = filter.value;
   filter.replaceChildren(new Option(t("allConferences"), ""), ...conferences.map((c) => new Option(c.title, c.id)));
   filter.value = filtered;
-  const accent = conferences.find((c) => c.id === signup.value)?.accent;
+  const chosenConference = conferences.find((c) => c.id === signup.value);
+  const accent = chosenConference?.accent;
   if (accent) document.documentElement.style.setProperty("--accent", accent);
+  showRetention(chosenConference);
+}
+
+// When the conference erases its registrations (SPEC §9), said before signing up.
+function showRetention(conference) {
+  const hint = $("h-type");
+  const from = conference?.erased_from ? new Date(conference.erased_from) : null;
+  hint.hidden = !from;
+  if (!from) return;
+  const date = new Intl.DateTimeFormat(lang, { dateStyle: "long", timeZone: "UTC" }).format(from);
+  hint.textContent = t("retentionNote", { date });
 }
 
 // ---- Sign-up -------------------------------------------------------------

@@ -498,3 +498,47 @@ describe("page quality", () => {
     assert.equal(res.headers.get("referrer-policy"), "no-referrer");
   });
 });
+
+test("the sign-up form says when a conference erases its registrations", async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const dir = mkdtempSync(join(tmpdir(), "lanyard-retention-"));
+  const config = join(dir, "conferences.toml");
+  writeFileSync(
+    config,
+    [
+      "[[conference]]",
+      'id = "kept-forever"',
+      'title = "Kept Forever"',
+      "",
+      "[[conference]]",
+      'id = "erased-later"',
+      'title = "Erased Later"',
+      'ends = "2999-12-30"',
+      "retention_days = 2",
+      "",
+    ].join("\n"),
+  );
+  const own = await startServer(["--config", config]);
+  const context = await browser.newContext({ locale: "en-US" });
+  try {
+    const page = await context.newPage();
+    await page.goto(own.url);
+    await page.waitForFunction(() => document.querySelectorAll("#f-type option").length === 2);
+    const hint = page.locator("#h-type");
+    assert.equal(await hint.isVisible(), false, "no note without retention_days");
+    await page.selectOption("#f-type", "erased-later");
+    assert.equal(await hint.isVisible(), true);
+    assert.match(await hint.textContent(), /erased on January 2, 3000/);
+    // The select names the note for screen readers.
+    assert.match(await page.getAttribute("#f-type", "aria-describedby"), /h-type/);
+    await page.selectOption("#lang", "ko");
+    assert.match(await hint.textContent(), /3000년 1월 2일에 삭제/);
+    await page.selectOption("#f-type", "kept-forever");
+    assert.equal(await hint.isVisible(), false);
+  } finally {
+    await context.close();
+    await own.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
