@@ -26,7 +26,7 @@ mod writer;
 pub use queue::ClaimedJob;
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
@@ -41,6 +41,8 @@ pub struct SqliteStore {
     writer: mpsc::SyncSender<WriteJob>,
     readers: r2d2::Pool<SqliteConnectionManager>,
     path: PathBuf,
+    /// Keeps the checkpoint thread running while the store is in use.
+    _checkpoints: Arc<mpsc::Sender<()>>,
 }
 
 fn now_ms() -> i64 {
@@ -52,6 +54,29 @@ fn now_ms() -> i64 {
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::unavailable(e.to_string())
+}
+
+/// How often the log is copied into the database.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Starts the thread that checkpoints the log (`PASSIVE`: it never blocks a
+/// write or a read) every [`CHECKPOINT_EVERY`]; it stops when the returned
+/// handle's last clone is dropped.
+fn start_checkpoints(path: &Path) -> anyhow::Result<Arc<mpsc::Sender<()>>> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let (alive, stopped) = mpsc::channel::<()>();
+    std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || {
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY)
+            {
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "checkpointing the database log failed");
+                }
+            }
+        })?;
+    Ok(Arc::new(alive))
 }
 
 impl SqliteStore {
@@ -81,6 +106,10 @@ impl SqliteStore {
         if release_claims {
             queue::release_claimed(&conn)?;
         }
+        // Checkpoints run on their own thread, not inside a commit: a
+        // write never waits for the log to be copied into the database.
+        conn.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
+        let checkpoints = start_checkpoints(&path)?;
 
         let manager = SqliteConnectionManager::file(&path).with_init(|c| {
             c.execute_batch("PRAGMA query_only = 1; PRAGMA busy_timeout = 5000;")?;
@@ -96,6 +125,7 @@ impl SqliteStore {
             writer,
             readers,
             path,
+            _checkpoints: checkpoints,
         })
     }
 
