@@ -139,21 +139,10 @@ impl AwsBackend {
     }
 }
 
-/// Checks that the table and the bucket exist and can be reached.
+/// Checks that the table (with the indexes lanyard needs) and the bucket
+/// exist and can be reached.
 pub async fn check_resources(clients: &AwsClients, names: &AwsResources) -> anyhow::Result<()> {
-    clients
-        .dynamodb
-        .describe_table()
-        .table_name(&names.table)
-        .send()
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "table {}: {}",
-                names.table,
-                aws_sdk_dynamodb::error::DisplayErrorContext(e)
-            )
-        })?;
+    setup::check_table(clients, &names.table).await?;
     clients
         .s3
         .head_bucket()

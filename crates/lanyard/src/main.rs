@@ -196,6 +196,10 @@ struct AwsSetupArgs {
     /// Prefix of the resource names.
     #[arg(long, default_value = "lanyard")]
     prefix: String,
+    /// Adopt this existing table (the original system's, say) instead of
+    /// creating resources: add the indexes lanyard needs, keeping every item.
+    #[arg(long, conflicts_with = "prefix")]
+    table: Option<String>,
 }
 
 /// Where the embedded backend keeps its database, badge files and token.
@@ -477,6 +481,24 @@ fn aws_setup(args: AwsSetupArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    if let Some(table) = args.table.filter(|t| !t.trim().is_empty()) {
+        let added = runtime.block_on(async {
+            let clients = lanyard_aws::AwsClients::from_env().await?;
+            let added = lanyard_aws::setup::adopt_table(&clients, &table).await?;
+            lanyard_aws::setup::check_table(&clients, &table).await?;
+            anyhow::Ok(added)
+        })?;
+        if added.is_empty() {
+            println!("table {table} already has every index lanyard needs");
+        } else {
+            println!(
+                "table {table}: added and built index {}; its items are unchanged",
+                added.join(", ")
+            );
+        }
+        println!("serve with: lanyard serve --backend aws --table {table} --bucket BUCKET");
+        return Ok(ExitCode::SUCCESS);
+    }
     let made = runtime.block_on(async {
         let clients = lanyard_aws::AwsClients::from_env().await?;
         lanyard_aws::setup::create_resources(&clients, &args.prefix).await

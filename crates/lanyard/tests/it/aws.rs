@@ -482,6 +482,168 @@ async fn items_the_original_system_wrote_load_and_get_a_badge_on_demand() {
     server.stop();
 }
 
+/// The original system's table: its keys and nothing else.
+async fn create_original_table(clients: &lanyard_aws::AwsClients, table: &str) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    let key = |name: &str, kind| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .unwrap()
+    };
+    clients
+        .dynamodb
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute("user_id"))
+        .attribute_definitions(attribute("type"))
+        .key_schema(key("user_id", KeyType::Hash))
+        .key_schema(key("type", KeyType::Range))
+        .send()
+        .await
+        .unwrap();
+}
+
+fn run_lanyard(emulator: &Emulator, args: &[&str]) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lanyard"));
+    command.args(args).env_remove("AWS_PROFILE");
+    for (name, value) in emulator.env() {
+        command.env(name, value);
+    }
+    command.output().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_original_table_is_refused_at_start_then_adopted_with_its_items() {
+    let emulator = Emulator::start();
+    let clients = emulator.clients().await;
+    let mut resources = create_resources(&clients, "adopt").await.unwrap();
+    let table = "OriginalRegistrations";
+    create_original_table(&clients, table).await;
+    let original_item = std::collections::HashMap::from([
+        ("user_id".to_owned(), AttributeValue::S("before".into())),
+        ("type".to_owned(), AttributeValue::S(CONFERENCE.into())),
+        ("user_name".to_owned(), AttributeValue::S("홍길동".into())),
+        (
+            "phone_number".to_owned(),
+            AttributeValue::S("010-1234-5678".into()),
+        ),
+        (
+            "company_name".to_owned(),
+            AttributeValue::S("Original Co".into()),
+        ),
+    ]);
+    clients
+        .dynamodb
+        .put_item()
+        .table_name(table)
+        .set_item(Some(original_item.clone()))
+        .send()
+        .await
+        .unwrap();
+
+    // Serving on it is refused, naming the missing indexes and the fix.
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap();
+    let refused = run_lanyard(
+        &emulator,
+        &[
+            "serve",
+            "--backend",
+            "aws",
+            "--addr",
+            "127.0.0.1:0",
+            "--admin-token",
+            TOKEN,
+            "--table",
+            table,
+            "--bucket",
+            &resources.names.bucket,
+            "--topic-arn",
+            &resources.names.topic_arn,
+            "--data-dir",
+            data_dir,
+        ],
+    );
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    for needed in ["badge-token", "checkin-code", "pending-badges"] {
+        assert!(stderr.contains(needed), "{stderr}");
+    }
+    assert!(
+        stderr.contains(&format!("lanyard aws-setup --table {table}")),
+        "{stderr}"
+    );
+
+    // Adopted: the indexes are added and active, the item is untouched.
+    let adopted = run_lanyard(&emulator, &["aws-setup", "--table", table]);
+    let stdout = String::from_utf8_lossy(&adopted.stdout);
+    assert!(
+        adopted.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&adopted.stderr)
+    );
+    assert!(
+        stdout.contains("badge-token, checkin-code, pending-badges"),
+        "{stdout}"
+    );
+    let described = clients
+        .dynamodb
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .unwrap();
+    let mut names: Vec<&str> = described
+        .table()
+        .unwrap()
+        .global_secondary_indexes()
+        .iter()
+        .filter_map(|i| i.index_name())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["badge-token", "checkin-code", "pending-badges"]);
+    let stored = clients
+        .dynamodb
+        .scan()
+        .table_name(table)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stored.items(), [original_item]);
+    // Again: nothing to add.
+    let again = run_lanyard(&emulator, &["aws-setup", "--table", table]);
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stdout).contains("already has every index"));
+
+    // Served: the original item lists, and a new sign-up gets its badge.
+    resources.names.table = table.to_owned();
+    let server = Server::start(&emulator, &resources, dir.path());
+    let (status, listed) = server
+        .organizer(Method::GET, "/api/registrations?limit=10")
+        .await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed["items"][0]["user_name"], "홍길동");
+    let (status, created) = server.post(&registration("after", "After Adoption")).await;
+    assert_eq!(status, 201, "{created}");
+    let png = server
+        .ready_png(created["badge"]["url"].as_str().unwrap())
+        .await;
+    assert_eq!(decode_qr(&png), created["checkin_code"].as_str().unwrap());
+    server.stop();
+}
+
 #[test]
 fn serve_with_the_aws_backend_names_what_is_missing() {
     let out = Command::new(env!("CARGO_BIN_EXE_lanyard"))
