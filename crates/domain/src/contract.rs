@@ -50,6 +50,7 @@ where
     reset_and_finish_badge_follow_the_token(make().await).await;
     failed_badges_wait_for_their_retry_time(make().await).await;
     registrations_without_badge_load(make().await).await;
+    stored_values_are_trusted_as_they_are(make().await).await;
     consent_and_checkin_round_trip(make().await).await;
     reset_badge_writes_what_the_badge_shows(make().await).await;
     checkin_codes_find_their_registration(make().await).await;
@@ -877,6 +878,31 @@ async fn failed_badges_wait_for_their_retry_time(store: Arc<dyn RegistrationStor
         again.badge
     );
     assert_eq!(store.failed_badges_due(future, 100).await.unwrap(), vec![]);
+}
+
+/// Values today's sign-up would refuse (the original system wrote them, or
+/// an older rule let them in) read back, list and delete as they are.
+async fn stored_values_are_trusted_as_they_are(store: Arc<dyn RegistrationStore>) {
+    let mut r = sample("placeholder", CONFERENCE_A, "x", None);
+    r.user_id = UserId::from_stored("hong gildong".into());
+    r.person = Person::from_stored(&"가".repeat(120), "010.9876.5432", Some(""));
+    store.insert(&r).await.unwrap();
+    assert_eq!(store.get(&r.key()).await.unwrap(), Some(r.clone()));
+    let listed = collect_all(
+        &store,
+        ListQuery {
+            limit: 1,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(listed, vec![r.clone()]);
+    assert_eq!(
+        store.list_by_user(&r.user_id).await.unwrap(),
+        vec![r.clone()]
+    );
+    assert_eq!(store.delete(&r.key()).await.unwrap(), Some(r.clone()));
+    assert_eq!(store.get(&r.key()).await.unwrap(), None);
 }
 
 async fn registrations_without_badge_load(store: Arc<dyn RegistrationStore>) {

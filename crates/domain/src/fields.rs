@@ -143,6 +143,27 @@ impl UserId {
         }
         Ok(UserId(s.to_owned()))
     }
+
+    /// A user id as a store holds it, trusted as it is: the original system
+    /// wrote ids today's rules refuse, and they must still list and open.
+    pub fn from_stored(id: String) -> Self {
+        UserId(id)
+    }
+
+    /// A user id from a request's path, to look a registration up by: today's
+    /// rules, or any stored id (1–1 024 characters, not one of the store's
+    /// own `#` keys, no control characters). Looking up an id nobody has
+    /// finds nothing.
+    pub fn for_lookup(s: &str) -> Result<Self, FieldError> {
+        if let Ok(id) = UserId::parse(s) {
+            return Ok(id);
+        }
+        let len = s.chars().count();
+        if (1..=1024).contains(&len) && !s.starts_with('#') && !s.chars().any(char::is_control) {
+            return Ok(UserId(s.to_owned()));
+        }
+        Err(FieldError::new(Self::FIELD, "is not a user id"))
+    }
 }
 
 /// A person's name: 1–100 characters after trimming, any script, no control characters.
@@ -160,6 +181,11 @@ impl UserName {
             return Err(FieldError::new(Self::FIELD, "is required"));
         }
         Ok(UserName(s))
+    }
+
+    /// A name as a store holds it, trusted as it is.
+    pub fn from_stored(name: String) -> Self {
+        UserName(name)
     }
 }
 
@@ -200,6 +226,12 @@ impl PhoneNumber {
         }
         Ok(PhoneNumber(s.to_owned()))
     }
+
+    /// A phone number as a store holds it, trusted as it is (the original
+    /// wrote numbers in any form).
+    pub fn from_stored(phone: String) -> Self {
+        PhoneNumber(phone)
+    }
 }
 
 /// A company: up to 100 characters, no control characters. Empty means none.
@@ -217,6 +249,11 @@ impl CompanyName {
             return Ok(None);
         }
         Ok(Some(CompanyName(s)))
+    }
+
+    /// A company as a store holds it, trusted as it is; empty means none.
+    pub fn from_stored(company: String) -> Option<Self> {
+        (!company.trim().is_empty()).then_some(CompanyName(company))
     }
 }
 

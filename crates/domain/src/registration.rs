@@ -53,6 +53,17 @@ impl Person {
         })
     }
 
+    /// The three fields as a store holds them, trusted, not checked again
+    /// against today's rules: what was accepted once (or written by the
+    /// original system) lists, opens, renders and deletes.
+    pub fn from_stored(user_name: &str, phone_number: &str, company_name: Option<&str>) -> Person {
+        Person {
+            user_name: UserName::from_stored(user_name.to_owned()),
+            phone_number: PhoneNumber::from_stored(phone_number.to_owned()),
+            company_name: company_name.and_then(|c| CompanyName::from_stored(c.to_owned())),
+        }
+    }
+
     pub fn company(&self) -> Option<&str> {
         self.company_name.as_ref().map(|c| c.as_str())
     }

@@ -224,7 +224,7 @@ impl Lanyard {
     /// Parses a key from path segments; anything that cannot exist is simply not found.
     pub fn key(&self, user_id: &str, conference: &str) -> Result<RegistrationKey, LanyardError> {
         Ok(RegistrationKey {
-            user_id: UserId::parse(user_id).map_err(|_| LanyardError::NotFound)?,
+            user_id: UserId::for_lookup(user_id).map_err(|_| LanyardError::NotFound)?,
             conference: self
                 .conferences
                 .parse_id(conference)
@@ -237,7 +237,7 @@ impl Lanyard {
     }
 
     pub async fn list_by_user(&self, user_id: &str) -> Result<Vec<Registration>, LanyardError> {
-        match UserId::parse(user_id) {
+        match UserId::for_lookup(user_id) {
             Ok(id) => Ok(self.store.list_by_user(&id).await?),
             Err(_) => Ok(Vec::new()),
         }

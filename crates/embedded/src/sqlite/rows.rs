@@ -25,7 +25,7 @@ pub(super) fn stored_key(
     conference: String,
 ) -> Result<RegistrationKey, StoreError> {
     Ok(RegistrationKey {
-        user_id: UserId::parse(&user_id).map_err(unavailable)?,
+        user_id: UserId::from_stored(user_id),
         conference: ConferenceId::from_stored(conference),
     })
 }
@@ -49,35 +49,33 @@ pub(super) fn row_to_registration(
     let checked_in_desk: Option<String> = row.get(13)?;
     let checked_in_nonce: Option<String> = row.get(14)?;
     let retry_at: Option<String> = row.get(15)?;
-    let parsed = (|| {
-        let badge = match (
-            status.as_deref().and_then(BadgeStatus::parse),
-            token.as_deref().and_then(BadgeToken::parse),
-        ) {
-            (Some(status), Some(token)) => Some(BadgeInfo {
-                status,
-                token,
-                error,
-                retry_at,
-            }),
-            _ => None,
-        };
-        Ok(Registration {
-            user_id: UserId::parse(&user_id).map_err(|e| e.to_string())?,
-            conference: ConferenceId::from_stored(conference),
-            person: Person::parse(&user_name, &phone, company.as_deref())
-                .map_err(|e| e.to_string())?,
-            created_at,
-            badge,
-            checkin_code: checkin_code.map(CheckinCode::from_stored),
-            contact_on_badge,
-            checked_in: checked_in_at.map(|at| FirstCheckin {
-                at,
-                desk: checked_in_desk.unwrap_or_default(),
-                nonce: checked_in_nonce.unwrap_or_default(),
-            }),
-        })
-    })();
+    let badge = match (
+        status.as_deref().and_then(BadgeStatus::parse),
+        token.as_deref().and_then(BadgeToken::parse),
+    ) {
+        (Some(status), Some(token)) => Some(BadgeInfo {
+            status,
+            token,
+            error,
+            retry_at,
+        }),
+        _ => None,
+    };
+    let parsed = Ok(Registration {
+        user_id: UserId::from_stored(user_id),
+        conference: ConferenceId::from_stored(conference),
+        // Trusted as stored, not checked again against today's rules.
+        person: Person::from_stored(&user_name, &phone, company.as_deref()),
+        created_at,
+        badge,
+        checkin_code: checkin_code.map(CheckinCode::from_stored),
+        contact_on_badge,
+        checked_in: checked_in_at.map(|at| FirstCheckin {
+            at,
+            desk: checked_in_desk.unwrap_or_default(),
+            nonce: checked_in_nonce.unwrap_or_default(),
+        }),
+    });
     Ok((seq, parsed))
 }
 

@@ -482,6 +482,92 @@ async fn items_the_original_system_wrote_load_and_get_a_badge_on_demand() {
     server.stop();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_originals_items_outside_todays_rules_list_open_render_and_delete() {
+    let emulator = Emulator::start();
+    let clients = emulator.clients().await;
+    let resources = create_resources(&clients, "oddities").await.unwrap();
+    let put = |user_id: &str, fields: Vec<(&str, AttributeValue)>| {
+        let mut request = clients
+            .dynamodb
+            .put_item()
+            .table_name(&resources.names.table)
+            .item("user_id", AttributeValue::S(user_id.into()))
+            .item("type", AttributeValue::S(CONFERENCE.into()));
+        for (name, value) in fields {
+            request = request.item(name, value);
+        }
+        request.send()
+    };
+    // A user id with a space, a phone stored as a number, an empty company.
+    put(
+        "hong gildong",
+        vec![
+            ("user_name", AttributeValue::S("홍길동".into())),
+            ("phone_number", AttributeValue::N("1012345678".into())),
+            ("company_name", AttributeValue::S("".into())),
+        ],
+    )
+    .await
+    .unwrap();
+    // A name longer than today's 100 characters, a phone with dots.
+    put(
+        "old.kim",
+        vec![
+            ("user_name", AttributeValue::S("김".repeat(120))),
+            ("phone_number", AttributeValue::S("010.9876.5432".into())),
+        ],
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&emulator, &resources, dir.path());
+    let (status, listed) = server
+        .organizer(Method::GET, "/api/registrations?limit=1")
+        .await;
+    assert_eq!(status, 200, "{listed}");
+    let (_, rest) = server
+        .organizer(
+            Method::GET,
+            &format!(
+                "/api/registrations?limit=1&cursor={}",
+                listed["next_cursor"].as_str().expect("a second page")
+            ),
+        )
+        .await;
+    let mut ids = vec![
+        listed["items"][0]["user_id"].as_str().unwrap().to_owned(),
+        rest["items"][0]["user_id"].as_str().unwrap().to_owned(),
+    ];
+    ids.sort();
+    assert_eq!(
+        ids,
+        ["hong gildong", "old.kim"],
+        "none disappears from the list"
+    );
+    for (path_id, phone) in [
+        ("hong%20gildong", "1012345678"),
+        ("old.kim", "010.9876.5432"),
+    ] {
+        let path = format!("/api/registrations/{path_id}/{CONFERENCE_PATH}");
+        let (status, item) = server.organizer(Method::GET, &path).await;
+        assert_eq!(status, 200, "{item}");
+        assert_eq!(item["phone_number"], phone);
+        let (status, queued) = server
+            .organizer(Method::POST, &format!("{path}/badge"))
+            .await;
+        assert_eq!(status, 202, "{queued}");
+        let png = server
+            .ready_png(queued["badge"]["url"].as_str().unwrap())
+            .await;
+        assert_eq!(decode_qr(&png), queued["checkin_code"].as_str().unwrap());
+        let (status, _) = server.organizer(Method::DELETE, &path).await;
+        assert_eq!(status, 204);
+        assert_eq!(server.organizer(Method::GET, &path).await.0, 404);
+    }
+    server.stop();
+}
+
 /// The original system's table: its keys and nothing else.
 async fn create_original_table(clients: &lanyard_aws::AwsClients, table: &str) {
     use aws_sdk_dynamodb::types::{
