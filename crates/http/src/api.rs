@@ -9,7 +9,7 @@ use lanyard_badge::Format;
 use lanyard_domain::{unprintable_message, BadgeStatus, FieldError, ListRequest};
 
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiPath, ApiQuery, JsonBody, Organizer};
+use crate::extract::{ApiPath, ApiQuery, JsonBody, Organizer, OriginalBody};
 use crate::paths;
 use crate::requests::{ListParams, PrintableParams, SignUpBody};
 use crate::views::{
@@ -87,6 +87,24 @@ pub async fn register(
         response.headers_mut().insert(header::LOCATION, value);
     }
     Ok(response)
+}
+
+/// The original system's sign-up route (`POST …/conference`), for a
+/// deployment still serving the original page: the same rules and the same
+/// answers as `POST /api/registrations`, from the body jQuery sends. Kept
+/// out of the OpenAPI document: new clients use `/api/registrations`.
+pub async fn register_original(
+    state: State<AppState>,
+    OriginalBody(input): OriginalBody<SignUpBody>,
+) -> Result<Response, ApiError> {
+    register(state, JsonBody(input)).await
+}
+
+/// The original page's History tab (`GET …/conference`) listed everyone's
+/// phone numbers to anyone. Refused by design: organizers list
+/// registrations with their token at `/api/registrations`.
+pub async fn original_history() -> ApiError {
+    ApiError::Unauthorized
 }
 
 #[utoipa::path(get, path = paths::REGISTRATIONS, tag = "organizer",

@@ -34,21 +34,50 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             return Err(ApiError::UnsupportedMediaType);
         }
         let bytes = read_body(req, state).await?;
-        // Serde would also read a struct from an array; the API takes objects only.
-        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-            return Err(ApiError::Invalid {
-                field: None,
-                message: "the body must be a JSON object".into(),
-            });
-        }
-        let mut de = serde_json::Deserializer::from_slice(&bytes);
-        let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
-        de.end().map_err(|e| ApiError::Invalid {
-            field: None,
-            message: format!("invalid JSON: {e}"),
-        })?;
-        Ok(JsonBody(value))
+        Ok(JsonBody(json_object(&bytes)?))
     }
+}
+
+/// The body the original system's page sends: a JSON object, labelled as
+/// jQuery labels a string it posts (`application/x-www-form-urlencoded`),
+/// or as `text/plain` or JSON. Whatever the label, the body must parse as
+/// the JSON object or it is a `400`, exactly as [`JsonBody`] answers.
+pub struct OriginalBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OriginalBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let accepted = media_type_is(&req, |mime| {
+            matches!(
+                mime,
+                "application/x-www-form-urlencoded" | "text/plain" | "application/json"
+            )
+        });
+        if !accepted {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = read_body(req, state).await?;
+        Ok(OriginalBody(json_object(&bytes)?))
+    }
+}
+
+/// Parses a JSON object (never an array or a scalar), naming the field at fault.
+fn json_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Serde would also read a struct from an array; the API takes objects only.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::Invalid {
+            field: None,
+            message: "the body must be a JSON object".into(),
+        });
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
+    de.end().map_err(|e| ApiError::Invalid {
+        field: None,
+        message: format!("invalid JSON: {e}"),
+    })?;
+    Ok(value)
 }
 
 /// Whether the request's media type (lower case, parameters dropped)

@@ -183,14 +183,28 @@ async fn drop_unfit_request_id(mut request: Request) -> Request {
 pub fn router(state: AppState, limits: Limits) -> Router {
     let signup_limit = limits::SignupRateLimit::new(limits.registrations_per_second);
     let register = post(api::register).layer(axum::middleware::from_fn_with_state(
-        signup_limit,
+        signup_limit.clone(),
         limits::limit_signups,
     ));
+    // The original page posts from its own origin (CloudFront) with a
+    // "simple" request: its answers may be read from any origin, as the
+    // sign-up is public anyway. Nothing else is offered cross-origin.
+    let original = post(api::register_original)
+        .layer(axum::middleware::from_fn_with_state(
+            signup_limit,
+            limits::limit_signups,
+        ))
+        .get(api::original_history)
+        .layer(SetResponseHeaderLayer::overriding(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        ));
     let openapi = openapi::document_for(state.lanyard.conferences().iter().map(|c| c.id.as_str()));
     let api = Router::new()
         .route(paths::HEALTH, get(api::health))
         .route(paths::CONFERENCES, get(api::conferences))
         .route(paths::REGISTRATIONS, register.get(api::list))
+        .route(paths::ORIGINAL_SIGNUP, original)
         .route(paths::USER_REGISTRATIONS, get(api::list_by_user))
         .route(paths::REGISTRATION, get(api::get_one).delete(api::delete))
         .route(paths::REGISTRATION_BADGE, post(api::rerender))

@@ -7,6 +7,9 @@ use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 pub const HEALTH: &str = "/api/health";
 pub const CONFERENCES: &str = "/api/conferences";
 pub const REGISTRATIONS: &str = "/api/registrations";
+/// The original system's route, for its page: sign-up (`POST`), and its
+/// History tab (`GET`, refused).
+pub const ORIGINAL_SIGNUP: &str = "/conference";
 pub const USER_REGISTRATIONS: &str = "/api/registrations/{user_id}";
 pub const REGISTRATION: &str = "/api/registrations/{user_id}/{type}";
 pub const REGISTRATION_BADGE: &str = "/api/registrations/{user_id}/{type}/badge";

@@ -648,3 +648,33 @@ async fn the_organizer_token_is_read_from_ssm_when_first_needed_and_kept() {
     wrong["headers"]["authorization"] = json!("Bearer another-token-0123456789");
     assert_eq!(call_api(&router, wrong).await.status, 401);
 }
+
+/// The original page's requests, through API Gateway to the API function:
+/// its sign-up (a JSON string labelled as a form) is taken, its History tab
+/// is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_original_pages_route_works_behind_api_gateway() {
+    let env = setup("jquery").await;
+    let backend = env.backend();
+    let router = api_router(&backend, AdminToken::new(TOKEN));
+    let mut event = api_event(
+        "POST",
+        "/conference",
+        Some(&registration("jquery", "Original Page")),
+        false,
+    );
+    event["headers"]["content-type"] = json!("application/x-www-form-urlencoded; charset=UTF-8");
+    event["headers"]["origin"] = json!("https://d111111abcdef8.cloudfront.net");
+    let created = call_api(&router, event).await;
+    assert_eq!(
+        created.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&created.body)
+    );
+    assert_eq!(created.headers["access-control-allow-origin"], "*");
+    assert_eq!(created.json()["user_id"], "jquery");
+    let history = call_api(&router, api_event("GET", "/conference", None, false)).await;
+    assert_eq!(history.status, 401);
+    assert_eq!(history.json()["error"]["code"], "unauthorized");
+}

@@ -684,3 +684,100 @@ async fn a_client_request_id_is_kept_only_when_fit_for_logs() {
     }
     app.stop().await;
 }
+
+/// What the original page's jQuery sends to its `ENDPOINT` (`…/conference`):
+/// `$.ajax({type: "POST", url, data: JSON.stringify({...})})`, which labels
+/// the JSON string as a form, from the page's own origin.
+async fn original_page_post(app: &crate::common::TestApp, body: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/conference"))
+        .header(
+            "content-type",
+            "application/x-www-form-urlencoded; charset=UTF-8",
+        )
+        .header("accept", "*/*")
+        .header("origin", "https://d111111abcdef8.cloudfront.net")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_original_page_signs_up_through_its_own_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(dir.path(), 1).await;
+    // The original's five fields, in its order.
+    let body = r#"{"type":"Serverless web project","user_id":"jquery","user_name":"홍길동","phone_number":"010-1234-5678","company_name":"Original Co"}"#;
+    let res = original_page_post(&app, body).await;
+    assert_eq!(res.status(), 201);
+    assert_eq!(res.headers()["access-control-allow-origin"], "*");
+    let created: Value = res.json().await.unwrap();
+    assert_eq!(created["user_name"], "홍길동");
+    let badge = app
+        .wait_for_badge(created["badge"]["url"].as_str().unwrap())
+        .await;
+    assert_eq!(badge["status"], "ready");
+    let (status, stored) = app
+        .get_json("/api/registrations/jquery/Serverless%20web%20project")
+        .await;
+    assert_eq!(status, 401, "{stored}");
+    let stored: Value = app
+        .organizer(
+            Method::GET,
+            "/api/registrations/jquery/Serverless%20web%20project",
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["company_name"], "Original Co");
+
+    // The same answers as /api/registrations: a duplicate, a bad field.
+    let again = original_page_post(&app, body).await;
+    assert_eq!(again.status(), 409);
+    let bad = original_page_post(
+        &app,
+        r#"{"type":"Serverless web project","user_id":"jq2","user_name":"","phone_number":"010-1234-5678","company_name":""}"#,
+    )
+    .await;
+    assert_eq!(bad.status(), 400);
+    let bad: Value = bad.json().await.unwrap();
+    assert_eq!(bad["error"]["field"], "user_name");
+    // A real form body, or anything that is not the JSON object, is a 400.
+    for body in [
+        "type=Serverless+web+project&user_id=form",
+        "[1,2]",
+        r#""a string""#,
+    ] {
+        let res = original_page_post(&app, body).await;
+        assert_eq!(res.status(), 400, "{body}");
+        let error: Value = res.json().await.unwrap();
+        assert_eq!(error["error"]["code"], "invalid", "{body}");
+    }
+    // Other media types are refused as on /api/registrations.
+    let res = app
+        .client
+        .post(app.url("/conference"))
+        .header("content-type", "application/xml")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 415);
+
+    // The History tab listed everyone's phone numbers: refused.
+    let history = app
+        .client
+        .get(app.url("/conference?user_id=*"))
+        .header("origin", "https://d111111abcdef8.cloudfront.net")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(history.status(), 401);
+    assert_eq!(history.headers()["access-control-allow-origin"], "*");
+    let text = history.text().await.unwrap();
+    assert!(!text.contains("010-1234-5678"), "{text}");
+    assert!(text.contains("\"unauthorized\""), "{text}");
+    app.stop().await;
+}
