@@ -314,6 +314,11 @@ impl Lanyard {
                 continue;
             }
             let before = erased;
+            // Follows the list's cursor: a page may come back short or empty
+            // with more to come (a DynamoDB scan reads a bounded number of
+            // pages), and what is erased behind the cursor changes nothing
+            // ahead of it.
+            let mut cursor = None;
             while erased < limit {
                 let page = self
                     .store
@@ -321,10 +326,9 @@ impl Lanyard {
                         conference: Some(conference.id.clone()),
                         search: None,
                         limit: (limit - erased).min(PageSize::MAX),
-                        cursor: None,
+                        cursor: cursor.take(),
                     })
                     .await?;
-                let mut progress = false;
                 for r in page.items {
                     // Files first: a row left by a failure here is erased
                     // by the next sweep, and its files cannot outlive it.
@@ -333,10 +337,10 @@ impl Lanyard {
                     }
                     if self.store.erase_keeping_count(&r.key()).await?.is_some() {
                         erased += 1;
-                        progress = true;
                     }
                 }
-                if !progress {
+                cursor = page.next_cursor;
+                if cursor.is_none() {
                     break;
                 }
             }
