@@ -99,19 +99,28 @@ pub fn required_indexes() -> Vec<String> {
         .collect()
 }
 
-/// Checks that `table` exists and has every index lanyard needs, active;
-/// the error names what is missing and the command that adds it.
-pub async fn check_table(clients: &AwsClients, table: &str) -> anyhow::Result<()> {
-    let described = clients
+/// The table's description, as DynamoDB gives it now.
+async fn describe(
+    clients: &AwsClients,
+    table: &str,
+) -> anyhow::Result<aws_sdk_dynamodb::types::TableDescription> {
+    let out = clients
         .dynamodb
         .describe_table()
         .table_name(table)
         .send()
         .await
         .map_err(failed(format!("table {table}")))?;
-    let present = described
-        .table()
-        .map(|t| t.global_secondary_indexes().to_vec())
+    out.table
+        .ok_or_else(|| anyhow::anyhow!("table {table}: DynamoDB described nothing"))
+}
+
+/// Checks that `table` exists and has every index lanyard needs, active;
+/// the error names what is missing and the command that adds it.
+pub async fn check_table(clients: &AwsClients, table: &str) -> anyhow::Result<()> {
+    let present = describe(clients, table)
+        .await?
+        .global_secondary_indexes
         .unwrap_or_default();
     let mut missing = Vec::new();
     let mut building = Vec::new();
@@ -150,25 +159,11 @@ pub async fn check_table(clients: &AwsClients, table: &str) -> anyhow::Result<()
 /// items are left as they are. Returns the indexes added.
 pub async fn adopt_table(clients: &AwsClients, table: &str) -> anyhow::Result<Vec<String>> {
     use aws_sdk_dynamodb::types::{
-        BillingMode as Billing, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndexUpdate,
-        ProvisionedThroughput,
-    };
-    let describe = || async {
-        clients
-            .dynamodb
-            .describe_table()
-            .table_name(table)
-            .send()
-            .await
-            .map_err(failed(format!("table {table}")))
+        CreateGlobalSecondaryIndexAction, GlobalSecondaryIndexUpdate, ProvisionedThroughput,
     };
     let mut added = Vec::new();
     for (wanted, attributes) in indexes() {
-        let current = describe().await?;
-        let description = current
-            .table()
-            .cloned()
-            .unwrap_or_else(|| aws_sdk_dynamodb::types::TableDescription::builder().build());
+        let description = describe(clients, table).await?;
         if description
             .global_secondary_indexes()
             .iter()
@@ -176,32 +171,20 @@ pub async fn adopt_table(clients: &AwsClients, table: &str) -> anyhow::Result<Ve
         {
             continue;
         }
-        let provisioned = description
-            .billing_mode_summary()
-            .and_then(|b| b.billing_mode())
-            .is_none_or(|m| *m == Billing::Provisioned)
-            && description
-                .provisioned_throughput()
-                .is_some_and(|p| p.read_capacity_units().unwrap_or(0) > 0);
         let mut create = CreateGlobalSecondaryIndexAction::builder()
             .index_name(wanted.index_name())
             .set_key_schema(Some(wanted.key_schema().to_vec()))
             .set_projection(wanted.projection().cloned());
-        if provisioned {
-            // A provisioned table's index needs its own capacity: the table's.
-            let table_capacity = description.provisioned_throughput();
+        // A provisioned table (on-demand ones report no capacity) gives its
+        // index capacity of its own: the table's.
+        if let Some(capacity) = description
+            .provisioned_throughput()
+            .filter(|p| p.read_capacity_units().unwrap_or(0) > 0)
+        {
             create = create.provisioned_throughput(
                 ProvisionedThroughput::builder()
-                    .read_capacity_units(
-                        table_capacity
-                            .and_then(|p| p.read_capacity_units())
-                            .unwrap_or(5),
-                    )
-                    .write_capacity_units(
-                        table_capacity
-                            .and_then(|p| p.write_capacity_units())
-                            .unwrap_or(5),
-                    )
+                    .read_capacity_units(capacity.read_capacity_units().unwrap_or(5))
+                    .write_capacity_units(capacity.write_capacity_units().unwrap_or(5))
                     .build()
                     .expect("complete throughput"),
             );
@@ -234,25 +217,12 @@ pub async fn adopt_table(clients: &AwsClients, table: &str) -> anyhow::Result<Ve
 async fn wait_until_active(clients: &AwsClients, table: &str, index: &str) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     loop {
-        let out = clients
-            .dynamodb
-            .describe_table()
-            .table_name(table)
-            .send()
-            .await
-            .map_err(failed(format!("table {table}")))?;
-        let t = out.table();
-        let index_active = t
-            .map(|t| t.global_secondary_indexes())
-            .unwrap_or_default()
-            .iter()
-            .any(|i| {
-                i.index_name() == Some(index)
-                    && i.index_status().is_some_and(|s| s.as_str() == "ACTIVE")
-            });
-        let table_active = t
-            .and_then(|t| t.table_status())
-            .is_some_and(|s| s.as_str() == "ACTIVE");
+        let t = describe(clients, table).await?;
+        let index_active = t.global_secondary_indexes().iter().any(|i| {
+            i.index_name() == Some(index)
+                && i.index_status().is_some_and(|s| s.as_str() == "ACTIVE")
+        });
+        let table_active = t.table_status().is_some_and(|s| s.as_str() == "ACTIVE");
         if index_active && table_active {
             return Ok(());
         }
