@@ -10,6 +10,13 @@
 #                             SSM SecureString holding the organizer token
 #                             (default: /lanyard/admin-token; created with a
 #                             random token when missing)
+#   LANYARD_ORIGIN_SECRET_PARAMETER
+#                             SSM String holding the secret CloudFront sends
+#                             the API (default: /lanyard/origin-secret;
+#                             created with a random value when missing)
+#   LANYARD_WEB_ACL_RATE_LIMIT
+#                             requests per address per five minutes before
+#                             the web ACL blocks it (default 2000; 0: none)
 #   LANYARD_CONFIG            conference TOML (with its logos beside it);
 #                             default: the two built-in conferences
 #   LANYARD_ALARM_EMAIL       where alarms are mailed (optional)
@@ -29,6 +36,8 @@ cd "$(dirname "$0")/.."
 
 STACK=${LANYARD_STACK:-lanyard}
 PARAMETER=${LANYARD_ADMIN_TOKEN_PARAMETER:-/lanyard/admin-token}
+ORIGIN_SECRET_PARAMETER=${LANYARD_ORIGIN_SECRET_PARAMETER:-/lanyard/origin-secret}
+WEB_ACL_RATE_LIMIT=${LANYARD_WEB_ACL_RATE_LIMIT:-2000}
 
 # Every tool, checked before anything is done, each with how to get it.
 missing=0
@@ -65,6 +74,17 @@ if ! aws ssm get-parameter --region "$REGION" --name "$PARAMETER" >/dev/null 2>&
     token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
     aws ssm put-parameter --region "$REGION" --name "$PARAMETER" --type SecureString --value "$token" >/dev/null
     echo "created; read it with: aws ssm get-parameter --name $PARAMETER --with-decryption"
+fi
+
+echo "== origin secret in SSM Parameter Store ($ORIGIN_SECRET_PARAMETER)"
+if ! aws ssm get-parameter --region "$REGION" --name "$ORIGIN_SECRET_PARAMETER" >/dev/null 2>&1; then
+    secret=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+    aws ssm put-parameter --region "$REGION" --name "$ORIGIN_SECRET_PARAMETER" --type String --value "$secret" >/dev/null
+    echo "created"
+fi
+if [ "$REGION" != us-east-1 ] && [ "$WEB_ACL_RATE_LIMIT" != 0 ]; then
+    echo "note: CloudFront's web ACLs live in us-east-1, so this stack in $REGION makes none;" \
+        "see deploy/README.md to attach one" >&2
 fi
 
 echo "== build (cargo lambda, arm64, release)"
@@ -113,6 +133,8 @@ sam deploy \
     --no-fail-on-empty-changeset \
     --parameter-overrides \
         "AdminTokenParameterName=$PARAMETER" \
+        "OriginSecretParameterName=$ORIGIN_SECRET_PARAMETER" \
+        "WebAclRateLimit=$WEB_ACL_RATE_LIMIT" \
         "ConferencesFile=$conferences_file" \
         "AlarmEmail=${LANYARD_ALARM_EMAIL:-}"
 

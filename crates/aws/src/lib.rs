@@ -25,7 +25,10 @@ pub use metrics::{BadgeMetrics, MetricsSink};
 pub use s3::S3ObjectStore;
 pub use sns::{BadgeJob, SnsBadgeJobs};
 pub use sweeper::{sweep, SweepPolicy, SweepReport};
-pub use worker::{run_job, run_queue_worker, QueueWorkerSettings};
+pub use worker::{
+    delay_retries, run_job, run_jobs, run_queue_messages, run_queue_worker, QueueMessage,
+    QueueWorkerSettings, BADGE_QUEUE_VISIBILITY,
+};
 
 /// The service clients, built once at start and shared.
 #[derive(Clone, Debug)]
@@ -134,8 +137,16 @@ impl AwsBackend {
     pub async fn sweep(
         &self,
         policy: SweepPolicy,
+        metrics: &MetricsSink,
     ) -> Result<SweepReport, lanyard_domain::LanyardError> {
-        sweeper::sweep(&self.store, self.jobs.as_ref(), &self.lanyard, policy).await
+        sweeper::sweep(
+            &self.store,
+            self.jobs.as_ref(),
+            &self.lanyard,
+            policy,
+            metrics,
+        )
+        .await
     }
 }
 

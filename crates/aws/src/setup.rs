@@ -1,56 +1,157 @@
-//! Creates the table, bucket, topic and queue on an AWS emulator (or a
-//! sandbox account) the way `deploy/template.yaml` defines them, for tests
-//! and for running `lanyard serve --backend aws` locally; adopts a table
-//! the original system made (keys only) by adding the indexes lanyard
-//! needs; and checks at start that a table has them.
+//! The resources as `deploy/template.yaml` defines them, read from the
+//! template itself (compiled in), so the code, the tests and a deployment
+//! cannot disagree: [`create_resources`] makes the table, bucket, topic and
+//! queues on an AWS emulator (or a sandbox account) for tests and for
+//! `lanyard serve --backend aws`; [`adopt_table`] adds the template's
+//! indexes to a table the original system made (keys only); and
+//! [`check_table`] checks at start that a table has them.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType,
 };
+use serde::Deserialize;
 
-use crate::dynamo::{CODE_INDEX, PENDING_INDEX, TOKEN_INDEX};
 use crate::{AwsClients, AwsResources};
 
-/// What [`create_resources`] made: the resources lanyard uses, and a queue
-/// subscribed to the topic for `serve --backend aws`'s badge worker.
+/// `deploy/template.yaml`.
+pub const TEMPLATE: &str = include_str!("../../../deploy/template.yaml");
+
+/// What [`create_resources`] made: the resources lanyard uses, and the
+/// badge queue subscribed to the topic (the badge function's, or `serve
+/// --backend aws`'s worker's).
 #[derive(Debug, Clone)]
 pub struct Created {
     pub names: AwsResources,
     pub queue_url: String,
+    pub queue_arn: String,
+    pub dead_letter_queue_url: String,
 }
 
-fn key(name: &str, kind: KeyType) -> KeySchemaElement {
+/// The parts of the template read here. CloudFormation's short-form tags
+/// (`!Ref`, `!GetAtt`) stay in the values not read.
+#[derive(Deserialize)]
+struct Template {
+    #[serde(rename = "Resources")]
+    resources: BTreeMap<String, Resource>,
+}
+
+#[derive(Deserialize)]
+struct Resource {
+    #[serde(rename = "Type")]
+    kind: String,
+    #[serde(rename = "Properties", default)]
+    properties: serde_norway::Value,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TableDefinition {
+    pub billing_mode: String,
+    pub attribute_definitions: Vec<AttributeDef>,
+    pub key_schema: Vec<KeyDef>,
+    pub global_secondary_indexes: Vec<IndexDef>,
+    pub time_to_live_specification: Option<TtlDef>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AttributeDef {
+    pub attribute_name: String,
+    pub attribute_type: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyDef {
+    pub attribute_name: String,
+    pub key_type: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct IndexDef {
+    pub index_name: String,
+    pub key_schema: Vec<KeyDef>,
+    pub projection: ProjectionDef,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ProjectionDef {
+    pub projection_type: String,
+    #[serde(default)]
+    pub non_key_attributes: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TtlDef {
+    pub attribute_name: String,
+    pub enabled: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct QueueDefinition {
+    pub visibility_timeout: Option<u32>,
+    pub message_retention_period: Option<u32>,
+    pub redrive_policy: Option<RedriveDef>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RedriveDef {
+    #[serde(rename = "maxReceiveCount")]
+    pub max_receive_count: u32,
+}
+
+/// The template, parsed once. It is compiled in, and a test parses it,
+/// so a failure here is a build that no test passed.
+static PARSED: LazyLock<Template> = LazyLock::new(|| {
+    serde_norway::from_str(TEMPLATE).expect("deploy/template.yaml parses (tested)")
+});
+
+/// The properties of the template's resource `name`, read as `T`.
+pub fn resource<T: serde::de::DeserializeOwned>(name: &str) -> anyhow::Result<T> {
+    let resource = PARSED
+        .resources
+        .get(name)
+        .ok_or_else(|| anyhow::anyhow!("deploy/template.yaml has no resource {name}"))?;
+    serde_norway::from_value(resource.properties.clone())
+        .map_err(|e| anyhow::anyhow!("deploy/template.yaml, {name} ({}): {e}", resource.kind))
+}
+
+/// The registrations table as the template defines it.
+pub fn table_definition() -> &'static TableDefinition {
+    static TABLE: LazyLock<TableDefinition> = LazyLock::new(|| {
+        resource("RegistrationsTable").expect("the template's table reads (tested)")
+    });
+    &TABLE
+}
+
+fn key(def: &KeyDef) -> KeySchemaElement {
     KeySchemaElement::builder()
-        .attribute_name(name)
-        .key_type(kind)
+        .attribute_name(&def.attribute_name)
+        .key_type(KeyType::from(def.key_type.as_str()))
         .build()
         .expect("complete key schema element")
 }
 
-fn attribute(name: &str) -> AttributeDefinition {
+/// The definition of `name` among the table's attributes.
+fn attribute(table: &TableDefinition, name: &str) -> AttributeDefinition {
+    let kind = table
+        .attribute_definitions
+        .iter()
+        .find(|a| a.attribute_name == name)
+        .map_or("S", |a| a.attribute_type.as_str());
     AttributeDefinition::builder()
         .attribute_name(name)
-        .attribute_type(ScalarAttributeType::S)
+        .attribute_type(ScalarAttributeType::from(kind))
         .build()
         .expect("complete attribute definition")
-}
-
-/// An index holding the keys, and `include` besides.
-fn index(name: &str, keys: Vec<KeySchemaElement>, include: &[&str]) -> GlobalSecondaryIndex {
-    let projection = if include.is_empty() {
-        Projection::builder().projection_type(ProjectionType::KeysOnly)
-    } else {
-        Projection::builder()
-            .projection_type(ProjectionType::Include)
-            .set_non_key_attributes(Some(include.iter().map(|a| a.to_string()).collect()))
-    };
-    GlobalSecondaryIndex::builder()
-        .index_name(name)
-        .set_key_schema(Some(keys))
-        .projection(projection.build())
-        .build()
-        .expect("complete index")
 }
 
 fn failed<E>(what: String) -> impl FnOnce(E) -> anyhow::Error
@@ -65,37 +166,45 @@ where
     }
 }
 
-/// The indexes lanyard's queries need, each with the attributes its keys
-/// use: see [`crate::dynamo`].
-fn indexes() -> Vec<(GlobalSecondaryIndex, Vec<&'static str>)> {
-    vec![
-        (
-            index(TOKEN_INDEX, vec![key("badge_token", KeyType::Hash)], &[]),
-            vec!["badge_token"],
-        ),
-        (
-            index(CODE_INDEX, vec![key("ticket_code", KeyType::Hash)], &[]),
-            vec!["ticket_code"],
-        ),
-        (
-            index(
-                PENDING_INDEX,
-                vec![
-                    key("pending_shard", KeyType::Hash),
-                    key("badge_queued_at", KeyType::Range),
-                ],
-                &["badge_token"],
-            ),
-            vec!["pending_shard", "badge_queued_at"],
-        ),
-    ]
+/// The indexes lanyard's queries need (see [`crate::dynamo`]), as the
+/// template defines them, each with the attributes its keys use.
+fn indexes() -> Vec<(GlobalSecondaryIndex, Vec<AttributeDefinition>)> {
+    let table = table_definition();
+    table
+        .global_secondary_indexes
+        .iter()
+        .map(|def| {
+            let projection = Projection::builder()
+                .projection_type(ProjectionType::from(
+                    def.projection.projection_type.as_str(),
+                ))
+                .set_non_key_attributes(
+                    (!def.projection.non_key_attributes.is_empty())
+                        .then(|| def.projection.non_key_attributes.clone()),
+                )
+                .build();
+            let index = GlobalSecondaryIndex::builder()
+                .index_name(&def.index_name)
+                .set_key_schema(Some(def.key_schema.iter().map(key).collect()))
+                .projection(projection)
+                .build()
+                .expect("complete index");
+            let attributes = def
+                .key_schema
+                .iter()
+                .map(|k| attribute(table, &k.attribute_name))
+                .collect();
+            (index, attributes)
+        })
+        .collect()
 }
 
 /// The names of the indexes lanyard needs.
 pub fn required_indexes() -> Vec<String> {
-    indexes()
-        .into_iter()
-        .map(|(index, _)| index.index_name)
+    table_definition()
+        .global_secondary_indexes
+        .iter()
+        .map(|i| i.index_name.clone())
         .collect()
 }
 
@@ -191,7 +300,7 @@ pub async fn adopt_table(clients: &AwsClients, table: &str) -> anyhow::Result<Ve
         }
         let mut update = clients.dynamodb.update_table().table_name(table);
         for a in attributes {
-            update = update.attribute_definitions(attribute(a));
+            update = update.attribute_definitions(a);
         }
         update
             .global_secondary_index_updates(
@@ -233,8 +342,16 @@ async fn wait_until_active(clients: &AwsClients, table: &str, index: &str) -> an
     }
 }
 
-/// Desks' nonces expire on their own (the `expires_at` attribute).
+/// Desks' nonces expire on their own: the template's time-to-live attribute.
 async fn enable_nonce_expiry(clients: &AwsClients, table: &str) -> anyhow::Result<()> {
+    let Some(ttl) = table_definition()
+        .time_to_live_specification
+        .as_ref()
+        .filter(|t| t.enabled)
+    else {
+        return Ok(());
+    };
+    let attribute = ttl.attribute_name.as_str();
     let current = clients
         .dynamodb
         .describe_time_to_live()
@@ -243,7 +360,7 @@ async fn enable_nonce_expiry(clients: &AwsClients, table: &str) -> anyhow::Resul
         .await
         .map_err(failed(format!("reading the expiry of table {table}")))?;
     let enabled = current.time_to_live_description().is_some_and(|d| {
-        d.attribute_name() == Some("expires_at")
+        d.attribute_name() == Some(attribute)
             && d.time_to_live_status()
                 .is_some_and(|s| matches!(s.as_str(), "ENABLED" | "ENABLING"))
     });
@@ -256,7 +373,7 @@ async fn enable_nonce_expiry(clients: &AwsClients, table: &str) -> anyhow::Resul
         .table_name(table)
         .time_to_live_specification(
             aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
-                .attribute_name("expires_at")
+                .attribute_name(attribute)
                 .enabled(true)
                 .build()
                 .expect("complete TTL specification"),
@@ -267,21 +384,28 @@ async fn enable_nonce_expiry(clients: &AwsClients, table: &str) -> anyhow::Resul
     Ok(())
 }
 
-/// Creates every resource, named from `prefix`, and subscribes the queue to the topic.
+/// Creates the template's table, bucket, badge topic, badge queue (with
+/// its dead-letter queue) and the queue's subscription to the topic, named
+/// from `prefix`.
 pub async fn create_resources(clients: &AwsClients, prefix: &str) -> anyhow::Result<Created> {
+    let definition = table_definition();
     let table = format!("{prefix}-registrations");
     let mut create = clients
         .dynamodb
         .create_table()
         .table_name(&table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attribute("user_id"))
-        .attribute_definitions(attribute("type"))
-        .key_schema(key("user_id", KeyType::Hash))
-        .key_schema(key("type", KeyType::Range));
+        .billing_mode(BillingMode::from(definition.billing_mode.as_str()));
+    let mut defined = std::collections::BTreeSet::new();
+    for k in &definition.key_schema {
+        create = create.key_schema(key(k));
+        defined.insert(k.attribute_name.clone());
+        create = create.attribute_definitions(attribute(definition, &k.attribute_name));
+    }
     for (index, attributes) in indexes() {
         for a in attributes {
-            create = create.attribute_definitions(attribute(a));
+            if defined.insert(a.attribute_name().to_owned()) {
+                create = create.attribute_definitions(a);
+            }
         }
         create = create.global_secondary_indexes(index);
     }
@@ -299,6 +423,33 @@ pub async fn create_resources(clients: &AwsClients, prefix: &str) -> anyhow::Res
         .send()
         .await
         .map_err(failed(format!("creating bucket {bucket}")))?;
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Versioning {
+        status: String,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct BucketDefinition {
+        versioning_configuration: Option<Versioning>,
+    }
+    let bucket_definition: BucketDefinition = resource("Bucket")?;
+    if let Some(versioning) = bucket_definition.versioning_configuration {
+        clients
+            .s3
+            .put_bucket_versioning()
+            .bucket(&bucket)
+            .versioning_configuration(
+                aws_sdk_s3::types::VersioningConfiguration::builder()
+                    .status(aws_sdk_s3::types::BucketVersioningStatus::from(
+                        versioning.status.as_str(),
+                    ))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(failed(format!("versioning bucket {bucket}")))?;
+    }
 
     let topic_arn = clients
         .sns
@@ -310,39 +461,28 @@ pub async fn create_resources(clients: &AwsClients, prefix: &str) -> anyhow::Res
         .topic_arn
         .ok_or_else(|| anyhow::anyhow!("no topic ARN returned"))?;
 
-    let queue_url = clients
-        .sqs
-        .create_queue()
-        .queue_name(format!("{prefix}-badge-jobs"))
-        .attributes(
-            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
-            "30",
-        )
-        .send()
-        .await
-        .map_err(failed("creating the queue".into()))?
-        .queue_url
-        .ok_or_else(|| anyhow::anyhow!("no queue URL returned"))?;
-    let queue_arn = clients
-        .sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .map_err(failed("reading the queue ARN".into()))?
-        .attributes
-        .and_then(|a| {
-            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-                .cloned()
-        })
-        .ok_or_else(|| anyhow::anyhow!("no queue ARN returned"))?;
+    let dead_letters: QueueDefinition = resource("BadgeDeadLetterQueue")?;
+    let (dead_letter_queue_url, dead_letter_arn) = create_queue(
+        clients,
+        &format!("{prefix}-badge-dead-letters"),
+        &dead_letters,
+        None,
+    )
+    .await?;
+    let queue: QueueDefinition = resource("BadgeQueue")?;
+    let (queue_url, queue_arn) = create_queue(
+        clients,
+        &format!("{prefix}-badge-jobs"),
+        &queue,
+        Some(&dead_letter_arn),
+    )
+    .await?;
     clients
         .sns
         .subscribe()
         .topic_arn(&topic_arn)
         .protocol("sqs")
-        .endpoint(queue_arn)
+        .endpoint(&queue_arn)
         .send()
         .await
         .map_err(failed("subscribing the queue to the topic".into()))?;
@@ -353,5 +493,182 @@ pub async fn create_resources(clients: &AwsClients, prefix: &str) -> anyhow::Res
             topic_arn,
         },
         queue_url,
+        queue_arn,
+        dead_letter_queue_url,
     })
+}
+
+/// Creates a queue as `definition` says, its dead letters going to
+/// `dead_letters`; returns its URL and ARN.
+async fn create_queue(
+    clients: &AwsClients,
+    name: &str,
+    definition: &QueueDefinition,
+    dead_letters: Option<&str>,
+) -> anyhow::Result<(String, String)> {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let mut create = clients.sqs.create_queue().queue_name(name);
+    if let Some(seconds) = definition.visibility_timeout {
+        create = create.attributes(QueueAttributeName::VisibilityTimeout, seconds.to_string());
+    }
+    if let Some(seconds) = definition.message_retention_period {
+        create = create.attributes(
+            QueueAttributeName::MessageRetentionPeriod,
+            seconds.to_string(),
+        );
+    }
+    if let (Some(redrive), Some(arn)) = (&definition.redrive_policy, dead_letters) {
+        create = create.attributes(
+            QueueAttributeName::RedrivePolicy,
+            serde_json::json!({
+                "deadLetterTargetArn": arn,
+                "maxReceiveCount": redrive.max_receive_count,
+            })
+            .to_string(),
+        );
+    }
+    let url = create
+        .send()
+        .await
+        .map_err(failed(format!("creating queue {name}")))?
+        .queue_url
+        .ok_or_else(|| anyhow::anyhow!("no URL returned for queue {name}"))?;
+    let arn = clients
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(failed(format!("reading the ARN of queue {name}")))?
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .ok_or_else(|| anyhow::anyhow!("no ARN returned for queue {name}"))?;
+    Ok((url, arn))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use lanyard_domain::BadgeJobPolicy;
+    use serde::Deserialize;
+
+    use super::*;
+    use crate::dynamo::{CODE_INDEX, PENDING_INDEX, TOKEN_INDEX};
+    use crate::{SweepPolicy, BADGE_QUEUE_VISIBILITY};
+
+    #[test]
+    fn the_template_defines_every_index_the_queries_use() {
+        let names = required_indexes();
+        for index in [TOKEN_INDEX, CODE_INDEX, PENDING_INDEX] {
+            assert!(names.iter().any(|n| n == index), "{index} in {names:?}");
+        }
+        // Every key attribute of every index is defined, as DynamoDB requires.
+        for (index, attributes) in indexes() {
+            assert_eq!(attributes.len(), index.key_schema().len());
+        }
+        let table = table_definition();
+        let keys: Vec<&str> = table
+            .key_schema
+            .iter()
+            .map(|k| k.attribute_name.as_str())
+            .collect();
+        assert_eq!(keys, ["user_id", "type"], "the original table's keys");
+        let ttl = table.time_to_live_specification.as_ref().unwrap();
+        assert_eq!(ttl.attribute_name, "expires_at");
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Function {
+        timeout: u64,
+        event_invoke_config: InvokeConfig,
+        events: BTreeMap<String, Event>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct InvokeConfig {
+        maximum_event_age_in_seconds: u64,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Event {
+        #[serde(rename = "Type")]
+        kind: String,
+        properties: EventProperties,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(rename_all = "PascalCase")]
+    struct EventProperties {
+        schedule: Option<String>,
+        #[serde(default)]
+        function_response_types: Vec<String>,
+        scaling_config: Option<serde_norway::Value>,
+    }
+
+    /// `rate(N minutes)` as a duration.
+    fn rate(schedule: &str) -> Duration {
+        let minutes: u64 = schedule
+            .strip_prefix("rate(")
+            .and_then(|s| s.strip_suffix(" minutes)"))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("a rate in minutes: {schedule}"));
+        Duration::from_secs(minutes * 60)
+    }
+
+    /// The badge queue, the badge function, the job policy and the sweep
+    /// agree: a job's retries run their course before SQS gives its message
+    /// up, and before the sweep takes the badge for lost.
+    #[test]
+    fn queue_function_job_policy_and_sweep_agree() {
+        let queue: QueueDefinition = resource("BadgeQueue").unwrap();
+        let function: Function = resource("BadgeFunction").unwrap();
+        let jobs = BadgeJobPolicy::default();
+        let sweep = SweepPolicy::default();
+
+        let visibility = Duration::from_secs(queue.visibility_timeout.unwrap().into());
+        assert_eq!(visibility, BADGE_QUEUE_VISIBILITY, "the code's copy");
+        assert!(
+            visibility >= Duration::from_secs(6 * function.timeout),
+            "Lambda wants a queue's visibility timeout at six times the function's"
+        );
+        let receives = queue.redrive_policy.unwrap().max_receive_count;
+        assert!(
+            receives > jobs.max_attempts,
+            "the job policy's last attempt records the failure before SQS dead-letters the job"
+        );
+        assert!(
+            sweep.stale_after >= jobs.retry_span() + visibility,
+            "the sweep leaves jobs in retry alone"
+        );
+        let retention = Duration::from_secs(queue.message_retention_period.unwrap().into());
+        assert!(retention > sweep.stale_after * (jobs.max_attempts + 1));
+
+        let jobs_event = &function.events["Jobs"];
+        assert_eq!(jobs_event.kind, "SQS");
+        assert_eq!(
+            jobs_event.properties.function_response_types,
+            ["ReportBatchItemFailures"]
+        );
+        assert!(jobs_event.properties.scaling_config.is_some());
+        let every = rate(
+            function.events["Sweep"]
+                .properties
+                .schedule
+                .as_ref()
+                .unwrap(),
+        );
+        assert!(
+            every <= sweep.stale_after,
+            "the sweep runs before a badge is stale twice"
+        );
+        assert!(
+            Duration::from_secs(function.event_invoke_config.maximum_event_age_in_seconds) <= every,
+            "a sweep waiting past the next one is dropped"
+        );
+    }
 }

@@ -15,9 +15,11 @@
 use std::time::Duration;
 
 use lanyard_domain::registration::rfc3339;
-use lanyard_domain::{BadgeJobs, Lanyard, LanyardError};
+use lanyard_domain::{BadgeJobPolicy, BadgeJobs, Lanyard, LanyardError};
 
 use crate::dynamo::DynamoStore;
+use crate::metrics::{BadgeMetrics, MetricsSink};
+use crate::worker::BADGE_QUEUE_VISIBILITY;
 
 #[derive(Debug, Clone, Copy)]
 pub struct SweepPolicy {
@@ -26,13 +28,24 @@ pub struct SweepPolicy {
     pub batch: usize,
 }
 
-impl Default for SweepPolicy {
-    fn default() -> Self {
+impl SweepPolicy {
+    /// A sweep that leaves alone the jobs still in their retries: a badge
+    /// is stale once every retry `jobs` allows, and one more queue
+    /// visibility timeout (a delivery lost with its consumer), has passed
+    /// since its job was announced.
+    pub fn for_jobs(jobs: &BadgeJobPolicy) -> Self {
         SweepPolicy {
-            // Longer than Lambda's own retries of an async invocation.
-            stale_after: Duration::from_secs(5 * 60),
+            stale_after: jobs.retry_span() + BADGE_QUEUE_VISIBILITY,
             batch: 500,
         }
+    }
+}
+
+impl Default for SweepPolicy {
+    /// [`SweepPolicy::for_jobs`] of the default badge job policy: about 20
+    /// minutes.
+    fn default() -> Self {
+        SweepPolicy::for_jobs(&BadgeJobPolicy::default())
     }
 }
 
@@ -46,12 +59,14 @@ pub struct SweepReport {
     pub erased: usize,
 }
 
-/// One sweep over the pending badges.
+/// One sweep over the pending badges. Badges it marks failed are counted
+/// in the `BadgeFailures` metric, as the workers' failures are.
 pub async fn sweep(
     store: &DynamoStore,
     jobs: &dyn BadgeJobs,
     lanyard: &Lanyard,
     policy: SweepPolicy,
+    metrics: &MetricsSink,
 ) -> Result<SweepReport, LanyardError> {
     let cutoff = rfc3339(time::OffsetDateTime::now_utc() - policy.stale_after);
     let max_announcements = lanyard.job_policy().max_attempts;
@@ -65,6 +80,10 @@ pub async fn sweep(
             tracing::error!(user_id = %key.user_id, conference = %key.conference, "{error}");
             lanyard.fail_badge(&key, &error, true).await?;
             report.failed += 1;
+            metrics.emit(&BadgeMetrics {
+                failed: 1,
+                ..Default::default()
+            });
             continue;
         }
         match jobs.announce(&key).await {

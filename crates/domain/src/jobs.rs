@@ -53,6 +53,13 @@ impl BadgeJobPolicy {
             .saturating_mul(1 << attempts_made.saturating_sub(1).min(16))
             .min(self.max_delay)
     }
+
+    /// The longest a job keeps being retried before its last attempt: the
+    /// sum of the delays between its attempts. A sweep that re-announces
+    /// jobs must wait longer than this, or it doubles jobs still in retry.
+    pub fn retry_span(&self) -> Duration {
+        (1..self.max_attempts).map(|n| self.delay(n)).sum()
+    }
 }
 
 /// What a badge job came to.

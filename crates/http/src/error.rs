@@ -22,6 +22,9 @@ pub enum ApiError {
     Unauthorized,
     /// A valid token without the right: a desk token on an organizer route.
     Forbidden,
+    /// The request did not come through the site's address (CloudFront),
+    /// where a deployment requires it.
+    NotThroughSite,
     PayloadTooLarge,
     UnsupportedMediaType,
     MethodNotAllowed,
@@ -129,6 +132,12 @@ impl ApiError {
                 StatusCode::FORBIDDEN,
                 "forbidden",
                 "a desk token cannot do this; it needs the organizer token".into(),
+                None,
+            ),
+            ApiError::NotThroughSite => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "this API answers requests made through the site's address".into(),
                 None,
             ),
             ApiError::PayloadTooLarge => (

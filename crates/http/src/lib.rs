@@ -65,6 +65,51 @@ impl fmt::Debug for AdminToken {
     }
 }
 
+/// The secret CloudFront adds to every request it forwards to the API
+/// (`X-Origin-Verify`), so a deployment can refuse requests that did not
+/// come through the site: those that would skip its web ACL and its
+/// security headers. Never printed.
+#[derive(Clone)]
+pub struct OriginSecret(String);
+
+/// The header that carries the [`OriginSecret`].
+pub const ORIGIN_SECRET_HEADER: &str = "x-origin-verify";
+
+impl OriginSecret {
+    pub fn new(secret: impl Into<String>) -> Self {
+        OriginSecret(secret.into())
+    }
+}
+
+impl fmt::Debug for OriginSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OriginSecret(<redacted>)")
+    }
+}
+
+/// `router` answering only requests that carry `secret` in
+/// [`ORIGIN_SECRET_HEADER`]; any other gets `403` and touches nothing.
+pub fn require_origin_secret(router: Router, secret: OriginSecret) -> Router {
+    router.layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let secret = secret.clone();
+            async move {
+                use subtle::ConstantTimeEq;
+                let presented = request
+                    .headers()
+                    .get(ORIGIN_SECRET_HEADER)
+                    .map(|v| v.as_bytes())
+                    .unwrap_or_default();
+                if bool::from(presented.ct_eq(secret.0.as_bytes())) {
+                    next.run(request).await
+                } else {
+                    axum::response::IntoResponse::into_response(ApiError::NotThroughSite)
+                }
+            }
+        },
+    ))
+}
+
 /// Fetches the organizer token from where it is kept.
 type FetchToken = Box<
     dyn Fn() -> std::pin::Pin<

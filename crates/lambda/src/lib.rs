@@ -1,6 +1,7 @@
 //! lanyard on AWS Lambda: the API function (the same axum router as
-//! `lanyard serve`, behind API Gateway) and the badge function (SNS badge
-//! jobs, and the scheduled sweep that re-announces lost ones).
+//! `lanyard serve`, behind API Gateway) and the badge function (badge jobs
+//! from the SQS queue subscribed to the topic, and the scheduled sweep that
+//! re-announces lost ones).
 //!
 //! The handlers are plain functions over AWS's event types, so tests pass
 //! them recorded events and check what Lambda would get back.
@@ -10,11 +11,13 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use lambda_http::RequestExt;
 use lanyard_aws::{
-    run_job, AwsBackend, AwsClients, AwsResourceArgs, AwsResources, BadgeJob, MetricsSink,
-    SweepPolicy,
+    delay_retries, run_queue_messages, AwsBackend, AwsClients, AwsResourceArgs, AwsResources,
+    MetricsSink, QueueMessage, SweepPolicy,
 };
 use lanyard_domain::{Conferences, JobOutcome};
-use lanyard_http::{AdminToken, AppState, Limits, OrganizerToken, DEFAULT_LOG_FILTER};
+use lanyard_http::{
+    AdminToken, AppState, Limits, OrganizerToken, OriginSecret, DEFAULT_LOG_FILTER,
+};
 use serde_json::Value;
 
 /// What the functions read from their environment (set by the template),
@@ -33,6 +36,10 @@ struct Environment {
     /// The organizer token itself, where no parameter is used (tests, emulators).
     #[arg(long, env = "LANYARD_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    /// The secret CloudFront adds to the requests it forwards (the API
+    /// function): requests without it are refused.
+    #[arg(long, env = "LANYARD_ORIGIN_SECRET", hide_env_values = true)]
+    origin_secret: Option<String>,
 }
 
 /// Every environment variable the functions read: the settings above, and
@@ -55,6 +62,8 @@ pub struct Settings {
     /// A TOML conference file packaged with the function; the built-in two otherwise.
     pub config: Option<PathBuf>,
     pub admin_token: AdminTokenSource,
+    /// Where set, the API answers only requests that carry it.
+    pub origin_secret: Option<OriginSecret>,
 }
 
 /// Where the organizer token comes from. `Debug` never shows a token
@@ -84,6 +93,7 @@ impl Settings {
                 (None, Some(token)) => AdminTokenSource::Given(AdminToken::new(token)),
                 (None, None) => AdminTokenSource::Missing,
             },
+            origin_secret: nonempty(env.origin_secret).map(OriginSecret::new),
         })
     }
 }
@@ -124,20 +134,30 @@ where
 
 /// The API router for Lambda. API Gateway's request id becomes the request
 /// id of the logs and the `x-request-id` response header; rate limiting by
-/// client address is left to API Gateway's throttling.
-pub fn api_router(backend: &AwsBackend, admin_token: impl Into<OrganizerToken>) -> axum::Router {
+/// client address is left to API Gateway's throttling and the web ACL.
+/// With an origin secret, requests that did not come through CloudFront
+/// are refused.
+pub fn api_router(
+    backend: &AwsBackend,
+    admin_token: impl Into<OrganizerToken>,
+    origin_secret: Option<OriginSecret>,
+) -> axum::Router {
     let limits = Limits {
         registrations_per_second: 0,
         ..Limits::default()
     };
-    lanyard_http::router(
+    let router = lanyard_http::router(
         AppState {
             lanyard: backend.lanyard.clone(),
             admin_token: admin_token.into(),
         },
         limits,
-    )
-    .layer(axum::middleware::map_request(gateway_request_id))
+    );
+    let router = match origin_secret {
+        Some(secret) => lanyard_http::require_origin_secret(router, secret),
+        None => router,
+    };
+    router.layer(axum::middleware::map_request(gateway_request_id))
 }
 
 async fn gateway_request_id<B>(mut request: axum::http::Request<B>) -> axum::http::Request<B> {
@@ -178,51 +198,119 @@ pub fn admin_token(clients: &AwsClients, settings: &Settings) -> anyhow::Result<
 /// What the badge function does with one invocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BadgeInvocation {
-    /// SNS badge jobs, with what became of each.
-    Jobs(Vec<JobOutcome>),
+    /// Badge jobs from the queue, with what became of each, in order, and
+    /// the messages to deliver again (jobs to retry).
+    Jobs {
+        outcomes: Vec<JobOutcome>,
+        retry: Vec<String>,
+    },
     /// A scheduled sweep.
     Swept(lanyard_aws::SweepReport),
 }
 
-/// The badge function's handler. SNS records are badge jobs; an EventBridge
-/// scheduled event runs the sweep. An `Err` makes Lambda retry the whole
-/// invocation (and after its retries, send it to the dead-letter queue);
-/// jobs already done are skipped on the retry.
+impl BadgeInvocation {
+    /// What the function returns to Lambda: for a queue batch, the messages
+    /// that failed (`ReportBatchItemFailures`), which Lambda leaves on the
+    /// queue while it deletes the rest.
+    pub fn response(&self) -> Value {
+        match self {
+            BadgeInvocation::Jobs { retry, .. } => serde_json::json!({
+                "batchItemFailures": retry
+                    .iter()
+                    .map(|id| serde_json::json!({"itemIdentifier": id}))
+                    .collect::<Vec<_>>()
+            }),
+            BadgeInvocation::Swept(_) => serde_json::json!({}),
+        }
+    }
+}
+
+/// The badge function's handler. SQS records are badge jobs (SNS
+/// notifications the queue subscribed to the topic received); an
+/// EventBridge scheduled event runs the sweep. A job to retry is reported
+/// as a failed batch item: SQS delivers it again after the delay the badge
+/// job policy gives, counting the attempt, and the policy's last attempt
+/// records the failure. Jobs already done are skipped when delivered again.
 pub async fn handle_badge_event(
     backend: &AwsBackend,
+    sqs: &aws_sdk_sqs::Client,
     metrics: &MetricsSink,
     sweep_policy: SweepPolicy,
     event: Value,
 ) -> anyhow::Result<BadgeInvocation> {
     if event.get("Records").is_some() {
-        let sns: aws_lambda_events::event::sns::SnsEvent =
-            serde_json::from_value(event).context("reading the SNS event")?;
-        let mut done = Vec::new();
-        let mut retry = None;
-        for record in &sns.records {
-            let message = &record.sns.message;
-            let Some(job) = BadgeJob::from_sns(message, record.sns.subject.as_deref()) else {
-                tracing::warn!(message = %message, "unreadable badge job; dropped");
-                done.push(JobOutcome::Skipped("unreadable message"));
-                continue;
-            };
-            // Lambda does not say which retry this is; a badge that keeps
-            // failing is marked failed by the sweep instead.
-            match run_job(&backend.lanyard, &job, None, metrics).await {
-                JobOutcome::Retry { error, .. } => retry = Some(error),
-                outcome => done.push(outcome),
+        let event: aws_lambda_events::event::sqs::SqsEvent =
+            serde_json::from_value(event).context("reading the SQS event")?;
+        let Some(queue_arn) = event
+            .records
+            .first()
+            .and_then(|r| r.event_source_arn.clone())
+        else {
+            return Ok(BadgeInvocation::Jobs {
+                outcomes: Vec::new(),
+                retry: Vec::new(),
+            });
+        };
+        let messages: Vec<QueueMessage> = event
+            .records
+            .into_iter()
+            .map(|r| QueueMessage {
+                attempt: r
+                    .attributes
+                    .get("ApproximateReceiveCount")
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(1),
+                message_id: r.message_id.unwrap_or_default(),
+                receipt_handle: r.receipt_handle.unwrap_or_default(),
+                body: r.body.unwrap_or_default(),
+            })
+            .collect();
+        let outcomes = run_queue_messages(&backend.lanyard, &messages, metrics).await;
+        if outcomes
+            .iter()
+            .any(|o| matches!(o, JobOutcome::Retry { .. }))
+        {
+            match queue_url(sqs, &queue_arn).await {
+                Ok(url) => delay_retries(sqs, &url, &messages, &outcomes).await,
+                // The retries come back after the queue's visibility timeout.
+                Err(e) => tracing::warn!(error = %e, "could not delay the retries"),
             }
         }
-        return match retry {
-            Some(error) => Err(anyhow::anyhow!(error).context("a badge job will be retried")),
-            None => Ok(BadgeInvocation::Jobs(done)),
-        };
+        let retry = messages
+            .iter()
+            .zip(&outcomes)
+            .filter(|(_, o)| matches!(o, JobOutcome::Retry { .. }))
+            .map(|(m, _)| m.message_id.clone())
+            .collect();
+        return Ok(BadgeInvocation::Jobs { outcomes, retry });
     }
     if event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
-        let report = backend.sweep(sweep_policy).await?;
+        let report = backend.sweep(sweep_policy, metrics).await?;
         return Ok(BadgeInvocation::Swept(report));
     }
-    anyhow::bail!("not an SNS or scheduled event")
+    anyhow::bail!("not an SQS or scheduled event")
+}
+
+/// The URL of the queue an event came from, by its ARN
+/// (`arn:PARTITION:sqs:REGION:ACCOUNT:NAME`).
+async fn queue_url(sqs: &aws_sdk_sqs::Client, arn: &str) -> anyhow::Result<String> {
+    let mut parts = arn.splitn(6, ':').skip(4);
+    let (Some(account), Some(name)) = (parts.next(), parts.next()) else {
+        anyhow::bail!("not a queue ARN: {arn}");
+    };
+    sqs.get_queue_url()
+        .queue_name(name)
+        .queue_owner_aws_account_id(account)
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "finding queue {name}: {}",
+                aws_sdk_sqs::error::DisplayErrorContext(e)
+            )
+        })?
+        .queue_url
+        .ok_or_else(|| anyhow::anyhow!("no URL for queue {name}"))
 }
 
 #[cfg(test)]

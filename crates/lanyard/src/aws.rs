@@ -22,7 +22,6 @@ pub struct AwsSettings {
     pub badge_queue_url: Option<String>,
     /// Long-poll wait of the queue worker, seconds.
     pub queue_wait_seconds: i32,
-    pub sweep: SweepPolicy,
     /// How often pending badges are swept for lost jobs.
     pub sweep_every: Duration,
 }
@@ -33,7 +32,6 @@ impl AwsSettings {
             resources,
             badge_queue_url,
             queue_wait_seconds: 20,
-            sweep: SweepPolicy::default(),
             sweep_every: Duration::from_secs(60),
         }
     }
@@ -70,25 +68,29 @@ pub(crate) async fn start(
     let mut tasks = Vec::new();
     match &aws.badge_queue_url {
         Some(queue_url) => {
+            // Each worker takes up to ten jobs at a time, as one batch.
             let worker = QueueWorkerSettings {
                 queue_url: queue_url.clone(),
-                concurrency: workers.max(1),
+                batch: 10,
                 wait_seconds: aws.queue_wait_seconds,
             };
-            tasks.push(tokio::spawn(run_queue_worker(
-                backend.lanyard.clone(),
-                clients.sqs.clone(),
-                worker,
-                MetricsSink::discard("serve"),
-                stopped.clone(),
-            )));
+            for _ in 0..workers.max(1) {
+                tasks.push(tokio::spawn(run_queue_worker(
+                    backend.lanyard.clone(),
+                    clients.sqs.clone(),
+                    worker.clone(),
+                    MetricsSink::discard("serve"),
+                    stopped.clone(),
+                )));
+            }
         }
         None => tracing::info!(
             "no --badge-queue-url: badges are rendered by another worker (the badge Lambda)"
         ),
     }
     let sweeper = backend.clone();
-    let (policy, every) = (aws.sweep, aws.sweep_every);
+    let (policy, every) = (SweepPolicy::for_jobs(&settings.job_policy), aws.sweep_every);
+    let metrics = MetricsSink::discard("serve");
     let mut sweep_stopped = stopped;
     tasks.push(tokio::spawn(async move {
         loop {
@@ -96,7 +98,7 @@ pub(crate) async fn start(
                 _ = tokio::time::sleep(every) => {}
                 _ = sweep_stopped.changed() => return,
             }
-            if let Err(e) = sweeper.sweep(policy).await {
+            if let Err(e) = sweeper.sweep(policy, &metrics).await {
                 tracing::warn!(error = %e, "sweep of pending badges failed");
             }
         }

@@ -78,7 +78,10 @@ async fn retryable_failures_are_retried_until_the_last_attempt_records_them() {
     // worker makes it.
     let mut healed = AwsBackend::new(&clients, &made.names, conferences());
     healed.lanyard = healed.lanyard.with_job_policy(policy);
-    let report = healed.sweep(SweepPolicy::default()).await.unwrap();
+    let report = healed
+        .sweep(SweepPolicy::default(), &MetricsSink::discard("test"))
+        .await
+        .unwrap();
     assert_eq!((report.retried, report.failed), (1, 0));
     let queued = healed.lanyard.get(&registration.key()).await.unwrap();
     let badge = queued.badge.unwrap();
@@ -94,7 +97,11 @@ async fn retryable_failures_are_retried_until_the_last_attempt_records_them() {
     assert_eq!(made_now.badge.unwrap().status, BadgeStatus::Ready);
     // Nothing is left to retry.
     assert_eq!(
-        healed.sweep(SweepPolicy::default()).await.unwrap().retried,
+        healed
+            .sweep(SweepPolicy::default(), &MetricsSink::discard("test"))
+            .await
+            .unwrap()
+            .retried,
         0
     );
 }
@@ -149,7 +156,10 @@ async fn the_sweep_erases_a_conference_past_its_retention_keeping_counts() {
     assert_eq!(objects("badges/").await, 2);
 
     let ended = AwsBackend::new(&clients, &made.names, conferences_ended_long_ago());
-    let report = ended.sweep(SweepPolicy::default()).await.unwrap();
+    let report = ended
+        .sweep(SweepPolicy::default(), &MetricsSink::discard("test"))
+        .await
+        .unwrap();
     assert_eq!(report.erased, 2);
     for key in &keys {
         assert!(ended.lanyard.get(key).await.is_err(), "{key:?} is gone");
@@ -165,7 +175,14 @@ async fn the_sweep_erases_a_conference_past_its_retention_keeping_counts() {
         serde_json::to_value(&before).unwrap()
     );
     // Nothing is erased twice.
-    assert_eq!(ended.sweep(SweepPolicy::default()).await.unwrap().erased, 0);
+    assert_eq!(
+        ended
+            .sweep(SweepPolicy::default(), &MetricsSink::discard("test"))
+            .await
+            .unwrap()
+            .erased,
+        0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -192,7 +209,10 @@ async fn a_failure_no_retry_can_mend_is_never_queued_again() {
         )
         .await
         .unwrap();
-    let report = backend.sweep(SweepPolicy::default()).await.unwrap();
+    let report = backend
+        .sweep(SweepPolicy::default(), &MetricsSink::discard("test"))
+        .await
+        .unwrap();
     assert_eq!(report.retried, 0);
     let stored = backend.lanyard.get(&registration.key()).await.unwrap();
     assert_eq!(stored.badge.unwrap().status, BadgeStatus::Failed);
@@ -211,7 +231,7 @@ async fn the_queue_worker_renders_what_sns_delivers_and_empties_the_queue() {
         clients.sqs.clone(),
         QueueWorkerSettings {
             queue_url: made.queue_url.clone(),
-            concurrency: 4,
+            batch: 4,
             wait_seconds: 1,
         },
         MetricsSink::to_writer("serve", metrics_out.clone()),

@@ -10,6 +10,10 @@ async fn main() -> Result<(), lambda_http::Error> {
     let clients = AwsClients::from_env().await?;
     let conferences = load_conferences(settings.config.as_deref())?;
     let backend = AwsBackend::new(&clients, &settings.resources, conferences);
-    let router = api_router(&backend, admin_token(&clients, &settings)?);
+    let router = api_router(
+        &backend,
+        admin_token(&clients, &settings)?,
+        settings.origin_secret.clone(),
+    );
     lambda_http::run(router).await
 }

@@ -1,5 +1,5 @@
-//! The badge function: renders badges announced on SNS and, on a schedule,
-//! re-announces badges whose job was lost.
+//! The badge function: renders the badges whose jobs the queue delivers
+//! and, on a schedule, sweeps for lost jobs.
 
 use lambda_runtime::{service_fn, LambdaEvent};
 use lanyard_aws::{AwsBackend, AwsClients, MetricsSink, SweepPolicy};
@@ -13,14 +13,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let clients = AwsClients::from_env().await?;
     let conferences = load_conferences(settings.config.as_deref())?;
     let backend = AwsBackend::new(&clients, &settings.resources, conferences);
+    let sweep = SweepPolicy::for_jobs(&backend.lanyard.job_policy());
     let metrics = MetricsSink::stdout("badge");
-    let backend = &backend;
-    let metrics = &metrics;
+    let (backend, sqs, metrics) = (&backend, &clients.sqs, &metrics);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let outcome =
-            handle_badge_event(backend, metrics, SweepPolicy::default(), event.payload).await?;
+        let outcome = handle_badge_event(backend, sqs, metrics, sweep, event.payload).await?;
         tracing::info!(?outcome, "badge invocation done");
-        Ok::<_, anyhow::Error>(())
+        Ok::<_, anyhow::Error>(outcome.response())
     }))
     .await
 }

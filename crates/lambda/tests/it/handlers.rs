@@ -1,7 +1,8 @@
-//! The Lambda handlers, driven by API Gateway (HTTP API v2), SNS and
+//! The Lambda handlers, driven by API Gateway (HTTP API v2), SQS and
 //! EventBridge events as AWS documents them (fixtures), against DynamoDB, S3,
-//! SNS and SQS on an AWS emulator. The SNS events given to the badge handler
-//! are built from the notifications the emulator actually delivered.
+//! SNS and SQS on an AWS emulator. The SQS events given to the badge handler
+//! are built from the messages the emulator's topic actually delivered to
+//! the badge queue.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -24,6 +25,14 @@ use tower::ServiceExt;
 
 const TOKEN: &str = "lambda-organizer-token-0123456789";
 const CONFERENCE: &str = "Serverless web project";
+
+/// A queue batch's invocation in which no job is to be retried.
+fn jobs(outcomes: Vec<JobOutcome>) -> BadgeInvocation {
+    BadgeInvocation::Jobs {
+        outcomes,
+        retry: Vec::new(),
+    }
+}
 
 fn fixture(name: &str) -> Value {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -139,9 +148,11 @@ impl Setup {
         self.backend_with_topic(&self.resources.names.topic_arn)
     }
 
-    /// The notifications the emulator delivered to the queue subscribed to
-    /// the topic, as the SNS events Lambda would have been invoked with.
-    async fn delivered_sns_events(&self, expect: usize) -> Vec<Value> {
+    /// The badge jobs the topic delivered to the badge queue, each as the
+    /// SQS event Lambda's event source mapping would invoke the function
+    /// with. They stay in flight on the queue, as they do until Lambda
+    /// deletes them (see [`Setup::lambda_finishes`]).
+    async fn delivered_jobs(&self, expect: usize) -> Vec<Value> {
         let mut events = Vec::new();
         for _ in 0..10 {
             let out = self
@@ -151,33 +162,56 @@ impl Setup {
                 .queue_url(&self.resources.queue_url)
                 .max_number_of_messages(10)
                 .wait_time_seconds(1)
+                .message_system_attribute_names(
+                    aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount,
+                )
                 .send()
                 .await
                 .unwrap();
             for message in out.messages.unwrap_or_default() {
-                let envelope: Value = serde_json::from_str(message.body().unwrap()).unwrap();
-                let mut event = fixture("sns-notification.json");
-                let sns = &mut event["Records"][0]["Sns"];
-                for field in ["Message", "MessageId", "TopicArn", "Timestamp", "Subject"] {
-                    sns[field] = envelope[field].clone();
-                }
-                sns["MessageAttributes"] = json!({});
+                let mut event = fixture("sqs-event.json");
+                let record = &mut event["Records"][0];
+                record["messageId"] = json!(message.message_id().unwrap());
+                record["receiptHandle"] = json!(message.receipt_handle().unwrap());
+                record["body"] = json!(message.body().unwrap());
+                record["attributes"]["ApproximateReceiveCount"] = json!(message
+                    .attributes()
+                    .unwrap()
+                    .get(&aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount)
+                    .unwrap());
+                record["eventSourceARN"] = json!(self.resources.queue_arn);
+                record["awsRegion"] = json!("us-east-1");
                 events.push(event);
-                self.clients
-                    .sqs
-                    .delete_message()
-                    .queue_url(&self.resources.queue_url)
-                    .receipt_handle(message.receipt_handle().unwrap())
-                    .send()
-                    .await
-                    .unwrap();
             }
             if events.len() >= expect {
                 break;
             }
         }
-        assert_eq!(events.len(), expect, "notifications delivered");
+        assert_eq!(events.len(), expect, "badge jobs delivered");
         events
+    }
+
+    /// What Lambda does with a batch once the function returns: deletes
+    /// every message but those it reported as failed.
+    async fn lambda_finishes(&self, event: &Value, invocation: &BadgeInvocation) {
+        let failed = invocation.response()["batchItemFailures"].clone();
+        for record in event["Records"].as_array().unwrap() {
+            let id = &record["messageId"];
+            if failed
+                .as_array()
+                .is_some_and(|f| f.iter().any(|f| &f["itemIdentifier"] == id))
+            {
+                continue;
+            }
+            self.clients
+                .sqs
+                .delete_message()
+                .queue_url(&self.resources.queue_url)
+                .receipt_handle(record["receiptHandle"].as_str().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
     }
 
     async fn object(&self, key: &str) -> Option<Vec<u8>> {
@@ -242,7 +276,7 @@ fn token_of(badge_url: &str) -> String {
 async fn a_sign_up_goes_through_the_api_sns_and_badge_functions_to_a_scannable_badge() {
     let env = setup("e2e").await;
     let backend = env.backend();
-    let router = api_router(&backend, AdminToken::new(TOKEN));
+    let router = api_router(&backend, AdminToken::new(TOKEN), None);
 
     let conferences = call_api(&router, api_event("GET", "/api/conferences", None, false)).await;
     assert_eq!(conferences.status, 200);
@@ -296,20 +330,24 @@ async fn a_sign_up_goes_through_the_api_sns_and_badge_functions_to_a_scannable_b
     let again = sign_up(&router, "hong", "Impostor").await;
     assert_eq!(again.status, 409);
 
-    // The notification SNS delivered runs the badge function.
-    let events = env.delivered_sns_events(1).await;
-    assert_eq!(events[0]["Records"][0]["Sns"]["Subject"], CONFERENCE);
+    // The job SNS delivered to the badge queue runs the badge function.
+    let events = env.delivered_jobs(1).await;
+    let envelope: Value =
+        serde_json::from_str(events[0]["Records"][0]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(envelope["Subject"], CONFERENCE);
     let metrics_out = Buffer::default();
     let metrics = MetricsSink::to_writer("badge", Arc::new(Mutex::new(metrics_out.clone())));
     let outcome = handle_badge_event(
         &backend,
+        &env.clients.sqs,
         &metrics,
         SweepPolicy::default(),
         events[0].clone(),
     )
     .await
     .unwrap();
-    assert_eq!(outcome, BadgeInvocation::Jobs(vec![JobOutcome::Rendered]));
+    assert_eq!(outcome, jobs(vec![JobOutcome::Rendered]));
+    assert_eq!(outcome.response(), json!({"batchItemFailures": []}));
     let png_key = format!("badges/{token}.png");
     let first = env.object(&png_key).await.expect("the PNG is in S3");
     // The SVG and the PDF are made when first asked for.
@@ -327,9 +365,11 @@ async fn a_sign_up_goes_through_the_api_sns_and_badge_functions_to_a_scannable_b
         "lanyard"
     );
 
-    // The same event again (SNS delivers at least once): no work, same object.
+    // The same event again (SNS and SQS deliver at least once): no work,
+    // same object.
     let outcome = handle_badge_event(
         &backend,
+        &env.clients.sqs,
         &metrics,
         SweepPolicy::default(),
         events[0].clone(),
@@ -338,7 +378,7 @@ async fn a_sign_up_goes_through_the_api_sns_and_badge_functions_to_a_scannable_b
     .unwrap();
     assert_eq!(
         outcome,
-        BadgeInvocation::Jobs(vec![JobOutcome::Skipped("badge already done")])
+        jobs(vec![JobOutcome::Skipped("badge already done")])
     );
     assert_eq!(env.object(&png_key).await.unwrap(), first);
     assert_eq!(metrics_out.lines().len(), 1, "no second render");
@@ -401,35 +441,46 @@ async fn a_sign_up_goes_through_the_api_sns_and_badge_functions_to_a_scannable_b
 async fn the_badge_function_reads_the_original_message_form() {
     let env = setup("original").await;
     let backend = env.backend();
-    let router = api_router(&backend, AdminToken::new(TOKEN));
+    let router = api_router(&backend, AdminToken::new(TOKEN), None);
     let created = sign_up(&router, "kim", "Kim Cheolsu").await;
     assert_eq!(created.status, 201);
-    env.delivered_sns_events(1).await;
+    // The sign-up's own job is set aside unrun.
+    let own = env.delivered_jobs(1).await;
+    env.lambda_finishes(&own[0], &jobs(vec![])).await;
     // As the original published it: Message = user_id, Subject = type.
-    let mut event = fixture("sns-notification.json");
-    event["Records"][0]["Sns"]["Message"] = json!("kim");
-    event["Records"][0]["Sns"]["Subject"] = json!(CONFERENCE);
+    env.clients
+        .sns
+        .publish()
+        .topic_arn(&env.resources.names.topic_arn)
+        .message("kim")
+        .subject(CONFERENCE)
+        .send()
+        .await
+        .unwrap();
+    let event = env.delivered_jobs(1).await.remove(0);
     let outcome = handle_badge_event(
         &backend,
+        &env.clients.sqs,
         &MetricsSink::discard("badge"),
         SweepPolicy::default(),
         event,
     )
     .await
     .unwrap();
-    assert_eq!(outcome, BadgeInvocation::Jobs(vec![JobOutcome::Rendered]));
-    // The fixture's own message names no registration: dropped, not retried.
+    assert_eq!(outcome, jobs(vec![JobOutcome::Rendered]));
+    // The fixture's own message names no badge: dropped, not retried.
     let outcome = handle_badge_event(
         &backend,
+        &env.clients.sqs,
         &MetricsSink::discard("badge"),
         SweepPolicy::default(),
-        fixture("sns-notification.json"),
+        fixture("sqs-event.json"),
     )
     .await
     .unwrap();
     assert_eq!(
         outcome,
-        BadgeInvocation::Jobs(vec![JobOutcome::Skipped("no such registration")])
+        jobs(vec![JobOutcome::Skipped("unreadable message")])
     );
 }
 
@@ -438,12 +489,12 @@ async fn a_lost_publish_is_recovered_by_the_scheduled_sweep() {
     let env = setup("sweep").await;
     // The API function's publish fails: the topic does not exist.
     let broken = env.backend_with_topic("arn:aws:sns:us-east-1:123456789012:no-such-topic");
-    let router = api_router(&broken, AdminToken::new(TOKEN));
+    let router = api_router(&broken, AdminToken::new(TOKEN), None);
     for user in ["lost", "doomed"] {
         let created = sign_up(&router, user, "Lost Publish").await;
         assert_eq!(created.status, 201, "the sign-up is acknowledged anyway");
     }
-    env.delivered_sns_events(0).await;
+    env.delivered_jobs(0).await;
 
     // The scheduled sweep finds both pending badges and announces them again.
     let mut backend = env.backend();
@@ -455,10 +506,17 @@ async fn a_lost_publish_is_recovered_by_the_scheduled_sweep() {
         stale_after: Duration::ZERO,
         batch: 100,
     };
-    let metrics = MetricsSink::discard("badge");
-    let swept = handle_badge_event(&backend, &metrics, policy, fixture("scheduled-event.json"))
-        .await
-        .unwrap();
+    let metrics_out = Buffer::default();
+    let metrics = MetricsSink::to_writer("badge", Arc::new(Mutex::new(metrics_out.clone())));
+    let swept = handle_badge_event(
+        &backend,
+        &env.clients.sqs,
+        &metrics,
+        policy,
+        fixture("scheduled-event.json"),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         swept,
         BadgeInvocation::Swept(lanyard_aws::SweepReport {
@@ -468,26 +526,35 @@ async fn a_lost_publish_is_recovered_by_the_scheduled_sweep() {
             erased: 0,
         })
     );
-    let events = env.delivered_sns_events(2).await;
-    let lost = events
-        .iter()
-        .find(|e| {
-            e["Records"][0]["Sns"]["Message"]
-                .as_str()
-                .unwrap()
-                .contains("\"lost\"")
-        })
-        .unwrap()
-        .clone();
-    let outcome = handle_badge_event(&backend, &metrics, policy, lost)
+    let events = env.delivered_jobs(2).await;
+    let user_of = |event: &Value| -> String {
+        let envelope: Value =
+            serde_json::from_str(event["Records"][0]["body"].as_str().unwrap()).unwrap();
+        let job: Value = serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+        job["user_id"].as_str().unwrap().to_owned()
+    };
+    let lost = events.iter().find(|e| user_of(e) == "lost").unwrap();
+    let outcome = handle_badge_event(&backend, &env.clients.sqs, &metrics, policy, lost.clone())
         .await
         .unwrap();
-    assert_eq!(outcome, BadgeInvocation::Jobs(vec![JobOutcome::Rendered]));
+    assert_eq!(outcome, jobs(vec![JobOutcome::Rendered]));
+    assert_eq!(metrics_out.lines().len(), 1, "the render's metrics");
 
-    // "doomed" never gets rendered: the next sweep past the limit marks it failed.
-    let swept = handle_badge_event(&backend, &metrics, policy, fixture("scheduled-event.json"))
-        .await
-        .unwrap();
+    // "doomed" never gets rendered: the next sweep past the limit marks it
+    // failed, and counts it in the metric the failures alarm watches.
+    let swept = handle_badge_event(
+        &backend,
+        &env.clients.sqs,
+        &metrics,
+        policy,
+        fixture("scheduled-event.json"),
+    )
+    .await
+    .unwrap();
+    let lines = metrics_out.lines();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1]["BadgeFailures"], 1);
+    assert_eq!(lines[1]["Service"], "badge");
     assert_eq!(
         swept,
         BadgeInvocation::Swept(lanyard_aws::SweepReport {
@@ -523,14 +590,18 @@ async fn a_lost_publish_is_recovered_by_the_scheduled_sweep() {
     assert!(retry_at > in_half_an_hour.as_str(), "{retry_at}");
 }
 
+/// A job that failed for a reason that may pass is reported as a failed
+/// batch item and made invisible for the policy's delay; the queue hands
+/// it back as the next attempt, and it is made.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn storage_errors_fail_the_invocation_so_lambda_retries_it() {
+async fn a_job_failed_by_storage_comes_back_from_the_queue_and_is_made() {
     let env = setup("retry").await;
     let backend = env.backend();
-    let router = api_router(&backend, AdminToken::new(TOKEN));
+    let router = api_router(&backend, AdminToken::new(TOKEN), None);
     let created = sign_up(&router, "retry", "Retry Me").await;
     assert_eq!(created.status, 201);
-    let events = env.delivered_sns_events(1).await;
+    let events = env.delivered_jobs(1).await;
+    let id = events[0]["Records"][0]["messageId"].clone();
     // The badge worker cannot write: its bucket is gone.
     let names = AwsResources {
         table: env.resources.names.table.clone(),
@@ -538,27 +609,53 @@ async fn storage_errors_fail_the_invocation_so_lambda_retries_it() {
         topic_arn: env.resources.names.topic_arn.clone(),
     };
     let cut_off = AwsBackend::new(&env.clients, &names, load_conferences(None).unwrap());
-    let result = handle_badge_event(
+    let invocation = handle_badge_event(
         &cut_off,
-        &MetricsSink::discard("badge"),
-        SweepPolicy::default(),
-        events[0].clone(),
-    )
-    .await;
-    assert!(result.is_err(), "a retryable failure is returned to Lambda");
-    // Still pending, and the retry (with the bucket back) renders it.
-    let outcome = handle_badge_event(
-        &backend,
+        &env.clients.sqs,
         &MetricsSink::discard("badge"),
         SweepPolicy::default(),
         events[0].clone(),
     )
     .await
     .unwrap();
-    assert_eq!(outcome, BadgeInvocation::Jobs(vec![JobOutcome::Rendered]));
-    // Events that are neither SNS nor scheduled are refused.
+    let BadgeInvocation::Jobs { outcomes, retry } = &invocation else {
+        panic!("a queue batch: {invocation:?}");
+    };
+    assert!(
+        matches!(outcomes[..], [JobOutcome::Retry { .. }]),
+        "{outcomes:?}"
+    );
+    assert_eq!(retry, &[id.as_str().unwrap().to_owned()]);
+    assert_eq!(
+        invocation.response(),
+        json!({"batchItemFailures": [{"itemIdentifier": id}]})
+    );
+    env.lambda_finishes(&events[0], &invocation).await;
+
+    // It comes back after the policy's first delay, as the second attempt;
+    // with the bucket back, it is made and leaves the queue.
+    let again = env.delivered_jobs(1).await.remove(0);
+    assert_eq!(again["Records"][0]["messageId"], id);
+    assert_eq!(
+        again["Records"][0]["attributes"]["ApproximateReceiveCount"],
+        "2"
+    );
+    let outcome = handle_badge_event(
+        &backend,
+        &env.clients.sqs,
+        &MetricsSink::discard("badge"),
+        SweepPolicy::default(),
+        again.clone(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(outcome, jobs(vec![JobOutcome::Rendered]));
+    env.lambda_finishes(&again, &outcome).await;
+    env.delivered_jobs(0).await;
+    // Events that are neither SQS nor scheduled are refused.
     assert!(handle_badge_event(
         &backend,
+        &env.clients.sqs,
         &MetricsSink::discard("badge"),
         SweepPolicy::default(),
         json!({"hello": "world"})
@@ -567,11 +664,50 @@ async fn storage_errors_fail_the_invocation_so_lambda_retries_it() {
     .is_err());
 }
 
+/// Deployed, the API answers only what came through CloudFront, which adds
+/// the origin secret: a request straight to API Gateway's address is
+/// refused before it reaches any route, sign-ups included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_origin_secret_the_api_refuses_everything() {
+    let env = setup("origin").await;
+    let backend = env.backend();
+    let secret = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+    let router = api_router(
+        &backend,
+        AdminToken::new(TOKEN),
+        Some(lanyard_http::OriginSecret::new(secret)),
+    );
+    let body = registration("direct", "Direct Caller");
+    for header in [None, Some("wrong"), Some(&secret[..secret.len() - 1])] {
+        for mut event in [
+            api_event("GET", "/api/conferences", None, false),
+            api_event("POST", "/api/registrations", Some(&body), false),
+        ] {
+            if let Some(value) = header {
+                event["headers"]["x-origin-verify"] = json!(value);
+            }
+            let reply = call_api(&router, event).await;
+            assert_eq!(reply.status, 403, "{header:?}");
+            assert_eq!(reply.json()["error"]["code"], "forbidden");
+        }
+    }
+    env.delivered_jobs(0).await;
+    let mut event = api_event("POST", "/api/registrations", Some(&body), false);
+    event["headers"]["x-origin-verify"] = json!(secret);
+    let reply = call_api(&router, event).await;
+    assert_eq!(
+        reply.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn api_logs_are_json_lines_with_the_gateway_request_id() {
     let env = setup("logs").await;
     let backend = env.backend();
-    let router = api_router(&backend, AdminToken::new(TOKEN));
+    let router = api_router(&backend, AdminToken::new(TOKEN), None);
     let out = Buffer::default();
     let writer = out.clone();
     let _logging = tracing::subscriber::set_default(json_logs(move || writer.clone(), "info"));
@@ -603,12 +739,14 @@ async fn the_organizer_token_is_read_from_ssm_when_first_needed_and_kept() {
         resources: env.resources.names.clone(),
         config: None,
         admin_token: lanyard_lambda::AdminTokenSource::Parameter(parameter.into()),
+        origin_secret: None,
     };
     // The parameter does not exist yet: the function still starts and
     // serves everything that needs no token.
     let router = api_router(
         &backend,
         lanyard_lambda::admin_token(&env.clients, &settings).unwrap(),
+        None,
     );
     let conferences = call_api(&router, api_event("GET", "/api/conferences", None, false)).await;
     assert_eq!(conferences.status, 200);
@@ -656,7 +794,7 @@ async fn the_organizer_token_is_read_from_ssm_when_first_needed_and_kept() {
 async fn the_original_pages_route_works_behind_api_gateway() {
     let env = setup("jquery").await;
     let backend = env.backend();
-    let router = api_router(&backend, AdminToken::new(TOKEN));
+    let router = api_router(&backend, AdminToken::new(TOKEN), None);
     let mut event = api_event(
         "POST",
         "/conference",

@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::common::{decode_qr, race_duplicates, registration, TOKEN};
 use aws_sdk_dynamodb::types::AttributeValue;
 use lanyard_aws::emulator::Emulator;
-use lanyard_aws::setup::{create_resources, Created};
+use lanyard_aws::setup::create_resources;
 use lanyard_aws::AwsResources;
 use reqwest::Method;
 use serde_json::Value;
@@ -25,7 +25,12 @@ struct Server {
 }
 
 impl Server {
-    fn start(emulator: &Emulator, resources: &Created, data_dir: &std::path::Path) -> Server {
+    fn start(
+        emulator: &Emulator,
+        names: &AwsResources,
+        queue_url: &str,
+        data_dir: &std::path::Path,
+    ) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_lanyard"));
         command
             .args(["serve", "--backend", "aws", "--addr", "127.0.0.1:0"])
@@ -37,14 +42,9 @@ impl Server {
                 "--workers",
                 "2",
             ])
-            .args([
-                "--table",
-                &resources.names.table,
-                "--bucket",
-                &resources.names.bucket,
-            ])
-            .args(["--topic-arn", &resources.names.topic_arn])
-            .args(["--badge-queue-url", &resources.queue_url])
+            .args(["--table", &names.table, "--bucket", &names.bucket])
+            .args(["--topic-arn", &names.topic_arn])
+            .args(["--badge-queue-url", queue_url])
             .arg("--data-dir")
             .arg(data_dir)
             .env_remove("AWS_PROFILE")
@@ -142,8 +142,14 @@ impl Drop for Server {
     }
 }
 
+/// The resources `lanyard aws-setup` names in the command it prints.
+struct Printed {
+    names: AwsResources,
+    queue_url: String,
+}
+
 /// `lanyard aws-setup`, and the resources named in the command it prints.
-fn aws_setup(emulator: &Emulator, prefix: &str) -> Created {
+fn aws_setup(emulator: &Emulator, prefix: &str) -> Printed {
     let mut command = Command::new(env!("CARGO_BIN_EXE_lanyard"));
     command.args(["aws-setup", "--prefix", prefix]);
     for (name, value) in emulator.env() {
@@ -165,7 +171,7 @@ fn aws_setup(emulator: &Emulator, prefix: &str) -> Created {
         let at = words.iter().position(|w| *w == name).unwrap();
         words[at + 1].to_owned()
     };
-    Created {
+    Printed {
         names: AwsResources {
             table: flag("--table"),
             bucket: flag("--bucket"),
@@ -191,7 +197,12 @@ async fn serve_with_the_aws_backend_takes_a_sign_up_to_a_scannable_badge() {
     let clients = emulator.clients().await;
     let resources = aws_setup(&emulator, "serve");
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&emulator, &resources, dir.path());
+    let server = Server::start(
+        &emulator,
+        &resources.names,
+        &resources.queue_url,
+        dir.path(),
+    );
 
     let names = [
         ("hong", "홍길동"),
@@ -275,7 +286,12 @@ async fn desks_and_checkins_on_dynamodb() {
     let clients = emulator.clients().await;
     let resources = create_resources(&clients, "desk").await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&emulator, &resources, dir.path());
+    let server = Server::start(
+        &emulator,
+        &resources.names,
+        &resources.queue_url,
+        dir.path(),
+    );
     let desk_cli = |args: &[&str]| {
         let mut command = Command::new(env!("CARGO_BIN_EXE_lanyard"));
         command.arg("desk").args(args).args([
@@ -405,7 +421,12 @@ async fn fifty_concurrent_duplicates_on_dynamodb_give_one_201_and_the_winner_is_
     let clients = emulator.clients().await;
     let resources = create_resources(&clients, "race").await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&emulator, &resources, dir.path());
+    let server = Server::start(
+        &emulator,
+        &resources.names,
+        &resources.queue_url,
+        dir.path(),
+    );
     let (created, conflicts) =
         race_duplicates(&server.client, server.url("/api/registrations")).await;
     println!(
@@ -454,7 +475,12 @@ async fn items_the_original_system_wrote_load_and_get_a_badge_on_demand() {
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&emulator, &resources, dir.path());
+    let server = Server::start(
+        &emulator,
+        &resources.names,
+        &resources.queue_url,
+        dir.path(),
+    );
     let path = format!("/api/registrations/legacy/{CONFERENCE_PATH}");
     let (status, item) = server.organizer(Method::GET, &path).await;
     assert_eq!(status, 200, "{item}");
@@ -521,7 +547,12 @@ async fn the_originals_items_outside_todays_rules_list_open_render_and_delete() 
     .await
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&emulator, &resources, dir.path());
+    let server = Server::start(
+        &emulator,
+        &resources.names,
+        &resources.queue_url,
+        dir.path(),
+    );
     let (status, listed) = server
         .organizer(Method::GET, "/api/registrations?limit=1")
         .await;
@@ -715,7 +746,12 @@ async fn the_original_table_is_refused_at_start_then_adopted_with_its_items() {
 
     // Served: the original item lists, and a new sign-up gets its badge.
     resources.names.table = table.to_owned();
-    let server = Server::start(&emulator, &resources, dir.path());
+    let server = Server::start(
+        &emulator,
+        &resources.names,
+        &resources.queue_url,
+        dir.path(),
+    );
     let (status, listed) = server
         .organizer(Method::GET, "/api/registrations?limit=10")
         .await;
@@ -788,7 +824,12 @@ async fn import_export_and_print_on_dynamodb() {
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&emulator, &resources, dir.path());
+    let server = Server::start(
+        &emulator,
+        &resources.names,
+        &resources.queue_url,
+        dir.path(),
+    );
     let cli = |args: &[&str]| {
         let mut command = Command::new(env!("CARGO_BIN_EXE_lanyard"));
         command
@@ -882,7 +923,12 @@ async fn after_a_delete_on_the_aws_backend_no_object_remains() {
     let clients = emulator.clients().await;
     let resources = aws_setup(&emulator, "gone");
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&emulator, &resources, dir.path());
+    let server = Server::start(
+        &emulator,
+        &resources.names,
+        &resources.queue_url,
+        dir.path(),
+    );
     let mut tokens = Vec::new();
     for i in 0..12 {
         let user = format!("gone{i}");
