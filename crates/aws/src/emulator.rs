@@ -30,6 +30,12 @@ impl Emulator {
     /// answers. Its DynamoDB writes are made atomic first, as DynamoDB's
     /// are (`moto_atomic.py` says why).
     pub fn start() -> Emulator {
+        Emulator::start_with(&[])
+    }
+
+    /// [`Emulator::start`] with settings of moto's in its environment
+    /// (request recording, say).
+    pub fn start_with(settings: &[(&str, &str)]) -> Emulator {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -44,6 +50,7 @@ impl Emulator {
         };
         let child = command
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(settings.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -75,12 +82,23 @@ impl Emulator {
 
     /// Clients for the emulator, with its test credentials.
     pub async fn clients(&self) -> AwsClients {
+        self.clients_as(Credentials::new(
+            "testing", "testing", None, None, "emulator",
+        ))
+        .await
+    }
+
+    /// Clients for the emulator with `credentials` (an assumed role's, say,
+    /// where the emulator enforces IAM).
+    pub async fn clients_as(&self, credentials: Credentials) -> AwsClients {
+        // Several emulators start at once on two cores, and each imports a
+        // service's code on its first request: more patience than the
+        // SDK's default three attempts.
         let config = aws_config::defaults(BehaviorVersion::latest())
             .endpoint_url(&self.endpoint)
             .region(Region::new(REGION))
-            .credentials_provider(Credentials::new(
-                "testing", "testing", None, None, "emulator",
-            ))
+            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(6))
+            .credentials_provider(credentials)
             .load()
             .await;
         AwsClients::from_config(&config)

@@ -270,7 +270,7 @@ pub async fn handle_badge_event(
             .iter()
             .any(|o| matches!(o, JobOutcome::Retry { .. }))
         {
-            match queue_url(sqs, &queue_arn).await {
+            match queue_url(&queue_arn) {
                 Ok(url) => delay_retries(sqs, &url, &messages, &outcomes).await,
                 // The retries come back after the queue's visibility timeout.
                 Err(e) => tracing::warn!(error = %e, "could not delay the retries"),
@@ -291,26 +291,20 @@ pub async fn handle_badge_event(
     anyhow::bail!("not an SQS or scheduled event")
 }
 
-/// The URL of the queue an event came from, by its ARN
-/// (`arn:PARTITION:sqs:REGION:ACCOUNT:NAME`).
-async fn queue_url(sqs: &aws_sdk_sqs::Client, arn: &str) -> anyhow::Result<String> {
-    let mut parts = arn.splitn(6, ':').skip(4);
-    let (Some(account), Some(name)) = (parts.next(), parts.next()) else {
+/// The URL of the queue an event came from, from its ARN
+/// (`arn:PARTITION:sqs:REGION:ACCOUNT:NAME`), without a request: SQS
+/// takes the URL as the queue's name, and the client sends the request to
+/// its own endpoint.
+fn queue_url(arn: &str) -> anyhow::Result<String> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    let [_, partition, "sqs", region, account, name] = parts[..] else {
         anyhow::bail!("not a queue ARN: {arn}");
     };
-    sqs.get_queue_url()
-        .queue_name(name)
-        .queue_owner_aws_account_id(account)
-        .send()
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "finding queue {name}: {}",
-                aws_sdk_sqs::error::DisplayErrorContext(e)
-            )
-        })?
-        .queue_url
-        .ok_or_else(|| anyhow::anyhow!("no URL for queue {name}"))
+    let domain = match partition {
+        "aws-cn" => "amazonaws.com.cn",
+        _ => "amazonaws.com",
+    };
+    Ok(format!("https://sqs.{region}.{domain}/{account}/{name}"))
 }
 
 #[cfg(test)]
@@ -318,6 +312,16 @@ mod tests {
     use clap::CommandFactory;
 
     /// clap's own consistency checks of the settings.
+    #[test]
+    fn a_queue_url_is_made_from_its_arn() {
+        assert_eq!(
+            super::queue_url("arn:aws:sqs:eu-west-1:123456789012:lanyard-BadgeQueue-X1").unwrap(),
+            "https://sqs.eu-west-1.amazonaws.com/123456789012/lanyard-BadgeQueue-X1"
+        );
+        assert!(super::queue_url("arn:aws:sns:eu-west-1:123456789012:topic").is_err());
+        assert!(super::queue_url("queue").is_err());
+    }
+
     #[test]
     fn the_settings_are_consistent() {
         super::Environment::command().debug_assert();

@@ -23,8 +23,8 @@ use lanyard_lambda::{
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-const TOKEN: &str = "lambda-organizer-token-0123456789";
-const CONFERENCE: &str = "Serverless web project";
+pub(crate) const TOKEN: &str = "lambda-organizer-token-0123456789";
+pub(crate) const CONFERENCE: &str = "Serverless web project";
 
 /// A queue batch's invocation in which no job is to be retried.
 fn jobs(outcomes: Vec<JobOutcome>) -> BadgeInvocation {
@@ -34,13 +34,13 @@ fn jobs(outcomes: Vec<JobOutcome>) -> BadgeInvocation {
     }
 }
 
-fn fixture(name: &str) -> Value {
+pub(crate) fn fixture(name: &str) -> Value {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// An API Gateway event from the recorded ones, for another method, path and body.
-fn api_event(method: &str, path: &str, body: Option<&Value>, base64: bool) -> Value {
+pub(crate) fn api_event(method: &str, path: &str, body: Option<&Value>, base64: bool) -> Value {
     let mut event = fixture(if body.is_some() {
         "apigw-v2-post-registration.json"
     } else {
@@ -61,21 +61,21 @@ fn api_event(method: &str, path: &str, body: Option<&Value>, base64: bool) -> Va
     event
 }
 
-struct Reply {
-    status: u16,
-    headers: Value,
-    body: Vec<u8>,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: Value,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Reply {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap()
     }
 }
 
 /// Passes an event through the same adapter `lambda_http::run` uses and
 /// reads back the response Lambda would hand to API Gateway.
-async fn call_api(router: &axum::Router, event: Value) -> Reply {
+pub(crate) async fn call_api(router: &axum::Router, event: Value) -> Reply {
     let request: LambdaRequest = serde_json::from_value(event).unwrap();
     let adapter = lambda_http::Adapter::from(router.clone());
     let response = adapter
@@ -268,7 +268,7 @@ fn decode_qr(png: &[u8]) -> String {
     String::from_utf8(bytes).expect("UTF-8 payload")
 }
 
-fn token_of(badge_url: &str) -> String {
+pub(crate) fn token_of(badge_url: &str) -> String {
     badge_url.trim_start_matches("/api/badges/").to_owned()
 }
 
