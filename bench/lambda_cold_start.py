@@ -9,7 +9,7 @@ process with AWS_LAMBDA_RUNTIME_API set) and times, per run:
   (configuration, fonts, SDK clients, and for the API the organizer token
   read from SSM Parameter Store);
 - first: process start until the first response is posted (init plus one
-  invocation: `GET /api/conferences` for the API, one SNS badge job —
+  invocation: `GET /api/conferences` for the API, one SQS badge job —
   DynamoDB read, render, two S3 writes, DynamoDB update — for the badge
   function);
 - peak memory (VmHWM) after that response.
@@ -178,8 +178,13 @@ def main():
             get_conferences = json.load(f)
         with open(os.path.join(fixtures, "apigw-v2-post-registration.json")) as f:
             post = json.load(f)
-        with open(os.path.join(fixtures, "sns-notification.json")) as f:
-            sns = json.load(f)
+        with open(os.path.join(fixtures, "sqs-event.json")) as f:
+            sqs_event = json.load(f)
+        sqs = boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1",
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+        queue_url = flag("--badge-queue-url")
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"]["QueueArn"]
 
         def api_ok(answer):
             assert answer["statusCode"] == 200, answer
@@ -202,8 +207,14 @@ def main():
                                        "user_name": "홍길동", "phone_number": "010-1234-5678",
                                        "company_name": "Example Corp"})
             run("lanyard-api", env, post, lambda a: a["statusCode"] == 201 or sys.exit(f"sign-up: {a}"))
-            sns["Records"][0]["Sns"]["Message"] = json.dumps({"user_id": f"cold{i}", "type": "Serverless web project"})
-            results["lanyard-badge"].append(run("lanyard-badge", env, sns, badge_ready(f"cold{i}")))
+            # The job the sign-up announced, as the queue delivers it.
+            message = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=5,
+                                          AttributeNames=["ApproximateReceiveCount"])["Messages"][0]
+            record = sqs_event["Records"][0]
+            record.update(messageId=message["MessageId"], receiptHandle=message["ReceiptHandle"],
+                          body=message["Body"], eventSourceARN=queue_arn)
+            results["lanyard-badge"].append(run("lanyard-badge", env, sqs_event, badge_ready(f"cold{i}")))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
         print(f"{RUNS} cold starts each, moto on loopback, release binaries:")
         print(f"{'function':<15} {'init (ms)':>18} {'first answer (ms)':>20} {'peak (MiB)':>12}")
         for name, rows in results.items():

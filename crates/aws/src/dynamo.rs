@@ -35,6 +35,11 @@ use serde::{Deserialize, Serialize};
 pub const TOKEN_INDEX: &str = "badge-token";
 /// The index from check-in code to registration key.
 pub const CODE_INDEX: &str = "checkin-code";
+/// The index of one conference's registrations, newest first.
+pub const LIST_INDEX: &str = "conference-list";
+/// The `listed_at` of a registration without a creation time (the
+/// original system's): before every other.
+pub const LISTED_BEFORE_LANYARD: &str = "0";
 /// The partition of desks.
 const DESK_PARTITION: &str = "#desk";
 /// The partition of anonymous counts left by erased registrations: one
@@ -45,9 +50,16 @@ pub const PENDING_INDEX: &str = "pending-badges";
 /// Pending badges are spread over this many index partitions so that no
 /// single partition takes every sign-up's writes.
 pub const PENDING_SHARDS: u32 = 8;
-/// Scan pages read for one filtered page of the organizer list before a
-/// shorter page is returned with a cursor to go on from.
+/// Reads for one searched page of the organizer list before a shorter
+/// page is returned with a cursor to go on from.
 const MAX_SCAN_PAGES: usize = 20;
+/// Items one read of a search takes in: 2 500 registrations of the usual
+/// size (about 330 bytes, `examples/list_round_trips.rs` measures it) are
+/// under DynamoDB's 1 MB a read, so the page is the same on the emulator
+/// (which has no such cap) as on AWS; larger items make AWS's pages
+/// shorter, never wrong. Search is the organizer's, and rare: fewer round
+/// trips matter more than the read units.
+const SEARCH_PAGE: i32 = 2500;
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -100,7 +112,8 @@ fn retry_shard_of(token: &BadgeToken) -> String {
     format!("retry-{}", shard_of(token))
 }
 
-fn to_item(r: &Registration) -> Item {
+/// The item a registration is stored as.
+pub fn to_item(r: &Registration) -> Item {
     let mut item = key_item(&r.key());
     item.insert("user_name".into(), s(r.person.user_name.as_str()));
     item.insert("phone_number".into(), s(r.person.phone_number.as_str()));
@@ -110,6 +123,12 @@ fn to_item(r: &Registration) -> Item {
     if !r.created_at.is_empty() {
         item.insert("created_at".into(), s(&r.created_at));
     }
+    let listed_at = if r.created_at.is_empty() {
+        LISTED_BEFORE_LANYARD
+    } else {
+        &r.created_at
+    };
+    item.insert("listed_at".into(), s(listed_at));
     if let Some(code) = &r.checkin_code {
         item.insert("ticket_code".into(), s(code.as_str()));
     }
@@ -236,12 +255,22 @@ fn required(item: &Item) -> Result<Registration, StoreError> {
 struct Cursor {
     u: String,
     t: String,
+    /// In a list of one conference (its index), the last item's `listed_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    l: Option<String>,
 }
 
-fn encode_cursor(item: &Item) -> Option<String> {
+/// `of_index`: the cursor of one conference's list, which goes on in its
+/// index and so carries the index key.
+fn encode_cursor(item: &Item, of_index: bool) -> Option<String> {
     let cursor = Cursor {
         u: text(item, "user_id")?.to_owned(),
         t: text(item, "type")?.to_owned(),
+        l: if of_index {
+            Some(text(item, "listed_at")?.to_owned())
+        } else {
+            None
+        },
     };
     let json = serde_json::to_vec(&cursor).ok()?;
     Some(URL_SAFE_NO_PAD.encode(json))
@@ -252,13 +281,18 @@ fn decode_cursor(cursor: &str) -> Result<Item, StoreError> {
         .decode(cursor)
         .map_err(|_| StoreError::InvalidCursor)?;
     let c: Cursor = serde_json::from_slice(&bytes).map_err(|_| StoreError::InvalidCursor)?;
-    if UserId::for_lookup(&c.u).is_err() || c.t.is_empty() || c.t.len() > 200 {
+    if UserId::for_lookup(&c.u).is_err()
+        || c.t.is_empty()
+        || c.t.len() > 200
+        || c.l.as_ref().is_some_and(|l| l.is_empty() || l.len() > 64)
+    {
         return Err(StoreError::InvalidCursor);
     }
-    Ok(HashMap::from([
-        ("user_id".to_owned(), s(c.u)),
-        ("type".to_owned(), s(c.t)),
-    ]))
+    let mut key = HashMap::from([("user_id".to_owned(), s(c.u)), ("type".to_owned(), s(c.t))]);
+    if let Some(listed_at) = c.l {
+        key.insert("listed_at".to_owned(), s(listed_at));
+    }
+    Ok(key)
 }
 
 fn matches_search(r: &Registration, search: Option<&str>) -> bool {
@@ -451,26 +485,62 @@ impl RegistrationStore for DynamoStore {
         }
     }
 
+    /// One conference's registrations come from its index, newest first;
+    /// every registration from a scan of the table. A search reads on
+    /// (in pages of at least 100) until the page is full, for at most
+    /// [`MAX_SCAN_PAGES`] reads.
     async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
         let mut start = query.cursor.as_deref().map(decode_cursor).transpose()?;
-        let filtered = query.conference.is_some() || query.search.is_some();
+        let of_index = query.conference.is_some();
+        // A cursor belongs to the kind of list that made it.
+        if let Some(start) = &start {
+            let same_conference = query
+                .conference
+                .as_ref()
+                .is_none_or(|c| text(start, "type") == Some(c.as_str()));
+            if start.contains_key("listed_at") != of_index || !same_conference {
+                return Err(StoreError::InvalidCursor);
+            }
+        }
         let mut items = Vec::new();
         for _ in 0..MAX_SCAN_PAGES {
             let want = query.limit - items.len();
-            let mut scan = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .limit(if filtered { want.max(100) } else { want } as i32)
-                .set_exclusive_start_key(start.take());
-            if let Some(conference) = &query.conference {
-                scan = scan
-                    .filter_expression("#type = :c")
-                    .expression_attribute_names("#type", "type")
-                    .expression_attribute_values(":c", s(conference.as_str()));
-            }
-            let out = scan.send().await.map_err(unavailable)?;
-            let page_items = out.items();
+            let limit = if query.search.is_some() {
+                SEARCH_PAGE
+            } else {
+                want as i32
+            };
+            let (page_items, last_key) = match &query.conference {
+                Some(conference) => {
+                    let out = self
+                        .client
+                        .query()
+                        .table_name(&self.table)
+                        .index_name(LIST_INDEX)
+                        .key_condition_expression("#type = :c")
+                        .expression_attribute_names("#type", "type")
+                        .expression_attribute_values(":c", s(conference.as_str()))
+                        .scan_index_forward(false)
+                        .limit(limit)
+                        .set_exclusive_start_key(start.take())
+                        .send()
+                        .await
+                        .map_err(unavailable)?;
+                    (out.items.unwrap_or_default(), out.last_evaluated_key)
+                }
+                None => {
+                    let out = self
+                        .client
+                        .scan()
+                        .table_name(&self.table)
+                        .limit(limit)
+                        .set_exclusive_start_key(start.take())
+                        .send()
+                        .await
+                        .map_err(unavailable)?;
+                    (out.items.unwrap_or_default(), out.last_evaluated_key)
+                }
+            };
             for (i, item) in page_items.iter().enumerate() {
                 let Some(r) = readable(item) else { continue };
                 if !matches_search(&r, query.search.as_deref()) {
@@ -480,14 +550,14 @@ impl RegistrationStore for DynamoStore {
                 if items.len() == query.limit {
                     let rest_of_page = i + 1 < page_items.len();
                     let next_cursor = if rest_of_page {
-                        encode_cursor(item)
+                        encode_cursor(item, of_index)
                     } else {
-                        out.last_evaluated_key.as_ref().and_then(encode_cursor)
+                        last_key.as_ref().and_then(|k| encode_cursor(k, of_index))
                     };
                     return Ok(Page { items, next_cursor });
                 }
             }
-            match out.last_evaluated_key {
+            match last_key {
                 Some(key) => start = Some(key),
                 None => {
                     return Ok(Page {
@@ -497,10 +567,10 @@ impl RegistrationStore for DynamoStore {
                 }
             }
         }
-        // A sparse filter: hand back what was found and where to go on.
+        // A sparse search: hand back what was found and where to go on.
         Ok(Page {
             items,
-            next_cursor: start.as_ref().and_then(encode_cursor),
+            next_cursor: start.as_ref().and_then(|k| encode_cursor(k, of_index)),
         })
     }
 
@@ -1060,9 +1130,19 @@ mod tests {
             user_id: UserId::parse("ada").unwrap(),
             conference: ConferenceId::from_stored("About cloud computing".into()),
         });
-        let cursor = encode_cursor(&item).unwrap();
+        let cursor = encode_cursor(&item, false).unwrap();
         assert_eq!(decode_cursor(&cursor).unwrap(), item);
+        let mut listed = item.clone();
+        listed.insert("listed_at".into(), s("2026-11-28T10:00:00.000Z"));
+        let cursor = encode_cursor(&listed, true).unwrap();
+        assert_eq!(decode_cursor(&cursor).unwrap(), listed);
+        assert_eq!(
+            encode_cursor(&item, true),
+            None,
+            "an index cursor needs its key"
+        );
         for bad in [
+            &URL_SAFE_NO_PAD.encode(r#"{"u":"ada","t":"a","l":""}"#),
             "x",
             "eyJ4IjoxfQ",
             "%%%",

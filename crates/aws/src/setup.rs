@@ -264,8 +264,10 @@ pub async fn check_table(clients: &AwsClients, table: &str) -> anyhow::Result<()
 
 /// Adopts an existing table (the original system's, say): adds each index
 /// lanyard needs that it lacks, one at a time as DynamoDB requires, waiting
-/// until each is active, and turns on the expiry of desks' nonces. The
-/// items are left as they are. Returns the indexes added.
+/// until each is active; turns on the expiry of desks' nonces; and gives
+/// each registration without one a `listed_at` (before every lanyard
+/// sign-up), so it has its place in its conference's list. The original's
+/// attributes are left as they are. Returns the indexes added.
 pub async fn adopt_table(clients: &AwsClients, table: &str) -> anyhow::Result<Vec<String>> {
     use aws_sdk_dynamodb::types::{
         CreateGlobalSecondaryIndexAction, GlobalSecondaryIndexUpdate, ProvisionedThroughput,
@@ -318,7 +320,75 @@ pub async fn adopt_table(clients: &AwsClients, table: &str) -> anyhow::Result<Ve
         added.push(wanted.index_name().to_owned());
     }
     enable_nonce_expiry(clients, table).await?;
+    list_unlisted(clients, table).await?;
     Ok(added)
+}
+
+/// Gives every registration without a `listed_at` its place in its
+/// conference's list: its `created_at` (an item an earlier lanyard wrote),
+/// or before every lanyard sign-up (the original system's, which have
+/// none). Returns how many. Run again, it finds none (or only those
+/// written meanwhile by the original system).
+pub async fn list_unlisted(clients: &AwsClients, table: &str) -> anyhow::Result<usize> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let mut start = None;
+    let mut listed = 0;
+    loop {
+        let out = clients
+            .dynamodb
+            .scan()
+            .table_name(table)
+            .projection_expression("user_id, #type, created_at")
+            .filter_expression(
+                "attribute_not_exists(listed_at) AND NOT begins_with(user_id, :book)",
+            )
+            .expression_attribute_names("#type", "type")
+            .expression_attribute_values(":book", AttributeValue::S("#".into()))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(failed(format!("reading table {table}")))?;
+        for item in out.items() {
+            let (Some(user_id), Some(conference)) = (item.get("user_id"), item.get("type")) else {
+                continue;
+            };
+            let result = clients
+                .dynamodb
+                .update_item()
+                .table_name(table)
+                .key("user_id", user_id.clone())
+                .key("type", conference.clone())
+                .update_expression("SET listed_at = :at")
+                .condition_expression(
+                    "attribute_exists(user_id) AND attribute_not_exists(listed_at)",
+                )
+                .expression_attribute_values(
+                    ":at",
+                    match item.get("created_at") {
+                        Some(AttributeValue::S(at)) if !at.is_empty() => {
+                            AttributeValue::S(at.clone())
+                        }
+                        _ => AttributeValue::S(crate::dynamo::LISTED_BEFORE_LANYARD.into()),
+                    },
+                )
+                .send()
+                .await;
+            match result {
+                Ok(_) => listed += 1,
+                // Deleted or listed meanwhile.
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+                Err(e) => {
+                    return Err(failed(format!("listing an item of table {table}"))(e));
+                }
+            }
+        }
+        start = out.last_evaluated_key;
+        if start.is_none() {
+            return Ok(listed);
+        }
+    }
 }
 
 /// Waits (up to an hour: a large table's index takes a while) until the

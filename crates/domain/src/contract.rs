@@ -44,6 +44,7 @@ where
     list_by_user_returns_only_that_user(make().await).await;
     paging_returns_every_item_exactly_once(make().await).await;
     filters_by_conference_and_search(make().await).await;
+    a_conferences_list_is_newest_first(make().await).await;
     bad_cursors_are_refused(make().await).await;
     badge_tokens_find_their_registration(make().await).await;
     delete_removes_and_returns(make().await).await;
@@ -681,6 +682,39 @@ async fn filters_by_conference_and_search(store: Arc<dyn RegistrationStore>) {
             ["a4"],
             "{search:?}"
         );
+    }
+}
+
+async fn a_conferences_list_is_newest_first(store: Arc<dyn RegistrationStore>) {
+    // An item without a creation time (the original system's) first, then
+    // one a second: the list gives them back the other way round, page by
+    // page, and the other conference's not at all.
+    let mut expected = Vec::new();
+    let mut old = sample("original", CONFERENCE_A, "Original Item", None);
+    old.created_at = String::new();
+    store.insert(&old).await.unwrap();
+    expected.push("original".to_owned());
+    for i in 0..7 {
+        let mut r = sample(&format!("n{i}"), CONFERENCE_A, "Newer Person", None);
+        r.created_at = format!("2026-11-0{}T10:00:00.000Z", i + 1);
+        store.insert(&r).await.unwrap();
+        expected.push(r.user_id.to_string());
+        let other = sample(&format!("o{i}"), CONFERENCE_B, "Other Person", None);
+        store.insert(&other).await.unwrap();
+    }
+    expected.reverse();
+    for limit in [1, 3, 8, 50] {
+        let listed = collect_all(
+            &store,
+            ListQuery {
+                conference: Some(ConferenceId::from_stored(CONFERENCE_A.into())),
+                limit,
+                ..Default::default()
+            },
+        )
+        .await;
+        let users: Vec<String> = listed.iter().map(|r| r.user_id.to_string()).collect();
+        assert_eq!(users, expected, "limit {limit}");
     }
 }
 

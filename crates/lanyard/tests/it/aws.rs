@@ -661,14 +661,23 @@ async fn the_original_table_is_refused_at_start_then_adopted_with_its_items() {
             AttributeValue::S("Original Co".into()),
         ),
     ]);
-    clients
-        .dynamodb
-        .put_item()
-        .table_name(table)
-        .set_item(Some(original_item.clone()))
-        .send()
-        .await
-        .unwrap();
+    // And one an earlier lanyard wrote: a creation time, no list place.
+    let mut earlier_item = original_item.clone();
+    earlier_item.insert("user_id".to_owned(), AttributeValue::S("earlier".into()));
+    earlier_item.insert(
+        "created_at".to_owned(),
+        AttributeValue::S("2026-01-01T09:00:00.000Z".into()),
+    );
+    for item in [&original_item, &earlier_item] {
+        clients
+            .dynamodb
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item.clone()))
+            .send()
+            .await
+            .unwrap();
+    }
 
     // Serving on it is refused, naming the missing indexes and the fix.
     let dir = tempfile::tempdir().unwrap();
@@ -695,7 +704,12 @@ async fn the_original_table_is_refused_at_start_then_adopted_with_its_items() {
     );
     assert!(!refused.status.success());
     let stderr = String::from_utf8_lossy(&refused.stderr);
-    for needed in ["badge-token", "checkin-code", "pending-badges"] {
+    for needed in [
+        "badge-token",
+        "checkin-code",
+        "pending-badges",
+        "conference-list",
+    ] {
         assert!(stderr.contains(needed), "{stderr}");
     }
     assert!(
@@ -703,7 +717,8 @@ async fn the_original_table_is_refused_at_start_then_adopted_with_its_items() {
         "{stderr}"
     );
 
-    // Adopted: the indexes are added and active, the item is untouched.
+    // Adopted: the indexes are added and active; the item keeps every
+    // attribute it had and gains its place in its conference's list.
     let adopted = run_lanyard(&emulator, &["aws-setup", "--table", table]);
     let stdout = String::from_utf8_lossy(&adopted.stdout);
     assert!(
@@ -712,7 +727,7 @@ async fn the_original_table_is_refused_at_start_then_adopted_with_its_items() {
         String::from_utf8_lossy(&adopted.stderr)
     );
     assert!(
-        stdout.contains("badge-token, checkin-code, pending-badges"),
+        stdout.contains("badge-token, checkin-code, pending-badges, conference-list"),
         "{stdout}"
     );
     let described = clients
@@ -730,7 +745,15 @@ async fn the_original_table_is_refused_at_start_then_adopted_with_its_items() {
         .filter_map(|i| i.index_name())
         .collect();
     names.sort();
-    assert_eq!(names, ["badge-token", "checkin-code", "pending-badges"]);
+    assert_eq!(
+        names,
+        [
+            "badge-token",
+            "checkin-code",
+            "conference-list",
+            "pending-badges"
+        ]
+    );
     let stored = clients
         .dynamodb
         .scan()
@@ -738,7 +761,16 @@ async fn the_original_table_is_refused_at_start_then_adopted_with_its_items() {
         .send()
         .await
         .unwrap();
-    assert_eq!(stored.items(), [original_item]);
+    let mut listed_original = original_item.clone();
+    listed_original.insert("listed_at".to_owned(), AttributeValue::S("0".into()));
+    let mut listed_earlier = earlier_item.clone();
+    listed_earlier.insert(
+        "listed_at".to_owned(),
+        AttributeValue::S("2026-01-01T09:00:00.000Z".into()),
+    );
+    let mut items = stored.items().to_vec();
+    items.sort_by_key(|i| i["user_id"].as_s().unwrap().clone());
+    assert_eq!(items, [listed_original, listed_earlier]);
     // Again: nothing to add.
     let again = run_lanyard(&emulator, &["aws-setup", "--table", table]);
     assert!(again.status.success());
@@ -756,6 +788,7 @@ async fn the_original_table_is_refused_at_start_then_adopted_with_its_items() {
         .organizer(Method::GET, "/api/registrations?limit=10")
         .await;
     assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed["items"].as_array().unwrap().len(), 2);
     assert_eq!(listed["items"][0]["user_name"], "홍길동");
     let (status, created) = server.post(&registration("after", "After Adoption")).await;
     assert_eq!(status, 201, "{created}");
@@ -763,6 +796,25 @@ async fn the_original_table_is_refused_at_start_then_adopted_with_its_items() {
         .ready_png(created["badge"]["url"].as_str().unwrap())
         .await;
     assert_eq!(decode_qr(&png), created["checkin_code"].as_str().unwrap());
+    // The conference's list, newest first: the new sign-up, the earlier
+    // lanyard's, then the original's.
+    let (status, listed) = server
+        .organizer(
+            Method::GET,
+            &format!(
+                "/api/registrations?limit=10&type={}",
+                CONFERENCE.replace(' ', "%20")
+            ),
+        )
+        .await;
+    assert_eq!(status, 200, "{listed}");
+    let users: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["user_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(users, ["after", "earlier", "before"]);
     server.stop();
 }
 
