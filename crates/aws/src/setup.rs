@@ -649,6 +649,66 @@ mod tests {
         assert_eq!(ttl.attribute_name, "expires_at");
     }
 
+    /// Every resource of the template is either made on the emulator from
+    /// its definition by [`create_resources`], or named here with what
+    /// checks it instead; a resource added to the template fails this test
+    /// until it is one or the other.
+    #[test]
+    fn every_resource_is_made_on_the_emulator_or_named_with_its_check() {
+        let made_on_the_emulator = [
+            "RegistrationsTable",
+            "Bucket",
+            "BadgeTopic",
+            "BadgeQueue",
+            "BadgeDeadLetterQueue",
+            "BadgeSubscription",
+        ];
+        // moto enforces no bucket or queue policy, and does not run the
+        // rest; each is checked as said.
+        let checked_otherwise = [
+            // Their policies: tests/it/iam.rs in lanyard-lambda (enforced);
+            // their environment: tests/it/template.rs; their events and
+            // timeouts: queue_function_job_policy_and_sweep_agree below.
+            ("ApiFunction", "AWS::Serverless::Function"),
+            ("BadgeFunction", "AWS::Serverless::Function"),
+            // cfn-lint and `sam validate --lint` only (scripts/lint-template).
+            ("HttpApi", "AWS::Serverless::HttpApi"),
+            ("BucketPolicy", "AWS::S3::BucketPolicy"),
+            ("BadgeQueuePolicy", "AWS::SQS::QueuePolicy"),
+            ("ApiAccessLogGroup", "AWS::Logs::LogGroup"),
+            ("ApiLogGroup", "AWS::Logs::LogGroup"),
+            ("BadgeLogGroup", "AWS::Logs::LogGroup"),
+            (
+                "OriginAccessControl",
+                "AWS::CloudFront::OriginAccessControl",
+            ),
+            ("SecurityHeaders", "AWS::CloudFront::ResponseHeadersPolicy"),
+            ("ApiCachePolicy", "AWS::CloudFront::CachePolicy"),
+            ("Distribution", "AWS::CloudFront::Distribution"),
+            ("WebAcl", "AWS::WAFv2::WebACL"),
+            ("AlarmTopic", "AWS::SNS::Topic"),
+            ("AlarmEmailSubscription", "AWS::SNS::Subscription"),
+        ];
+        let mut named: std::collections::BTreeSet<&str> = made_on_the_emulator.into();
+        for (name, kind) in checked_otherwise {
+            assert_eq!(PARSED.resources[name].kind, kind, "{name}");
+            named.insert(name);
+        }
+        for (name, resource) in &PARSED.resources {
+            let alarm = resource.kind == "AWS::CloudWatch::Alarm";
+            assert!(
+                alarm || named.contains(name.as_str()),
+                "{name} ({}) is neither made on the emulator nor checked otherwise",
+                resource.kind
+            );
+        }
+        assert_eq!(
+            named.len() + 9,
+            PARSED.resources.len(),
+            "nine alarms besides"
+        );
+    }
+
     #[derive(Deserialize)]
     #[serde(rename_all = "PascalCase")]
     struct Function {
