@@ -237,29 +237,44 @@ impl SqliteStore {
 
     pub(super) async fn remove_desk(&self, name: &DeskName) -> Result<bool, StoreError> {
         let name = name.as_str().to_owned();
-        self.write(move |conn| {
-            conn.execute("DELETE FROM desks WHERE name = ?1", [name])
-                .map(|n| n == 1)
-                .map_err(unavailable)
-        })
-        .await
+        let removed = self
+            .write(move |conn| {
+                conn.execute("DELETE FROM desks WHERE name = ?1", [name])
+                    .map(|n| n == 1)
+                    .map_err(unavailable)
+            })
+            .await;
+        // Committed or not, no process may go on trusting what it kept.
+        self.desks.changed();
+        removed
     }
 
+    /// The desk a token hash opens: from the cache when nothing changed the
+    /// desks since it was read (see `desk_cache`), else from the database.
     pub(super) async fn desk_by_hash(&self, hash: &str) -> Result<Option<Desk>, StoreError> {
-        let hash = hash.to_owned();
-        self.read(move |conn| {
-            conn.prepare_cached("SELECT name, created_at FROM desks WHERE token_hash = ?1")
-                .and_then(|mut s| {
-                    s.query_row([hash], |r| {
-                        Ok(Desk {
-                            name: DeskName::from_stored(r.get(0)?),
-                            created_at: r.get(1)?,
+        if let Some(desk) = self.desks.get(hash) {
+            return Ok(Some(desk));
+        }
+        let marker = self.desks.marker();
+        let owned = hash.to_owned();
+        let desk = self
+            .read(move |conn| {
+                conn.prepare_cached("SELECT name, created_at FROM desks WHERE token_hash = ?1")
+                    .and_then(|mut s| {
+                        s.query_row([owned], |r| {
+                            Ok(Desk {
+                                name: DeskName::from_stored(r.get(0)?),
+                                created_at: r.get(1)?,
+                            })
                         })
+                        .optional()
                     })
-                    .optional()
-                })
-                .map_err(unavailable)
-        })
-        .await
+                    .map_err(unavailable)
+            })
+            .await?;
+        if let Some(desk) = &desk {
+            self.desks.put(hash, desk.clone(), marker);
+        }
+        Ok(desk)
     }
 }

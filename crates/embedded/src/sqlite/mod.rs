@@ -15,8 +15,10 @@
 //! | `rows` | rows to registrations, and list cursors |
 //! | `registrations` | the `RegistrationStore` port |
 //! | `checkins` | check-ins, their nonces, desks |
+//! | `desk_cache` | desks by token hash in memory, exact across processes |
 
 mod checkins;
+mod desk_cache;
 mod queue;
 mod registrations;
 mod rows;
@@ -41,6 +43,7 @@ pub struct SqliteStore {
     writer: mpsc::SyncSender<WriteJob>,
     readers: r2d2::Pool<SqliteConnectionManager>,
     path: PathBuf,
+    desks: Arc<desk_cache::DeskCache>,
     /// Keeps the checkpoint thread running while the store is in use.
     _checkpoints: Arc<mpsc::Sender<()>>,
 }
@@ -117,6 +120,12 @@ impl SqliteStore {
         });
         let readers = r2d2::Pool::builder().max_size(8).build(manager)?;
 
+        let desks = desk_cache::DeskCache::beside(&path);
+        if desks.marker().is_none() {
+            // A database from before the marker: start one.
+            desks.changed();
+        }
+
         let (writer, jobs) = mpsc::sync_channel::<WriteJob>(4 * MAX_GROUP);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
@@ -125,6 +134,7 @@ impl SqliteStore {
             writer,
             readers,
             path,
+            desks: Arc::new(desks),
             _checkpoints: checkpoints,
         })
     }

@@ -37,12 +37,21 @@ impl SqliteStore {
             });
             (succeeded, reply)
         });
-        // The channel is bounded: a full queue makes callers wait here, off the runtime.
-        let writer = self.writer.clone();
-        lanyard_domain::blocking::spawn_blocking(move || writer.send(job))
-            .await
-            .map_err(unavailable)?
-            .map_err(|_| unavailable("the database writer has stopped"))?;
+        // The channel is bounded. Most writes find room and are handed over
+        // at once; when it is full the caller waits for room off the runtime.
+        match self.writer.try_send(job) {
+            Ok(()) => {}
+            Err(mpsc::TrySendError::Full(job)) => {
+                let writer = self.writer.clone();
+                lanyard_domain::blocking::spawn_blocking(move || writer.send(job))
+                    .await
+                    .map_err(unavailable)?
+                    .map_err(|_| unavailable("the database writer has stopped"))?;
+            }
+            Err(mpsc::TrySendError::Disconnected(_)) => {
+                return Err(unavailable("the database writer has stopped"));
+            }
+        }
         rx.await
             .map_err(|_| unavailable("the database writer has stopped"))?
     }

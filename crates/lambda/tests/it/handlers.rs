@@ -39,6 +39,24 @@ pub(crate) fn fixture(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// The SQS record Lambda's event source mapping would hand the function for
+/// `message`, received from the queue `queue_arn`, with the receive count
+/// when the message carries it.
+pub(crate) fn sqs_record(message: &aws_sdk_sqs::types::Message, queue_arn: &str) -> Value {
+    let mut record = fixture("sqs-event.json")["Records"][0].clone();
+    record["messageId"] = json!(message.message_id().unwrap());
+    record["receiptHandle"] = json!(message.receipt_handle().unwrap());
+    record["body"] = json!(message.body().unwrap());
+    record["eventSourceARN"] = json!(queue_arn);
+    record["awsRegion"] = json!("us-east-1");
+    if let Some(count) = message.attributes().and_then(|a| {
+        a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount)
+    }) {
+        record["attributes"]["ApproximateReceiveCount"] = json!(count);
+    }
+    record
+}
+
 /// An API Gateway event from the recorded ones, for another method, path and body.
 pub(crate) fn api_event(method: &str, path: &str, body: Option<&Value>, base64: bool) -> Value {
     let mut event = fixture(if body.is_some() {
@@ -169,19 +187,12 @@ impl Setup {
                 .await
                 .unwrap();
             for message in out.messages.unwrap_or_default() {
-                let mut event = fixture("sqs-event.json");
-                let record = &mut event["Records"][0];
-                record["messageId"] = json!(message.message_id().unwrap());
-                record["receiptHandle"] = json!(message.receipt_handle().unwrap());
-                record["body"] = json!(message.body().unwrap());
-                record["attributes"]["ApproximateReceiveCount"] = json!(message
-                    .attributes()
-                    .unwrap()
-                    .get(&aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount)
-                    .unwrap());
-                record["eventSourceARN"] = json!(self.resources.queue_arn);
-                record["awsRegion"] = json!("us-east-1");
-                events.push(event);
+                assert!(
+                    message.attributes().is_some(),
+                    "the receive count is asked for"
+                );
+                events
+                    .push(json!({ "Records": [sqs_record(&message, &self.resources.queue_arn)] }));
             }
             if events.len() >= expect {
                 break;
@@ -231,8 +242,12 @@ impl Setup {
 }
 
 fn registration(user_id: &str, name: &str) -> Value {
+    registration_in(CONFERENCE, user_id, name)
+}
+
+pub(crate) fn registration_in(conference: &str, user_id: &str, name: &str) -> Value {
     json!({
-        "type": CONFERENCE,
+        "type": conference,
         "user_id": user_id,
         "user_name": name,
         "phone_number": "+82 10-1234-5678",
@@ -242,14 +257,19 @@ fn registration(user_id: &str, name: &str) -> Value {
 
 /// A sign-up through the API function, as API Gateway delivers it.
 async fn sign_up(router: &axum::Router, user_id: &str, name: &str) -> Reply {
+    sign_up_in(router, CONFERENCE, user_id, name).await
+}
+
+pub(crate) async fn sign_up_in(
+    router: &axum::Router,
+    conference: &str,
+    user_id: &str,
+    name: &str,
+) -> Reply {
+    let body = registration_in(conference, user_id, name);
     call_api(
         router,
-        api_event(
-            "POST",
-            "/api/registrations",
-            Some(&registration(user_id, name)),
-            false,
-        ),
+        api_event("POST", "/api/registrations", Some(&body), false),
     )
     .await
 }

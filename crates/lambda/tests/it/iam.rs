@@ -26,27 +26,18 @@ use lanyard_lambda::{api_router, handle_badge_event, BadgeInvocation};
 use serde_json::{json, Value};
 use serde_norway::Value as Yaml;
 
-use super::handlers::{api_event, call_api, fixture, token_of, Reply, TOKEN};
+use super::handlers::{
+    api_event, call_api, fixture, registration_in, sign_up_in, sqs_record, token_of, Reply, TOKEN,
+};
 
 const CONFERENCE: &str = "serverless-web";
 
 fn registration(user_id: &str, name: &str) -> Value {
-    json!({
-        "type": CONFERENCE,
-        "user_id": user_id,
-        "user_name": name,
-        "phone_number": "+82 10-1234-5678",
-        "company_name": "Policy Ltd"
-    })
+    registration_in(CONFERENCE, user_id, name)
 }
 
 async fn sign_up(router: &axum::Router, user_id: &str, name: &str) -> Reply {
-    let body = registration(user_id, name);
-    call_api(
-        router,
-        api_event("POST", "/api/registrations", Some(&body), false),
-    )
-    .await
+    sign_up_in(router, CONFERENCE, user_id, name).await
 }
 
 const ACCOUNT: &str = "123456789012";
@@ -437,14 +428,7 @@ async fn the_functions_run_under_exactly_the_templates_policies() {
             .messages
             .unwrap_or_default()
             .iter()
-            .map(|m| {
-                let mut record = fixture("sqs-event.json")["Records"][0].clone();
-                record["messageId"] = json!(m.message_id().unwrap());
-                record["receiptHandle"] = json!(m.receipt_handle().unwrap());
-                record["body"] = json!(m.body().unwrap());
-                record["eventSourceARN"] = json!(made.queue_arn);
-                record
-            })
+            .map(|m| sqs_record(m, &made.queue_arn))
             .collect();
         if records.is_empty() {
             continue;
@@ -494,11 +478,7 @@ async fn the_functions_run_under_exactly_the_templates_policies() {
             break m;
         }
     };
-    let mut record = fixture("sqs-event.json")["Records"][0].clone();
-    record["messageId"] = json!(message.message_id().unwrap());
-    record["receiptHandle"] = json!(message.receipt_handle().unwrap());
-    record["body"] = json!(message.body().unwrap());
-    record["eventSourceARN"] = json!(made.queue_arn);
+    let record = sqs_record(&message, &made.queue_arn);
     let invocation = handle_badge_event(
         &denied,
         &badge_clients.sqs,

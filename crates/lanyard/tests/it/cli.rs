@@ -331,8 +331,30 @@ async fn desk_commands_work_beside_a_running_server() {
     assert!(listed.starts_with("Door A\t"), "{listed}");
     assert!(!listed.contains(&token), "tokens are never listed");
 
+    // A check-in first, so the server has the token in memory when the
+    // command line revokes it beside the running server.
+    let checkin = |token: String| {
+        let client = app.client.clone();
+        let url = app.url("/api/checkins");
+        async move {
+            let res = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&serde_json::json!({ "code": "AAAA-BBBB-CCCC-DDDD" }))
+                .send()
+                .await
+                .unwrap();
+            res.status().as_u16()
+        }
+    };
+    assert_eq!(
+        checkin(token.clone()).await,
+        404,
+        "an unknown code, from a valid desk"
+    );
     let (ok, _, stderr) = run(&["revoke", "Door A"]);
     assert!(ok, "{stderr}");
+    assert_eq!(checkin(token.clone()).await, 401);
     assert_eq!(desk(token).await.0, 401);
     let (ok, _, stderr) = run(&["revoke", "Door A"]);
     assert!(!ok);
