@@ -239,6 +239,7 @@ fn assert_no_stray_files(data_dir: &std::path::Path) {
                 "lanyard.sqlite",
                 "lanyard.sqlite-wal",
                 "lanyard.sqlite-shm",
+                "lanyard.sqlite-desks",
                 "lanyard.lock",
                 "objects"
             ]
