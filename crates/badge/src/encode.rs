@@ -1,4 +1,4 @@
-//! Pixels and drawings into file bytes: PNG (RGB or palette), JPEG, PDF.
+//! Pixels into file bytes: PNG (RGB or palette) and JPEG.
 
 use crate::error::BadgeError;
 use crate::surface::{Canvas, Indexed};
@@ -65,19 +65,4 @@ pub(crate) fn encode_jpeg(canvas: &Canvas) -> Result<Vec<u8>, BadgeError> {
         .encode(&canvas.data, w, h, jpeg_encoder::ColorType::Rgb)
         .map_err(err)?;
     Ok(out)
-}
-
-pub(crate) fn encode_pdf(tree: &usvg::Tree) -> Result<Vec<u8>, BadgeError> {
-    // usvg works in CSS pixels (96 per inch); PDF pages are in points.
-    let page = svg2pdf::PageOptions { dpi: 96.0 };
-    // Text as outlines: embedded font subsets are not byte-for-byte repeatable,
-    // and a badge needs no selectable text.
-    let conversion = svg2pdf::ConversionOptions {
-        embed_text: false,
-        ..Default::default()
-    };
-    svg2pdf::to_pdf(tree, conversion, page).map_err(|e| BadgeError::Encode {
-        format: "pdf",
-        reason: e.to_string(),
-    })
 }

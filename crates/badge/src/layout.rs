@@ -47,6 +47,40 @@ pub struct Wrap {
     pub limit: f32,
 }
 
+/// The box the logo is fitted in: it keeps its proportions, is as large as
+/// the box allows, centred vertically, and centred or flush left.
+#[derive(Debug, Clone, Copy)]
+pub struct LogoSlot {
+    pub x: f32,
+    pub y: f32,
+    pub width: f32,
+    pub height: f32,
+    pub centred: bool,
+}
+
+impl LogoSlot {
+    /// Where a logo `width` × `height` (in any unit) lands: x, y, width,
+    /// height, as `preserveAspectRatio="xMinYMid meet"` (or `xMidYMid`) puts it.
+    pub fn fit(&self, width: f32, height: f32) -> (f32, f32, f32, f32) {
+        let scale = (self.width / width).min(self.height / height);
+        let (w, h) = (width * scale, height * scale);
+        let x = if self.centred {
+            self.x + (self.width - w) / 2.0
+        } else {
+            self.x
+        };
+        (x, self.y + (self.height - h) / 2.0, w, h)
+    }
+
+    fn align(&self) -> &'static str {
+        if self.centred {
+            "xMidYMid meet"
+        } else {
+            "xMinYMid meet"
+        }
+    }
+}
+
 /// Line height as a multiple of the size.
 const LEADING: f32 = 1.2;
 /// How far above the baseline capitals reach, and below it descenders, as
@@ -67,6 +101,7 @@ pub struct Geometry {
     pub company: TextSlot,
     pub title: TextSlot,
     pub subtitle: Option<TextSlot>,
+    pub logo: LogoSlot,
     /// The square the QR code (quiet zone included) is drawn in.
     pub qr_x: f32,
     pub qr_y: f32,
@@ -102,6 +137,13 @@ impl Geometry {
                     bold: false,
                     wrap: None,
                 }),
+                logo: LogoSlot {
+                    x: 5.0,
+                    y: 4.6,
+                    width: 18.0,
+                    height: 9.0,
+                    centred: false,
+                },
                 name: TextSlot {
                     x: 5.0,
                     y: 30.0,
@@ -165,6 +207,13 @@ impl Geometry {
                     wrap: None,
                 },
                 subtitle: None,
+                logo: LogoSlot {
+                    x: 200.0,
+                    y: 0.0,
+                    width: 180.0,
+                    height: 90.0,
+                    centred: true,
+                },
                 company: TextSlot {
                     x: 150.0,
                     y: 182.0,
@@ -208,12 +257,14 @@ pub fn svg_close(out: &mut String) {
 }
 
 /// The conference's layer: background, accent bands, logo, title, subtitle.
+/// Without `logo`, the logo is left for the caller to draw (PDFs do).
 pub fn static_layer(
     out: &mut String,
     glyphs: &GlyphRaster,
     preset: Preset,
     g: &Geometry,
     theme: &Theme,
+    logo: bool,
 ) {
     let accent = theme.accent;
     let _ = write!(
@@ -221,21 +272,25 @@ pub fn static_layer(
         r##"<rect width="{}" height="{}" fill="#ffffff"/>"##,
         g.width, g.height
     );
-    match preset {
-        Preset::Id1 => {
-            let _ = write!(
-                out,
-                r#"<rect width="{w}" height="2.2" fill="{accent}"/><rect y="{y}" width="{w}" height="1.8" fill="{accent}"/><image x="5" y="4.6" width="18" height="9" preserveAspectRatio="xMinYMid meet" xlink:href="{LOGO_HREF}"/>"#,
-                w = g.width,
-                y = g.height - 1.8,
-            );
-        }
-        Preset::Original => {
-            let _ = write!(
-                out,
-                r#"<image x="200" y="0" width="180" height="90" preserveAspectRatio="xMidYMid meet" xlink:href="{LOGO_HREF}"/>"#
-            );
-        }
+    if preset == Preset::Id1 {
+        let _ = write!(
+            out,
+            r#"<rect width="{w}" height="2.2" fill="{accent}"/><rect y="{y}" width="{w}" height="1.8" fill="{accent}"/>"#,
+            w = g.width,
+            y = g.height - 1.8,
+        );
+    }
+    if logo {
+        let slot = g.logo;
+        let _ = write!(
+            out,
+            r#"<image x="{}" y="{}" width="{}" height="{}" preserveAspectRatio="{}" xlink:href="{LOGO_HREF}"/>"#,
+            slot.x,
+            slot.y,
+            slot.width,
+            slot.height,
+            slot.align(),
+        );
     }
     let mut defs = GlyphDefs::new("lt");
     let title = block(glyphs, &g.title, &theme.title);

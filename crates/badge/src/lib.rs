@@ -13,7 +13,7 @@
 //! | marks | `qr`, `glyphs` | QR symbols and shaped text, drawn onto a surface |
 //! | resources | `fonts` | the bundled fonts, parsed once |
 //! | page | `layout` | a badge's geometry and SVG |
-//! | bytes | `encode` | PNG, JPEG and PDF encoders |
+//! | bytes | `encode`, `pdf` | PNG and JPEG encoders; PDF objects (a conference's layer with its logo, a one-badge page) |
 //! | renderer | `render` | [`BadgeRenderer`]: all of the above, per conference |
 //! | print runs | `sheet`, `print` | label stock, and [`PrintRun`]: many badges in one PDF |
 
@@ -24,6 +24,7 @@ mod format;
 mod glyphs;
 mod layout;
 mod payload;
+mod pdf;
 mod print;
 mod qr;
 mod render;

@@ -6,9 +6,11 @@
 //! byte offset of every object written, and the glyphs used so far. Each
 //! conference's layer (background, logo, title) is one form XObject that
 //! every badge of that conference draws; the attendee's name and company
-//! are text in the bundled fonts, each embedded once at the end of the
-//! document as a subset of the glyphs the run used; QR codes are filled
-//! rectangles. The same badges in the same order give the same bytes.
+//! are text, each face embedded once at the end of the document as a subset
+//! of the glyphs the run used (TrueType whole, CFF as its bare program);
+//! faces with CFF2 outlines, which a PDF font cannot carry as they are, are
+//! drawn as paths. QR codes are filled rectangles. The same badges in the
+//! same order give the same bytes.
 //!
 //! `pdf-writer` writes the objects and `subsetter` the font subsets; what is
 //! written here is the part no library offers: placing a page's objects in a
@@ -20,7 +22,7 @@ use std::sync::Arc;
 
 use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, UnicodeCmap};
 use pdf_writer::{Chunk, Content, Filter, Finish, Name, Rect, Ref, Str};
-use rustybuzz::ttf_parser::GlyphId;
+use rustybuzz::ttf_parser::{Face, GlyphId, OutlineBuilder, RawFace, Tag};
 use subsetter::GlyphRemapper;
 
 use crate::error::BadgeError;
@@ -28,6 +30,7 @@ use crate::fonts::Fonts;
 use crate::format::Preset;
 use crate::glyphs::{GlyphRaster, Shaped};
 use crate::layout::{self, Geometry};
+use crate::pdf::Refs;
 use crate::qr::{QrModules, QUIET_ZONE};
 use crate::render::BadgeRenderer;
 use crate::sheet::{PrintOptions, Sheet, BADGE_HEIGHT_MM, BADGE_WIDTH_MM};
@@ -302,26 +305,9 @@ impl<W: Write> PrintRun<W> {
         if let Some((_, name, _)) = self.layers.iter().find(|l| l.0 == renderer.id()) {
             return Ok(name.clone());
         }
-        let tree = renderer.static_tree(Preset::Id1)?;
-        let options = svg2pdf::ConversionOptions {
-            // Outlines: the title is drawn once per document, and outlines
-            // need no font of their own.
-            embed_text: false,
-            ..Default::default()
-        };
-        let (chunk, root) = svg2pdf::to_chunk(&tree, options).map_err(|e| BadgeError::Encode {
-            format: "pdf",
-            reason: e.to_string(),
-        })?;
-        let mut map = BTreeMap::new();
-        let chunk = chunk.renumber(|old| {
-            *map.entry(old).or_insert_with(|| {
-                let id = Ref::new(self.next_ref);
-                self.next_ref += 1;
-                id
-            })
-        });
-        let root = map[&root];
+        let mut refs = Refs(self.next_ref);
+        let (chunk, root) = renderer.pdf_layer(Preset::Id1, &mut refs)?;
+        self.next_ref = refs.0;
         // The chunk's objects follow one another as `N 0 obj … endobj`;
         // their offsets are found from their headers, in order.
         let bytes = chunk.as_bytes();
@@ -345,6 +331,9 @@ impl<W: Write> PrintRun<W> {
 
     fn note_glyphs(&mut self, shaped: &Shaped) {
         for g in &shaped.glyphs {
+            if outlined(&self.glyphs.face(g.face).face) {
+                continue;
+            }
             let font = self.fonts.entry(g.face).or_default();
             font.remapper
                 .get_or_insert_with(GlyphRemapper::new)
@@ -487,7 +476,21 @@ impl<W: Write> PrintRun<W> {
             .capital_height()
             .map(|h| to_pdf(h as f32))
             .unwrap_or(ascent);
-        let data = miniz_oxide::deflate::compress_to_vec_zlib(&subset, 6);
+        // A CFF subset is embedded as its bare CFF program (a CIDFontType0
+        // font); a TrueType one whole (CIDFontType2).
+        let cff = face.tables().cff.is_some();
+        let program = if cff {
+            RawFace::parse(&subset, 0)
+                .ok()
+                .and_then(|raw| raw.table(Tag::from_bytes(b"CFF ")))
+                .ok_or_else(|| BadgeError::Encode {
+                    format: "pdf",
+                    reason: format!("subsetting {}: no CFF table in the subset", loaded.name),
+                })?
+        } else {
+            &subset[..]
+        };
+        let data = miniz_oxide::deflate::compress_to_vec_zlib(program, 6);
 
         let (type0, cid, descriptor, unicode, file) = (
             self.alloc(),
@@ -496,7 +499,11 @@ impl<W: Write> PrintRun<W> {
             self.alloc(),
             self.alloc(),
         );
-        let name = base_font.clone();
+        let name = if cff {
+            format!("{base_font}-Identity-H")
+        } else {
+            base_font.clone()
+        };
         self.object(type0, |chunk, id| {
             chunk
                 .type0_font(id)
@@ -508,18 +515,24 @@ impl<W: Write> PrintRun<W> {
         let name = base_font.clone();
         self.object(cid, |chunk, id| {
             let mut font = chunk.cid_font(id);
-            font.subtype(CidFontType::Type2)
-                .base_font(Name(name.as_bytes()))
-                .system_info(SYSTEM_INFO)
-                .font_descriptor(descriptor)
-                .default_width(0.0)
-                .cid_to_gid_map_predefined(Name(b"Identity"));
+            font.subtype(if cff {
+                CidFontType::Type0
+            } else {
+                CidFontType::Type2
+            })
+            .base_font(Name(name.as_bytes()))
+            .system_info(SYSTEM_INFO)
+            .font_descriptor(descriptor)
+            .default_width(0.0);
+            if !cff {
+                font.cid_to_gid_map_predefined(Name(b"Identity"));
+            }
             font.widths().consecutive(0, widths.iter().copied());
         })?;
         let bold = face.is_bold();
         self.object(descriptor, |chunk, id| {
-            chunk
-                .font_descriptor(id)
+            let mut descriptor = chunk.font_descriptor(id);
+            descriptor
                 .name(Name(base_font.as_bytes()))
                 .flags(FontFlags::NON_SYMBOLIC)
                 .bbox(bbox)
@@ -527,14 +540,22 @@ impl<W: Write> PrintRun<W> {
                 .ascent(ascent)
                 .descent(descent)
                 .cap_height(cap_height)
-                .stem_v(if bold { 140.0 } else { 80.0 })
-                .font_file2(file);
+                .stem_v(if bold { 140.0 } else { 80.0 });
+            if cff {
+                descriptor.font_file3(file);
+            } else {
+                descriptor.font_file2(file);
+            }
         })?;
         self.object(unicode, |chunk, id| {
             chunk.cmap(id, &cmap);
         })?;
         self.object(file, |chunk, id| {
-            chunk.stream(id, &data).filter(Filter::FlateDecode);
+            let mut stream = chunk.stream(id, &data);
+            stream.filter(Filter::FlateDecode);
+            if cff {
+                stream.pair(Name(b"Subtype"), Name(b"CIDFontType0C"));
+            }
         })?;
         Ok(type0)
     }
@@ -566,6 +587,14 @@ impl<W: Write> PrintRun<W> {
     }
 }
 
+/// Whether a face's glyphs are drawn as outlines rather than shown as text
+/// in an embedded font: CFF2 (variable) outlines, which a PDF font cannot
+/// carry without converting them.
+fn outlined(face: &Face<'_>) -> bool {
+    let tables = face.tables();
+    tables.glyf.is_none() && tables.cff.is_none()
+}
+
 /// Draws shaped text with its baseline at `(x, y)`. Glyphs are
 /// shown in runs of one face; where the shaper moved a glyph from where the
 /// font's advance would put it (kerning), the run says so.
@@ -579,27 +608,44 @@ fn draw_text(
     grey: f32,
 ) {
     content.set_fill_gray(grey);
-    content.begin_text();
     let mut i = 0;
     while i < shaped.glyphs.len() {
         let first = shaped.glyphs[i];
+        let end = shaped.glyphs[i..]
+            .iter()
+            .position(|g| g.face != first.face || g.y != first.y)
+            .map_or(shaped.glyphs.len(), |n| i + n);
+        let run = &shaped.glyphs[i..end];
+        i = end;
         let loaded = glyphs.face(first.face);
         let face = &loaded.face;
+        let scale = size / face.units_per_em() as f32;
+        if outlined(face) {
+            for g in run {
+                content.save_state();
+                content.transform([scale, 0.0, 0.0, -scale, x + g.x, y + g.y]);
+                let mut pen = Pen {
+                    content,
+                    at: (0.0, 0.0),
+                };
+                if face.outline_glyph(GlyphId(g.glyph), &mut pen).is_some() {
+                    content.fill_nonzero();
+                }
+                content.restore_state();
+            }
+            continue;
+        }
         let remapper = fonts[&first.face]
             .remapper
             .as_ref()
             .expect("glyphs are noted before they are drawn");
-        let scale = size / face.units_per_em() as f32;
+        content.begin_text();
         content.set_font(Name(font_resource(first.face).as_bytes()), size);
         content.set_text_matrix([1.0, 0.0, 0.0, -1.0, x + first.x, y + first.y]);
         let mut show = content.show_positioned();
         let mut items = show.items();
         let mut pen = first.x;
-        while i < shaped.glyphs.len() {
-            let g = shaped.glyphs[i];
-            if g.face != first.face || g.y != first.y {
-                break;
-            }
+        for g in run {
             // Text space units are thousandths of the font size.
             let shift = (g.x - pen) / size * 1000.0;
             if shift.abs() > 0.01 {
@@ -608,10 +654,52 @@ fn draw_text(
             let cid = remapper.get(g.glyph).unwrap_or(0);
             items.show(Str(&cid.to_be_bytes()));
             pen = g.x + face.glyph_hor_advance(GlyphId(g.glyph)).unwrap_or(0) as f32 * scale;
-            i += 1;
         }
+        items.finish();
+        show.finish();
+        content.end_text();
     }
-    content.end_text();
+}
+
+/// A glyph outline, in font units, as a PDF path.
+struct Pen<'a> {
+    content: &'a mut Content,
+    at: (f32, f32),
+}
+
+impl OutlineBuilder for Pen<'_> {
+    fn move_to(&mut self, x: f32, y: f32) {
+        self.content.move_to(x, y);
+        self.at = (x, y);
+    }
+
+    fn line_to(&mut self, x: f32, y: f32) {
+        self.content.line_to(x, y);
+        self.at = (x, y);
+    }
+
+    fn quad_to(&mut self, x1: f32, y1: f32, x: f32, y: f32) {
+        // A quadratic curve as the cubic that traces it.
+        let (x0, y0) = self.at;
+        self.content.cubic_to(
+            x0 + 2.0 / 3.0 * (x1 - x0),
+            y0 + 2.0 / 3.0 * (y1 - y0),
+            x + 2.0 / 3.0 * (x1 - x),
+            y + 2.0 / 3.0 * (y1 - y),
+            x,
+            y,
+        );
+        self.at = (x, y);
+    }
+
+    fn curve_to(&mut self, x1: f32, y1: f32, x2: f32, y2: f32, x: f32, y: f32) {
+        self.content.cubic_to(x1, y1, x2, y2, x, y);
+        self.at = (x, y);
+    }
+
+    fn close(&mut self) {
+        self.content.close_path();
+    }
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {

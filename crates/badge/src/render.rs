@@ -10,12 +10,13 @@ use std::sync::{Arc, Mutex};
 use resvg::tiny_skia;
 use usvg::{tiny_skia_path::Transform, ImageHrefResolver, ImageKind};
 
-use crate::encode::{encode_jpeg, encode_pdf, encode_png, Raster};
+use crate::encode::{encode_jpeg, encode_png, Raster};
 use crate::error::BadgeError;
 use crate::fonts::Fonts;
 use crate::format::{Format, Preset, MAX_DPI, MIN_DPI};
 use crate::glyphs::GlyphRaster;
 use crate::layout::{self, Geometry, LOGO_HREF};
+use crate::pdf::{self, Refs};
 use crate::qr::{draw_qr, QrModules};
 use crate::surface::{Canvas, Indexed, Surface};
 use crate::theme::{Logo, Rgb, Theme};
@@ -46,8 +47,13 @@ pub struct BadgeRenderer {
     options: usvg::Options<'static>,
     glyphs: Arc<GlyphRaster>,
     theme: Theme,
+    /// The logo, prepared (an SVG's text outlined), and its size.
+    logo: ImageKind,
+    logo_size: (f32, f32),
     /// The conference's layer as SVG to parse (the logo by reference).
     static_layers: HashMap<Preset, String>,
+    /// The same without the logo, for PDFs (which draw it themselves).
+    vector_layers: HashMap<Preset, String>,
     /// The conference's layer as a self-contained SVG document without its
     /// closing tag, and the scale from the preset's units to its pixels.
     static_documents: HashMap<Preset, (String, f32)>,
@@ -65,7 +71,8 @@ impl fmt::Debug for BadgeRenderer {
 
 impl BadgeRenderer {
     pub fn new(fonts: &Fonts, theme: Theme) -> Result<BadgeRenderer, BadgeError> {
-        let logo = prepare_logo(fonts, theme.logo.as_ref())?;
+        let (logo, logo_size) = prepare_logo(fonts, theme.logo.as_ref())?;
+        let resolved = logo.clone();
         let mut options = usvg::Options {
             fontdb: fonts.db.clone(),
             font_family: "NanumGothic".into(),
@@ -75,7 +82,7 @@ impl BadgeRenderer {
         // make the renderer read a file or decode data it was not given here.
         options.image_href_resolver = ImageHrefResolver {
             resolve_data: Box::new(|_, _, _| None),
-            resolve_string: Box::new(move |href, _| (href == LOGO_HREF).then(|| logo.clone())),
+            resolve_string: Box::new(move |href, _| (href == LOGO_HREF).then(|| resolved.clone())),
         };
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let mut renderer = BadgeRenderer {
@@ -83,15 +90,30 @@ impl BadgeRenderer {
             options,
             glyphs: fonts.glyphs.clone(),
             theme,
+            logo,
+            logo_size,
             static_layers: HashMap::new(),
+            vector_layers: HashMap::new(),
             static_documents: HashMap::new(),
             backgrounds: Mutex::new(HashMap::new()),
         };
         for preset in [Preset::Id1, Preset::Original] {
             let g = renderer.geometry(preset);
-            let mut layer = String::new();
-            layout::static_layer(&mut layer, &renderer.glyphs, preset, &g, &renderer.theme);
-            renderer.static_layers.insert(preset, layer);
+            for (logo, layers) in [
+                (true, &mut renderer.static_layers),
+                (false, &mut renderer.vector_layers),
+            ] {
+                let mut layer = String::new();
+                layout::static_layer(
+                    &mut layer,
+                    &renderer.glyphs,
+                    preset,
+                    &g,
+                    &renderer.theme,
+                    logo,
+                );
+                layers.insert(preset, layer);
+            }
             let tree = renderer.static_tree(preset)?;
             let mut document = tree.to_string(&Default::default());
             let end = document.rfind("</svg>").unwrap_or(document.len());
@@ -111,13 +133,64 @@ impl BadgeRenderer {
     }
 
     /// The conference's layer alone (background, logo, title), parsed.
-    pub(crate) fn static_tree(&self, preset: Preset) -> Result<usvg::Tree, BadgeError> {
+    fn static_tree(&self, preset: Preset) -> Result<usvg::Tree, BadgeError> {
         let g = self.geometry(preset);
         let mut svg = String::new();
         layout::svg_open(&mut svg, &g);
         svg.push_str(&self.static_layers[&preset]);
         layout::svg_close(&mut svg);
         self.parse(&svg)
+    }
+
+    /// The conference's layer as one PDF form XObject in the unit square.
+    pub(crate) fn pdf_layer(
+        &self,
+        preset: Preset,
+        refs: &mut Refs,
+    ) -> Result<(pdf_writer::Chunk, pdf_writer::Ref), BadgeError> {
+        let g = self.geometry(preset);
+        let mut svg = String::new();
+        layout::svg_open(&mut svg, &g);
+        svg.push_str(&self.vector_layers[&preset]);
+        layout::svg_close(&mut svg);
+        pdf::layer(
+            &self.parse(&svg)?,
+            Some((&self.logo, self.logo_box(&g))),
+            refs,
+        )
+    }
+
+    /// The badge as a one-page PDF of its size.
+    fn pdf(
+        &self,
+        badge: &Badge<'_>,
+        qr: &QrModules,
+        preset: Preset,
+    ) -> Result<Vec<u8>, BadgeError> {
+        let g = self.geometry(preset);
+        let mut svg = String::with_capacity(16 * 1024);
+        layout::svg_open(&mut svg, &g);
+        svg.push_str(&self.vector_layers[&preset]);
+        self.attendee_layer(&mut svg, &g, badge, qr);
+        layout::svg_close(&mut svg);
+        let tree = self.parse(&svg)?;
+        let mut refs = Refs(1);
+        let (form, root) = pdf::layer(&tree, Some((&self.logo, self.logo_box(&g))), &mut refs)?;
+        // usvg works in CSS pixels (96 per inch); PDF pages are in points.
+        let size = tree.size();
+        Ok(pdf::document(
+            form,
+            root,
+            &mut refs,
+            size.width() * 0.75,
+            size.height() * 0.75,
+        ))
+    }
+
+    /// Where the logo lands, as fractions of the badge from its top-left.
+    fn logo_box(&self, g: &Geometry) -> pdf::LogoBox {
+        let (x, y, w, h) = g.logo.fit(self.logo_size.0, self.logo_size.1);
+        (x / g.width, y / g.height, w / g.width, h / g.height)
     }
 
     fn geometry(&self, preset: Preset) -> Geometry {
@@ -144,7 +217,7 @@ impl BadgeRenderer {
                 (Raster::Indexed(_), _) => unreachable!("JPEG is drawn in RGB"),
             },
             Format::Svg => Ok(self.svg_document(badge, &qr, preset).into_bytes()),
-            Format::Pdf => encode_pdf(&self.vector_tree(badge, &qr, preset)?),
+            Format::Pdf => self.pdf(badge, &qr, preset),
         }
     }
 
@@ -157,22 +230,6 @@ impl BadgeRenderer {
             png: encode_png(&raster, dpi)?,
             svg: self.svg_document(badge, &qr, preset).into_bytes(),
         })
-    }
-
-    /// The whole badge, parsed (for PDF).
-    fn vector_tree(
-        &self,
-        badge: &Badge<'_>,
-        qr: &QrModules,
-        preset: Preset,
-    ) -> Result<usvg::Tree, BadgeError> {
-        let g = self.geometry(preset);
-        let mut svg = String::with_capacity(16 * 1024);
-        layout::svg_open(&mut svg, &g);
-        svg.push_str(&self.static_layers[&preset]);
-        self.attendee_layer(&mut svg, &g, badge, qr);
-        layout::svg_close(&mut svg);
-        self.parse(&svg)
     }
 
     /// The badge as an SVG file: the conference's layer as usvg wrote it
@@ -338,21 +395,26 @@ fn device_transform(tree: &usvg::Tree, pixmap: &tiny_skia::Pixmap) -> Transform 
     )
 }
 
-fn prepare_logo(fonts: &Fonts, logo: Option<&Logo>) -> Result<ImageKind, BadgeError> {
+/// The logo as usvg resolves it, and its size in pixels (PNG) or user units (SVG).
+fn prepare_logo(fonts: &Fonts, logo: Option<&Logo>) -> Result<(ImageKind, (f32, f32)), BadgeError> {
     match logo {
         Some(Logo::Png(bytes)) => {
             let decoder = png::Decoder::new(std::io::Cursor::new(bytes.as_slice()));
-            decoder
+            let reader = decoder
                 .read_info()
                 .map_err(|e| BadgeError::InvalidLogo(e.to_string()))?;
-            Ok(ImageKind::PNG(Arc::new(bytes.clone())))
+            let (w, h) = reader.info().size();
+            Ok((
+                ImageKind::PNG(Arc::new(bytes.clone())),
+                (w as f32, h as f32),
+            ))
         }
         Some(Logo::Svg(bytes)) => parse_logo_svg(fonts, bytes),
         None => parse_logo_svg(fonts, DEFAULT_LOGO),
     }
 }
 
-fn parse_logo_svg(fonts: &Fonts, bytes: &[u8]) -> Result<ImageKind, BadgeError> {
+fn parse_logo_svg(fonts: &Fonts, bytes: &[u8]) -> Result<(ImageKind, (f32, f32)), BadgeError> {
     let options = usvg::Options {
         fontdb: fonts.db.clone(),
         // A logo may not pull in other files or images.
@@ -362,9 +424,16 @@ fn parse_logo_svg(fonts: &Fonts, bytes: &[u8]) -> Result<ImageKind, BadgeError> 
         },
         ..usvg::Options::default()
     };
-    usvg::Tree::from_data(bytes, &options)
-        .map(ImageKind::SVG)
-        .map_err(|e| BadgeError::InvalidLogo(e.to_string()))
+    let invalid = |e: usvg::Error| BadgeError::InvalidLogo(e.to_string());
+    let tree = usvg::Tree::from_data(bytes, &options).map_err(invalid)?;
+    // The logo's text, set in the bundled fonts, becomes outlines once, here:
+    // usvg writes text as paths. The PDF writer then meets paths only, and is
+    // built without text support (which would add a second font toolkit to
+    // every build).
+    let outlined = usvg::Tree::from_str(&tree.to_string(&usvg::WriteOptions::default()), &options)
+        .map_err(invalid)?;
+    let size = (outlined.size().width(), outlined.size().height());
+    Ok((ImageKind::SVG(outlined), size))
 }
 
 /// A conference's layer rastered at one size: RGB and (when it has at most

@@ -6,7 +6,8 @@ use std::path::Path;
 use std::process::Command;
 
 use lanyard_badge::{
-    Badge, BadgeRenderer, Fonts, Payload, PrintOptions, PrintRun, Sheet, Theme, DEFAULT_ACCENT,
+    Badge, BadgeRenderer, FontSources, Fonts, Format, Logo, Payload, Preset, PrintOptions,
+    PrintRun, Sheet, Theme, DEFAULT_ACCENT,
 };
 
 const DPI: f32 = 300.0;
@@ -102,6 +103,174 @@ fn raster(pdf: &[u8], dir: &Path) -> Vec<image::GrayImage> {
         .iter()
         .map(|p| image::open(p).unwrap().to_luma8())
         .collect()
+}
+
+/// A logo whose white lettering is SVG text, set in a bundled font.
+const LETTERED_LOGO: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" width="200" height="100"><rect width="200" height="100" rx="12" fill="#1a4fd8"/><text x="100" y="72" font-family="DejaVu Sans" font-weight="bold" font-size="64" text-anchor="middle" fill="#ffffff">LOGO</text></svg>"##;
+
+/// The logo (lanyard's own, a PNG with transparency, an SVG with text) is
+/// drawn in both PDFs, a badge's own and a print run, where the PNG puts it
+/// and as it looks there: pixels in its slot compared with the PNG's.
+#[test]
+fn logos_in_pdfs_look_as_in_pngs() {
+    let fonts = Fonts::bundled();
+    let png_logo = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/logo.png"
+    ))
+    .unwrap();
+    let sheet = Sheet::builtin().remove(0);
+    let person = &people(1)[0];
+    let badge = Badge {
+        name: &person.name,
+        company: person.company.as_deref(),
+        payload: &person.payload,
+    };
+    for (what, logo) in [
+        ("lanyard's logo", None),
+        ("a PNG logo", Some(Logo::from_bytes(png_logo))),
+        (
+            "a lettered SVG logo",
+            Some(Logo::from_bytes(LETTERED_LOGO.into())),
+        ),
+    ] {
+        let theme = Theme {
+            title: "Serverless web project".into(),
+            accent: DEFAULT_ACCENT,
+            subtitle: None,
+            logo,
+        };
+        let r = BadgeRenderer::new(&fonts, theme).unwrap();
+        let png = r
+            .render(&badge, Preset::Id1, Format::Png, Some(300))
+            .unwrap();
+        let expected = image::load_from_memory(&png).unwrap().to_luma8();
+        let dir = tempfile::tempdir().unwrap();
+        let pdf = r.render(&badge, Preset::Id1, Format::Pdf, None).unwrap();
+        let own = raster(&pdf, dir.path()).remove(0);
+        let dir = tempfile::tempdir().unwrap();
+        let run = raster(
+            &print(
+                &fonts,
+                &[r],
+                &sheet,
+                PrintOptions::default(),
+                std::slice::from_ref(person),
+            ),
+            dir.path(),
+        )
+        .remove(0);
+        // The logo's slot on an ID-1 badge, a pixel inside its edges.
+        let (x0, y0, x1, y1) = (
+            px(5.0) as u32 + 1,
+            px(4.6) as u32 + 1,
+            px(23.0) as u32 - 1,
+            px(13.6) as u32 - 1,
+        );
+        let inked = (x0..x1)
+            .flat_map(|x| (y0..y1).map(move |y| (x, y)))
+            .filter(|&(x, y)| expected.get_pixel(x, y).0[0] < 160)
+            .count();
+        assert!(
+            inked > 200,
+            "{what}: the PNG shows the logo ({inked} dark pixels)"
+        );
+        let (bx, by) = sheet.badge_origin(0);
+        for (pdf, name, (dx, dy)) in [
+            (&own, "badge PDF", (0, 0)),
+            (&run, "print run", (px(bx) as u32, px(by) as u32)),
+        ] {
+            let mut total = 0u64;
+            let mut count = 0u64;
+            for x in x0..x1 {
+                for y in y0..y1 {
+                    let a = expected.get_pixel(x, y).0[0] as i64;
+                    let b = pdf.get_pixel(x + dx, y + dy).0[0] as i64;
+                    total += (a - b).unsigned_abs();
+                    count += 1;
+                }
+            }
+            let mean = total as f64 / count as f64;
+            assert!(
+                mean < 10.0,
+                "{what} in the {name}: mean difference {mean:.1} of 255"
+            );
+        }
+    }
+}
+
+/// Names in a configured font with CFF outlines (shown as text, its subset
+/// embedded as a CFF program) and one with CFF2 outlines (drawn as paths)
+/// print as the PNG shows them.
+#[test]
+fn names_in_cff_and_cff2_fonts_print_as_in_pngs() {
+    let sheet = Sheet::builtin().remove(0);
+    let name = "Ann \u{e000}\u{e001}\u{e002}";
+    let payload = Payload::ticket("7QX4-M2KD-9HZ1-0001");
+    let badge = Badge {
+        name,
+        company: None,
+        payload: &payload,
+    };
+    assert_eq!(
+        Fonts::bundled().missing(name).len(),
+        3,
+        "no bundled face has them"
+    );
+    for file in ["test-cff.otf", "test-cff2.otf"] {
+        let fonts = Fonts::load(&FontSources {
+            files: vec![Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures")
+                .join(file)],
+            installed: false,
+        })
+        .unwrap();
+        assert!(fonts.missing(name).is_empty(), "{file} covers the name");
+        let r = renderer(&fonts, "Serverless web project");
+        let png = r
+            .render(&badge, Preset::Id1, Format::Png, Some(300))
+            .unwrap();
+        let expected = image::load_from_memory(&png).unwrap().to_luma8();
+        let dir = tempfile::tempdir().unwrap();
+        let person = Person {
+            name: name.into(),
+            company: None,
+            payload: payload.clone(),
+        };
+        let pdf = print(&fonts, &[r], &sheet, PrintOptions::default(), &[person]);
+        let run = raster(&pdf, dir.path()).remove(0);
+        // The name's slot: left of the QR code, above the company.
+        let (x0, y0, x1, y1) = (
+            px(4.0) as u32,
+            px(16.0) as u32,
+            px(49.0) as u32,
+            px(33.0) as u32,
+        );
+        let (bx, by) = sheet.badge_origin(0);
+        let (dx, dy) = (px(bx) as u32, px(by) as u32);
+        let (mut inked, mut total, mut count) = (0u64, 0u64, 0u64);
+        for x in x0..x1 {
+            for y in y0..y1 {
+                let a = expected.get_pixel(x, y).0[0] as i64;
+                let b = run.get_pixel(x + dx, y + dy).0[0] as i64;
+                inked += u64::from(a < 128);
+                total += (a - b).unsigned_abs();
+                count += 1;
+            }
+        }
+        let mean = total as f64 / count as f64;
+        assert!(
+            inked > 2000,
+            "{file}: the PNG shows the name ({inked} dark pixels)"
+        );
+        assert!(mean < 10.0, "{file}: mean difference {mean:.1} of 255");
+        let text = String::from_utf8_lossy(&pdf);
+        assert_eq!(
+            text.contains("/FontFile3"),
+            file == "test-cff.otf",
+            "{file}"
+        );
+    }
 }
 
 fn px(mm: f32) -> f32 {
