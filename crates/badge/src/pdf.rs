@@ -40,29 +40,23 @@ fn err(reason: impl ToString) -> BadgeError {
 /// square (as svg2pdf's own are). Returns the objects and the form's number.
 pub(crate) fn layer(
     tree: &usvg::Tree,
-    logo: Option<(&ImageKind, LogoBox)>,
+    (logo, (x, y, w, h)): (&ImageKind, LogoBox),
     refs: &mut Refs,
 ) -> Result<(Chunk, Ref), BadgeError> {
     let mut chunk = Chunk::new();
     let drawing = vector(tree, &mut chunk, refs)?;
+    let picture = match logo {
+        ImageKind::SVG(logo) => vector(logo, &mut chunk, refs)?,
+        ImageKind::PNG(bytes) => png(bytes, &mut chunk, refs)?,
+        _ => return Err(err("a logo is PNG or SVG")),
+    };
     let mut content = Content::new();
     content.x_object(Name(b"D"));
-    let picture = match logo {
-        Some((kind, (x, y, w, h))) => {
-            let picture = match kind {
-                ImageKind::SVG(logo) => vector(logo, &mut chunk, refs)?,
-                ImageKind::PNG(bytes) => png(bytes, &mut chunk, refs)?,
-                _ => return Err(err("a logo is PNG or SVG")),
-            };
-            // The unit square has y up; the box is measured from the top.
-            content.save_state();
-            content.transform([w, 0.0, 0.0, h, x, 1.0 - y - h]);
-            content.x_object(Name(b"L"));
-            content.restore_state();
-            Some(picture)
-        }
-        None => None,
-    };
+    // The unit square has y up; the box is measured from the top.
+    content.save_state();
+    content.transform([w, 0.0, 0.0, h, x, 1.0 - y - h]);
+    content.x_object(Name(b"L"));
+    content.restore_state();
     let id = refs.next();
     let content = content.finish();
     let mut form = chunk.form_xobject(id, &content);
@@ -70,9 +64,7 @@ pub(crate) fn layer(
     let mut resources = form.resources();
     let mut xobjects = resources.x_objects();
     xobjects.pair(Name(b"D"), drawing);
-    if let Some(picture) = picture {
-        xobjects.pair(Name(b"L"), picture);
-    }
+    xobjects.pair(Name(b"L"), picture);
     xobjects.finish();
     resources.finish();
     form.finish();

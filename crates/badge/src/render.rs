@@ -153,11 +153,7 @@ impl BadgeRenderer {
         layout::svg_open(&mut svg, &g);
         svg.push_str(&self.vector_layers[&preset]);
         layout::svg_close(&mut svg);
-        pdf::layer(
-            &self.parse(&svg)?,
-            Some((&self.logo, self.logo_box(&g))),
-            refs,
-        )
+        pdf::layer(&self.parse(&svg)?, (&self.logo, self.logo_box(&g)), refs)
     }
 
     /// The badge as a one-page PDF of its size.
@@ -175,7 +171,7 @@ impl BadgeRenderer {
         layout::svg_close(&mut svg);
         let tree = self.parse(&svg)?;
         let mut refs = Refs(1);
-        let (form, root) = pdf::layer(&tree, Some((&self.logo, self.logo_box(&g))), &mut refs)?;
+        let (form, root) = pdf::layer(&tree, (&self.logo, self.logo_box(&g)), &mut refs)?;
         // usvg works in CSS pixels (96 per inch); PDF pages are in points.
         let size = tree.size();
         Ok(pdf::document(

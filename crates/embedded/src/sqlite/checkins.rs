@@ -252,10 +252,10 @@ impl SqliteStore {
     /// The desk a token hash opens: from the cache when nothing changed the
     /// desks since it was read (see `desk_cache`), else from the database.
     pub(super) async fn desk_by_hash(&self, hash: &str) -> Result<Option<Desk>, StoreError> {
-        if let Some(desk) = self.desks.get(hash) {
-            return Ok(Some(desk));
-        }
-        let marker = self.desks.marker();
+        let marker = match self.desks.get(hash) {
+            Ok(desk) => return Ok(Some(desk)),
+            Err(marker) => marker,
+        };
         let owned = hash.to_owned();
         let desk = self
             .read(move |conn| {

@@ -43,17 +43,18 @@ impl DeskCache {
     }
 
     /// The desk `hash` opens, if the cache holds it and nothing changed the
-    /// desks since; `None` means: ask the database.
-    pub(super) fn get(&self, hash: &str) -> Option<Desk> {
+    /// desks since. Else `Err` with the marker's contents as read here
+    /// (before the caller reads the database), to hand to [`DeskCache::put`].
+    pub(super) fn get(&self, hash: &str) -> Result<Desk, Option<Vec<u8>>> {
         let now = std::fs::read(&self.marker).ok();
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if state.seen != now || now.is_none() {
             // Changed (or never marked): start again from the database.
             state.desks.clear();
-            state.seen = now;
-            return None;
+            state.seen.clone_from(&now);
+            return Err(now);
         }
-        state.desks.get(hash).cloned()
+        state.desks.get(hash).cloned().ok_or(now)
     }
 
     /// Keeps what the database said `hash` opens, unless the desks changed
@@ -65,9 +66,9 @@ impl DeskCache {
         }
     }
 
-    /// The marker's contents now, to hand to [`DeskCache::put`] after a read.
-    pub(super) fn marker(&self) -> Option<Vec<u8>> {
-        std::fs::read(&self.marker).ok()
+    /// Whether the marker exists (a database made before it has none).
+    pub(super) fn marked(&self) -> bool {
+        self.marker.exists()
     }
 
     /// Records a committed change to the desks: this process forgets what it
@@ -115,28 +116,30 @@ mod tests {
         let server = DeskCache::beside(&db);
         let other = DeskCache::beside(&db);
         // Nothing marked yet: nothing is trusted.
-        assert_eq!(server.get("h"), None);
+        let unmarked = server.get("h").unwrap_err();
+        assert_eq!(unmarked, None);
+        server.put("h", desk("Door A"), unmarked);
+        assert!(server.get("h").is_err());
         server.changed();
-        assert_eq!(server.get("h"), None);
-        let before = server.marker();
+        let before = server.get("h").unwrap_err();
         server.put("h", desk("Door A"), before);
-        assert_eq!(server.get("h"), Some(desk("Door A")));
+        assert_eq!(server.get("h"), Ok(desk("Door A")));
         // Another process revokes: the server's next lookup asks the database.
         other.changed();
-        assert_eq!(server.get("h"), None);
+        assert!(server.get("h").is_err());
         // A read that raced a change is not kept.
-        let stale = server.marker();
-        assert_eq!(server.get("h"), None);
+        let stale = server.get("h").unwrap_err();
         other.changed();
         server.put("h", desk("Door A"), stale);
-        assert_eq!(server.get("h"), None);
+        assert!(server.get("h").is_err());
     }
 
     #[test]
     fn without_a_marker_nothing_is_kept() {
         let dir = tempfile::tempdir().unwrap();
         let cache = DeskCache::beside(&dir.path().join("lanyard.sqlite"));
-        cache.put("h", desk("Door A"), cache.marker());
-        assert_eq!(cache.get("h"), None);
+        let marker = cache.get("h").unwrap_err();
+        cache.put("h", desk("Door A"), marker);
+        assert!(cache.get("h").is_err());
     }
 }

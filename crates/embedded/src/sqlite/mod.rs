@@ -121,7 +121,7 @@ impl SqliteStore {
         let readers = r2d2::Pool::builder().max_size(8).build(manager)?;
 
         let desks = desk_cache::DeskCache::beside(&path);
-        if desks.marker().is_none() {
+        if !desks.marked() {
             // A database from before the marker: start one.
             desks.changed();
         }
