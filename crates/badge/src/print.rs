@@ -67,7 +67,7 @@ pub struct PrintRun<W: Write> {
     sheet: Sheet,
     options: PrintOptions,
     glyphs: Arc<GlyphRaster>,
-    next_ref: i32,
+    refs: Refs,
     /// Every object written: its number and where it starts.
     offsets: Vec<(Ref, u64)>,
     catalog: Ref,
@@ -102,7 +102,7 @@ impl<W: Write> PrintRun<W> {
             sheet: sheet.clone(),
             options,
             glyphs: fonts.glyphs.clone(),
-            next_ref: 1,
+            refs: Refs(1),
             offsets: Vec::new(),
             catalog: Ref::new(1),
             page_tree: Ref::new(1),
@@ -278,9 +278,7 @@ impl<W: Write> PrintRun<W> {
     }
 
     fn alloc(&mut self) -> Ref {
-        let id = Ref::new(self.next_ref);
-        self.next_ref += 1;
-        id
+        self.refs.next()
     }
 
     fn write(&mut self, bytes: &[u8]) -> Result<(), BadgeError> {
@@ -305,9 +303,7 @@ impl<W: Write> PrintRun<W> {
         if let Some((_, name, _)) = self.layers.iter().find(|l| l.0 == renderer.id()) {
             return Ok(name.clone());
         }
-        let mut refs = Refs(self.next_ref);
-        let (chunk, root) = renderer.pdf_layer(Preset::Id1, &mut refs)?;
-        self.next_ref = refs.0;
+        let (chunk, root) = renderer.pdf_layer(Preset::Id1, &mut self.refs)?;
         // The chunk's objects follow one another as `N 0 obj … endobj`;
         // their offsets are found from their headers, in order.
         let bytes = chunk.as_bytes();
@@ -563,7 +559,7 @@ impl<W: Write> PrintRun<W> {
     fn write_xref(&mut self) -> Result<(), BadgeError> {
         let mut offsets = std::mem::take(&mut self.offsets);
         offsets.sort_by_key(|(id, _)| id.get());
-        let size = self.next_ref;
+        let size = self.refs.0;
         let start = self.written;
         let mut table = Vec::with_capacity(32 + 20 * size as usize);
         write!(table, "xref\n0 {size}\n0000000000 65535 f\r\n")?;

@@ -134,10 +134,19 @@ impl BadgeRenderer {
 
     /// The conference's layer alone (background, logo, title), parsed.
     fn static_tree(&self, preset: Preset) -> Result<usvg::Tree, BadgeError> {
+        self.layer_tree(preset, &self.static_layers)
+    }
+
+    /// One of the layer strings `layers` keeps for `preset`, as a parsed SVG.
+    fn layer_tree(
+        &self,
+        preset: Preset,
+        layers: &HashMap<Preset, String>,
+    ) -> Result<usvg::Tree, BadgeError> {
         let g = self.geometry(preset);
         let mut svg = String::new();
         layout::svg_open(&mut svg, &g);
-        svg.push_str(&self.static_layers[&preset]);
+        svg.push_str(&layers[&preset]);
         layout::svg_close(&mut svg);
         self.parse(&svg)
     }
@@ -148,12 +157,9 @@ impl BadgeRenderer {
         preset: Preset,
         refs: &mut Refs,
     ) -> Result<(pdf_writer::Chunk, pdf_writer::Ref), BadgeError> {
-        let g = self.geometry(preset);
-        let mut svg = String::new();
-        layout::svg_open(&mut svg, &g);
-        svg.push_str(&self.vector_layers[&preset]);
-        layout::svg_close(&mut svg);
-        pdf::layer(&self.parse(&svg)?, (&self.logo, self.logo_box(&g)), refs)
+        let tree = self.layer_tree(preset, &self.vector_layers)?;
+        let logo = (&self.logo, self.logo_box(&self.geometry(preset)));
+        pdf::layer(&tree, logo, refs)
     }
 
     /// The badge as a one-page PDF of its size.
@@ -356,11 +362,7 @@ impl BadgeRenderer {
             BadgeError::Layout(format!("cannot allocate {width}×{height} pixels"))
         })?;
         pixmap.fill(tiny_skia::Color::WHITE);
-        let mut svg = String::new();
-        layout::svg_open(&mut svg, g);
-        svg.push_str(&self.static_layers[&preset]);
-        layout::svg_close(&mut svg);
-        let tree = self.parse(&svg)?;
+        let tree = self.static_tree(preset)?;
         resvg::render(
             &tree,
             device_transform(&tree, &pixmap),
