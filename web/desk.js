@@ -16,7 +16,8 @@ const BATCH_BYTES = 12000;
 
 let lang = pickLanguage(localStorage.getItem(LANG_KEY), navigator.languages);
 let conferences = [];
-let lastBadgeUrl = null;
+/** The last person shown, whose badge "print" fetches (desks never hold badge links). */
+let lastPrintable = null;
 let lastResult = null;
 
 // Scan-to-result times of camera scans (milliseconds), newest last.
@@ -151,9 +152,9 @@ function showCheckin(body) {
       detail,
     );
   }
-  lastBadgeUrl = r.badge?.url || null;
-  $("print-last").disabled = !lastBadgeUrl;
-  if (body.result === "checked_in" && $("auto-print").checked && lastBadgeUrl) printBadge(lastBadgeUrl);
+  lastPrintable = r.badge ? { user_id: r.user_id, type: r.type } : null;
+  $("print-last").disabled = !lastPrintable;
+  if (body.result === "checked_in" && $("auto-print").checked && lastPrintable) printBadge(lastPrintable);
 }
 
 // ---- Scans and the offline queue -------------------------------------------
@@ -480,7 +481,7 @@ function setupWalkIn() {
     status.textContent = t("submitting");
     let res;
     try {
-      res = await api("/api/registrations", {
+      res = await api("/api/checkins/walk-ins", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify(data),
@@ -490,10 +491,12 @@ function setupWalkIn() {
       return;
     }
     if (res.status === 201) {
-      status.textContent = t("deskWalkInDone", { name: res.body.user_name });
+      status.textContent = t("deskWalkInDone", { name: res.body.registration.user_name });
       form.reset();
       fillConferences();
-      await scan({ user_id: res.body.user_id, type: res.body.type });
+      showCheckin(res.body);
+    } else if (res.status === 401) {
+      openDesk();
     } else if (res.status === 409) {
       status.textContent = t("duplicate");
     } else {
@@ -504,31 +507,39 @@ function setupWalkIn() {
 
 // ---- Printing -----------------------------------------------------------------
 
-/** Prints a badge once it is ready (a walk-in's is made in a moment). */
-async function printBadge(url) {
+/** Prints a person's badge once it is ready (a walk-in's is made in a moment). */
+async function printBadge(who) {
+  const path = `/api/registrations/${encodeURIComponent(who.user_id)}/${encodeURIComponent(who.type)}/badge?format=png`;
   for (let i = 0; i < 40; i++) {
     let res;
     try {
-      res = await api(url);
+      res = await fetch(path, { headers: { Authorization: `Bearer ${token()}` } });
     } catch {
       return;
     }
-    if (res.status === 200 && res.body.status === "ready") {
+    if (res.status === 200) {
+      // The file needs the desk's token, so it is read here and shown as data.
+      const blob = await res.blob();
+      const src = await new Promise((resolve) => {
+        const reader = new FileReader();
+        reader.onload = () => resolve(reader.result);
+        reader.readAsDataURL(blob);
+      });
       const img = $("print-img");
       img.onload = () => {
         document.body.classList.add("printing-badge");
         window.print();
       };
-      img.src = res.body.png;
+      img.src = src;
       return;
     }
-    if (res.status !== 200 || res.body.status === "failed") return;
+    if (res.status !== 404) return;
     await new Promise((r) => setTimeout(r, 500));
   }
 }
 
 function setupPrint() {
-  $("print-last").addEventListener("click", () => lastBadgeUrl && printBadge(lastBadgeUrl));
+  $("print-last").addEventListener("click", () => lastPrintable && printBadge(lastPrintable));
   $("auto-print").checked = localStorage.getItem(AUTO_PRINT_KEY) === "1";
   $("auto-print").addEventListener("change", (e) => localStorage.setItem(AUTO_PRINT_KEY, e.target.checked ? "1" : "0"));
   window.addEventListener("afterprint", () => document.body.classList.remove("printing-badge"));

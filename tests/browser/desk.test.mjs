@@ -167,6 +167,12 @@ describe("desk", () => {
     assert.equal(stored.checked_in.desk, "Door A");
     assert.equal(stored.contact_on_badge, false);
     assert.equal(await page.isDisabled("#print-last"), false, "its badge can be printed");
+    // Printing fetches the badge with the desk's token (the desk never holds
+    // the attendee's badge link) once it is rendered.
+    await page.evaluate(() => { window.print = () => { window.printed = true; }; });
+    await page.click("#print-last");
+    await page.waitForFunction(() => window.printed === true, null, { timeout: 20000 });
+    assert.match(await page.getAttribute("#print-img", "src"), /^data:image\/png;base64,/);
     await context.close();
   });
 

@@ -143,6 +143,12 @@ pub fn to_item(r: &Registration) -> Item {
     if let Some(badge) = &r.badge {
         item.insert("badge_status".into(), s(badge.status.as_str()));
         item.insert("badge_token".into(), s(badge.token.as_str()));
+        if badge.revision > 0 {
+            item.insert(
+                "badge_revision".into(),
+                AttributeValue::N(badge.revision.to_string()),
+            );
+        }
         if let Some(error) = &badge.error {
             item.insert("badge_error".into(), s(error));
         }
@@ -176,6 +182,24 @@ fn scalar<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
     }
 }
 
+/// A badge's revision: 0 for items from before revisions.
+fn revision_of(item: &Item) -> u64 {
+    item.get("badge_revision")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The condition that an item's badge is at `revision` (items from before
+/// revisions have none, and are at 0).
+fn at_revision(revision: u64) -> &'static str {
+    if revision == 0 {
+        "(attribute_not_exists(badge_revision) OR badge_revision = :rev)"
+    } else {
+        "badge_revision = :rev"
+    }
+}
+
 /// Reads an item, including the original system's (five attributes, no badge).
 fn from_item(item: &Item) -> Result<Registration, String> {
     let field = |name: &str| text(item, name).ok_or_else(|| format!("{name} is missing"));
@@ -188,6 +212,7 @@ fn from_item(item: &Item) -> Result<Registration, String> {
             token,
             error: text(item, "badge_error").map(str::to_owned),
             retry_at: text(item, "badge_retry_at").map(str::to_owned),
+            revision: revision_of(item),
         }),
         _ => None,
     };
@@ -623,7 +648,7 @@ impl RegistrationStore for DynamoStore {
         }
     }
 
-    async fn reset_badge(&self, registration: &Registration) -> Result<bool, StoreError> {
+    async fn reset_badge(&self, registration: &Registration) -> Result<Option<u64>, StoreError> {
         let Some(badge) = &registration.badge else {
             return Err(StoreError::unavailable("a reset badge needs a token"));
         };
@@ -637,7 +662,9 @@ impl RegistrationStore for DynamoStore {
             .expression_attribute_values(":t", s(badge.token.as_str()))
             .expression_attribute_values(":p", s(shard_of(&badge.token)))
             .expression_attribute_values(":now", s(lanyard_domain::registration::now_rfc3339()))
-            .expression_attribute_values(":zero", AttributeValue::N("0".into()));
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .return_values(ReturnValue::UpdatedOld);
         update = update
             .expression_attribute_values(":name", s(registration.person.user_name.as_str()))
             .expression_attribute_values(
@@ -661,11 +688,12 @@ impl RegistrationStore for DynamoStore {
             set.push_str(", ticket_code = :c");
             update = update.expression_attribute_values(":c", s(code.as_str()));
         }
+        // ADD counts the revision atomically; an item without one was at 0.
         let result = update
-            .update_expression(format!("{set}{remove}"))
+            .update_expression(format!("{set}{remove} ADD badge_revision :one"))
             .send()
             .await;
-        Ok(conditional(result)?.is_some())
+        Ok(conditional(result)?.map(|out| out.attributes.as_ref().map_or(0, revision_of)))
     }
 
     async fn finish_badge(
@@ -678,8 +706,12 @@ impl RegistrationStore for DynamoStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key_item(key)))
-            .condition_expression("badge_token = :t")
+            .condition_expression(format!(
+                "badge_token = :t AND {}",
+                at_revision(badge.revision)
+            ))
             .expression_attribute_values(":t", s(badge.token.as_str()))
+            .expression_attribute_values(":rev", AttributeValue::N(badge.revision.to_string()))
             .expression_attribute_values(":s", s(badge.status.as_str()));
         let expression = match (&badge.error, &badge.retry_at) {
             (Some(error), Some(retry_at)) => {

@@ -49,6 +49,7 @@ where
     badge_tokens_find_their_registration(make().await).await;
     delete_removes_and_returns(make().await).await;
     reset_and_finish_badge_follow_the_token(make().await).await;
+    a_render_of_an_older_revision_is_never_recorded(make().await).await;
     failed_badges_wait_for_their_retry_time(make().await).await;
     registrations_without_badge_load(make().await).await;
     stored_values_are_trusted_as_they_are(make().await).await;
@@ -130,7 +131,7 @@ async fn reset_badge_writes_what_the_badge_shows(store: Arc<dyn RegistrationStor
     changed.person = Person::parse("Typo Name", "+1 555 0100", None).unwrap();
     changed.contact_on_badge = true;
     changed.checked_in = None;
-    assert!(store.reset_badge(&changed).await.unwrap());
+    assert_eq!(store.reset_badge(&changed).await.unwrap(), Some(0));
     let stored = store.get(&r.key()).await.unwrap().unwrap();
     assert_eq!(stored.person.user_name.as_str(), "Typo Name");
     assert_eq!(stored.person.company_name, None);
@@ -773,6 +774,7 @@ async fn reset_and_finish_badge_follow_the_token(store: Arc<dyn RegistrationStor
         token: token.clone(),
         error: None,
         retry_at: None,
+        revision: 0,
     };
     assert!(store.finish_badge(&r.key(), &ready).await.unwrap());
     assert_eq!(
@@ -785,32 +787,30 @@ async fn reset_and_finish_badge_follow_the_token(store: Arc<dyn RegistrationStor
         token: BadgeToken::generate(),
         error: Some("x".into()),
         retry_at: None,
+        revision: 0,
     };
     assert!(!store.finish_badge(&r.key(), &stale).await.unwrap());
-    // Re-render: pending again with the same token.
+    // Re-render: pending again with the same token, at the next revision
+    // whatever the caller says.
     r.badge = Some(BadgeInfo {
         status: BadgeStatus::Pending,
         token: token.clone(),
         error: None,
         retry_at: None,
+        revision: 7,
     });
-    assert!(store.reset_badge(&r).await.unwrap());
+    assert_eq!(store.reset_badge(&r).await.unwrap(), Some(0));
+    let pending = store.get(&r.key()).await.unwrap().unwrap().badge.unwrap();
     assert_eq!(
-        store
-            .get(&r.key())
-            .await
-            .unwrap()
-            .unwrap()
-            .badge
-            .unwrap()
-            .status,
-        BadgeStatus::Pending
+        (pending.status, pending.revision),
+        (BadgeStatus::Pending, 1)
     );
     let failed = BadgeInfo {
         status: BadgeStatus::Failed,
         token,
         error: Some("font missing".into()),
         retry_at: None,
+        revision: 1,
     };
     assert!(store.finish_badge(&r.key(), &failed).await.unwrap());
     assert_eq!(
@@ -818,11 +818,55 @@ async fn reset_and_finish_badge_follow_the_token(store: Arc<dyn RegistrationStor
         Some(failed)
     );
     let missing = sample("missing", CONFERENCE_A, "Nobody", None);
-    assert!(!store.reset_badge(&missing).await.unwrap());
+    assert_eq!(store.reset_badge(&missing).await.unwrap(), None);
     assert!(!store
         .finish_badge(&missing.key(), missing.badge.as_ref().unwrap())
         .await
         .unwrap());
+}
+
+async fn a_render_of_an_older_revision_is_never_recorded(store: Arc<dyn RegistrationStore>) {
+    let r = sample("revised", CONFERENCE_A, "First Name", None);
+    store.insert(&r).await.unwrap();
+    // A worker starts rendering revision 0...
+    let rendering = store.get(&r.key()).await.unwrap().unwrap().badge.unwrap();
+    assert_eq!(rendering.revision, 0);
+    // ...while the attendee changes their name twice, at once.
+    let mut changed = r.clone();
+    changed.person = Person::parse("Second Name", "+1 555 0100", None).unwrap();
+    let (a, b) = tokio::join!(store.reset_badge(&changed), store.reset_badge(&changed));
+    let mut previous = vec![a.unwrap().unwrap(), b.unwrap().unwrap()];
+    previous.sort();
+    assert_eq!(previous, vec![0, 1], "each reset counts once");
+    // The older render is refused, ready or failed; the current one is taken.
+    for status in [BadgeStatus::Ready, BadgeStatus::Failed] {
+        let old = BadgeInfo {
+            status,
+            ..rendering.clone()
+        };
+        assert!(!store.finish_badge(&r.key(), &old).await.unwrap());
+    }
+    let stored = store.get(&r.key()).await.unwrap().unwrap();
+    let badge = stored.badge.clone().unwrap();
+    assert_eq!((badge.status, badge.revision), (BadgeStatus::Pending, 2));
+    let current = BadgeInfo {
+        status: BadgeStatus::Ready,
+        ..badge
+    };
+    assert_eq!(
+        store
+            .finish_badges(&[(r.key(), rendering.clone()), (r.key(), current.clone())])
+            .await
+            .unwrap(),
+        vec![false, true]
+    );
+    let found = store
+        .find_by_badge_token(&current.token)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.badge, Some(current));
+    assert_eq!(found.person.user_name.as_str(), "Second Name");
 }
 
 async fn failed_badges_wait_for_their_retry_time(store: Arc<dyn RegistrationStore>) {
@@ -831,6 +875,7 @@ async fn failed_badges_wait_for_their_retry_time(store: Arc<dyn RegistrationStor
         token: r.badge.as_ref().unwrap().token.clone(),
         error: Some("storage is unavailable: no space left on device".into()),
         retry_at: retry_at.map(str::to_owned),
+        revision: 0,
     };
     let past = "2020-01-01T00:00:00.000Z";
     let future = "2999-01-01T00:00:00.000Z";
@@ -906,7 +951,8 @@ async fn failed_badges_wait_for_their_retry_time(store: Arc<dyn RegistrationStor
     again.badge.as_mut().unwrap().status = BadgeStatus::Pending;
     again.badge.as_mut().unwrap().error = None;
     again.badge.as_mut().unwrap().retry_at = None;
-    assert!(store.reset_badge(&again).await.unwrap());
+    assert_eq!(store.reset_badge(&again).await.unwrap(), Some(0));
+    again.badge.as_mut().unwrap().revision = 1;
     assert_eq!(
         store.get(&later.key()).await.unwrap().unwrap().badge,
         again.badge

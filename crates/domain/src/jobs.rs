@@ -207,25 +207,12 @@ impl Lanyard {
         for ((i, _, badge), png) in waiting.into_iter().zip(rendered) {
             match png {
                 Ok(png) => {
-                    let key = object_key(&badge.token, Format::Png);
+                    let key = object_key(&badge, Format::Png);
                     files.push((key, png, Format::Png.content_type()));
                     made.push((i, badge));
                 }
                 Err(e) => results[i] = Some(Err(e)),
             }
-        }
-        // Files of an earlier render are stale; they are made again on request.
-        let stale = made
-            .iter()
-            .flat_map(|(_, badge)| {
-                [Format::Svg, Format::Pdf].map(|format| object_key(&badge.token, format))
-            })
-            .collect();
-        if let Err(e) = self.objects.delete_all(stale).await {
-            for (i, _) in made {
-                results[i] = Some(Err(each(&e)));
-            }
-            return results.into_iter().map(Option::unwrap).collect();
         }
         if !files.is_empty() {
             if let Err(e) = self.objects.put_all(files).await {
@@ -240,9 +227,9 @@ impl Lanyard {
             .map(|(i, badge)| {
                 let ready = BadgeInfo {
                     status: BadgeStatus::Ready,
-                    token: badge.token.clone(),
                     error: None,
                     retry_at: None,
+                    ..badge.clone()
                 };
                 (keys[*i].clone(), ready)
             })
@@ -251,13 +238,24 @@ impl Lanyard {
             Ok(recorded) => {
                 for ((i, badge), recorded) in made.into_iter().zip(recorded) {
                     results[i] = Some(if recorded {
+                        // The revision before this one, if its files are
+                        // still there (its reset could not delete them).
+                        if let Some(revision) = badge.revision.checked_sub(1) {
+                            let replaced = BadgeInfo {
+                                revision,
+                                ..badge.clone()
+                            };
+                            if let Err(e) = self.delete_files(&replaced).await {
+                                tracing::warn!(error = %e, "could not delete the files of a replaced badge yet");
+                            }
+                        }
                         Ok(BadgeOutcome::Rendered)
                     } else {
-                        // Deleted (or given a new badge) while this render
-                        // ran: what it wrote must not outlive the registration.
-                        self.delete_files(&badge.token)
-                            .await
-                            .map(|()| BadgeOutcome::Gone)
+                        // Deleted, changed or given a new badge while this
+                        // render ran: what it wrote shows a version that is
+                        // gone, and must not outlive it. Its files are its
+                        // revision's own, so no newer render's are touched.
+                        self.delete_files(&badge).await.map(|()| BadgeOutcome::Gone)
                     });
                 }
             }
@@ -288,9 +286,9 @@ impl Lanyard {
             });
             let failed = BadgeInfo {
                 status: BadgeStatus::Failed,
-                token: badge.token,
                 error: Some(error.to_owned()),
                 retry_at,
+                ..badge
             };
             self.store.finish_badge(key, &failed).await?;
         }

@@ -71,8 +71,11 @@ pub trait RegistrationStore: Send + Sync {
     /// Replaces the badge of an existing registration with a pending one and
     /// records its badge job, atomically, writing what the badge shows with
     /// it (name, company, consent, check-in code; never the key, phone,
-    /// creation time or check-in). `false` if there is no such registration.
-    async fn reset_badge(&self, registration: &Registration) -> Result<bool, StoreError>;
+    /// creation time or check-in). The badge's revision is the stored one
+    /// plus one, whatever `registration` says, counted atomically; the
+    /// revision it replaced is returned. `None` if there is no such
+    /// registration.
+    async fn reset_badge(&self, registration: &Registration) -> Result<Option<u64>, StoreError>;
 
     /// The registration with this check-in code, as stored.
     async fn find_by_checkin_code(&self, code: &str) -> Result<Option<Registration>, StoreError>;
@@ -124,7 +127,7 @@ pub trait RegistrationStore: Send + Sync {
 
     /// Records the outcome of a render (`ready` or `failed`, with its error
     /// and retry time), but only while the registration still has a badge
-    /// with that token; `false` otherwise.
+    /// with that token at that revision; `false` otherwise.
     async fn finish_badge(
         &self,
         key: &RegistrationKey,

@@ -115,6 +115,11 @@ pub struct BadgeInfo {
     /// When a failed badge whose cause may pass (storage) is to be tried
     /// again, RFC 3339; `None` for a failure no retry can mend.
     pub retry_at: Option<String>,
+    /// Counts the changes to what the badge shows (each reset adds one; 0
+    /// for badges from before revisions). A render is of one revision: its
+    /// files are named by it, and it is recorded only while the badge is
+    /// still at it, so no render outlives the version it was made from.
+    pub revision: u64,
 }
 
 impl BadgeInfo {
@@ -124,6 +129,7 @@ impl BadgeInfo {
             token: BadgeToken::generate(),
             error: None,
             retry_at: None,
+            revision: 0,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The use cases: register, get, list, delete, re-render, and rendering a
 //! badge for a worker. The HTTP layer and the badge workers call only these.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use lanyard_badge::{Badge, Format, Preset};
@@ -131,10 +132,59 @@ pub struct Lanyard {
     jobs: Arc<dyn BadgeJobs>,
     conferences: Conferences,
     job_policy: BadgeJobPolicy,
+    renders: RenderLocks,
 }
 
-pub(crate) fn object_key(token: &BadgeToken, format: Format) -> String {
-    format!("badges/{}.{}", token.as_str(), format.extension())
+/// One lock per badge file being rendered on request, held while it is
+/// rendered and written, and forgotten once nobody waits for it.
+#[derive(Clone, Default)]
+struct RenderLocks(Arc<std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>);
+
+struct RenderGuard {
+    locks: RenderLocks,
+    key: String,
+    held: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl RenderLocks {
+    async fn lock(&self, key: &str) -> RenderGuard {
+        let lock = {
+            let mut locks = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            locks.entry(key.to_owned()).or_default().clone()
+        };
+        RenderGuard {
+            locks: self.clone(),
+            key: key.to_owned(),
+            held: Some(lock.lock_owned().await),
+        }
+    }
+}
+
+impl Drop for RenderGuard {
+    fn drop(&mut self) {
+        let mut locks = self.locks.0.lock().unwrap_or_else(|e| e.into_inner());
+        self.held.take();
+        // Only the table holds it now: nobody waits.
+        if locks
+            .get(&self.key)
+            .is_some_and(|l| Arc::strong_count(l) == 1)
+        {
+            locks.remove(&self.key);
+        }
+    }
+}
+
+/// Where one revision's badge file is kept. Revision 0 keeps the name
+/// badges had before revisions.
+pub(crate) fn object_key(badge: &BadgeInfo, format: Format) -> String {
+    match badge.revision {
+        0 => format!("badges/{}.{}", badge.token.as_str(), format.extension()),
+        n => format!(
+            "badges/{}.r{n}.{}",
+            badge.token.as_str(),
+            format.extension()
+        ),
+    }
 }
 
 impl Lanyard {
@@ -150,6 +200,7 @@ impl Lanyard {
             jobs,
             conferences,
             job_policy: BadgeJobPolicy::default(),
+            renders: RenderLocks::default(),
         }
     }
 
@@ -291,14 +342,38 @@ impl Lanyard {
             .await?
             .ok_or(LanyardError::NotFound)?;
         if let Some(badge) = removed.badge {
-            self.delete_files(&badge.token).await?;
+            self.delete_files(&badge).await?;
         }
         Ok(())
     }
 
-    pub(crate) async fn delete_files(&self, token: &BadgeToken) -> Result<(), LanyardError> {
-        let keys = [Format::Png, Format::Svg, Format::Pdf].map(|format| object_key(token, format));
+    /// Deletes a badge revision's files.
+    pub(crate) async fn delete_files(&self, badge: &BadgeInfo) -> Result<(), LanyardError> {
+        let keys = [Format::Png, Format::Svg, Format::Pdf].map(|format| object_key(badge, format));
         Ok(self.objects.delete_all(keys.into()).await?)
+    }
+
+    /// Resets a registration's badge to pending at its next revision and
+    /// deletes the files of the revision it replaced: they show what the
+    /// registration no longer says. Returns the new revision.
+    async fn reset_badge(&self, registration: &Registration) -> Result<u64, LanyardError> {
+        let previous = self
+            .store
+            .reset_badge(registration)
+            .await?
+            .ok_or(LanyardError::NotFound)?;
+        if let Some(badge) = &registration.badge {
+            let replaced = BadgeInfo {
+                revision: previous,
+                ..badge.clone()
+            };
+            // The reset stands either way; the next render of this badge
+            // deletes the files it replaced again.
+            if let Err(e) = self.delete_files(&replaced).await {
+                tracing::warn!(error = %e, "could not delete the files of a replaced badge yet");
+            }
+        }
+        Ok(previous + 1)
     }
 
     /// Erases the personal data of conferences whose retention has passed
@@ -333,7 +408,7 @@ impl Lanyard {
                     // Files first: a row left by a failure here is erased
                     // by the next sweep, and its files cannot outlive it.
                     if let Some(badge) = &r.badge {
-                        self.delete_files(&badge.token).await?;
+                        self.delete_files(badge).await?;
                     }
                     if self.store.erase_keeping_count(&r.key()).await?.is_some() {
                         erased += 1;
@@ -361,17 +436,20 @@ impl Lanyard {
             .as_ref()
             .map(|b| b.token.clone())
             .unwrap_or_else(BadgeToken::generate);
+        let revision = registration.badge.as_ref().map_or(0, |b| b.revision);
         registration.badge = Some(BadgeInfo {
             status: BadgeStatus::Pending,
             token,
             error: None,
             retry_at: None,
+            revision,
         });
         registration
             .checkin_code
             .get_or_insert_with(CheckinCode::generate);
-        if !self.store.reset_badge(&registration).await? {
-            return Err(LanyardError::NotFound);
+        let revision = self.reset_badge(&registration).await?;
+        if let Some(badge) = registration.badge.as_mut() {
+            badge.revision = revision;
         }
         self.announce(key).await;
         Ok(registration)
@@ -410,8 +488,9 @@ impl Lanyard {
         registration
             .checkin_code
             .get_or_insert_with(CheckinCode::generate);
-        if !self.store.reset_badge(&registration).await? {
-            return Err(LanyardError::NotFound);
+        let revision = self.reset_badge(&registration).await?;
+        if let Some(badge) = registration.badge.as_mut() {
+            badge.revision = revision;
         }
         self.announce(&registration.key()).await;
         Ok(registration)
@@ -509,6 +588,26 @@ impl Lanyard {
         Ok(page.items)
     }
 
+    /// A walk-in at a desk: registered as a sign-up is, then checked in
+    /// there. A registration made but not checked in (storage failed in
+    /// between) is checked in by the desk's next scan or search.
+    pub async fn register_walk_in(
+        &self,
+        desk: &DeskName,
+        input: NewRegistration,
+    ) -> Result<Checkin, LanyardError> {
+        let registration = self.register(input).await?;
+        self.check_in(
+            desk,
+            CheckinRequest {
+                user_id: Some(registration.user_id.to_string()),
+                conference: Some(registration.conference.to_string()),
+                ..CheckinRequest::default()
+            },
+        )
+        .await
+    }
+
     /// Undoes a registration's check-in (an organizer's correction).
     pub async fn undo_checkin(&self, key: &RegistrationKey) -> Result<(), LanyardError> {
         if self.store.undo_checkin(key).await? {
@@ -576,12 +675,37 @@ impl Lanyard {
     /// gone missing is rendered again the same way.
     pub async fn badge_file(&self, token: &str, format: Format) -> Result<Vec<u8>, LanyardError> {
         let registration = self.badge(token).await?;
+        self.ready_badge_file(registration, format).await
+    }
+
+    /// A registration's ready badge file, found by its key: what a desk
+    /// prints, without ever holding the attendee's badge link.
+    pub async fn badge_file_of(
+        &self,
+        key: &RegistrationKey,
+        format: Format,
+    ) -> Result<Vec<u8>, LanyardError> {
+        let registration = self.get(key).await?;
+        self.ready_badge_file(registration, format).await
+    }
+
+    async fn ready_badge_file(
+        &self,
+        registration: Registration,
+        format: Format,
+    ) -> Result<Vec<u8>, LanyardError> {
         let badge = registration
             .badge
             .clone()
             .filter(|b| b.status == BadgeStatus::Ready)
             .ok_or(LanyardError::NotFound)?;
-        let key = object_key(&badge.token, format);
+        let key = object_key(&badge, format);
+        if let Some(bytes) = self.objects.get(&key).await? {
+            return Ok(bytes);
+        }
+        // One render per file at a time in this process: concurrent first
+        // downloads wait for the one render and read its file.
+        let _rendering = self.renders.lock(&key).await;
         if let Some(bytes) = self.objects.get(&key).await? {
             return Ok(bytes);
         }
@@ -592,15 +716,15 @@ impl Lanyard {
         self.objects
             .put(&key, bytes.clone(), format.content_type())
             .await?;
-        // Deleted while it was rendered: the file just written must not
-        // outlive the registration.
-        let still_ready = self
+        // Changed, re-rendered or deleted while it was rendered: the file
+        // just written is of a version that is gone, and must not outlive it.
+        let current = self
             .store
             .find_by_badge_token(&badge.token)
             .await?
             .and_then(|r| r.badge)
-            .is_some_and(|b| b.status == BadgeStatus::Ready);
-        if !still_ready {
+            .filter(|b| b.status == BadgeStatus::Ready && b.revision == badge.revision);
+        if current.is_none() {
             self.objects.delete(&key).await?;
             return Err(LanyardError::NotFound);
         }

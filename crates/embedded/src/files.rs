@@ -16,7 +16,7 @@ pub struct FileObjectStore {
 impl FileObjectStore {
     pub fn open(root: impl Into<PathBuf>) -> anyhow::Result<Self> {
         let root = root.into();
-        std::fs::create_dir_all(&root)
+        crate::private::create_dir(&root)
             .map_err(|e| anyhow::anyhow!("creating {}: {e}", root.display()))?;
         Ok(FileObjectStore { root })
     }
@@ -40,6 +40,9 @@ impl FileObjectStore {
     }
 }
 
+/// Numbers the temporary files of this process's writes.
+static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Writes each file so that a crash leaves either its old content or the
 /// whole new one: a temporary file in the same directory, fsync, rename, and
 /// an fsync of each directory so the renames themselves are durable.
@@ -48,14 +51,23 @@ fn write_all_atomically(files: &[(PathBuf, Vec<u8>)]) -> std::io::Result<()> {
     let result = (|| {
         for (path, bytes) in files {
             let dir = path.parent().expect("object paths have a parent");
-            std::fs::create_dir_all(dir)?;
+            crate::private::create_dir(dir)?;
             let name = path
                 .file_name()
                 .expect("object paths have a file name")
                 .to_string_lossy();
-            let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+            // Unique per write: two requests may write one file at once
+            // (its first download, say), and neither may take the other's.
+            let tmp = dir.join(format!(
+                ".{name}.{}.{}.tmp",
+                std::process::id(),
+                WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ));
+            let mut file = crate::private::file_options()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)?;
             staged.push(tmp.clone());
-            let mut file = std::fs::File::create(&tmp)?;
             file.write_all(bytes)?;
             file.sync_all()?;
         }

@@ -8,11 +8,13 @@
 //! | `sqlite` | registrations and the badge job queue (schema, writer, queue, rows) |
 //! | `backup` | a consistent copy of a live database |
 //! | `files` | badge files on disk |
+//! | `private` | files and directories for their owner only |
 //! | `workers` | the badge workers over the queue |
 
 mod backup;
 mod files;
 mod lock;
+pub mod private;
 mod sqlite;
 mod workers;
 

@@ -14,10 +14,10 @@ pub struct DataDirLock {
 
 impl DataDirLock {
     pub fn acquire(data_dir: &Path) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(data_dir)
+        crate::private::create_dir(data_dir)
             .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
         let path = data_dir.join("lanyard.lock");
-        let file = std::fs::OpenOptions::new()
+        let file = crate::private::file_options()
             .create(true)
             .truncate(false)
             .write(true)

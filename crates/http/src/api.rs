@@ -262,6 +262,12 @@ pub async fn badge(
         return Ok(response);
     };
     let bytes = state.lanyard.badge_file(token, format).await?;
+    Ok(badge_file_response(format, bytes))
+}
+
+/// A badge file as it is served: its type, `inline`, and for an SVG a
+/// policy that lets it run nothing when opened directly.
+pub(crate) fn badge_file_response(format: Format, bytes: Vec<u8>) -> Response {
     let mut headers = HeaderMap::new();
     headers.insert(
         header::CONTENT_TYPE,
@@ -286,7 +292,7 @@ pub async fn badge(
             ),
         );
     }
-    Ok((headers, bytes).into_response())
+    (headers, bytes).into_response()
 }
 
 pub async fn not_found() -> ApiError {

@@ -4,6 +4,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Json;
 use lanyard_domain::{CheckinStats, DeskName};
 
@@ -11,7 +12,8 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery, JsonBody, Organizer, Staff};
 use crate::paths;
 use crate::requests::{
-    CheckinBatchBody, CheckinBody, DeskBody, OwnChangesBody, SearchParams, StatsParams,
+    BadgeFileParams, CheckinBatchBody, CheckinBody, DeskBody, OwnChangesBody, SearchParams,
+    SignUpBody, StatsParams,
 };
 use crate::views::{
     CheckinBatchItem, CheckinBatchView, CheckinView, DeskList, DeskRegistrationList, DeskSelf,
@@ -146,7 +148,7 @@ pub async fn check_in(
     security(("organizer" = []), ("desk" = [])),
     responses(
         (status = 200, description = "Each scan's answer, in order, as POST /api/checkins would give it; a scan answered 503 was not recorded and may be sent again", body = CheckinBatchView),
-        (status = 400, description = "Not 1 to 200 scans; a malformed body", body = ErrorBody),
+        (status = 400, description = "Not 1 to 100 scans; a malformed body", body = ErrorBody),
         (status = 401, description = "Missing, wrong or revoked token", body = ErrorBody),
         (status = 413, description = "Body over 2 MiB", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
@@ -237,6 +239,54 @@ pub async fn check_in_batch(
     Ok(Json(CheckinBatchView {
         results: results.into_iter().flatten().collect(),
     }))
+}
+
+#[utoipa::path(post, path = paths::CHECKIN_WALK_INS, tag = "desk",
+    request_body(content = SignUpBody, content_type = "application/json"),
+    security(("organizer" = []), ("desk" = [])),
+    responses(
+        (status = 201, description = "Registered and checked in at this desk; no badge link (that is the attendee's own)", body = CheckinView),
+        (status = 400, description = "An invalid or unknown field", body = ErrorBody),
+        (status = 401, description = "Missing, wrong or revoked token", body = ErrorBody),
+        (status = 409, description = "Already registered for this conference", body = ErrorBody),
+        (status = 413, description = "Body over 16 KiB", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 503, description = "Storage cannot take it now: see Retry-After", body = ErrorBody),
+    ))]
+pub async fn walk_in(
+    staff: Staff,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<SignUpBody>,
+) -> Result<(StatusCode, Json<CheckinView>), ApiError> {
+    let desk = staff.desk_for(None)?;
+    let checkin = state.lanyard.register_walk_in(&desk, body.into()).await?;
+    Ok((StatusCode::CREATED, Json(checkin.into())))
+}
+
+#[utoipa::path(get, path = paths::REGISTRATION_BADGE, tag = "desk",
+    params(("user_id" = String, Path, description = "The user id"), ("type" = String, Path, description = "The conference id"), BadgeFileParams),
+    security(("organizer" = []), ("desk" = [])),
+    responses(
+        (status = 200, description = "The badge file, to print",
+            content(
+                (Vec<u8> = "image/png"),
+                (String = "image/svg+xml"),
+                (Vec<u8> = "application/pdf"),
+            )),
+        (status = 400, description = "An unknown format", body = ErrorBody),
+        (status = 401, description = "Missing, wrong or revoked token", body = ErrorBody),
+        (status = 404, description = "No such registration, or its badge is not ready yet", body = ErrorBody),
+    ))]
+pub async fn badge_to_print(
+    _: Staff,
+    State(state): State<AppState>,
+    ApiPath((user_id, conference)): ApiPath<(String, String)>,
+    ApiQuery(params): ApiQuery<BadgeFileParams>,
+) -> Result<Response, ApiError> {
+    let key = state.lanyard.key(&user_id, &conference)?;
+    let format = params.format.into();
+    let bytes = state.lanyard.badge_file_of(&key, format).await?;
+    Ok(crate::api::badge_file_response(format, bytes))
 }
 
 #[utoipa::path(get, path = paths::CHECKIN_SEARCH, tag = "desk",

@@ -97,6 +97,8 @@ pub(crate) async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result
         .map_err(|e: BytesRejection| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge
+            } else if crate::limits::is_body_too_slow(&e) {
+                ApiError::Timeout
             } else {
                 ApiError::Invalid {
                     field: None,

@@ -41,7 +41,7 @@ pub use error::{ApiError, ErrorBody};
 pub use extract::BODY_LIMIT;
 pub use limits::Limits;
 pub use openapi::openapi_json;
-pub use requests::{ListParams, SignUpBody};
+pub use requests::{CheckinBatchBody, ListParams, SignUpBody};
 
 /// The organizer token. Never printed: `Debug` shows a placeholder.
 #[derive(Clone)]
@@ -252,7 +252,10 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .route(paths::ORIGINAL_SIGNUP, original)
         .route(paths::USER_REGISTRATIONS, get(api::list_by_user))
         .route(paths::REGISTRATION, get(api::get_one).delete(api::delete))
-        .route(paths::REGISTRATION_BADGE, post(api::rerender))
+        .route(
+            paths::REGISTRATION_BADGE,
+            post(api::rerender).get(desk::badge_to_print),
+        )
         .route(paths::REGISTRATION_CHECKIN, delete(desk::undo_checkin))
         .route(
             paths::BADGE,
@@ -268,6 +271,7 @@ pub fn router(state: AppState, limits: Limits) -> Router {
             paths::CHECKIN_BATCH,
             post(desk::check_in_batch).layer(DefaultBodyLimit::max(extract::BATCH_BODY_LIMIT)),
         )
+        .route(paths::CHECKIN_WALK_INS, post(desk::walk_in))
         .route(paths::CHECKIN_SEARCH, get(desk::search))
         .route(paths::CHECKIN_STATS, get(desk::stats))
         .route(
@@ -318,6 +322,19 @@ pub fn router(state: AppState, limits: Limits) -> Router {
                 .layer(GlobalConcurrencyLimitLayer::new(limits.max_concurrent_requests.max(1)))
                 .timeout(limits.request_timeout),
         )
+        // Outside the global cap: a request over its address's share never
+        // takes one of the slots every client shares.
+        .layer(axum::middleware::from_fn_with_state(
+            limits::AddressShare::new(limits.max_concurrent_per_address),
+            limits::limit_per_address,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            limits::MinBodyRate {
+                bytes_per_second: limits.min_body_bytes_per_second,
+                grace: limits.body_grace,
+            },
+            limits::limit_body_rate,
+        ))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal("a request handler panicked".into()).into_response()
         }))

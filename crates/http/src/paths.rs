@@ -20,6 +20,7 @@ pub const DESK: &str = "/api/desks/{name}";
 pub const DESK_SELF: &str = "/api/desk";
 pub const CHECKINS: &str = "/api/checkins";
 pub const CHECKIN_BATCH: &str = "/api/checkins/batch";
+pub const CHECKIN_WALK_INS: &str = "/api/checkins/walk-ins";
 pub const CHECKIN_SEARCH: &str = "/api/checkins/search";
 pub const CHECKIN_STATS: &str = "/api/checkins/stats";
 pub const IMPORT: &str = "/api/registrations/import";

@@ -189,6 +189,36 @@ pub struct PrintableParams {
     pub text: String,
 }
 
+/// Which of a badge's files a desk prints.
+#[derive(Debug, Default, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BadgeFileFormat {
+    #[default]
+    Png,
+    Svg,
+    Pdf,
+}
+
+impl From<BadgeFileFormat> for lanyard_badge::Format {
+    fn from(f: BadgeFileFormat) -> Self {
+        match f {
+            BadgeFileFormat::Png => lanyard_badge::Format::Png,
+            BadgeFileFormat::Svg => lanyard_badge::Format::Svg,
+            BadgeFileFormat::Pdf => lanyard_badge::Format::Pdf,
+        }
+    }
+}
+
+/// The query string of a badge a desk prints.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct BadgeFileParams {
+    /// `png` (the default), `svg` or `pdf`.
+    #[serde(default)]
+    pub format: BadgeFileFormat,
+}
+
 /// A print run's query string: the list's filters, and the sheet.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

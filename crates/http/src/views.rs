@@ -125,8 +125,16 @@ pub struct DeskRegistrationView {
     pub user_id: String,
     pub user_name: String,
     pub company_name: Option<String>,
-    pub badge: Option<BadgeRef>,
+    /// The badge's state, never its link: the link is the attendee's own
+    /// page. Desks print with `GET /api/registrations/{user_id}/{type}/badge`.
+    pub badge: Option<DeskBadgeRef>,
     pub checked_in: Option<CheckinRef>,
+}
+
+/// What a desk knows of a badge: whether it can be printed yet.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DeskBadgeRef {
+    pub status: BadgeStatus,
 }
 
 impl From<Registration> for DeskRegistrationView {
@@ -136,12 +144,7 @@ impl From<Registration> for DeskRegistrationView {
             user_id: r.user_id.to_string(),
             user_name: r.person.user_name.to_string(),
             company_name: r.person.company_name.map(|c| c.to_string()),
-            badge: r.badge.map(|b| BadgeRef {
-                status: b.status,
-                url: paths::badge(&b.token),
-                error: None,
-                retry_at: None,
-            }),
+            badge: r.badge.map(|b| DeskBadgeRef { status: b.status }),
             checked_in: r.checked_in.map(CheckinRef::from),
         }
     }

@@ -124,7 +124,7 @@ impl Application {
         };
         #[cfg(not(feature = "aws"))]
         let (lanyard, backend) = Self::embedded(&settings, conferences)?;
-        std::fs::create_dir_all(&settings.data_dir)
+        lanyard_embedded::private::create_dir(&settings.data_dir)
             .with_context(|| format!("creating {}", settings.data_dir.display()))?;
         let (admin_token, admin_token_file) =
             admin_token(settings.admin_token.as_deref(), &settings.data_dir)?;
@@ -162,6 +162,9 @@ impl Application {
         conferences: Conferences,
     ) -> anyhow::Result<(Lanyard, Backend)> {
         let lock = DataDirLock::acquire(&settings.data_dir)?;
+        // Earlier versions left the data directory to the umask.
+        lanyard_embedded::private::restrict_tree(&settings.data_dir)
+            .with_context(|| format!("making {} private", settings.data_dir.display()))?;
         refuse_lost_database(&settings.data_dir)?;
         let store = SqliteStore::open(settings.data_dir.join("lanyard.sqlite"))
             .context("opening the database")?;

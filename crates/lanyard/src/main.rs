@@ -257,6 +257,16 @@ struct ServeArgs {
     /// Requests handled at once; more get 503 with Retry-After.
     #[arg(long, env = "LANYARD_MAX_CONCURRENT_REQUESTS", default_value_t = Limits::DEFAULT.max_concurrent_requests)]
     max_concurrent_requests: usize,
+    /// Of those, how many one client address may hold; more get 429.
+    #[arg(long, env = "LANYARD_MAX_CONCURRENT_PER_ADDRESS", default_value_t = Limits::DEFAULT.max_concurrent_per_address)]
+    max_concurrent_per_address: usize,
+    /// Bytes per second a request body must average once it has taken
+    /// longer than --body-grace seconds; slower ones get 408. 0 turns it off.
+    #[arg(long, env = "LANYARD_MIN_BODY_RATE", default_value_t = Limits::DEFAULT.min_body_bytes_per_second)]
+    min_body_rate: u32,
+    /// Seconds a request body may take before its rate counts.
+    #[arg(long, env = "LANYARD_BODY_GRACE", default_value_t = Limits::DEFAULT.body_grace.as_secs())]
+    body_grace: u64,
     /// Seconds a request may take, its body included.
     #[arg(long, env = "LANYARD_REQUEST_TIMEOUT", default_value_t = Limits::DEFAULT.request_timeout.as_secs())]
     request_timeout: u64,
@@ -368,6 +378,9 @@ fn main() -> ExitCode {
             e.exit()
         }
     };
+    // Whatever lanyard writes (its data directory, exports, backups,
+    // badges) holds personal data: for its owner only.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Render(args) => render(args),
@@ -422,6 +435,23 @@ fn aws_settings(
     )))
 }
 
+/// Raises the soft limit on open files to the hard one: every connection
+/// is a file, and distributions start processes at 1 024, which a venue's
+/// phones and a few hostile clients reach long before the server's own caps.
+fn raise_open_file_limit() {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current == limit.maximum {
+        return;
+    }
+    let before = limit.current;
+    limit.current = limit.maximum;
+    match setrlimit(Resource::Nofile, limit) {
+        Ok(()) => tracing::info!(from = ?before, to = ?limit.maximum, "open-file limit raised"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open-file limit"),
+    }
+}
+
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     #[cfg(feature = "aws")]
     let aws = aws_settings(args.backend, args.aws)?;
@@ -430,6 +460,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         return Err(without_aws("serve --backend aws"));
     }
     init_tracing();
+    raise_open_file_limit();
     // Blocking work (SQLite calls, file writes, renders) runs on a bounded pool:
     // past a few dozen threads more only costs memory.
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -447,6 +478,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             limits: Limits {
                 request_timeout: Duration::from_secs(args.request_timeout.max(1)),
                 max_concurrent_requests: args.max_concurrent_requests.max(1),
+                max_concurrent_per_address: args.max_concurrent_per_address.max(1),
+                min_body_bytes_per_second: args.min_body_rate,
+                body_grace: Duration::from_secs(args.body_grace),
                 registrations_per_second: args.rate_limit,
             },
             connections: ConnectionLimits {

@@ -24,6 +24,12 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
 
+/// The most a request's line and headers may take (and so what one
+/// connection may hold of them): beyond it, `431`. A browser's request to
+/// lanyard is well under 2 KiB; hyper's default would let each connection
+/// hold about 400 KiB.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
 /// Limits on connections, as opposed to requests (see `lanyard_http::Limits`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionLimits {
@@ -144,9 +150,18 @@ fn json_parse_error(head: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let (code, message) = match status.split(' ').next()? {
-        "400" => ("bad_request", "the request could not be read as HTTP/1.1"),
-        "414" => ("uri_too_long", "the request's URL is too long"),
-        "431" => ("headers_too_large", "the request's headers are too large"),
+        "400" => (
+            "bad_request",
+            "the request could not be read as HTTP/1.1".to_owned(),
+        ),
+        "414" => ("uri_too_long", "the request's URL is too long".to_owned()),
+        "431" => (
+            "headers_too_large",
+            format!(
+                "the request's line and headers are too large ({} KiB at most)",
+                MAX_HEADER_BYTES / 1024
+            ),
+        ),
         _ => return None,
     };
     let body = format!(r#"{{"error":{{"code":"{code}","message":"{message}"}}}}"#);
@@ -278,6 +293,7 @@ pub async fn serve(
         let connection = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_read_timeout)
+            .max_buf_size(MAX_HEADER_BYTES)
             .serve_connection(io, service);
         let connection = graceful.watch(connection);
         connections.spawn(async move {

@@ -87,7 +87,7 @@ impl DeskCache {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.desks.clear();
         state.seen = None;
-        if let Err(e) = std::fs::write(&self.marker, contents) {
+        if let Err(e) = crate::private::write(&self.marker, contents) {
             // Without the marker no process may trust its cache: remove it,
             // which makes every lookup read the database.
             tracing::warn!(error = %e, path = %self.marker.display(),

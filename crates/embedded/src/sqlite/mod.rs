@@ -44,8 +44,9 @@ pub struct SqliteStore {
     readers: r2d2::Pool<SqliteConnectionManager>,
     path: PathBuf,
     desks: Arc<desk_cache::DeskCache>,
-    /// Keeps the checkpoint thread running while the store is in use.
-    _checkpoints: Arc<mpsc::Sender<()>>,
+    /// Keeps the checkpoint thread running while the store is in use; a
+    /// message asks it to empty the log (after an erasure).
+    checkpoints: Arc<mpsc::Sender<()>>,
 }
 
 fn now_ms() -> i64 {
@@ -62,24 +63,53 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
 /// How often the log is copied into the database.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
-/// Starts the thread that checkpoints the log (`PASSIVE`: it never blocks a
-/// write or a read) every [`CHECKPOINT_EVERY`]; it stops when the returned
-/// handle's last clone is dropped.
+/// The size past which the log is emptied (`TRUNCATE`) rather than only
+/// copied: a log SQLite could not restart (a reader always in it) would
+/// otherwise grow without end, holding old versions of every row.
+pub const WAL_LIMIT: u64 = 32 << 20;
+
+/// Starts the thread that checkpoints the log every [`CHECKPOINT_EVERY`]:
+/// `PASSIVE` (it never blocks a write or a read) as a rule; `TRUNCATE`, which
+/// empties the file, when asked to (after an erasure, so no old version of
+/// an erased row stays on the disk) and when the log is past [`WAL_LIMIT`].
+/// A `TRUNCATE` that could not finish is tried again on the next round. The
+/// thread stops when the returned handle's last clone is dropped.
 fn start_checkpoints(path: &Path) -> anyhow::Result<Arc<mpsc::Sender<()>>> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    let (alive, stopped) = mpsc::channel::<()>();
+    let wal = PathBuf::from(format!("{}-wal", path.display()));
+    let (requests, asked) = mpsc::channel::<()>();
     std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
         .spawn(move || {
-            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY)
-            {
-                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                    tracing::warn!(error = %e, "checkpointing the database log failed");
+            let mut truncate = false;
+            loop {
+                match asked.recv_timeout(CHECKPOINT_EVERY) {
+                    Ok(()) => truncate = true,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+                while asked.try_recv().is_ok() {}
+                let oversized = std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_LIMIT);
+                let mode = if truncate || oversized {
+                    "TRUNCATE"
+                } else {
+                    "PASSIVE"
+                };
+                match conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
+                    r.get::<_, i64>(0)
+                }) {
+                    Ok(0) => truncate = false,
+                    Ok(_) => {
+                        tracing::debug!(mode, "the database log is in use; checkpointed later")
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, mode, "checkpointing the database log failed")
+                    }
                 }
             }
         })?;
-    Ok(Arc::new(alive))
+    Ok(Arc::new(requests))
 }
 
 impl SqliteStore {
@@ -100,7 +130,27 @@ impl SqliteStore {
     fn open_with(path: &Path, release_claims: bool) -> anyhow::Result<Self> {
         let path = path.to_path_buf();
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            crate::private::create_dir(dir)
+                .with_context(|| format!("creating {}", dir.display()))?;
+        }
+        // SQLite gives its log and shared-memory files the database file's
+        // mode: made private here, they are private too.
+        crate::private::file_options()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .with_context(|| format!("creating {}", path.display()))?;
+        for suffix in ["", "-wal", "-shm"] {
+            let file = PathBuf::from(format!("{}{suffix}", path.display()));
+            if file.exists() {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(
+                    &file,
+                    std::fs::Permissions::from_mode(crate::private::FILE_MODE),
+                )
+                .with_context(|| format!("making {} private", file.display()))?;
+            }
         }
         let conn =
             Connection::open(&path).with_context(|| format!("opening {}", path.display()))?;
@@ -111,7 +161,9 @@ impl SqliteStore {
         }
         // Checkpoints run on their own thread, not inside a commit: a
         // write never waits for the log to be copied into the database.
-        conn.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
+        conn.execute_batch(&format!(
+            "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {WAL_LIMIT};"
+        ))?;
         let checkpoints = start_checkpoints(&path)?;
 
         let manager = SqliteConnectionManager::file(&path).with_init(|c| {
@@ -135,12 +187,18 @@ impl SqliteStore {
             readers,
             path,
             desks: Arc::new(desks),
-            _checkpoints: checkpoints,
+            checkpoints,
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Asks for the log to be emptied soon: a row was erased, and its old
+    /// versions must not stay in the log until the server stops.
+    fn empty_log_soon(&self) {
+        let _ = self.checkpoints.send(());
     }
 
     /// Copies the write-ahead log into the database and empties it, so the

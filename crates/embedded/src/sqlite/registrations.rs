@@ -6,7 +6,7 @@ use lanyard_domain::{
     BadgeInfo, BadgeStatus, BadgeToken, ConferenceId, Desk, DeskName, ListQuery, Page,
     Registration, RegistrationKey, RegistrationStore, Scan, ScanOutcome, StoreError, Tally, UserId,
 };
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 
 use super::queue::upsert_job;
 use super::rows::{
@@ -24,8 +24,8 @@ impl RegistrationStore for SqliteStore {
                 .execute(
                     "INSERT INTO registrations
                        (user_id, type, user_name, phone_number, company_name, created_at, badge_status, badge_token, badge_error, ticket_code,
-                        contact_on_badge, checked_in_at, checked_in_desk, checked_in_nonce, badge_retry_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                        contact_on_badge, checked_in_at, checked_in_desk, checked_in_nonce, badge_retry_at, badge_revision)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
                      ON CONFLICT (user_id, type) DO NOTHING",
                     params![
                         r.user_id.as_str(),
@@ -43,6 +43,7 @@ impl RegistrationStore for SqliteStore {
                         r.checked_in.as_ref().map(|f| f.desk.as_str()),
                         r.checked_in.as_ref().map(|f| f.nonce.as_str()),
                         badge.and_then(|b| b.retry_at.as_deref()),
+                        badge.map_or(0, |b| b.revision as i64),
                     ],
                 )
                 .map_err(unavailable)?;
@@ -150,7 +151,7 @@ impl RegistrationStore for SqliteStore {
 
     async fn delete(&self, key: &RegistrationKey) -> Result<Option<Registration>, StoreError> {
         let (user_id, conference) = key_strings(key);
-        self.write(move |conn| {
+        let removed = self.write(move |conn| {
             let mut stmt = conn
                 .prepare_cached(&format!("DELETE FROM registrations WHERE user_id = ?1 AND type = ?2 RETURNING {COLUMNS}"))
                 .map_err(unavailable)?;
@@ -160,7 +161,11 @@ impl RegistrationStore for SqliteStore {
                 .map_err(unavailable)?;
             Ok(removed)
         })
-        .await
+        .await;
+        if matches!(removed, Ok(Some(_))) {
+            self.empty_log_soon();
+        }
+        removed
     }
 
     async fn erase_keeping_count(
@@ -168,53 +173,70 @@ impl RegistrationStore for SqliteStore {
         key: &RegistrationKey,
     ) -> Result<Option<Registration>, StoreError> {
         let (user_id, conference) = key_strings(key);
-        self.write(move |conn| {
-            let mut stmt = conn
-                .prepare_cached(&format!(
+        let removed = self
+            .write(move |conn| {
+                let mut stmt = conn
+                    .prepare_cached(&format!(
                     "DELETE FROM registrations WHERE user_id = ?1 AND type = ?2 RETURNING {COLUMNS}"
                 ))
+                    .map_err(unavailable)?;
+                let rows = stmt
+                    .query_map(params![user_id, conference], row_to_registration)
+                    .map_err(unavailable)?;
+                let Some((_, removed)) = collect(rows)?.into_iter().next() else {
+                    return Ok(None);
+                };
+                conn.execute(
+                    "DELETE FROM badge_jobs WHERE user_id = ?1 AND type = ?2",
+                    params![user_id, conference],
+                )
                 .map_err(unavailable)?;
-            let rows = stmt
-                .query_map(params![user_id, conference], row_to_registration)
-                .map_err(unavailable)?;
-            let Some((_, removed)) = collect(rows)?.into_iter().next() else {
-                return Ok(None);
-            };
-            conn.execute(
-                "DELETE FROM badge_jobs WHERE user_id = ?1 AND type = ?2",
-                params![user_id, conference],
-            )
-            .map_err(unavailable)?;
-            let (minute, desk) = match &removed.checked_in {
-                Some(first) => (
-                    first.at.chars().take(16).collect::<String>(),
-                    first.desk.clone(),
-                ),
-                None => (String::new(), String::new()),
-            };
-            conn.execute(
-                "INSERT INTO erased_tallies (type, minute, desk, count) VALUES (?1, ?2, ?3, 1)
+                let (minute, desk) = match &removed.checked_in {
+                    Some(first) => (
+                        first.at.chars().take(16).collect::<String>(),
+                        first.desk.clone(),
+                    ),
+                    None => (String::new(), String::new()),
+                };
+                conn.execute(
+                    "INSERT INTO erased_tallies (type, minute, desk, count) VALUES (?1, ?2, ?3, 1)
                  ON CONFLICT (type, minute, desk) DO UPDATE SET count = count + 1",
-                params![conference, minute, desk],
-            )
-            .map_err(unavailable)?;
-            Ok(Some(removed))
-        })
-        .await
+                    params![conference, minute, desk],
+                )
+                .map_err(unavailable)?;
+                Ok(Some(removed))
+            })
+            .await;
+        if matches!(removed, Ok(Some(_))) {
+            self.empty_log_soon();
+        }
+        removed
     }
 
-    async fn reset_badge(&self, r: &Registration) -> Result<bool, StoreError> {
+    async fn reset_badge(&self, r: &Registration) -> Result<Option<u64>, StoreError> {
         let r = r.clone();
         self.write(move |conn| {
             let badge = r
                 .badge
                 .as_ref()
                 .ok_or_else(|| unavailable("reset_badge needs a badge"))?;
+            // The writer runs one write at a time: read and update are one step.
+            let previous: Option<i64> = conn
+                .query_row(
+                    "SELECT badge_revision FROM registrations WHERE user_id = ?1 AND type = ?2",
+                    params![r.user_id.as_str(), r.conference.as_str()],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(unavailable)?;
+            let Some(previous) = previous else {
+                return Ok(None);
+            };
             let updated = conn
                 .execute(
                     "UPDATE registrations SET badge_status = ?3, badge_token = ?4, badge_error = ?5,
                         ticket_code = ?6, user_name = ?7, company_name = ?8, contact_on_badge = ?9,
-                        badge_retry_at = NULL
+                        badge_retry_at = NULL, badge_revision = badge_revision + 1
                      WHERE user_id = ?1 AND type = ?2",
                     params![
                         r.user_id.as_str(),
@@ -230,10 +252,10 @@ impl RegistrationStore for SqliteStore {
                 )
                 .map_err(unavailable)?;
             if updated == 0 {
-                return Ok(false);
+                return Ok(None);
             }
             upsert_job(conn, r.user_id.as_str(), r.conference.as_str()).map_err(unavailable)?;
-            Ok(true)
+            Ok(Some(u64::try_from(previous).unwrap_or(0)))
         })
         .await
     }
@@ -372,7 +394,7 @@ fn finish_one(
     let updated = conn
         .prepare_cached(
             "UPDATE registrations SET badge_status = ?3, badge_error = ?4, badge_retry_at = ?6
-             WHERE user_id = ?1 AND type = ?2 AND badge_token = ?5",
+             WHERE user_id = ?1 AND type = ?2 AND badge_token = ?5 AND badge_revision = ?7",
         )
         .and_then(|mut stmt| {
             stmt.execute(params![
@@ -382,6 +404,7 @@ fn finish_one(
                 badge.error,
                 badge.token.as_str(),
                 badge.retry_at,
+                badge.revision as i64,
             ])
         })
         .map_err(unavailable)?;

@@ -11,7 +11,7 @@ use super::unavailable;
 
 /// The columns [`row_to_registration`] reads, in its order.
 pub(super) const COLUMNS: &str =
-    "seq, user_id, type, user_name, phone_number, company_name, created_at, badge_status, badge_token, badge_error, ticket_code, contact_on_badge, checked_in_at, checked_in_desk, checked_in_nonce, badge_retry_at";
+    "seq, user_id, type, user_name, phone_number, company_name, created_at, badge_status, badge_token, badge_error, ticket_code, contact_on_badge, checked_in_at, checked_in_desk, checked_in_nonce, badge_retry_at, badge_revision";
 
 pub(super) fn key_strings(key: &RegistrationKey) -> (String, String) {
     (
@@ -49,6 +49,7 @@ pub(super) fn row_to_registration(
     let checked_in_desk: Option<String> = row.get(13)?;
     let checked_in_nonce: Option<String> = row.get(14)?;
     let retry_at: Option<String> = row.get(15)?;
+    let revision: i64 = row.get(16)?;
     let badge = match (
         status.as_deref().and_then(BadgeStatus::parse),
         token.as_deref().and_then(BadgeToken::parse),
@@ -58,6 +59,7 @@ pub(super) fn row_to_registration(
             token,
             error,
             retry_at,
+            revision: u64::try_from(revision).unwrap_or(0),
         }),
         _ => None,
     };

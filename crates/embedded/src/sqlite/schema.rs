@@ -73,8 +73,14 @@ CREATE TABLE erased_tallies (
 ) WITHOUT ROWID;
 ";
 
+/// Version 4: the badge's revision, counting changes to what it shows, so
+/// a render of an older version is never recorded (or kept).
+const VERSION_4: &str = "
+ALTER TABLE registrations ADD COLUMN badge_revision INTEGER NOT NULL DEFAULT 0;
+";
+
 /// The schema version this build writes; a database from a newer build is refused.
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 /// Sets the connection's durability, refuses a database from a newer build,
 /// and creates what is missing.
@@ -114,6 +120,12 @@ pub(super) fn prepare(conn: &Connection, path: &Path) -> anyhow::Result<()> {
         let tx = conn.unchecked_transaction()?;
         tx.execute_batch(VERSION_3)?;
         tx.execute_batch("PRAGMA user_version = 3")?;
+        tx.commit()?;
+    }
+    if version < 4 {
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(VERSION_4)?;
+        tx.execute_batch("PRAGMA user_version = 4")?;
         tx.commit()?;
     }
     // Nonces outlive any offline desk; older ones are dropped at each start.

@@ -219,6 +219,136 @@ async fn codes_are_found_in_any_badge_text_and_unknown_ones_are_404() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_desk_never_holds_a_badge_link_and_prints_by_its_own_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(dir.path(), 1).await;
+    let desk = app.create_desk("Door A").await;
+    let kim = app.sign_up(registration("kim", "Kim")).await;
+    let link = kim["badge"]["url"].as_str().unwrap().to_owned();
+    let token = link.rsplit('/').next().unwrap().to_owned();
+    assert_eq!(app.wait_for_badge(&link).await["status"], "ready");
+    let no_link = |answer: &Value| {
+        let text = answer.to_string();
+        assert!(
+            !text.contains(&token),
+            "a badge token reached a desk: {text}"
+        );
+        assert!(!text.contains("/api/badges/"), "{text}");
+    };
+
+    // Search, check-in, a batch and a walk-in: names and states, no link.
+    let (status, found) = app
+        .send_as(&desk, Method::GET, "/api/checkins/search?q=kim", None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(found["items"][0]["badge"]["status"], "ready");
+    no_link(&found);
+    let (status, answer) = app.check_in(&desk, json!({ "code": code_of(&kim) })).await;
+    assert_eq!((status, &answer["result"]), (200, &json!("checked_in")));
+    no_link(&answer);
+    let (status, batch) = app
+        .send_as(
+            &desk,
+            Method::POST,
+            "/api/checkins/batch",
+            Some(json!({ "scans": [{ "code": code_of(&kim), "nonce": "n-1" }] })),
+        )
+        .await;
+    assert_eq!(status, 200, "{batch}");
+    no_link(&batch);
+    let (status, walk_in) = app
+        .send_as(
+            &desk,
+            Method::POST,
+            "/api/checkins/walk-ins",
+            Some(registration("lee", "Lee")),
+        )
+        .await;
+    assert_eq!(status, 201, "{walk_in}");
+    assert_eq!(walk_in["result"], "checked_in");
+    assert_eq!(walk_in["first"]["desk"], "Door A");
+    assert_eq!(walk_in["registration"]["user_name"], "Lee");
+    assert!(walk_in["registration"].get("phone_number").is_none());
+    use lanyard_domain::RegistrationStore;
+    let lee = app
+        .store()
+        .get(&lanyard_domain::RegistrationKey {
+            user_id: lanyard_domain::UserId::parse("lee").unwrap(),
+            conference: lanyard_domain::ConferenceId::from_stored("Serverless web project".into()),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    let lee_token = lee.badge.unwrap().token;
+    assert!(
+        !walk_in.to_string().contains(lee_token.as_str()),
+        "{walk_in}"
+    );
+    let (status, again) = app
+        .send_as(
+            &desk,
+            Method::POST,
+            "/api/checkins/walk-ins",
+            Some(registration("lee", "Lee")),
+        )
+        .await;
+    assert_eq!(
+        (status, &again["error"]["code"]),
+        (409, &json!("already_registered"))
+    );
+
+    // The desk prints by the registration's key, with its own token; the
+    // file is the badge the attendee has.
+    let path = "/api/registrations/kim/Serverless%20web%20project/badge";
+    let printed = app
+        .client
+        .get(app.url(path))
+        .bearer_auth(&desk)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(printed.status(), 200);
+    assert_eq!(printed.headers()["content-type"], "image/png");
+    let png = printed.bytes().await.unwrap();
+    assert_eq!(png.as_ref(), app.get_bytes(&format!("{link}.png")).await);
+    assert_eq!(decode_qr(&png), code_of(&kim));
+    let pdf = app
+        .client
+        .get(app.url(&format!("{path}?format=pdf")))
+        .bearer_auth(&desk)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pdf.status(), 200);
+    assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF"));
+    for (who, query, expected) in [
+        (None, "", 401),
+        (Some("desk_wrong"), "", 401),
+        (Some(desk.as_str()), "?format=gif", 400),
+    ] {
+        let mut req = app.client.get(app.url(&format!("{path}{query}")));
+        if let Some(t) = who {
+            req = req.bearer_auth(t);
+        }
+        assert_eq!(
+            req.send().await.unwrap().status(),
+            expected,
+            "{who:?} {query}"
+        );
+    }
+    let (status, _) = app
+        .send_as(
+            &desk,
+            Method::GET,
+            "/api/registrations/nobody/Serverless%20web%20project/badge",
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn desk_tokens_check_in_and_do_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
     let app = spawn_app_in(dir.path(), 1).await;
@@ -451,6 +581,237 @@ async fn the_badge_link_is_the_attendees_own_page() {
     let objects = dir.path().join("objects");
     let left: Vec<_> = walk(&objects);
     assert!(left.is_empty(), "files left behind: {left:?}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_badge_outlives_the_version_it_was_rendered_from() {
+    use lanyard_domain::RegistrationStore;
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(dir.path(), 2).await;
+    let people: Vec<(String, Value)> = (0..16)
+        .map(|i| {
+            let mut body = registration(&format!("racer{i}"), &format!("Racer {i}"));
+            body["contact_on_badge"] = json!(true);
+            (format!("racer{i}"), body)
+        })
+        .collect();
+    // Consent withdrawn the moment the sign-up is answered: while the
+    // badge workers render the first version.
+    let mut links = Vec::new();
+    for (_, body) in &people {
+        let r = app.sign_up(body.clone()).await;
+        let link = r["badge"]["url"].as_str().unwrap().to_owned();
+        let res = app
+            .client
+            .patch(app.url(&link))
+            .json(&json!({ "contact_on_badge": false }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        links.push((link, code_of(&r)));
+    }
+    for (link, code) in &links {
+        let ready = app.wait_for_badge(link).await;
+        assert_eq!(ready["status"], "ready");
+        let png = app.get_bytes(ready["png"].as_str().unwrap()).await;
+        assert_eq!(
+            &decode_qr(&png),
+            code,
+            "{link}: the phone outlived the consent"
+        );
+    }
+    // First downloads of the SVG and PDF at the moment the name changes,
+    // several at once: each file kept is of the registration as it is.
+    for (i, (link, _)) in links.iter().enumerate() {
+        let name = format!("Renamed {i}");
+        let downloads = ["svg", "pdf", "svg", "pdf"].map(|ext| {
+            let url = app.url(&format!("{link}.{ext}"));
+            let client = app.client.clone();
+            tokio::spawn(async move { client.get(url).send().await.unwrap().status().as_u16() })
+        });
+        let res = app
+            .client
+            .patch(app.url(link))
+            .json(&json!({ "user_name": name }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        for download in downloads {
+            // Served from the version before the change, or not yet there.
+            let status = download.await.unwrap();
+            assert!(status == 200 || status == 404, "{status}");
+        }
+    }
+    for (link, _) in &links {
+        assert_eq!(app.wait_for_badge(link).await["status"], "ready");
+        for ext in ["svg", "pdf"] {
+            let res = app
+                .client
+                .get(app.url(&format!("{link}.{ext}")))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200, "{link}.{ext}");
+        }
+    }
+    // On the disk: each badge's files are of its current revision only.
+    let files: Vec<String> = walk(&dir.path().join("objects"))
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for (link, _) in &links {
+        let token = link.rsplit('/').next().unwrap();
+        let stored = app
+            .store()
+            .find_by_badge_token(&lanyard_domain::BadgeToken::parse(token).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let revision = stored.badge.unwrap().revision;
+        assert_eq!(
+            stored.person.user_name.as_str().split(' ').next(),
+            Some("Renamed")
+        );
+        let mut kept: Vec<&String> = files.iter().filter(|f| f.starts_with(token)).collect();
+        kept.sort();
+        let expected: Vec<String> = ["pdf", "png", "svg"]
+            .iter()
+            .map(|ext| format!("{token}.r{revision}.{ext}"))
+            .collect();
+        assert_eq!(
+            kept,
+            expected.iter().collect::<Vec<_>>(),
+            "revision {revision}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erased_person_leaves_no_byte_on_the_disk_while_the_server_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(dir.path(), 1).await;
+    let people = [
+        ("erase.own", "Ottilie Erasmusdottir", "+82 10-7777-3141"),
+        ("erase.org", "Bartholomew Quennell", "+82 10-5555-2718"),
+    ];
+    let mut links = Vec::new();
+    for (user_id, name, phone) in people {
+        let mut body = registration(user_id, name);
+        body["phone_number"] = json!(phone);
+        body["contact_on_badge"] = json!(true);
+        let r = app.sign_up(body).await;
+        let link = r["badge"]["url"].as_str().unwrap().to_owned();
+        app.wait_for_badge(&link).await;
+        links.push(link);
+    }
+    // Some traffic after the sign-ups, as on a running server.
+    for i in 0..20 {
+        app.sign_up(registration(&format!("other{i}"), "Someone Else"))
+            .await;
+    }
+    for (_, name, phone) in people {
+        assert!(!files_holding(dir.path(), name.as_bytes()).is_empty());
+        assert!(!files_holding(dir.path(), phone.as_bytes()).is_empty());
+    }
+    // One erases herself; the organizer deletes the other.
+    let res = app.client.delete(app.url(&links[0])).send().await.unwrap();
+    assert_eq!(res.status(), 204);
+    let (status, _) = app
+        .send_as(
+            TOKEN,
+            Method::DELETE,
+            "/api/registrations/erase.org/Serverless%20web%20project",
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    // The log is emptied soon after, with the server still running.
+    let mut left = Vec::new();
+    for _ in 0..100 {
+        left = people
+            .iter()
+            .flat_map(|(_, name, phone)| {
+                let mut found = files_holding(dir.path(), name.as_bytes());
+                found.extend(files_holding(dir.path(), phone.as_bytes()));
+                found
+            })
+            .collect();
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(left.is_empty(), "erased data still on the disk in {left:?}");
+    assert_eq!(app.get_json("/api/health").await.0, 200);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_directory_is_for_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let modes = |root: &std::path::Path| {
+        let mut found = vec![(
+            root.to_path_buf(),
+            std::fs::metadata(root).unwrap().permissions().mode() & 0o777,
+        )];
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).unwrap().flatten() {
+                let meta = entry.metadata().unwrap();
+                if meta.is_dir() {
+                    stack.push(entry.path());
+                }
+                found.push((entry.path(), meta.permissions().mode() & 0o777));
+            }
+        }
+        found
+    };
+    let open_to_others = |root: &std::path::Path| -> Vec<(std::path::PathBuf, u32)> {
+        modes(root)
+            .into_iter()
+            .filter(|(_, mode)| mode & 0o077 != 0)
+            .collect()
+    };
+    let app = spawn_app_in(&data, 1).await;
+    let r = app.sign_up(registration("private", "Private Person")).await;
+    let link = r["badge"]["url"].as_str().unwrap().to_owned();
+    app.wait_for_badge(&link).await;
+    app.get_bytes(&format!("{link}.pdf")).await;
+    app.create_desk("Door A").await;
+    let files = modes(&data);
+    for name in [
+        "lanyard.sqlite",
+        "lanyard.sqlite-wal",
+        "lanyard.sqlite-shm",
+        "lanyard.lock",
+    ] {
+        assert!(
+            files.iter().any(|(p, _)| p.ends_with(name)),
+            "{name} in {files:?}"
+        );
+    }
+    assert!(
+        files
+            .iter()
+            .any(|(p, _)| p.extension().is_some_and(|e| e == "pdf")),
+        "{files:?}"
+    );
+    assert_eq!(open_to_others(&data), vec![]);
+    app.stop().await;
+
+    // A data directory an earlier version left open is closed at start.
+    for (path, _) in modes(&data) {
+        let mode = if path.is_dir() { 0o755 } else { 0o644 };
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let app = spawn_app_in(&data, 1).await;
+    assert_eq!(open_to_others(&data), vec![]);
     app.stop().await;
 }
 

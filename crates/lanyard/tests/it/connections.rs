@@ -195,10 +195,11 @@ async fn requests_that_cannot_be_parsed_get_json_errors() {
             "bad_request",
         ),
         ("BLAH\r\n\r\n".to_owned(), 400, "bad_request"),
+        // A URL past the ceiling on a request's line and headers.
         (
             format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70_000)),
-            414,
-            "uri_too_long",
+            431,
+            "headers_too_large",
         ),
         (
             format!("GET /api/health HTTP/1.1\r\nHost: x\r\n{many_headers}\r\n"),
@@ -231,5 +232,41 @@ async fn requests_that_cannot_be_parsed_get_json_errors() {
     // The server goes on serving.
     let (status, _) = app.get_json("/api/health").await;
     assert_eq!(status, 200);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_header_block_past_its_ceiling_is_refused_with_431() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_with_connections(dir.path(), limits()).await;
+    let address = app.socket_address().to_owned();
+    let send = |header_bytes: usize| {
+        let address = address.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut stream = TcpStream::connect(address).unwrap();
+            let filler = "a".repeat(header_bytes);
+            write!(
+                stream,
+                "GET /api/health HTTP/1.1\r\nHost: lanyard\r\nX-Filler: {filler}\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap();
+            let mut answer = String::new();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            let _ = stream.read_to_string(&mut answer);
+            answer
+        })
+    };
+    // A large but ordinary header block is served...
+    let ordinary = send(8 * 1024).await.unwrap();
+    assert!(ordinary.starts_with("HTTP/1.1 200"), "{ordinary:.200}");
+    // ...one past the ceiling (far below hyper's own 400 KiB) is not.
+    let oversized = send(lanyard::server::MAX_HEADER_BYTES + 1024)
+        .await
+        .unwrap();
+    assert!(oversized.starts_with("HTTP/1.1 431"), "{oversized:.200}");
+    assert!(oversized.contains("headers_too_large"), "{oversized}");
+    assert_eq!(app.get_json("/api/health").await.0, 200);
     app.stop().await;
 }

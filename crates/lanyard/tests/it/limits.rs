@@ -13,6 +13,7 @@ fn limits(rate: u32, concurrent: usize, timeout_secs: u64) -> Limits {
         registrations_per_second: rate,
         max_concurrent_requests: concurrent,
         request_timeout: Duration::from_secs(timeout_secs),
+        ..Limits::DEFAULT
     }
 }
 
@@ -158,5 +159,105 @@ async fn a_slow_client_is_cut_off_with_408() {
     assert!(response.contains("request_timeout"));
     // The server is still there for everyone else.
     assert_eq!(app.get_json("/api/health").await.0, 200);
+    app.stop().await;
+}
+
+/// A request from `from` (a loopback address of its own) that sends its
+/// headers and one byte of a 100-byte body, then stalls; resolves to what
+/// the server answered, or `None` if nothing came within `wait`.
+async fn trickled_request(
+    from: std::net::IpAddr,
+    server: std::net::SocketAddr,
+    wait: Duration,
+) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(std::net::SocketAddr::new(from, 0)).unwrap();
+    let mut stream = socket.connect(server).await.unwrap();
+    stream
+        .write_all(
+            b"POST /api/registrations HTTP/1.1\r\nHost: lanyard\r\n\
+              Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+        )
+        .await
+        .unwrap();
+    let mut answer = vec![0u8; 4096];
+    match tokio::time::timeout(wait, stream.read(&mut answer)).await {
+        Ok(Ok(n)) if n > 0 => Some(String::from_utf8_lossy(&answer[..n]).into_owned()),
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trickled_bodies_from_a_few_addresses_leave_room_for_everyone_else() {
+    let dir = tempfile::tempdir().unwrap();
+    // 32 slots, 8 per address; bodies at 1 KiB/s after 3 s. The request
+    // timeout is far off, so only the body rate can end the trickles soon.
+    let app = spawn_app_with_limits(
+        dir.path(),
+        Limits {
+            registrations_per_second: 0,
+            max_concurrent_requests: 32,
+            max_concurrent_per_address: 8,
+            min_body_bytes_per_second: 1024,
+            body_grace: Duration::from_secs(3),
+            request_timeout: Duration::from_secs(600),
+        },
+    )
+    .await;
+    let server: std::net::SocketAddr = app.socket_address().parse().unwrap();
+    // Three addresses, twelve trickled requests each: more than the whole
+    // server's slots if nothing told them apart.
+    let (answers, mut arriving) = tokio::sync::mpsc::unbounded_channel();
+    for host in 2..=4u8 {
+        for _ in 0..12 {
+            let answers = answers.clone();
+            tokio::spawn(async move {
+                let from = std::net::IpAddr::from([127, 0, 0, host]);
+                let answer = trickled_request(from, server, Duration::from_secs(60)).await;
+                let _ = answers.send(answer);
+            });
+        }
+    }
+    drop(answers);
+    // Each address's requests past its share are refused at once.
+    let mut got = Vec::new();
+    while got
+        .iter()
+        .filter(|a: &&Option<String>| a.as_deref().is_some_and(|a| a.starts_with("HTTP/1.1 429")))
+        .count()
+        < 12
+    {
+        match tokio::time::timeout(Duration::from_secs(20), arriving.recv()).await {
+            Ok(Some(answer)) => got.push(answer),
+            _ => panic!("the requests past each address's share were not refused: {got:?}"),
+        }
+    }
+    // While the others trickle, a client from another address is served.
+    for _ in 0..10 {
+        let (status, body) = app.get_json("/api/health").await;
+        assert_eq!(status, 200, "{body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // And the trickles themselves end long before the request timeout:
+    // 408 once their bodies fall behind the minimum rate.
+    while let Some(answer) = arriving.recv().await {
+        got.push(answer);
+    }
+    let statuses: Vec<&str> = got
+        .iter()
+        .map(|a| a.as_deref().map_or("no answer", |a| &a[9..12]))
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == "429").count(),
+        12,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == "408").count(),
+        24,
+        "{statuses:?}"
+    );
+    assert!(got.iter().flatten().any(|a| a.contains("request_timeout")));
     app.stop().await;
 }
