@@ -213,4 +213,31 @@ mod tests {
         store.delete("badges/ok.png").await.unwrap();
         assert!(store.get("badges/ok.png").await.unwrap().is_none());
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn many_writes_of_one_file_at_once_all_succeed_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileObjectStore::open(dir.path().join("objects")).unwrap();
+        let writes: Vec<_> = (0..16u8)
+            .map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let bytes = vec![i; 256 * 1024];
+                    store.put("badges/same.pdf", bytes, "application/pdf").await
+                })
+            })
+            .collect();
+        for write in writes {
+            write.await.unwrap().expect("each write succeeds");
+        }
+        let kept = store.get("badges/same.pdf").await.unwrap().unwrap();
+        assert_eq!(kept.len(), 256 * 1024);
+        assert!(kept.iter().all(|b| *b == kept[0]), "one write's bytes, whole");
+        let left: Vec<_> = std::fs::read_dir(dir.path().join("objects/badges"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(left, ["same.pdf"], "no temporary file is left");
+    }
 }

@@ -691,6 +691,40 @@ async fn no_badge_outlives_the_version_it_was_rendered_from() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_downloads_of_a_badge_file_all_get_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(dir.path(), 1).await;
+    let r = app.sign_up(registration("popular", "Popular Person")).await;
+    let link = r["badge"]["url"].as_str().unwrap().to_owned();
+    app.wait_for_badge(&link).await;
+    for ext in ["pdf", "svg"] {
+        let downloads: Vec<_> = (0..12)
+            .map(|_| {
+                let url = app.url(&format!("{link}.{ext}"));
+                let client = app.client.clone();
+                tokio::spawn(async move {
+                    let res = client.get(url).send().await.unwrap();
+                    (res.status().as_u16(), res.bytes().await.unwrap())
+                })
+            })
+            .collect();
+        let mut bodies = Vec::new();
+        for download in downloads {
+            let (status, body) = download.await.unwrap();
+            assert_eq!(status, 200, "{ext}: {}", String::from_utf8_lossy(&body));
+            bodies.push(body);
+        }
+        assert!(bodies.windows(2).all(|w| w[0] == w[1]), "{ext}: one file for all");
+    }
+    let temporary: Vec<_> = walk(&dir.path().join("objects"))
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(temporary.is_empty(), "{temporary:?}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_erased_person_leaves_no_byte_on_the_disk_while_the_server_runs() {
     let dir = tempfile::tempdir().unwrap();
     let app = spawn_app_in(dir.path(), 1).await;

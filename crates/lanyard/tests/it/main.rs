@@ -13,6 +13,7 @@ mod deploy;
 mod faults;
 mod hostile;
 mod limits;
+mod process;
 mod lists;
 mod logs;
 mod reliability;
