@@ -690,14 +690,15 @@ function setupLists() {
     status.textContent = t(r.dry_run ? "importDryReport" : "importReport", {
       created: r.created,
       already: r.already_registered,
-      invalid: r.invalid,
+      // A row whose code belongs to someone else is refused like an invalid one.
+      invalid: r.invalid + r.conflicts,
     });
     const problems = r.rows
       .filter((row) => row.status !== "created")
       .slice(0, 200)
       .map((row) => {
         const li = document.createElement("li");
-        li.textContent = row.status === "invalid"
+        li.textContent = row.status === "invalid" || row.status === "conflict"
           ? t("importInvalid", { line: row.line, reason: row.reason })
           : t("importAlready", { line: row.line, user: row.user_id || "" });
         return li;

@@ -10,6 +10,7 @@ import sys
 import threading
 
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.responses import DynamoHandler
 from moto.server import main
 
 _lock = threading.RLock()
@@ -26,5 +27,12 @@ def _atomic(method):
 
 for _name in ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item"):
     setattr(DynamoDBBackend, _name, _atomic(getattr(DynamoDBBackend, _name)))
+
+# moto's request handlers read the item they return (ALL_OLD, UPDATED_OLD)
+# before the write, outside its lock: two updates racing could both be told
+# the same old value, which DynamoDB never does. The handlers of writes
+# that return values run whole under the same (re-entrant) lock.
+for _name in ("put_item", "update_item", "delete_item"):
+    setattr(DynamoHandler, _name, _atomic(getattr(DynamoHandler, _name)))
 
 sys.exit(main(sys.argv[1:]))

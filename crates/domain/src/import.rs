@@ -105,6 +105,9 @@ pub enum RowOutcome {
         field: Option<String>,
         reason: String,
     },
+    /// Refused because it clashes with another registration: its check-in
+    /// code is taken (an HTTP `409` for this row alone).
+    Conflict { field: String, reason: String },
 }
 
 #[derive(Debug, Clone)]
@@ -122,6 +125,8 @@ pub struct ImportReport {
     pub created: usize,
     pub already_registered: usize,
     pub invalid: usize,
+    /// Rows refused for clashing with another registration.
+    pub conflicts: usize,
     pub rows: Vec<RowReport>,
 }
 
@@ -140,31 +145,98 @@ struct Table {
 }
 
 /// Decodes the bytes: a UTF-8 byte-order mark is dropped; without an
-/// encoding given, bytes that are not UTF-8 are read as CP949.
+/// encoding given, a file that is UTF-8 is read as UTF-8, and one with no
+/// UTF-8 text at all as CP949. A file that mixes them (UTF-8 lines beside a
+/// line in another encoding, such as a row pasted from a Latin-1 file) is
+/// refused, naming the line: read as CP949 it would decode without error
+/// into text nobody wrote. Errors name the first line at fault.
 pub fn decode(bytes: &[u8], encoding: Option<Encoding>) -> Result<String, FileError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let encoding = match encoding {
         Some(e) => e,
         None if std::str::from_utf8(bytes).is_ok() => Encoding::Utf8,
-        None => Encoding::Cp949,
+        None => {
+            // Neither encoding writes a newline byte inside a character,
+            // so lines can be told apart before they are decoded.
+            let lines = || bytes.split(|&b| b == b'\n').enumerate();
+            let utf8_text =
+                lines().find(|(_, line)| !line.is_ascii() && std::str::from_utf8(line).is_ok());
+            if let Some((utf8_line, _)) = utf8_text {
+                let (other, _) = lines()
+                    .find(|(_, line)| std::str::from_utf8(line).is_err())
+                    .expect("the file is not UTF-8");
+                return Err(FileError(format!(
+                    "line {} is not UTF-8, while line {} is: the file mixes encodings \
+                     (a row pasted from another file, say); save the whole file as CSV UTF-8",
+                    other + 1,
+                    utf8_line + 1
+                )));
+            }
+            Encoding::Cp949
+        }
     };
     match encoding {
         Encoding::Utf8 => String::from_utf8(bytes.to_vec()).map_err(|e| {
+            let at = e.utf8_error().valid_up_to();
             FileError(format!(
-                "the file is not UTF-8 (byte {}); give its encoding, e.g. cp949",
-                e.utf8_error().valid_up_to()
+                "line {} is not UTF-8; give the file's encoding (e.g. cp949), or save it as CSV UTF-8",
+                line_of(bytes, at)
             ))
         }),
         Encoding::Cp949 => {
             let (text, had_errors) = encoding_rs::EUC_KR.decode_without_bom_handling(bytes);
             if had_errors {
-                return Err(FileError(
-                    "the file is neither UTF-8 nor CP949/EUC-KR; save it as CSV UTF-8".into(),
-                ));
+                let line = bytes
+                    .split(|&b| b == b'\n')
+                    .position(|line| {
+                        encoding_rs::EUC_KR
+                            .decode_without_bom_handling(line)
+                            .1
+                    })
+                    .map_or(1, |i| i + 1);
+                return Err(FileError(format!(
+                    "line {line} is neither UTF-8 nor CP949/EUC-KR; save the file as CSV UTF-8"
+                )));
             }
             Ok(text.into_owned())
         }
     }
+}
+
+/// The line (from 1) of a byte offset.
+fn line_of(bytes: &[u8], offset: usize) -> usize {
+    bytes[..offset.min(bytes.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// The line of a quote that opens a field and is never closed, if any.
+/// The `csv` reader takes such a field to the end of the file without a
+/// word, so every row after it would silently vanish into one cell. A quote
+/// opens a field only at the field's start (elsewhere it is a character,
+/// as in `5'11"`); inside, `""` is a quote character.
+fn unclosed_quote(text: &str, delimiter: u8) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut opened_at = None;
+    let mut at_field_start = true;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match opened_at {
+            Some(_) if b == b'"' && bytes.get(i + 1) == Some(&b'"') => i += 1,
+            Some(_) if b == b'"' => {
+                opened_at = None;
+                at_field_start = false;
+            }
+            Some(_) => {}
+            None if b == b'"' && at_field_start => opened_at = Some(i),
+            None => at_field_start = b == delimiter || b == b'\n' || b == b'\r',
+        }
+        i += 1;
+    }
+    opened_at.map(|at| line_of(bytes, at))
 }
 
 /// The delimiter of the header line: the most frequent of comma, semicolon
@@ -209,8 +281,15 @@ fn field_name(name: &str) -> Option<&'static str> {
 }
 
 fn read_table(text: &str, map: &[(String, String)]) -> Result<Table, FileError> {
+    let delimiter = sniff_delimiter(text);
+    if let Some(line) = unclosed_quote(text, delimiter) {
+        return Err(FileError(format!(
+            "line {line}: a quote opens a field and is never closed, so the rest of the file \
+             cannot be read as rows; close the quote or remove it"
+        )));
+    }
     let mut reader = csv::ReaderBuilder::new()
-        .delimiter(sniff_delimiter(text))
+        .delimiter(delimiter)
         .flexible(true)
         .from_reader(text.as_bytes());
     let headers = reader
@@ -448,6 +527,7 @@ impl Lanyard {
                 RowOutcome::Created => report.created += 1,
                 RowOutcome::AlreadyRegistered => report.already_registered += 1,
                 RowOutcome::Invalid { .. } => report.invalid += 1,
+                RowOutcome::Conflict { .. } => report.conflicts += 1,
             }
         }
         Ok(Ok(report))
@@ -506,10 +586,7 @@ impl Lanyard {
                 if other.key() == key {
                     return Ok(RowOutcome::AlreadyRegistered);
                 }
-                return Ok(RowOutcome::Invalid {
-                    field: Some("checkin_code".into()),
-                    reason: "checkin_code: belongs to another registration".into(),
-                });
+                return Ok(code_taken());
             }
         }
         if dry_run {
@@ -524,8 +601,17 @@ impl Lanyard {
                 Ok(RowOutcome::Created)
             }
             Err(StoreError::Duplicate) => Ok(RowOutcome::AlreadyRegistered),
+            // Taken meanwhile (by another import running at once, say).
+            Err(StoreError::CodeTaken) => Ok(code_taken()),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+fn code_taken() -> RowOutcome {
+    RowOutcome::Conflict {
+        field: "checkin_code".into(),
+        reason: "checkin_code: belongs to another registration".into(),
     }
 }
 
@@ -553,6 +639,60 @@ mod tests {
         assert!(decode(&cp949, Some(Encoding::Utf8)).is_err());
         // Bytes that are neither.
         assert!(decode(&[0x81, 0x20, 0xff, 0xff], None).is_err());
+    }
+
+    #[test]
+    fn a_file_that_mixes_encodings_is_refused_naming_the_line() {
+        // UTF-8 rows with one row pasted from a Latin-1 file: read as
+        // CP949, the whole file would decode without an error.
+        let mut bytes = "user_id,type,user_name\njose,A,José Ramón\n"
+            .as_bytes()
+            .to_vec();
+        bytes.extend_from_slice(b"alvaro,A,\xc0lvaro\n");
+        bytes.extend_from_slice("kim,A,Mañana\n".as_bytes());
+        let (mojibake, errors) = encoding_rs::EUC_KR.decode_without_bom_handling(&bytes);
+        assert!(!errors && mojibake.contains("Jos챕"), "{mojibake}");
+        let e = decode(&bytes, None).unwrap_err();
+        assert!(
+            e.0.starts_with("line 3 is not UTF-8, while line 2 is"),
+            "{e}"
+        );
+        // Said to be UTF-8, the line is named too.
+        let e = decode(&bytes, Some(Encoding::Utf8)).unwrap_err();
+        assert!(e.0.starts_with("line 3 is not UTF-8"), "{e}");
+        // A CP949 file with a line that is not CP949 either.
+        let (mut cp949, _, _) =
+            encoding_rs::EUC_KR.encode("user_id,type,user_name\nhong,A,홍길동\n");
+        let mut cp949 = cp949.to_mut().clone();
+        cp949.extend_from_slice(b"bad,A,\xff\xff\n");
+        let e = decode(&cp949, None).unwrap_err();
+        assert!(e.0.starts_with("line 3 is neither UTF-8 nor CP949"), "{e}");
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_found_and_quotes_inside_fields_are_not() {
+        assert_eq!(unclosed_quote("a,b\n\"x,y\nc,d\n", b','), Some(2));
+        assert_eq!(unclosed_quote("a,b\n1,\"open\n2,3\n4,5", b','), Some(2));
+        for closed in [
+            "a,b\n\"x\ny\",z\n",
+            "a,b\n\"say \"\"hi\"\"\",z\n",
+            "a,b\n5'11\",z\n",
+            "a;b\r\n\"x;y\";z\r\n",
+            "a\tb\n\"\"\t\"\"\n",
+        ] {
+            let delimiter = sniff_delimiter(closed);
+            assert_eq!(unclosed_quote(closed, delimiter), None, "{closed:?}");
+        }
+        let e = read_table(
+            "user_id,type,user_name,phone_number\nkim,A,\"Kim,010-1234-5678\nlee,A,Lee,010-1\n",
+            &[],
+        )
+        .err()
+        .unwrap();
+        assert!(
+            e.0.starts_with("line 2: a quote opens a field and is never closed"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -15,6 +15,9 @@ pub enum StoreError {
     Duplicate,
     #[error("the cursor is not one this server issued")]
     InvalidCursor,
+    /// Another registration has this check-in code (codes are unique).
+    #[error("another registration has this check-in code")]
+    CodeTaken,
     #[error("storage is unavailable: {0}")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
 }

@@ -89,6 +89,10 @@ impl From<StoreError> for LanyardError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Duplicate => LanyardError::AlreadyRegistered,
+            StoreError::CodeTaken => LanyardError::Invalid(FieldError::new(
+                "checkin_code",
+                "belongs to another registration",
+            )),
             StoreError::InvalidCursor => LanyardError::Invalid(FieldError::new(
                 "cursor",
                 "is not a cursor this server issued",

@@ -232,7 +232,10 @@ mod tests {
         }
         let kept = store.get("badges/same.pdf").await.unwrap().unwrap();
         assert_eq!(kept.len(), 256 * 1024);
-        assert!(kept.iter().all(|b| *b == kept[0]), "one write's bytes, whole");
+        assert!(
+            kept.iter().all(|b| *b == kept[0]),
+            "one write's bytes, whole"
+        );
         let left: Vec<_> = std::fs::read_dir(dir.path().join("objects/badges"))
             .unwrap()
             .flatten()

@@ -106,6 +106,7 @@ pub async fn import(
         created: report.created,
         already_registered: report.already_registered,
         invalid: report.invalid,
+        conflicts: report.conflicts,
         rows: report
             .rows
             .into_iter()
@@ -114,6 +115,9 @@ pub async fn import(
                     RowOutcome::Created => ("created", None, None),
                     RowOutcome::AlreadyRegistered => ("already_registered", None, None),
                     RowOutcome::Invalid { field, reason } => ("invalid", field, Some(reason)),
+                    RowOutcome::Conflict { field, reason } => {
+                        ("conflict", Some(field), Some(reason))
+                    }
                 };
                 ImportRowView {
                     line: r.line,

@@ -364,7 +364,9 @@ pub struct ImportRowView {
     pub user_id: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub conference: Option<String>,
-    /// `created`, `already_registered` or `invalid`.
+    /// `created`, `already_registered`, `invalid`, or `conflict` (the
+    /// row's check-in code belongs to another registration: a `409` for
+    /// this row alone).
     #[schema(example = "created")]
     pub status: &'static str,
     /// The field an invalid row failed on.
@@ -382,5 +384,7 @@ pub struct ImportReportView {
     pub created: usize,
     pub already_registered: usize,
     pub invalid: usize,
+    /// Rows whose check-in code belongs to another registration.
+    pub conflicts: usize,
     pub rows: Vec<ImportRowView>,
 }

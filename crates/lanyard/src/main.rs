@@ -866,6 +866,9 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
             lanyard_domain::RowOutcome::Invalid { reason, .. } => {
                 eprintln!("line {}: invalid: {reason}", row.line)
             }
+            lanyard_domain::RowOutcome::Conflict { reason, .. } => {
+                eprintln!("line {}: conflict: {reason}", row.line)
+            }
             lanyard_domain::RowOutcome::AlreadyRegistered => eprintln!(
                 "line {}: already registered: {} for {}",
                 row.line,
@@ -876,7 +879,7 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
         }
     }
     println!(
-        "{}{} created, {} already registered, {} invalid",
+        "{}{} created, {} already registered, {} invalid, {} in conflict",
         if report.dry_run {
             "dry run (nothing stored): "
         } else {
@@ -884,9 +887,10 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
         },
         report.created,
         report.already_registered,
-        report.invalid
+        report.invalid,
+        report.conflicts
     );
-    Ok(if report.invalid == 0 {
+    Ok(if report.invalid == 0 && report.conflicts == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

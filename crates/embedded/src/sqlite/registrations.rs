@@ -46,7 +46,15 @@ impl RegistrationStore for SqliteStore {
                         badge.map_or(0, |b| b.revision as i64),
                     ],
                 )
-                .map_err(unavailable)?;
+                .map_err(|e| match e {
+                    rusqlite::Error::SqliteFailure(f, Some(message))
+                        if f.code == rusqlite::ErrorCode::ConstraintViolation
+                            && message.contains("ticket_code") =>
+                    {
+                        StoreError::CodeTaken
+                    }
+                    other => unavailable(other),
+                })?;
             if inserted == 0 {
                 return Err(StoreError::Duplicate);
             }

@@ -714,7 +714,10 @@ async fn concurrent_first_downloads_of_a_badge_file_all_get_it() {
             assert_eq!(status, 200, "{ext}: {}", String::from_utf8_lossy(&body));
             bodies.push(body);
         }
-        assert!(bodies.windows(2).all(|w| w[0] == w[1]), "{ext}: one file for all");
+        assert!(
+            bodies.windows(2).all(|w| w[0] == w[1]),
+            "{ext}: one file for all"
+        );
     }
     let temporary: Vec<_> = walk(&dir.path().join("objects"))
         .into_iter()

@@ -762,3 +762,100 @@ async fn exports_round_trip_into_a_fresh_data_directory_and_defuse_formulas() {
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_in_code_taken_is_a_conflict_for_its_row_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = crate::common::spawn_app_in(&dir.path().join("data"), 1).await;
+    let file = |rows: &[(&str, &str)]| {
+        let mut csv = String::from("user_id,type,user_name,phone_number,checkin_code\n");
+        for (user, code) in rows {
+            csv.push_str(&format!(
+                "{user},Serverless web project,{user} Name,010-1234-5678,{code}\n"
+            ));
+        }
+        csv.into_bytes()
+    };
+    let (status, report) = import(
+        &app,
+        "",
+        "text/csv",
+        file(&[("anna", "ABCD-EFGH-JKMN-PQRS")]),
+    )
+    .await;
+    assert_eq!((status, &report["created"]), (200, &json!(1)), "{report}");
+    // The code again for someone else, beside a row that is fine.
+    let (status, report) = import(
+        &app,
+        "",
+        "text/csv",
+        file(&[("bob", "abcd efgh jkmn pqrs"), ("carl", "")]),
+    )
+    .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["rows"][0]["status"], "conflict", "{report}");
+    assert_eq!(report["rows"][0]["field"], "checkin_code");
+    assert_eq!(report["rows"][1]["status"], "created");
+    assert_eq!(
+        (report["conflicts"].as_u64(), report["created"].as_u64()),
+        (Some(1), Some(1))
+    );
+    // Two imports at once, each giving one code to a different person:
+    // one is created, the other is a conflict; never a failed file.
+    for round in 0..6 {
+        let code = format!("WXYZ-2345-6789-ABC{round}");
+        let (a, b) = tokio::join!(
+            import(
+                &app,
+                "",
+                "text/csv",
+                file(&[(&format!("left{round}"), &code)])
+            ),
+            import(
+                &app,
+                "",
+                "text/csv",
+                file(&[(&format!("right{round}"), &code)])
+            ),
+        );
+        let mut statuses: Vec<String> = [a, b]
+            .iter()
+            .map(|(status, report)| {
+                assert_eq!(*status, 200, "{report}");
+                report["rows"][0]["status"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        statuses.sort();
+        assert_eq!(statuses, ["conflict", "created"], "round {round}");
+    }
+    let everyone = list_all(&app).await;
+    assert_eq!(everyone.len(), 2 + 6, "anna, carl and one of each pair");
+    assert!(!everyone.iter().any(|r| r["user_id"] == "bob"));
+
+    // Whole-file problems name their line and store nothing.
+    let mut mixed =
+        b"user_id,type,user_name,phone_number\njose,Serverless web project,Jos\xc3\xa9,010-1\n"
+            .to_vec();
+    mixed.extend_from_slice(b"alvaro,Serverless web project,\xc0lvaro,010-2\n");
+    let (status, body) = import(&app, "", "text/csv", mixed).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("line 3 is not UTF-8"),
+        "{body}"
+    );
+    let unclosed = b"user_id,type,user_name,phone_number\nzed,Serverless web project,\"Zed,010-1\nyan,Serverless web project,Yan,010-2\n".to_vec();
+    let (status, body) = import(&app, "", "text/csv", unclosed).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("line 2: a quote"),
+        "{body}"
+    );
+    assert_eq!(list_all(&app).await.len(), 8);
+    app.stop().await;
+}

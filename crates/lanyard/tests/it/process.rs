@@ -85,7 +85,11 @@ fn serve_raises_its_open_file_limit_and_keeps_its_files_private() {
         .arg(&export)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut checked = vec![export];
     let mut dirs = vec![data];
     while let Some(d) = dirs.pop() {
