@@ -313,6 +313,10 @@ struct RenderArgs {
     /// QR holds a fresh check-in code and nothing personal.
     #[arg(long, conflicts_with = "from")]
     contact_on_badge: bool,
+    /// The check-in code for the QR (a registration's, from `lanyard
+    /// export`, say), so the badge checks its person in; a fresh one otherwise.
+    #[arg(long, conflicts_with = "from")]
+    checkin_code: Option<String>,
     /// Conference id (default: the first configured).
     #[arg(long = "type", conflicts_with = "from")]
     conference: Option<String>,
@@ -724,11 +728,18 @@ fn render(args: RenderArgs) -> anyhow::Result<ExitCode> {
         args.company.as_deref(),
     )?;
     options.conferences.check_printable(&person)?;
+    let checkin_code = match args.checkin_code.as_deref() {
+        Some(code) => Some(lanyard_domain::CheckinCode::parse(code).with_context(|| {
+            format!("--checkin-code {code:?} is not a check-in code (XXXX-XXXX-XXXX-XXXX)")
+        })?),
+        None => None,
+    };
     let attendee = Attendee {
         user_id: None,
         conference,
         person,
         contact_on_badge: args.contact_on_badge,
+        checkin_code,
     };
     let bytes = render_one(&options, &attendee)?;
     let output = args.output.context("-o FILE is required")?;

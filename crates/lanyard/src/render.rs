@@ -24,6 +24,19 @@ pub struct Attendee {
     pub person: Person,
     /// The attendee agreed to their contact card in the QR.
     pub contact_on_badge: bool,
+    /// The registration's check-in code (a CSV's `checkin_code` column):
+    /// the badge then checks its person in once the list is imported, and
+    /// renders the same bytes every time. A fresh code when `None`.
+    pub checkin_code: Option<CheckinCode>,
+}
+
+impl Attendee {
+    /// The code for the badge's QR.
+    fn code(&self) -> CheckinCode {
+        self.checkin_code
+            .clone()
+            .unwrap_or_else(CheckinCode::generate)
+    }
 }
 
 pub fn render_one(options: &RenderOptions<'_>, attendee: &Attendee) -> anyhow::Result<Vec<u8>> {
@@ -36,10 +49,9 @@ pub fn render_one(options: &RenderOptions<'_>, attendee: &Attendee) -> anyhow::R
                 attendee.conference
             )
         })?;
-    // Nothing is stored, so each badge gets a fresh check-in code.
     let payload = conference.payload(
         &attendee.person,
-        &CheckinCode::generate(),
+        &attendee.code(),
         attendee.contact_on_badge,
     );
     Ok(conference.renderer.render(
@@ -74,6 +86,8 @@ struct CsvRow {
     company_name: String,
     #[serde(default)]
     contact_on_badge: String,
+    #[serde(default)]
+    checkin_code: String,
 }
 
 /// A file name for a badge: the user id and the conference, readable in any
@@ -127,6 +141,14 @@ pub fn read_csv(
                 person,
                 contact_on_badge: yes_no(&r.contact_on_badge)
                     .map_err(|e| format!("contact_on_badge: {e}"))?,
+                checkin_code: match r.checkin_code.trim() {
+                    "" => None,
+                    code => Some(CheckinCode::parse(code).ok_or_else(|| {
+                        format!(
+                            "checkin_code: {code:?} is not a check-in code (XXXX-XXXX-XXXX-XXXX)"
+                        )
+                    })?),
+                },
             })
         });
         rows.push((line, parsed));
@@ -136,7 +158,7 @@ pub fn read_csv(
 
 /// Renders every valid row of a CSV file onto `sheet`, as one PDF at `out`
 /// (written beside it and renamed into place when whole). Nothing is
-/// stored, so each badge gets a fresh check-in code.
+/// stored: a row without a `checkin_code` gets a fresh one.
 pub fn render_csv_sheet(
     conferences: &Conferences,
     csv_path: &Path,
@@ -154,8 +176,7 @@ pub fn render_csv_sheet(
                 let conference = conferences.get(&a.conference).ok_or_else(|| {
                     format!("type: {:?} is not a configured conference", a.conference)
                 })?;
-                let payload =
-                    conference.payload(&a.person, &CheckinCode::generate(), a.contact_on_badge);
+                let payload = conference.payload(&a.person, &a.code(), a.contact_on_badge);
                 run.add(&conference.renderer, &a.person.badge(&payload))
                     .map_err(|e| e.to_string())
             });

@@ -371,3 +371,81 @@ async fn desk_commands_work_beside_a_running_server() {
     assert_eq!(badge["status"], "ready");
     app.stop().await;
 }
+
+/// Badges rendered from a list without a store, then the same list
+/// imported: each badge's QR holds its row's `checkin_code`, so it checks
+/// its person in; and the same row renders the same bytes every time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn badges_rendered_from_a_list_scan_once_it_is_imported() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("people.csv");
+    std::fs::write(
+        &csv,
+        "user_id,type,user_name,phone_number,company_name,contact_on_badge,checkin_code\n\
+         kim,Serverless web project,김철수,010-1111-2222,ACME,yes,7QX4-M2KD-9HZ1-C8TA\n\
+         lee,Serverless web project,Lee Young-hee,010-3333-4444,,,k3vw m8np 2rtx 6yzb\n\
+         bad,Serverless web project,Bad Code,010-5555-6666,,,not-a-code\n",
+    )
+    .unwrap();
+    let render = |out: &std::path::Path| {
+        lanyard()
+            .args(["render", "--from"])
+            .arg(&csv)
+            .arg("--out-dir")
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let (first, second) = (dir.path().join("first"), dir.path().join("second"));
+    let result = render(&first);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        stderr.contains("line 4") && stderr.contains("checkin_code"),
+        "{stderr}"
+    );
+    render(&second);
+    let kim_png = std::fs::read(first.join("kim--Serverless_web_project.png")).unwrap();
+    let lee_png = std::fs::read(first.join("lee--Serverless_web_project.png")).unwrap();
+    for (file, png) in [("kim", &kim_png), ("lee", &lee_png)] {
+        let again =
+            std::fs::read(second.join(format!("{file}--Serverless_web_project.png"))).unwrap();
+        assert!(&again == png, "{file}: the same bytes twice");
+    }
+    let kim = decode_qr(&kim_png);
+    assert!(
+        kim.contains("UID:urn:lanyard:checkin:7QX4-M2KD-9HZ1-C8TA\r\n"),
+        "{kim}"
+    );
+    assert_eq!(decode_qr(&lee_png), "K3VW-M8NP-2RTX-6YZB");
+
+    // The same list imported: the badges check their people in.
+    let data = dir.path().join("data");
+    let imported = lanyard()
+        .arg("import")
+        .arg(&csv)
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&imported.stdout).contains("2 created"),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    let app = crate::common::spawn_app_in(&data, 1).await;
+    for (scanned, user_id) in [(kim, "kim"), (decode_qr(&lee_png), "lee")] {
+        let res = app
+            .client
+            .post(app.url("/api/checkins"))
+            .bearer_auth(crate::common::TOKEN)
+            .json(&serde_json::json!({ "code": scanned }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["result"], "checked_in");
+        assert_eq!(body["registration"]["user_id"], user_id);
+    }
+    app.stop().await;
+}
