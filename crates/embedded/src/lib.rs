@@ -21,5 +21,5 @@ mod workers;
 pub use backup::backup_database;
 pub use files::FileObjectStore;
 pub use lock::{refuse_lost_database, DataDirLock};
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteStore, WAL_LIMIT};
 pub use workers::{BadgeWorkers, LocalBadgeJobs};

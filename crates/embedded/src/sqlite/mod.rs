@@ -28,6 +28,7 @@ mod writer;
 pub use queue::ClaimedJob;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -47,6 +48,7 @@ pub struct SqliteStore {
     /// Keeps the checkpoint thread running while the store is in use; a
     /// message asks it to empty the log (after an erasure).
     checkpoints: Arc<mpsc::Sender<()>>,
+    log_bound: Arc<LogBound>,
 }
 
 fn now_ms() -> i64 {
@@ -64,48 +66,102 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// The size past which the log is emptied (`TRUNCATE`) rather than only
-/// copied: a log SQLite could not restart (a reader always in it) would
-/// otherwise grow without end, holding old versions of every row.
+/// copied. SQLite starts a log over only when no reader is inside it: with
+/// reads always overlapping (busy lists and exports) a log copied by
+/// `PASSIVE` checkpoints alone grows without end (541 MiB in the test of
+/// 30 000 sign-ups beside overlapping lists), holding old versions of
+/// every row.
 pub const WAL_LIMIT: u64 = 32 << 20;
 
-/// Starts the thread that checkpoints the log every [`CHECKPOINT_EVERY`]:
-/// `PASSIVE` (it never blocks a write or a read) as a rule; `TRUNCATE`, which
-/// empties the file, when asked to (after an erasure, so no old version of
-/// an erased row stays on the disk) and when the log is past [`WAL_LIMIT`].
-/// A `TRUNCATE` that could not finish is tried again on the next round. The
-/// thread stops when the returned handle's last clone is dropped.
-fn start_checkpoints(path: &Path) -> anyhow::Result<Arc<mpsc::Sender<()>>> {
+/// When the log must be emptied, and by whom: the writer thread between
+/// its commits (it alone can keep new writes out while readers move on to
+/// the newest data), or the checkpoint thread when no write comes.
+pub(super) struct LogBound {
+    wal: PathBuf,
+    limit: u64,
+    /// Set after an erasure: the log holds old versions of erased rows.
+    empty_wanted: AtomicBool,
+    /// Held by whoever checkpoints: a copy by the checkpoint thread would
+    /// otherwise make the writer's `TRUNCATE` give up as busy.
+    checkpointing: std::sync::Mutex<()>,
+    /// Held shared by each of the store's reads, and alone while the log is
+    /// emptied. Overlapping readers would otherwise starve the checkpoint
+    /// for good: SQLite can empty the log only in a moment when no reader
+    /// is inside it, and a busy server's reads may leave no such moment.
+    /// New reads wait while the log is emptied (tens of milliseconds).
+    reading: std::sync::RwLock<()>,
+}
+
+impl LogBound {
+    /// Empties the log if it is wanted or the log is past its limit,
+    /// waiting at most `wait` for readers to move on to the newest data.
+    /// Returns whether anything was left to do (the log was busy).
+    pub(super) fn enforce(&self, conn: &Connection, wait: std::time::Duration) -> bool {
+        let wanted = self.empty_wanted.load(Ordering::Acquire);
+        let oversized = std::fs::metadata(&self.wal).is_ok_and(|m| m.len() > self.limit);
+        if !wanted && !oversized {
+            return false;
+        }
+        let _alone = self.checkpointing.lock().unwrap_or_else(|e| e.into_inner());
+        let _no_reads = self.reading.write().unwrap_or_else(|e| e.into_inner());
+        let emptied = conn
+            .busy_timeout(wait)
+            .and_then(|()| {
+                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+            })
+            .map(|busy| busy == 0);
+        let _ = conn.busy_timeout(BUSY_TIMEOUT);
+        match emptied {
+            Ok(true) => {
+                if wanted {
+                    self.empty_wanted.store(false, Ordering::Release);
+                }
+                false
+            }
+            Ok(false) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "emptying the database log failed");
+                true
+            }
+        }
+    }
+}
+
+/// How long emptying the log waits for readers (reads in this process are
+/// held back meanwhile; a reader in another process may hold on longer).
+pub(super) const EMPTY_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// How long a connection waits for a lock before it answers busy.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Starts the thread that checkpoints the log every [`CHECKPOINT_EVERY`]
+/// (`PASSIVE`: it never blocks a write or a read), and empties it when
+/// asked to (after an erasure) as soon as it is asked. It stops when the
+/// returned handle's last clone is dropped.
+fn start_checkpoints(path: &Path, bound: Arc<LogBound>) -> anyhow::Result<Arc<mpsc::Sender<()>>> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    let wal = PathBuf::from(format!("{}-wal", path.display()));
     let (requests, asked) = mpsc::channel::<()>();
     std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
         .spawn(move || {
-            let mut truncate = false;
-            loop {
-                match asked.recv_timeout(CHECKPOINT_EVERY) {
-                    Ok(()) => truncate = true,
-                    Err(mpsc::RecvTimeoutError::Timeout) => {}
-                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
-                }
+            while let Ok(()) | Err(mpsc::RecvTimeoutError::Timeout) =
+                asked.recv_timeout(CHECKPOINT_EVERY)
+            {
                 while asked.try_recv().is_ok() {}
-                let oversized = std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_LIMIT);
-                let mode = if truncate || oversized {
-                    "TRUNCATE"
-                } else {
-                    "PASSIVE"
-                };
-                match conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
-                    r.get::<_, i64>(0)
-                }) {
-                    Ok(0) => truncate = false,
-                    Ok(_) => {
-                        tracing::debug!(mode, "the database log is in use; checkpointed later")
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, mode, "checkpointing the database log failed")
-                    }
+                if bound.empty_wanted.load(Ordering::Acquire) {
+                    // Tried again next round while a reader holds on.
+                    bound.enforce(&conn, EMPTY_WAIT);
+                    continue;
+                }
+                let _alone = bound
+                    .checkpointing
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "checkpointing the database log failed");
                 }
             }
         })?;
@@ -164,7 +220,14 @@ impl SqliteStore {
         conn.execute_batch(&format!(
             "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {WAL_LIMIT};"
         ))?;
-        let checkpoints = start_checkpoints(&path)?;
+        let bound = Arc::new(LogBound {
+            wal: PathBuf::from(format!("{}-wal", path.display())),
+            limit: WAL_LIMIT,
+            empty_wanted: AtomicBool::new(false),
+            checkpointing: std::sync::Mutex::new(()),
+            reading: std::sync::RwLock::new(()),
+        });
+        let checkpoints = start_checkpoints(&path, bound.clone())?;
 
         let manager = SqliteConnectionManager::file(&path).with_init(|c| {
             c.execute_batch("PRAGMA query_only = 1; PRAGMA busy_timeout = 5000;")?;
@@ -181,13 +244,17 @@ impl SqliteStore {
         let (writer, jobs) = mpsc::sync_channel::<WriteJob>(4 * MAX_GROUP);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run_writer(conn, jobs))?;
+            .spawn({
+                let bound = bound.clone();
+                move || run_writer(conn, jobs, &bound)
+            })?;
         Ok(SqliteStore {
             writer,
             readers,
             path,
             desks: Arc::new(desks),
             checkpoints,
+            log_bound: bound,
         })
     }
 
@@ -198,6 +265,7 @@ impl SqliteStore {
     /// Asks for the log to be emptied soon: a row was erased, and its old
     /// versions must not stay in the log until the server stops.
     fn empty_log_soon(&self) {
+        self.log_bound.empty_wanted.store(true, Ordering::Release);
         let _ = self.checkpoints.send(());
     }
 
@@ -231,8 +299,10 @@ impl SqliteStore {
         f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     ) -> Result<R, StoreError> {
         let pool = self.readers.clone();
+        let bound = self.log_bound.clone();
         lanyard_domain::blocking::spawn_blocking(move || {
             let conn = pool.get().map_err(unavailable)?;
+            let _reading = bound.reading.read().unwrap_or_else(|e| e.into_inner());
             f(&conn)
         })
         .await

@@ -2,6 +2,7 @@
 //! one transaction, each in its own savepoint, and answered after the commit.
 
 use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use lanyard_domain::StoreError;
 use rusqlite::Connection;
@@ -57,7 +58,12 @@ impl SqliteStore {
     }
 }
 
-pub(super) fn run_writer(conn: Connection, jobs: mpsc::Receiver<WriteJob>) {
+pub(super) fn run_writer(
+    conn: Connection,
+    jobs: mpsc::Receiver<WriteJob>,
+    bound: &super::LogBound,
+) {
+    let mut retry_at: Option<Instant> = None;
     while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -94,6 +100,15 @@ pub(super) fn run_writer(conn: Connection, jobs: mpsc::Receiver<WriteJob>) {
         }
         for reply in replies {
             reply(committed.clone());
+        }
+        // Between commits, with the answers sent: the log is emptied here
+        // when it must be, while no write can start. Writes wait at most a
+        // quarter second for readers to let go, and a busy log is tried
+        // again a second later, so writing never stalls for long.
+        if retry_at.is_none_or(|at| Instant::now() >= at) {
+            retry_at = bound
+                .enforce(&conn, super::EMPTY_WAIT)
+                .then(|| Instant::now() + Duration::from_secs(1));
         }
     }
 }

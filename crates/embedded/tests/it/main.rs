@@ -3,3 +3,4 @@
 
 mod migration;
 mod store_contract;
+mod wal;

@@ -549,6 +549,64 @@ async fn the_functions_run_under_exactly_the_templates_policies() {
     );
     let stats = call_api(&router, organizer("GET", "/api/checkins/stats", None)).await;
     assert_eq!(stats.status, 200);
+    // The attendee changes their name: the badge moves to its next
+    // revision, and the badge function, rendering it, deletes the files of
+    // the one it replaced.
+    let changed = call_api(
+        &router,
+        api_event(
+            "PATCH",
+            &format!("/api/badges/{token}"),
+            Some(&json!({"user_name": "Policy Kim Changed"})),
+            false,
+        ),
+    )
+    .await;
+    assert_eq!(
+        changed.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&changed.body)
+    );
+    let mut ready = false;
+    for _ in 0..10 {
+        let out = harness
+            .sqs
+            .receive_message()
+            .queue_url(&made.queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        let records: Vec<Value> = out
+            .messages
+            .unwrap_or_default()
+            .iter()
+            .map(|m| sqs_record(m, &made.queue_arn))
+            .collect();
+        if !records.is_empty() {
+            handle_badge_event(
+                &badge_backend,
+                &badge_clients.sqs,
+                &metrics,
+                SweepPolicy::default(),
+                json!({ "Records": records }),
+            )
+            .await
+            .unwrap();
+        }
+        let badge = call_api(
+            &router,
+            api_event("GET", &format!("/api/badges/{token}"), None, false),
+        )
+        .await;
+        if badge.json()["status"] == "ready" {
+            ready = true;
+            break;
+        }
+    }
+    assert!(ready, "the changed badge is rendered");
     let original = {
         let mut event = api_event(
             "POST",
