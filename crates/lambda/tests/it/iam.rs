@@ -413,8 +413,8 @@ async fn the_functions_run_under_exactly_the_templates_policies() {
     // The badge function renders from the queue and spaces a retry.
     let badge_backend = AwsBackend::new(&badge_clients, &made.names, conferences());
     let metrics = MetricsSink::discard("badge");
-    let mut rendered = 0;
-    for _ in 0..10 {
+    // Up to ten of the queue's messages, as SQS hands them to the function.
+    let receive_records = || async {
         let out = harness
             .sqs
             .receive_message()
@@ -424,12 +424,15 @@ async fn the_functions_run_under_exactly_the_templates_policies() {
             .send()
             .await
             .unwrap();
-        let records: Vec<Value> = out
-            .messages
+        out.messages
             .unwrap_or_default()
             .iter()
             .map(|m| sqs_record(m, &made.queue_arn))
-            .collect();
+            .collect::<Vec<Value>>()
+    };
+    let mut rendered = 0;
+    for _ in 0..10 {
+        let records = receive_records().await;
         if records.is_empty() {
             continue;
         }
@@ -570,21 +573,7 @@ async fn the_functions_run_under_exactly_the_templates_policies() {
     );
     let mut ready = false;
     for _ in 0..10 {
-        let out = harness
-            .sqs
-            .receive_message()
-            .queue_url(&made.queue_url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        let records: Vec<Value> = out
-            .messages
-            .unwrap_or_default()
-            .iter()
-            .map(|m| sqs_record(m, &made.queue_arn))
-            .collect();
+        let records = receive_records().await;
         if !records.is_empty() {
             handle_badge_event(
                 &badge_backend,
