@@ -357,27 +357,28 @@ impl Lanyard {
         Ok(self.objects.delete_all(keys.into()).await?)
     }
 
-    /// Resets a registration's badge to pending at its next revision and
-    /// deletes the files of the revision it replaced: they show what the
-    /// registration no longer says. Returns the new revision.
-    async fn reset_badge(&self, registration: &Registration) -> Result<u64, LanyardError> {
+    /// Resets a registration's badge to pending at its next revision (set
+    /// on `registration` too) and deletes the files of the revision it
+    /// replaced: they show what the registration no longer says.
+    async fn reset_badge(&self, registration: &mut Registration) -> Result<(), LanyardError> {
         let previous = self
             .store
             .reset_badge(registration)
             .await?
             .ok_or(LanyardError::NotFound)?;
-        if let Some(badge) = &registration.badge {
+        if let Some(badge) = registration.badge.as_mut() {
             let replaced = BadgeInfo {
                 revision: previous,
                 ..badge.clone()
             };
+            badge.revision = previous + 1;
             // The reset stands either way; the next render of this badge
             // deletes the files it replaced again.
             if let Err(e) = self.delete_files(&replaced).await {
                 tracing::warn!(error = %e, "could not delete the files of a replaced badge yet");
             }
         }
-        Ok(previous + 1)
+        Ok(())
     }
 
     /// Erases the personal data of conferences whose retention has passed
@@ -440,21 +441,18 @@ impl Lanyard {
             .as_ref()
             .map(|b| b.token.clone())
             .unwrap_or_else(BadgeToken::generate);
-        let revision = registration.badge.as_ref().map_or(0, |b| b.revision);
         registration.badge = Some(BadgeInfo {
             status: BadgeStatus::Pending,
             token,
             error: None,
             retry_at: None,
-            revision,
+            // The store counts the next revision.
+            revision: 0,
         });
         registration
             .checkin_code
             .get_or_insert_with(CheckinCode::generate);
-        let revision = self.reset_badge(&registration).await?;
-        if let Some(badge) = registration.badge.as_mut() {
-            badge.revision = revision;
-        }
+        self.reset_badge(&mut registration).await?;
         self.announce(key).await;
         Ok(registration)
     }
@@ -492,10 +490,7 @@ impl Lanyard {
         registration
             .checkin_code
             .get_or_insert_with(CheckinCode::generate);
-        let revision = self.reset_badge(&registration).await?;
-        if let Some(badge) = registration.badge.as_mut() {
-            badge.revision = revision;
-        }
+        self.reset_badge(&mut registration).await?;
         self.announce(&registration.key()).await;
         Ok(registration)
     }

@@ -51,7 +51,7 @@ fn write_all_atomically(files: &[(PathBuf, Vec<u8>)]) -> std::io::Result<()> {
     let result = (|| {
         for (path, bytes) in files {
             let dir = path.parent().expect("object paths have a parent");
-            crate::private::create_dir(dir)?;
+            crate::private::create_missing_dir(dir)?;
             let name = path
                 .file_name()
                 .expect("object paths have a file name")

@@ -20,6 +20,14 @@ pub fn create_dir(dir: &Path) -> io::Result<()> {
     std::fs::set_permissions(dir, Permissions::from_mode(DIR_MODE))
 }
 
+/// Creates `dir` and its missing parents as `0700`, leaving an existing
+/// one as it is: for the data directory's own subdirectories on every
+/// write (a umask can only take bits away, so a new one is `0700`; old
+/// ones were made private at start).
+pub fn create_missing_dir(dir: &Path) -> io::Result<()> {
+    DirBuilder::new().recursive(true).mode(DIR_MODE).create(dir)
+}
+
 /// Options that create a file as `0600`.
 pub fn file_options() -> OpenOptions {
     let mut options = OpenOptions::new();

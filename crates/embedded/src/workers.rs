@@ -66,8 +66,7 @@ impl BadgeWorkers {
         let (stop, stopped) = watch::channel(false);
         // `count` 0 runs no workers (nor the sweep): jobs wait in the queue
         // for a later start.
-        let sweep = (count > 0)
-            .then(|| tokio::spawn(sweep(lanyard.clone(), store.clone(), stopped.clone())));
+        let sweep = (count > 0).then(|| tokio::spawn(sweep(lanyard.clone(), stopped.clone())));
         let handles = (0..count)
             .map(|n| {
                 let worker = Worker {
@@ -99,7 +98,7 @@ impl BadgeWorkers {
 /// At start and then every [`SWEEP_EVERY`] (sooner when the policy's retry
 /// wait is shorter): queues again the failed badges whose retry time has
 /// come, and erases the personal data of conferences past their retention.
-async fn sweep(lanyard: Lanyard, store: SqliteStore, mut stopped: watch::Receiver<bool>) {
+async fn sweep(lanyard: Lanyard, mut stopped: watch::Receiver<bool>) {
     let every = lanyard
         .job_policy()
         .retry_failed_after
@@ -108,16 +107,9 @@ async fn sweep(lanyard: Lanyard, store: SqliteStore, mut stopped: watch::Receive
         if let Err(e) = lanyard.retry_failed_badges(SWEEP_BATCH).await {
             tracing::warn!(error = %e, "could not queue failed badges again");
         }
-        match lanyard.erase_expired(SWEEP_BATCH).await {
-            Ok(0) => {}
-            Ok(_) => {
-                if let Err(e) = store.truncate_wal().await {
-                    tracing::warn!(error = %e, "could not empty the database log after erasing");
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "could not erase personal data past its retention")
-            }
+        // The store empties its log after each erasure by itself.
+        if let Err(e) = lanyard.erase_expired(SWEEP_BATCH).await {
+            tracing::warn!(error = %e, "could not erase personal data past its retention")
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}

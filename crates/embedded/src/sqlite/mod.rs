@@ -273,31 +273,6 @@ impl SqliteStore {
         let _ = self.checkpoints.send(());
     }
 
-    /// Copies the write-ahead log into the database and empties it, so the
-    /// old versions of erased rows it still holds are gone from the disk
-    /// (the database's own pages are overwritten: `secure_delete`).
-    pub async fn truncate_wal(&self) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        lanyard_domain::blocking::spawn_blocking(move || {
-            let conn = Connection::open(&path).map_err(unavailable)?;
-            conn.busy_timeout(std::time::Duration::from_secs(5))
-                .map_err(unavailable)?;
-            let (busy, _, _): (i64, i64, i64) = conn
-                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })
-                .map_err(unavailable)?;
-            if busy != 0 {
-                return Err(unavailable(
-                    "the log is in use; it is emptied at the next sweep",
-                ));
-            }
-            Ok(())
-        })
-        .await
-        .map_err(unavailable)?
-    }
-
     async fn read<R: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
