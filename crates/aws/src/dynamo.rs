@@ -14,6 +14,14 @@
 //! in the `#desk` partition (sort key: the name), each nonce in its own
 //! partition with a TTL attribute `expires_at`, and the anonymous counts of
 //! erased registrations in the `#erased` partition. Lists skip them.
+//!
+//! Seats: a conference with a capacity has a counter item in the `#seats`
+//! partition (sort key: the conference) holding how many of its
+//! registrations hold a seat; a sign-up and the counter's increment are one
+//! transaction, conditional on the count being under capacity. A fourth
+//! sparse index, `seat-queue` (on `type` and `seat_queue`), holds those
+//! waiting (`w#<listed_at>#<user_id>`, longest waiting first) and the
+//! offers (`o#<offer_expires_at>`).
 
 use std::collections::HashMap;
 
@@ -25,9 +33,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use lanyard_domain::fields::{search_fold, BadgeToken, ConferenceId};
 use lanyard_domain::{
-    BadgeInfo, BadgeStatus, CheckinCode, CheckinResult, Desk, DeskName, FirstCheckin, ListQuery,
-    Page, Person, Registration, RegistrationKey, RegistrationStore, Scan, ScanOutcome, ScanTarget,
-    StoreError, Tally, UserId,
+    Answers, BadgeInfo, BadgeStatus, Capacity, CheckinCode, CheckinResult, Desk, DeskName, Details,
+    Email, FirstCheckin, ListQuery, Page, Person, Registration, RegistrationKey, RegistrationStore,
+    Scan, ScanOutcome, ScanTarget, Seat, SeatChange, SeatQueue, SeatStatus, Seating, StoreError,
+    Tally, UserId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +54,14 @@ const DESK_PARTITION: &str = "#desk";
 /// The partition of anonymous counts left by erased registrations: one
 /// item per conference, check-in minute and desk.
 const ERASED_PARTITION: &str = "#erased";
+/// The partition of seat counters, one item per conference with a capacity.
+const SEATS_PARTITION: &str = "#seats";
+/// The index of one conference's waiting list and offers.
+pub const SEAT_INDEX: &str = "seat-queue";
+/// Tries of a seat transaction that DynamoDB cancels for a conflict (many
+/// sign-ups at once meet on the conference's counter).
+const SEAT_TRIES: u32 = 60;
+
 /// The index of badges waiting for a worker.
 pub const PENDING_INDEX: &str = "pending-badges";
 /// Pending badges are spread over this many index partitions so that no
@@ -68,6 +85,8 @@ type Item = HashMap<String, AttributeValue>;
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// Conferences whose seat counter is known to exist.
+    counted: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
 
 fn unavailable<E, R>(e: SdkError<E, R>) -> StoreError
@@ -135,6 +154,16 @@ pub fn to_item(r: &Registration) -> Item {
     if r.contact_on_badge {
         item.insert("contact_on_badge".into(), AttributeValue::Bool(true));
     }
+    if let Some(email) = &r.details.email {
+        item.insert("email".into(), s(email.as_str()));
+    }
+    if let Some(category) = &r.details.category {
+        item.insert("category".into(), s(category));
+    }
+    if !r.details.answers.is_empty() {
+        item.insert("answers".into(), s(answers_json(&r.details.answers)));
+    }
+    item.extend(seat_attributes(&r.seat, listed_at, r.user_id.as_str()));
     if let Some(first) = &r.checked_in {
         item.insert("checked_in_at".into(), s(&first.at));
         item.insert("checked_in_desk".into(), s(&first.desk));
@@ -166,6 +195,76 @@ pub fn to_item(r: &Registration) -> Item {
         }
     }
     item
+}
+
+fn answers_json(answers: &Answers) -> String {
+    serde_json::to_string(answers).expect("answers serialize")
+}
+
+/// A seat's attributes: its status, the offer's end, and its place in the
+/// `seat-queue` index while waiting or offered.
+fn seat_attributes(seat: &Seat, listed_at: &str, user_id: &str) -> Vec<(String, AttributeValue)> {
+    let mut attributes = vec![("seat_status".to_owned(), s(seat.status.as_str()))];
+    if let Some(at) = &seat.offer_expires_at {
+        attributes.push(("offer_expires_at".to_owned(), s(at)));
+    }
+    if let Some(place) = seat_place(seat, listed_at, user_id) {
+        attributes.push(("seat_queue".to_owned(), s(place)));
+    }
+    attributes
+}
+
+fn seat_place(seat: &Seat, listed_at: &str, user_id: &str) -> Option<String> {
+    match seat.status {
+        SeatStatus::Waitlisted => Some(format!("w#{listed_at}#{user_id}")),
+        SeatStatus::Offered => Some(format!(
+            "o#{}",
+            seat.offer_expires_at.as_deref().unwrap_or_default()
+        )),
+        _ => None,
+    }
+}
+
+fn seat_of(item: &Item) -> Seat {
+    Seat {
+        status: text(item, "seat_status")
+            .and_then(SeatStatus::parse)
+            .unwrap_or_default(),
+        offer_expires_at: text(item, "offer_expires_at").map(str::to_owned),
+    }
+}
+
+fn seats_key(conference: &str) -> Item {
+    HashMap::from([
+        ("user_id".to_owned(), s(SEATS_PARTITION)),
+        ("type".to_owned(), s(conference)),
+    ])
+}
+
+/// The codes of a cancelled transaction's reasons, in the order of its items.
+fn cancellation_codes(
+    e: &SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+        impl std::fmt::Debug,
+    >,
+) -> Option<Vec<String>> {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    match e.as_service_error()? {
+        TransactWriteItemsError::TransactionCanceledException(c) => Some(
+            c.cancellation_reasons()
+                .iter()
+                .map(|r| r.code().unwrap_or("None").to_owned())
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+/// A pause before trying a seat transaction again: growing, with jitter.
+async fn seat_backoff(attempt: u32) {
+    let base = 5u64 << attempt.min(6);
+    let jitter = u64::from(getrandom::u32().unwrap_or(0)) % base;
+    tokio::time::sleep(std::time::Duration::from_millis(base + jitter)).await;
 }
 
 fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
@@ -242,6 +341,15 @@ fn from_item(item: &Item) -> Result<Registration, String> {
                 .unwrap_or_default()
                 .to_owned(),
         }),
+        details: Details {
+            email: text(item, "email").and_then(|e| Email::from_stored(e.to_owned())),
+            category: text(item, "category").map(str::to_owned),
+            answers: match text(item, "answers") {
+                Some(json) => serde_json::from_str(json).map_err(|e| format!("answers: {e}"))?,
+                None => Answers::new(),
+            },
+        },
+        seat: seat_of(item),
     })
 }
 
@@ -335,6 +443,7 @@ impl DynamoStore {
         DynamoStore {
             client,
             table: table.into(),
+            counted: Default::default(),
         }
     }
 
@@ -455,6 +564,84 @@ impl DynamoStore {
         Ok(conditional(result)?.is_some())
     }
 
+    /// A conference's seat counter, when it has one.
+    async fn seat_counter(&self, conference: &str) -> Result<Option<u64>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(seats_key(conference)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(out.item.map(|item| {
+            item.get("seats_held")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse::<i64>().ok())
+                .map_or(0, |n| u64::try_from(n).unwrap_or(0))
+        }))
+    }
+
+    /// Counts a conference's registrations that hold a seat, from its list
+    /// index (items from before seats count as confirmed).
+    async fn count_held(&self, conference: &str) -> Result<u64, StoreError> {
+        let mut held = 0u64;
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(LIST_INDEX)
+                .key_condition_expression("#type = :c")
+                .filter_expression(
+                    "attribute_not_exists(seat_status) OR seat_status IN (:confirmed, :offered)",
+                )
+                .expression_attribute_names("#type", "type")
+                .expression_attribute_values(":c", s(conference))
+                .expression_attribute_values(":confirmed", s(SeatStatus::Confirmed.as_str()))
+                .expression_attribute_values(":offered", s(SeatStatus::Offered.as_str()))
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            held += u64::try_from(out.count).unwrap_or(0);
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(held);
+            }
+        }
+    }
+
+    /// Creates a conference's seat counter from the registrations it
+    /// already has, unless it exists. A conference given a capacity after
+    /// sign-ups opened is counted once, here; from then on every seat
+    /// change moves the counter in the same transaction.
+    async fn ensure_seat_counter(&self, conference: &str) -> Result<(), StoreError> {
+        if self
+            .counted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(conference)
+        {
+            return Ok(());
+        }
+        if self.seat_counter(conference).await?.is_none() {
+            let held = self.count_held(conference).await?;
+            let mut item = seats_key(conference);
+            item.insert("seats_held".into(), AttributeValue::N(held.to_string()));
+            // Another process may have created it meanwhile: theirs stands.
+            self.put_new(item).await?;
+        }
+        self.counted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(conference.to_owned());
+        Ok(())
+    }
+
     async fn get_item(&self, key: &RegistrationKey) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
@@ -477,6 +664,244 @@ impl RegistrationStore for DynamoStore {
         match self.put_new(to_item(registration)).await? {
             true => Ok(()),
             false => Err(StoreError::Duplicate),
+        }
+    }
+
+    async fn insert_seated(
+        &self,
+        registration: &Registration,
+        capacity: Capacity,
+    ) -> Result<Seating, StoreError> {
+        use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+        let conference = registration.conference.as_str();
+        self.ensure_seat_counter(conference).await?;
+        let mut confirmed = registration.clone();
+        confirmed.seat = Seat::confirmed();
+        for attempt in 0..SEAT_TRIES {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(to_item(&confirmed)))
+                .condition_expression("attribute_not_exists(user_id)")
+                .build()
+                .map_err(StoreError::unavailable)?;
+            let count = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(seats_key(conference)))
+                .update_expression("ADD seats_held :one")
+                .condition_expression("seats_held < :cap")
+                .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                .expression_attribute_values(":cap", AttributeValue::N(capacity.seats.to_string()))
+                .build()
+                .map_err(StoreError::unavailable)?;
+            let result = self
+                .client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().put(put).build())
+                .transact_items(TransactWriteItem::builder().update(count).build())
+                .send()
+                .await;
+            let codes = match result {
+                Ok(_) => return Ok(Seating::Confirmed),
+                Err(e) => match cancellation_codes(&e) {
+                    Some(codes) => codes,
+                    None => return Err(unavailable(e)),
+                },
+            };
+            let failed =
+                |i: usize| codes.get(i).map(String::as_str) == Some("ConditionalCheckFailed");
+            if failed(0) {
+                return Err(StoreError::Duplicate);
+            }
+            if failed(1) {
+                if !capacity.waitlist {
+                    return Ok(Seating::Full);
+                }
+                let mut waiting = registration.clone();
+                waiting.seat = Seat {
+                    status: SeatStatus::Waitlisted,
+                    offer_expires_at: None,
+                };
+                return match self.put_new(to_item(&waiting)).await? {
+                    true => Ok(Seating::Waitlisted),
+                    false => Err(StoreError::Duplicate),
+                };
+            }
+            // Cancelled for a conflict with another transaction on the counter.
+            seat_backoff(attempt).await;
+        }
+        Err(StoreError::unavailable(
+            "the conference's seat count was too busy; try again",
+        ))
+    }
+
+    async fn change_seat(
+        &self,
+        key: &RegistrationKey,
+        from: &[SeatStatus],
+        to: &Seat,
+        capacity: Option<u32>,
+    ) -> Result<SeatChange, StoreError> {
+        use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+        for attempt in 0..SEAT_TRIES {
+            let Some(item) = self.get_item(key).await? else {
+                return Ok(SeatChange::Moved);
+            };
+            let current = seat_of(&item);
+            if !from.contains(&current.status) {
+                return Ok(SeatChange::Moved);
+            }
+            let delta = i32::from(to.status.holds_seat()) - i32::from(current.status.holds_seat());
+            let listed_at = text(&item, "listed_at").unwrap_or(LISTED_BEFORE_LANYARD);
+            let mut set = vec!["seat_status = :to".to_owned()];
+            let mut remove = Vec::new();
+            let mut values = vec![
+                (":to".to_owned(), s(to.status.as_str())),
+                (":cur".to_owned(), s(current.status.as_str())),
+            ];
+            match &to.offer_expires_at {
+                Some(at) => {
+                    set.push("offer_expires_at = :until".into());
+                    values.push((":until".into(), s(at)));
+                }
+                None => remove.push("offer_expires_at"),
+            }
+            match seat_place(to, listed_at, key.user_id.as_str()) {
+                Some(place) => {
+                    set.push("seat_queue = :place".into());
+                    values.push((":place".into(), s(place)));
+                }
+                None => remove.push("seat_queue"),
+            }
+            let mut expression = format!("SET {}", set.join(", "));
+            if !remove.is_empty() {
+                expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+            }
+            // Items from before seats have no status, and are confirmed.
+            let condition = if current.status == SeatStatus::Confirmed {
+                "attribute_exists(user_id) AND (attribute_not_exists(seat_status) OR seat_status = :cur)"
+            } else {
+                "seat_status = :cur"
+            };
+            let mut update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key_item(key)))
+                .update_expression(expression)
+                .condition_expression(condition);
+            for (name, value) in values {
+                update = update.expression_attribute_values(name, value);
+            }
+            let mut transaction = self.client.transact_write_items().transact_items(
+                TransactWriteItem::builder()
+                    .update(update.build().map_err(StoreError::unavailable)?)
+                    .build(),
+            );
+            if let (Some(seats), true) = (capacity, delta != 0) {
+                self.ensure_seat_counter(key.conference.as_str()).await?;
+                let mut count = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(seats_key(key.conference.as_str())))
+                    .update_expression("ADD seats_held :delta")
+                    .expression_attribute_values(":delta", AttributeValue::N(delta.to_string()));
+                if delta > 0 {
+                    count = count
+                        .condition_expression("seats_held < :cap")
+                        .expression_attribute_values(":cap", AttributeValue::N(seats.to_string()));
+                }
+                transaction = transaction.transact_items(
+                    TransactWriteItem::builder()
+                        .update(count.build().map_err(StoreError::unavailable)?)
+                        .build(),
+                );
+            }
+            let codes = match transaction.send().await {
+                Ok(_) => return Ok(SeatChange::Done),
+                Err(e) => match cancellation_codes(&e) {
+                    Some(codes) => codes,
+                    None => return Err(unavailable(e)),
+                },
+            };
+            let failed =
+                |i: usize| codes.get(i).map(String::as_str) == Some("ConditionalCheckFailed");
+            if failed(0) {
+                // Changed since it was read: read it again.
+                continue;
+            }
+            if failed(1) {
+                return Ok(SeatChange::Full);
+            }
+            seat_backoff(attempt).await;
+        }
+        Err(StoreError::unavailable(
+            "the conference's seat count was too busy; try again",
+        ))
+    }
+
+    async fn seat_queue(
+        &self,
+        conference: &ConferenceId,
+        queue: &SeatQueue,
+        limit: usize,
+    ) -> Result<Vec<Registration>, StoreError> {
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(SEAT_INDEX)
+            .expression_attribute_names("#type", "type")
+            .expression_attribute_values(":c", s(conference.as_str()));
+        let want = match queue {
+            SeatQueue::Waiting => {
+                query = query
+                    .key_condition_expression("#type = :c AND begins_with(seat_queue, :w)")
+                    .expression_attribute_values(":w", s("w#"));
+                SeatStatus::Waitlisted
+            }
+            SeatQueue::OffersExpiredBefore(now) => {
+                query = query
+                    .key_condition_expression("#type = :c AND seat_queue BETWEEN :o AND :now")
+                    .expression_attribute_values(":o", s("o#"))
+                    .expression_attribute_values(":now", s(format!("o#{now}")));
+                SeatStatus::Offered
+            }
+        };
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let out = query
+                .clone()
+                .limit(limit.max(1) as i32)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for keys in out.items() {
+                let Some(key) = item_key(keys) else { continue };
+                // The index is eventually consistent: confirm on the item itself.
+                if let Some(r) = self.get(&key).await? {
+                    let expired = match (queue, &r.seat.offer_expires_at) {
+                        (SeatQueue::OffersExpiredBefore(now), Some(at)) => at < now,
+                        (SeatQueue::OffersExpiredBefore(_), None) => false,
+                        (SeatQueue::Waiting, _) => true,
+                    };
+                    if r.seat.status == want && expired {
+                        found.push(r);
+                        if found.len() >= limit {
+                            return Ok(found);
+                        }
+                    }
+                }
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
+    async fn seats_held(&self, conference: &ConferenceId) -> Result<u64, StoreError> {
+        match self.seat_counter(conference.as_str()).await? {
+            Some(held) => Ok(held),
+            None => self.count_held(conference.as_str()).await,
         }
     }
 
@@ -642,10 +1067,29 @@ impl RegistrationStore for DynamoStore {
             .send()
             .await
             .map_err(unavailable)?;
-        match out.attributes {
-            Some(item) if !item.is_empty() => required(&item).map(Some),
-            _ => Ok(None),
+        let removed = match out.attributes {
+            Some(item) if !item.is_empty() => required(&item)?,
+            _ => return Ok(None),
+        };
+        if removed.seat.status.holds_seat() {
+            // Its seat is given back. A failure here (or a crash first)
+            // leaves the seat counted: the conference stays under its
+            // capacity, one seat short, never over.
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(seats_key(removed.conference.as_str())))
+                .update_expression("ADD seats_held :minus")
+                .condition_expression("attribute_exists(seats_held)")
+                .expression_attribute_values(":minus", AttributeValue::N("-1".into()))
+                .send()
+                .await;
+            if let Err(e) = conditional(result) {
+                tracing::warn!(error = %e, "a deleted registration's seat stays counted");
+            }
         }
+        Ok(Some(removed))
     }
 
     async fn reset_badge(&self, registration: &Registration) -> Result<Option<u64>, StoreError> {
@@ -667,6 +1111,7 @@ impl RegistrationStore for DynamoStore {
             .return_values(ReturnValue::UpdatedOld);
         update = update
             .expression_attribute_values(":name", s(registration.person.user_name.as_str()))
+            .expression_attribute_values(":phone", s(registration.person.phone_number.as_str()))
             .expression_attribute_values(
                 ":consent",
                 AttributeValue::Bool(registration.contact_on_badge),
@@ -674,9 +1119,29 @@ impl RegistrationStore for DynamoStore {
         let mut set = String::from(
             "SET badge_status = :s, badge_token = :t, pending_shard = :p, \
              badge_queued_at = :now, badge_sweeps = :zero, user_name = :name, \
-             contact_on_badge = :consent",
+             phone_number = :phone, contact_on_badge = :consent",
         );
         let mut remove = String::from(" REMOVE badge_error, badge_retry_at");
+        let details = &registration.details;
+        for (name, value) in [
+            (
+                "email",
+                details.email.as_ref().map(|e| e.as_str().to_owned()),
+            ),
+            ("category", details.category.clone()),
+            (
+                "answers",
+                (!details.answers.is_empty()).then(|| answers_json(&details.answers)),
+            ),
+        ] {
+            match value {
+                Some(value) => {
+                    set.push_str(&format!(", {name} = :{name}"));
+                    update = update.expression_attribute_values(format!(":{name}"), s(value));
+                }
+                None => remove.push_str(&format!(", {name}")),
+            }
+        }
         match registration.person.company() {
             Some(company) => {
                 set.push_str(", company_name = :co");

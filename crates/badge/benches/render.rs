@@ -21,6 +21,7 @@ fn renderer() -> BadgeRenderer {
             accent: DEFAULT_ACCENT,
             subtitle: None,
             logo: Some(Logo::from_bytes(logo)),
+            band: None,
         },
     )
     .unwrap()
@@ -34,12 +35,14 @@ fn benches(c: &mut Criterion) {
         name: "홍길동 1",
         company: Some("Example Corp"),
         payload: &tel,
+        details: None,
     };
     let vcard = Payload::vcard("홍길동", "010-1234-5678", Some("Example Corp"));
     let id1 = Badge {
         name: "홍길동",
         company: Some("Example Corp"),
         payload: &vcard,
+        details: None,
     };
 
     c.bench_function("qr_encode_vcard", |b| {
@@ -107,6 +110,7 @@ fn benches(c: &mut Criterion) {
             accent: DEFAULT_ACCENT,
             subtitle: None,
             logo: None,
+            band: None,
         },
     )
     .unwrap();

@@ -18,6 +18,7 @@ fn main() {
             accent: DEFAULT_ACCENT,
             subtitle: Some("Seoul · 2026-12-01".into()),
             logo: None,
+            band: None,
         },
     )
     .unwrap();
@@ -47,6 +48,7 @@ fn main() {
                 name: &name,
                 company: Some("Example Corp"),
                 payload: &payload,
+                details: None,
             },
         )
         .unwrap();

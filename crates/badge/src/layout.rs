@@ -81,6 +81,9 @@ impl LogoSlot {
     }
 }
 
+/// The colour of the line of answers.
+pub const DETAILS_INK: &str = "#444444";
+
 /// Line height as a multiple of the size.
 const LEADING: f32 = 1.2;
 /// How far above the baseline capitals reach, and below it descenders, as
@@ -109,10 +112,59 @@ pub struct Geometry {
     /// Largest module size, for presets that fix it (the original used 4 px).
     pub qr_module_max: Option<f32>,
     pub center_qr: bool,
+    /// The line of answers under the company.
+    pub details: TextSlot,
+    /// Where the company's lines must end when a line of answers follows.
+    pub company_limit_with_details: f32,
+    /// A category's band: its top, and its text's slot.
+    pub band: Option<(f32, TextSlot)>,
 }
 
 impl Geometry {
-    pub fn of(preset: Preset, has_subtitle: bool) -> Geometry {
+    pub fn of(preset: Preset, has_subtitle: bool, has_band: bool) -> Geometry {
+        let mut g = Geometry::plain(preset, has_subtitle);
+        if has_band {
+            match preset {
+                Preset::Id1 => {
+                    g.band = Some((
+                        47.5,
+                        TextSlot {
+                            x: 5.0,
+                            y: 52.3,
+                            size: 4.4,
+                            max_width: 75.6,
+                            bold: true,
+                            wrap: None,
+                        },
+                    ));
+                    // The code moves up off the band, its quiet zone kept.
+                    g.qr_y = 16.5;
+                    if let Some(w) = g.company.wrap.as_mut() {
+                        w.limit = 46.8;
+                    }
+                }
+                Preset::Original => {
+                    g.band = Some((
+                        236.0,
+                        TextSlot {
+                            x: 150.0,
+                            y: 247.0,
+                            size: 11.0,
+                            max_width: 240.0,
+                            bold: true,
+                            wrap: None,
+                        },
+                    ));
+                    if let Some(w) = g.company.wrap.as_mut() {
+                        w.limit = 232.0;
+                    }
+                }
+            }
+        }
+        g
+    }
+
+    fn plain(preset: Preset, has_subtitle: bool) -> Geometry {
         match preset {
             // ID-1 card, 85.6 × 54 mm, drawn in millimetres.
             Preset::Id1 => Geometry {
@@ -175,6 +227,16 @@ impl Geometry {
                 qr_side: 30.0,
                 qr_module_max: None,
                 center_qr: true,
+                details: TextSlot {
+                    x: 5.0,
+                    y: 45.8,
+                    size: 3.0,
+                    max_width: 43.0,
+                    bold: false,
+                    wrap: None,
+                },
+                company_limit_with_details: 43.0,
+                band: None,
             },
             // The original system's 400 × 250 px JPEG: QR at (15,100) with 4 px
             // modules, text from x = 150 (PIL's top-left origins moved to baselines).
@@ -232,6 +294,16 @@ impl Geometry {
                 qr_side: 135.0,
                 qr_module_max: Some(4.0),
                 center_qr: false,
+                details: TextSlot {
+                    x: 150.0,
+                    y: 212.0,
+                    size: 13.0,
+                    max_width: 240.0,
+                    bold: false,
+                    wrap: None,
+                },
+                company_limit_with_details: 199.0,
+                band: None,
             },
         }
     }
@@ -272,7 +344,7 @@ pub fn static_layer(
         r##"<rect width="{}" height="{}" fill="#ffffff"/>"##,
         g.width, g.height
     );
-    if preset == Preset::Id1 {
+    if preset == Preset::Id1 && theme.band.is_none() {
         let _ = write!(
             out,
             r#"<rect width="{w}" height="2.2" fill="{accent}"/><rect y="{y}" width="{w}" height="1.8" fill="{accent}"/>"#,
@@ -293,6 +365,24 @@ pub fn static_layer(
         );
     }
     let mut defs = GlyphDefs::new("lt");
+    if let (Some((top, slot)), Some(band)) = (g.band, &theme.band) {
+        let _ = write!(
+            out,
+            r#"<rect y="{top}" width="{w}" height="{h}" fill="{c}"/>"#,
+            w = g.width,
+            h = g.height - top,
+            c = band.colour,
+        );
+        let text_block = block(glyphs, &slot, &band.text);
+        text(
+            out,
+            &mut defs,
+            glyphs,
+            "band",
+            &band.colour.ink().to_string(),
+            &text_block,
+        );
+    }
     let title = block(glyphs, &g.title, &theme.title);
     text(out, &mut defs, glyphs, "title", &accent.to_string(), &title);
     if let (Some(slot), Some(subtitle)) = (g.subtitle, theme.subtitle.as_deref()) {
@@ -336,12 +426,16 @@ pub fn attendee_layer(
     g: &Geometry,
     name: &Block,
     company: Option<&Block>,
+    details: Option<&Block>,
     qr: &QrModules,
 ) {
     let mut defs = GlyphDefs::new("lg");
     text(out, &mut defs, glyphs, "name", "#111111", name);
     if let Some(company) = company {
         text(out, &mut defs, glyphs, "company", "#333333", company);
+    }
+    if let Some(details) = details {
+        text(out, &mut defs, glyphs, "details", DETAILS_INK, details);
     }
     let n = qr.width_with_quiet_zone();
     let (x, y, module) = qr_placement(g, n, None);

@@ -41,7 +41,7 @@ pub use print::PrintRun;
 pub use qr::QrModules;
 pub use render::{BadgeRenderer, BadgeSet, Shortened};
 pub use sheet::{PrintOptions, Sheet, BADGE_HEIGHT_MM, BADGE_WIDTH_MM};
-pub use theme::{Logo, Rgb, Theme, DEFAULT_ACCENT};
+pub use theme::{Band, Logo, Rgb, Theme, DEFAULT_ACCENT};
 
 /// The text and code on one badge.
 #[derive(Debug, Clone, Copy)]
@@ -49,4 +49,6 @@ pub struct Badge<'a> {
     pub name: &'a str,
     pub company: Option<&'a str>,
     pub payload: &'a Payload,
+    /// A line under the company: the answers printed on the badge.
+    pub details: Option<&'a str>,
 }

@@ -149,28 +149,33 @@ impl<W: Write> PrintRun<W> {
         let (x, y) = self.sheet.badge_origin(self.cell);
         let (x, y) = (x + self.options.offset_x, y + self.options.offset_y);
         let page_height = self.sheet.page_height;
-        let g = Geometry::of(Preset::Id1, renderer.theme().subtitle.is_some());
-        // Each line of the name and company as set on the badge: its
-        // origin, size, glyphs and grey.
-        let (name, company) = renderer.blocks(&g, badge);
-        let shaped: Vec<((f32, f32), f32, Shaped, f32)> = [(Some(name), 0x11), (company, 0x33)]
-            .into_iter()
-            .filter_map(|(block, grey)| Some((block?, grey)))
-            .flat_map(|(block, grey)| {
-                block
-                    .lines
-                    .iter()
-                    .map(move |line| {
-                        (
-                            (line.x, line.y),
-                            block.size,
-                            line.shaped.scaled(block.size),
-                            grey as f32 / 255.0,
-                        )
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        let g = Geometry::of(
+            Preset::Id1,
+            renderer.theme().subtitle.is_some(),
+            renderer.theme().band.is_some(),
+        );
+        // Each line of the name, company and answers as set on the badge:
+        // its origin, size, glyphs and grey.
+        let (name, company, details) = renderer.blocks(&g, badge);
+        let shaped: Vec<((f32, f32), f32, Shaped, f32)> =
+            [(Some(name), 0x11), (company, 0x33), (details, 0x44)]
+                .into_iter()
+                .filter_map(|(block, grey)| Some((block?, grey)))
+                .flat_map(|(block, grey)| {
+                    block
+                        .lines
+                        .iter()
+                        .map(move |line| {
+                            (
+                                (line.x, line.y),
+                                block.size,
+                                line.shaped.scaled(block.size),
+                                grey as f32 / 255.0,
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect();
         for (_, _, s, _) in &shaped {
             self.note_glyphs(s);
         }

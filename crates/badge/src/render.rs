@@ -196,7 +196,11 @@ impl BadgeRenderer {
     }
 
     fn geometry(&self, preset: Preset) -> Geometry {
-        Geometry::of(preset, self.theme.subtitle.is_some())
+        Geometry::of(
+            preset,
+            self.theme.subtitle.is_some(),
+            self.theme.band.is_some(),
+        )
     }
 
     /// Renders one badge in one format. `dpi` applies to PNG and JPEG
@@ -250,29 +254,48 @@ impl BadgeRenderer {
     /// Name and company set in their slots, and the QR code, in the
     /// preset's units.
     fn attendee_layer(&self, out: &mut String, g: &Geometry, badge: &Badge<'_>, qr: &QrModules) {
-        let (name, company) = self.blocks(g, badge);
-        layout::attendee_layer(out, &self.glyphs, g, &name, company.as_ref(), qr);
+        let (name, company, details) = self.blocks(g, badge);
+        layout::attendee_layer(
+            out,
+            &self.glyphs,
+            g,
+            &name,
+            company.as_ref(),
+            details.as_ref(),
+            qr,
+        );
     }
 
-    /// The name and company as they are set on the badge.
+    /// The name, company and line of answers as they are set on the badge.
     pub(crate) fn blocks(
         &self,
         g: &Geometry,
         badge: &Badge<'_>,
-    ) -> (layout::Block, Option<layout::Block>) {
+    ) -> (layout::Block, Option<layout::Block>, Option<layout::Block>) {
+        let details = badge
+            .details
+            .filter(|d| !d.trim().is_empty())
+            .map(|d| layout::block(&self.glyphs, &g.details, d));
+        let mut company_slot = g.company;
+        if details.is_some() {
+            if let Some(w) = company_slot.wrap.as_mut() {
+                w.limit = w.limit.min(g.company_limit_with_details);
+            }
+        }
         (
             layout::block(&self.glyphs, &g.name, badge.name),
             badge
                 .company
                 .filter(|c| !c.trim().is_empty())
-                .map(|c| layout::block(&self.glyphs, &g.company, c)),
+                .map(|c| layout::block(&self.glyphs, &company_slot, c)),
+            details,
         )
     }
 
     /// Whether the name or the company had to be cut to fit the `preset`
     /// (each is wrapped and made smaller first, down to a legible minimum).
     pub fn shortened(&self, badge: &Badge<'_>, preset: Preset) -> Shortened {
-        let (name, company) = self.blocks(&self.geometry(preset), badge);
+        let (name, company, _) = self.blocks(&self.geometry(preset), badge);
         Shortened {
             name: name.shortened,
             company: company.is_some_and(|c| c.shortened),
@@ -326,10 +349,14 @@ impl BadgeRenderer {
                     .draw(canvas, &shaped, size, line.x * scale, line.y * scale, color);
             }
         };
-        let (name, company) = self.blocks(g, badge);
+        let (name, company, details) = self.blocks(g, badge);
         text(canvas, &name, Rgb(0x11, 0x11, 0x11));
         if let Some(company) = company {
             text(canvas, &company, Rgb(0x33, 0x33, 0x33));
+        }
+        if let Some(details) = details {
+            let ink = layout::DETAILS_INK.parse().unwrap_or(Rgb(0x44, 0x44, 0x44));
+            text(canvas, &details, ink);
         }
         let (x, y, module) = layout::qr_placement(g, qr.width_with_quiet_zone(), Some(scale));
         draw_qr(
@@ -455,6 +482,7 @@ mod tests {
                 accent: DEFAULT_ACCENT,
                 subtitle: subtitle.map(Into::into),
                 logo,
+                band: None,
             },
         )
         .unwrap()
@@ -518,6 +546,7 @@ mod tests {
                     name,
                     company,
                     payload: &payload,
+                    details: None,
                 };
                 let qr = QrModules::for_print(payload.as_str().as_bytes()).unwrap();
                 let (Raster::Rgb(rgb), _) = r.raster(&badge, &qr, preset, None, false).unwrap()

@@ -55,4 +55,35 @@ pub struct Theme {
     pub subtitle: Option<String>,
     /// `None` uses lanyard's own logo.
     pub logo: Option<Logo>,
+    /// A category's band across the badge's foot (`SPEAKER`).
+    pub band: Option<Band>,
+}
+
+/// A band printed across the badge's foot: its text on its colour.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Band {
+    pub text: String,
+    pub colour: Rgb,
+}
+
+impl Rgb {
+    /// Black or white, whichever reads better on this colour (WCAG's
+    /// relative luminance against the two contrasts).
+    pub fn ink(self) -> Rgb {
+        let channel = |c: u8| {
+            let c = f32::from(c) / 255.0;
+            if c <= 0.03928 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        let l = 0.2126 * channel(self.0) + 0.7152 * channel(self.1) + 0.0722 * channel(self.2);
+        // Contrast with white (1.05 / (l + 0.05)) against with black ((l + 0.05) / 0.05).
+        if 1.05 / (l + 0.05) >= (l + 0.05) / 0.05 {
+            Rgb(0xff, 0xff, 0xff)
+        } else {
+            Rgb(0x11, 0x11, 0x11)
+        }
+    }
 }

@@ -5,13 +5,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use lanyard_badge::{
-    BadgeRenderer, FontSources, Fonts, Logo, Payload, Rgb, Sheet, Theme, DEFAULT_ACCENT,
+    BadgeRenderer, Band, FontSources, Fonts, Logo, Payload, Rgb, Sheet, Theme, DEFAULT_ACCENT,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::checkin::{CheckinCode, URN_PREFIX};
 use crate::fields::{CompanyName, ConferenceId, FieldError, UserName};
+use crate::form::{CategoryConfig, EmailPolicy, Form, QuestionConfig};
 use crate::registration::Person;
+use crate::seats::Capacity;
 
 /// What a badge's QR code says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -49,6 +51,8 @@ pub enum ConfigError {
     DuplicateId(String),
     #[error("conference {id:?}: {message}")]
     Dates { id: String, message: String },
+    #[error("conference {id:?}: {message}")]
+    Form { id: String, message: String },
     #[error("conference {id:?}: accent: {message}")]
     Accent { id: String, message: String },
     #[error("conference {id:?}: logo {path}: {source}")]
@@ -180,6 +184,24 @@ pub struct ConferenceConfig {
     /// Days after `ends` to keep personal data; then it is erased, keeping
     /// anonymous counts (SPEC §9). Needs `ends`.
     pub retention_days: Option<u32>,
+    /// Whether the sign-up asks for an e-mail address.
+    #[serde(default)]
+    pub email: EmailPolicy,
+    /// `[[conference.category]]`: speaker, staff, sponsor…
+    #[serde(rename = "category", default)]
+    pub categories: Vec<CategoryConfig>,
+    /// `[[conference.question]]`: the conference's own questions.
+    #[serde(rename = "question", default)]
+    pub questions: Vec<QuestionConfig>,
+    /// Seats; no limit when absent.
+    pub capacity: Option<u32>,
+    /// Sign-ups past capacity wait for a seat (else they are refused).
+    #[serde(default)]
+    pub waitlist: bool,
+    /// When the public sign-up closes, RFC 3339 (`2026-11-30T23:59:00+09:00`).
+    pub closes_at: Option<String>,
+    /// Hours an offered seat is held for (default 48).
+    pub offer_hours: Option<u32>,
 }
 
 impl ConferencesConfig {
@@ -195,6 +217,13 @@ impl ConferencesConfig {
             starts: None,
             ends: None,
             retention_days: None,
+            email: EmailPolicy::default(),
+            categories: Vec::new(),
+            questions: Vec::new(),
+            capacity: None,
+            waitlist: false,
+            closes_at: None,
+            offer_hours: None,
         };
         ConferencesConfig {
             conferences: vec![
@@ -278,9 +307,34 @@ pub struct Conference {
     /// From when its registrations' personal data is erased: midnight UTC
     /// after the day `retention_days` after `ends`.
     pub erase_from: Option<time::OffsetDateTime>,
+    /// E-mail policy, categories and questions.
+    pub form: Form,
+    /// Seats and whether a waiting list is kept; no limit when `None`.
+    pub capacity: Option<Capacity>,
+    /// When the public sign-up closes.
+    pub closes_at: Option<time::OffsetDateTime>,
+    /// How long an offered seat is held.
+    pub offer_hours: u32,
+    /// The renderers of categories with a band, by category id.
+    pub band_renderers: BTreeMap<String, BadgeRenderer>,
 }
 
+/// The default hours an offered seat is held.
+pub const DEFAULT_OFFER_HOURS: u32 = 48;
+
 impl Conference {
+    /// The renderer of a category's badges: with its band, if it has one.
+    pub fn renderer_for(&self, category: Option<&str>) -> &BadgeRenderer {
+        category
+            .and_then(|c| self.band_renderers.get(c))
+            .unwrap_or(&self.renderer)
+    }
+
+    /// Whether the public sign-up has closed.
+    pub fn closed(&self, now: time::OffsetDateTime) -> bool {
+        self.closes_at.is_some_and(|at| now >= at)
+    }
+
     /// What this conference's badges encode (SPEC §9): without the
     /// attendee's consent, the check-in code and nothing else; with it, a
     /// `vcard` conference's contact card carrying the code in its `UID`, or
@@ -376,19 +430,68 @@ impl Conferences {
                 }
                 None => None,
             };
-            let renderer = BadgeRenderer::new(
-                fonts,
-                Theme {
-                    title: c.title.clone(),
-                    accent,
-                    subtitle: c.subtitle.clone(),
-                    logo,
-                },
-            )
-            .map_err(|source| ConfigError::Badge {
+            let theme = Theme {
+                title: c.title.clone(),
+                accent,
+                subtitle: c.subtitle.clone(),
+                logo,
+                band: None,
+            };
+            let form_error = |message: String| ConfigError::Form {
                 id: id.clone(),
-                source,
-            })?;
+                message,
+            };
+            let form = Form::build(c.email, c.categories.clone(), c.questions.clone(), accent)
+                .map_err(form_error)?;
+            let mut band_renderers = BTreeMap::new();
+            for category in &form.categories {
+                let Some(text) = &category.band else { continue };
+                if let Some(message) = unprintable_message(&fonts.missing(text)) {
+                    return Err(form_error(format!(
+                        "category {:?}: band {message}",
+                        category.id
+                    )));
+                }
+                let band = Theme {
+                    band: Some(Band {
+                        text: text.clone(),
+                        colour: category.colour,
+                    }),
+                    ..theme.clone()
+                };
+                let renderer =
+                    BadgeRenderer::new(fonts, band).map_err(|source| ConfigError::Badge {
+                        id: id.clone(),
+                        source,
+                    })?;
+                band_renderers.insert(category.id.clone(), renderer);
+            }
+            let renderer =
+                BadgeRenderer::new(fonts, theme).map_err(|source| ConfigError::Badge {
+                    id: id.clone(),
+                    source,
+                })?;
+            let capacity = match (c.capacity, c.waitlist) {
+                (Some(seats), waitlist) => Some(Capacity { seats, waitlist }),
+                (None, true) => return Err(form_error("waitlist needs capacity".into())),
+                (None, false) => None,
+            };
+            let closes_at = c
+                .closes_at
+                .as_deref()
+                .map(|t| {
+                    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                        .map_err(|_| {
+                            form_error(format!(
+                                "closes_at {t:?} is not a time like 2026-11-30T23:59:00+09:00"
+                            ))
+                        })
+                })
+                .transpose()?;
+            let offer_hours = c.offer_hours.unwrap_or(DEFAULT_OFFER_HOURS);
+            if !(1..=24 * 60).contains(&offer_hours) {
+                return Err(form_error("offer_hours must be 1 to 1440".into()));
+            }
             let (starts, ends, erase_from) = dates(&c).map_err(|message| ConfigError::Dates {
                 id: id.clone(),
                 message,
@@ -404,6 +507,11 @@ impl Conferences {
                 subtitle: c.subtitle,
                 payload: c.payload,
                 renderer,
+                form,
+                capacity,
+                closes_at,
+                offer_hours,
+                band_renderers,
             });
         }
         let mut sheets = Sheet::builtin();

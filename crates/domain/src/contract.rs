@@ -29,6 +29,8 @@ pub fn sample(user_id: &str, conference: &str, name: &str, company: Option<&str>
         checkin_code: Some(CheckinCode::generate()),
         contact_on_badge: false,
         checked_in: None,
+        details: Default::default(),
+        seat: Default::default(),
     }
 }
 
@@ -63,6 +65,252 @@ where
     tallies_count_registrations_and_checkins(make().await).await;
     erasure_keeps_only_anonymous_counts(make().await).await;
     desks_are_named_unique_and_revocable(make().await).await;
+    details_round_trip_and_change_with_the_badge(make().await).await;
+    concurrent_sign_ups_never_pass_capacity(make().await).await;
+    a_full_conference_without_a_waiting_list_stores_nothing(make().await).await;
+    seats_move_only_from_their_states_and_within_capacity(make().await).await;
+}
+
+fn with_details(mut r: Registration) -> Registration {
+    use crate::form::Answer;
+    r.details = crate::form::Details {
+        email: crate::fields::Email::parse("Gil.Dong@Example.ORG").unwrap(),
+        category: Some("speaker".into()),
+        answers: [
+            ("job".to_owned(), Answer::Text("Engineer".into())),
+            (
+                "size".to_owned(),
+                Answer::Choices(vec!["M".into(), "L".into()]),
+            ),
+            ("first".to_owned(), Answer::Yes(true)),
+        ]
+        .into(),
+    };
+    r
+}
+
+async fn details_round_trip_and_change_with_the_badge(store: Arc<dyn RegistrationStore>) {
+    let r = with_details(sample("asked", CONFERENCE_A, "Asked", None));
+    assert_eq!(
+        r.details.email.as_ref().unwrap().as_str(),
+        "Gil.Dong@example.org"
+    );
+    store.insert(&r).await.unwrap();
+    assert_eq!(store.get(&r.key()).await.unwrap(), Some(r.clone()));
+    let listed = store
+        .list(&ListQuery {
+            conference: Some(r.conference.clone()),
+            limit: 10,
+            ..ListQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(listed.items, vec![r.clone()]);
+    let mut changed = r.clone();
+    changed.details.category = None;
+    changed.details.email = None;
+    changed.details.answers.remove("size");
+    store.reset_badge(&changed).await.unwrap().unwrap();
+    let stored = store.get(&r.key()).await.unwrap().unwrap();
+    assert_eq!(stored.details, changed.details);
+}
+
+fn capacity(seats: u32, waitlist: bool) -> crate::seats::Capacity {
+    crate::seats::Capacity { seats, waitlist }
+}
+
+async fn concurrent_sign_ups_never_pass_capacity(store: Arc<dyn RegistrationStore>) {
+    use crate::seats::{SeatStatus, Seating};
+    // Another conference's seats are its own.
+    store
+        .insert_seated(
+            &sample("other", CONFERENCE_B, "Other", None),
+            capacity(1, true),
+        )
+        .await
+        .unwrap();
+    let attempts: Vec<_> = (0..120)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let r = sample(&format!("seat{i}"), CONFERENCE_A, "Seated", None);
+                store.insert_seated(&r, capacity(15, true)).await.unwrap()
+            })
+        })
+        .collect();
+    let mut confirmed = 0;
+    for attempt in attempts {
+        if attempt.await.unwrap() == Seating::Confirmed {
+            confirmed += 1;
+        }
+    }
+    assert_eq!(confirmed, 15, "exactly the capacity is confirmed");
+    let conference = ConferenceId::from_stored(CONFERENCE_A.into());
+    assert_eq!(store.seats_held(&conference).await.unwrap(), 15);
+    let all = collect_all(
+        &store,
+        ListQuery {
+            conference: Some(conference.clone()),
+            limit: 100,
+            ..ListQuery::default()
+        },
+    )
+    .await;
+    assert_eq!(all.len(), 120);
+    let stored_confirmed = all
+        .iter()
+        .filter(|r| r.seat.status == SeatStatus::Confirmed)
+        .count();
+    assert_eq!(stored_confirmed, 15);
+    assert!(all.iter().all(|r| matches!(
+        r.seat.status,
+        SeatStatus::Confirmed | SeatStatus::Waitlisted
+    )));
+    // The waiting list, longest waiting first, holds the other 105.
+    let waiting = store
+        .seat_queue(&conference, &crate::seats::SeatQueue::Waiting, 200)
+        .await
+        .unwrap();
+    assert_eq!(waiting.len(), 105);
+    assert!(waiting
+        .windows(2)
+        .all(|w| w[0].created_at <= w[1].created_at));
+}
+
+async fn a_full_conference_without_a_waiting_list_stores_nothing(
+    store: Arc<dyn RegistrationStore>,
+) {
+    use crate::seats::Seating;
+    let first = sample("first", CONFERENCE_A, "First", None);
+    let second = sample("second", CONFERENCE_A, "Second", None);
+    assert_eq!(
+        store
+            .insert_seated(&first, capacity(1, false))
+            .await
+            .unwrap(),
+        Seating::Confirmed
+    );
+    assert!(matches!(
+        store.insert_seated(&first, capacity(5, false)).await,
+        Err(StoreError::Duplicate)
+    ));
+    assert_eq!(
+        store
+            .insert_seated(&second, capacity(1, false))
+            .await
+            .unwrap(),
+        Seating::Full
+    );
+    assert_eq!(store.get(&second.key()).await.unwrap(), None);
+}
+
+async fn seats_move_only_from_their_states_and_within_capacity(store: Arc<dyn RegistrationStore>) {
+    use crate::seats::{Seat, SeatChange, SeatQueue, SeatStatus, Seating};
+    let conference = ConferenceId::from_stored(CONFERENCE_A.into());
+    let seated = sample("seated", CONFERENCE_A, "Seated", None);
+    let waiting = sample("waiting", CONFERENCE_A, "Waiting", None);
+    let later = sample("later", CONFERENCE_A, "Later", None);
+    for (r, want) in [
+        (&seated, Seating::Confirmed),
+        (&waiting, Seating::Waitlisted),
+        (&later, Seating::Waitlisted),
+    ] {
+        assert_eq!(
+            store.insert_seated(r, capacity(1, true)).await.unwrap(),
+            want
+        );
+    }
+    let offer = Seat {
+        status: SeatStatus::Offered,
+        offer_expires_at: Some("2026-01-01T00:00:00.000Z".into()),
+    };
+    // No seat is free.
+    assert_eq!(
+        store
+            .change_seat(&waiting.key(), &[SeatStatus::Waitlisted], &offer, Some(1))
+            .await
+            .unwrap(),
+        SeatChange::Full
+    );
+    // Only from the states named.
+    let withdrawn = Seat {
+        status: SeatStatus::Withdrawn,
+        offer_expires_at: None,
+    };
+    assert_eq!(
+        store
+            .change_seat(&seated.key(), &[SeatStatus::Offered], &withdrawn, Some(1))
+            .await
+            .unwrap(),
+        SeatChange::Moved
+    );
+    assert_eq!(
+        store
+            .change_seat(&seated.key(), &[SeatStatus::Confirmed], &withdrawn, Some(1))
+            .await
+            .unwrap(),
+        SeatChange::Done
+    );
+    assert_eq!(store.seats_held(&conference).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .change_seat(&waiting.key(), &[SeatStatus::Waitlisted], &offer, Some(1))
+            .await
+            .unwrap(),
+        SeatChange::Done
+    );
+    let offered = store.get(&waiting.key()).await.unwrap().unwrap();
+    assert_eq!(offered.seat, offer);
+    assert_eq!(store.seats_held(&conference).await.unwrap(), 1);
+    // The offer ran out before this time, not before an earlier one.
+    let due = |at: &str| SeatQueue::OffersExpiredBefore(at.to_owned());
+    let expired = store
+        .seat_queue(&conference, &due("2026-01-01T00:00:01.000Z"), 10)
+        .await
+        .unwrap();
+    assert_eq!(expired, vec![offered.clone()]);
+    assert!(store
+        .seat_queue(&conference, &due("2025-12-31T23:59:59.000Z"), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let waiting_now = store
+        .seat_queue(&conference, &SeatQueue::Waiting, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        waiting_now
+            .iter()
+            .map(|r| r.user_id.as_str())
+            .collect::<Vec<_>>(),
+        vec!["later"]
+    );
+    // The offered seat is the last one: `later` waits on.
+    assert_eq!(
+        store
+            .change_seat(&later.key(), &[SeatStatus::Waitlisted], &offer, Some(1))
+            .await
+            .unwrap(),
+        SeatChange::Full
+    );
+    // Deleting a seat holder gives its seat back.
+    store.delete(&waiting.key()).await.unwrap().unwrap();
+    assert_eq!(store.seats_held(&conference).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .change_seat(
+                &later.key(),
+                &[SeatStatus::Waitlisted],
+                &Seat::confirmed(),
+                Some(1)
+            )
+            .await
+            .unwrap(),
+        SeatChange::Done
+    );
+    assert_eq!(store.seats_held(&conference).await.unwrap(), 1);
+    let confirmed = store.get(&later.key()).await.unwrap().unwrap();
+    assert_eq!(confirmed.seat, Seat::confirmed());
 }
 
 fn first(desk: &str, nonce: &str) -> FirstCheckin {
@@ -136,8 +384,8 @@ async fn reset_badge_writes_what_the_badge_shows(store: Arc<dyn RegistrationStor
     assert_eq!(stored.person.user_name.as_str(), "Typo Name");
     assert_eq!(stored.person.company_name, None);
     assert!(stored.contact_on_badge);
-    // Never the phone, the creation time or the check-in.
-    assert_eq!(stored.person.phone_number, r.person.phone_number);
+    // The phone an organizer corrected; never the creation time or the check-in.
+    assert_eq!(stored.person.phone_number.as_str(), "+1 555 0100");
     assert_eq!(stored.created_at, r.created_at);
     assert_eq!(stored.checked_in, checked_in);
     assert_eq!(stored.checkin_code, Some(code));

@@ -66,27 +66,26 @@ fn is_invisible(c: char) -> bool {
 /// such field shares: at most 100 characters, no control or
 /// direction-override character, and something visible unless empty.
 pub(crate) fn free_text(field: &'static str, s: &str) -> Result<String, FieldError> {
+    free_text_of(s, 100).map_err(|message| FieldError::new(field, message))
+}
+
+/// [`free_text`] of at most `max` characters; the error is the message.
+pub(crate) fn free_text_of(s: &str, max: usize) -> Result<String, String> {
     let s = normalize(s.trim()).trim().to_owned();
-    if s.chars().count() > 100 {
-        return Err(FieldError::new(field, "must be at most 100 characters"));
+    if s.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
     }
     if s.chars().any(char::is_control) {
-        return Err(FieldError::new(
-            field,
-            "must not contain control characters",
-        ));
+        return Err("must not contain control characters".into());
     }
     if let Some(c) = s.chars().find(|c| is_direction_control(*c)) {
-        return Err(FieldError::new(
-            field,
-            format!(
-                "must not contain text-direction controls (found U+{:04X})",
-                c as u32
-            ),
+        return Err(format!(
+            "must not contain text-direction controls (found U+{:04X})",
+            c as u32
         ));
     }
     if !s.is_empty() && s.chars().all(is_invisible) {
-        return Err(FieldError::new(field, "must contain a visible character"));
+        return Err("must contain a visible character".into());
     }
     Ok(s)
 }
@@ -484,5 +483,52 @@ mod tests {
             prop_assert_eq!(CompanyName::parse(&s).unwrap_err().field, "company_name");
             prop_assert_eq!(CompanyName::parse(&format!("{a}{c}{a}")).unwrap_err().field, "company_name");
         }
+    }
+}
+
+/// An e-mail address: RFC 5322's `addr-spec` as the `email_address` crate
+/// checks it, at most 254 characters (what SMTP carries), with a domain
+/// that has a dot (no mail reaches `user@localhost` from outside), stored
+/// with its domain in lower case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Email(String);
+string_newtype!(Email);
+
+impl Email {
+    pub const FIELD: &'static str = "email";
+
+    /// `None` for empty text.
+    pub fn parse(s: &str) -> Result<Option<Self>, FieldError> {
+        let s = normalize(s.trim());
+        if s.is_empty() {
+            return Ok(None);
+        }
+        let invalid = || {
+            FieldError::new(
+                Self::FIELD,
+                "is not an e-mail address like name@example.org",
+            )
+        };
+        if s.chars().count() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(invalid());
+        }
+        let options = email_address::Options::default().without_display_text();
+        let parsed =
+            email_address::EmailAddress::parse_with_options(&s, options).map_err(|_| invalid())?;
+        let domain = parsed.domain();
+        if !domain.contains('.') || domain.starts_with('[') || domain.ends_with('.') {
+            return Err(invalid());
+        }
+        Ok(Some(Email(format!(
+            "{}@{}",
+            parsed.local_part(),
+            domain.to_lowercase()
+        ))))
+    }
+
+    /// As stored: trusted, not checked again.
+    pub fn from_stored(s: String) -> Option<Self> {
+        (!s.is_empty()).then_some(Email(s))
     }
 }

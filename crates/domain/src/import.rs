@@ -552,6 +552,8 @@ impl Lanyard {
                 phone_number: text("phone_number"),
                 company_name: text("company_name"),
                 contact_on_badge: Some(consent),
+                by_organizer: true,
+                ..NewRegistration::default()
             })
             .map_err(|e| match e {
                 LanyardError::Invalid(f) => f,

@@ -10,11 +10,13 @@ pub mod conference;
 pub mod contract;
 pub mod export;
 pub mod fields;
+pub mod form;
 pub mod import;
 pub mod jobs;
 pub mod ports;
 pub mod print;
 pub mod registration;
+pub mod seats;
 pub mod service;
 
 pub use checkin::{
@@ -26,8 +28,10 @@ pub use conference::{
 };
 pub use export::ExportFormat;
 pub use fields::{
-    BadgeToken, CompanyName, ConferenceId, FieldError, PageSize, PhoneNumber, UserId, UserName,
+    BadgeToken, CompanyName, ConferenceId, Email, FieldError, PageSize, PhoneNumber, UserId,
+    UserName,
 };
+pub use form::{Answer, Answers, Details, Form};
 pub use import::{Encoding, FileError, ImportOptions, ImportReport, RowOutcome, RowReport};
 pub use jobs::{BadgeJobPolicy, JobOutcome};
 pub use ports::{BadgeJobs, ListQuery, ObjectStore, Page, RegistrationStore, StoreError};
@@ -35,4 +39,7 @@ pub use print::{PreparedPrint, PrintRequest};
 pub use registration::{
     BadgeInfo, BadgeStatus, NewRegistration, Person, Registration, RegistrationKey,
 };
-pub use service::{Checkin, CheckinRequest, Lanyard, LanyardError, ListRequest, OwnChanges};
+pub use seats::{Capacity, Seat, SeatChange, SeatQueue, SeatStatus, Seating};
+pub use service::{
+    Checkin, CheckinRequest, Lanyard, LanyardError, ListRequest, OwnChanges, SeatAction,
+};

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use crate::checkin::{Desk, DeskName, Scan, ScanOutcome, Tally};
 use crate::fields::{BadgeToken, ConferenceId, UserId};
 use crate::registration::{BadgeInfo, Registration, RegistrationKey};
+use crate::seats::{Capacity, Seat, SeatChange, SeatQueue, SeatStatus, Seating};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -56,6 +57,42 @@ pub trait RegistrationStore: Send + Sync {
     /// existing `(user_id, type)` gives [`StoreError::Duplicate`].
     async fn insert(&self, registration: &Registration) -> Result<(), StoreError>;
 
+    /// [`RegistrationStore::insert`] for a conference with `capacity`:
+    /// atomically, the registration is stored `confirmed` while fewer
+    /// than `capacity.seats` of its conference hold a seat (confirmed or
+    /// offered), else `waitlisted` if the conference keeps a waiting list,
+    /// else not at all ([`Seating::Full`]). Its own `seat` is ignored.
+    /// However many insert at once, no more than `capacity.seats` hold a seat.
+    async fn insert_seated(
+        &self,
+        registration: &Registration,
+        capacity: Capacity,
+    ) -> Result<Seating, StoreError>;
+
+    /// Moves a registration's seat to `to`, atomically, if its status is
+    /// one of `from`. A move that takes a seat (to confirmed or offered
+    /// from a state without one) needs one free of `capacity` (no limit
+    /// when `None`). Deleting a registration gives its seat back.
+    async fn change_seat(
+        &self,
+        key: &RegistrationKey,
+        from: &[SeatStatus],
+        to: &Seat,
+        capacity: Option<u32>,
+    ) -> Result<SeatChange, StoreError>;
+
+    /// Up to `limit` registrations of a conference in a seat queue:
+    /// waiting, longest first; or offers that ran out.
+    async fn seat_queue(
+        &self,
+        conference: &ConferenceId,
+        queue: &SeatQueue,
+        limit: usize,
+    ) -> Result<Vec<Registration>, StoreError>;
+
+    /// How many of a conference's registrations hold a seat.
+    async fn seats_held(&self, conference: &ConferenceId) -> Result<u64, StoreError>;
+
     async fn get(&self, key: &RegistrationKey) -> Result<Option<Registration>, StoreError>;
 
     /// All registrations of one user, ordered by conference id.
@@ -72,9 +109,9 @@ pub trait RegistrationStore: Send + Sync {
     async fn delete(&self, key: &RegistrationKey) -> Result<Option<Registration>, StoreError>;
 
     /// Replaces the badge of an existing registration with a pending one and
-    /// records its badge job, atomically, writing what the badge shows with
-    /// it (name, company, consent, check-in code; never the key, phone,
-    /// creation time or check-in). The badge's revision is the stored one
+    /// records its badge job, atomically, writing what the registration
+    /// says with it (name, company, phone, consent, check-in code, e-mail,
+    /// category, answers; never the key, creation time, seat or check-in). The badge's revision is the stored one
     /// plus one, whatever `registration` says, counted atomically; the
     /// revision it replaced is returned. `None` if there is no such
     /// registration.

@@ -8,6 +8,8 @@ use crate::checkin::{CheckinCode, FirstCheckin};
 use crate::fields::{
     BadgeToken, CompanyName, ConferenceId, FieldError, PhoneNumber, UserId, UserName,
 };
+use crate::form::{Answer, Details};
+use crate::seats::Seat;
 
 /// What identifies a registration: one person at one conference.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -28,6 +30,12 @@ pub struct NewRegistration {
     pub company_name: Option<String>,
     /// The attendee agreed to their contact card in the badge's QR (SPEC §9).
     pub contact_on_badge: Option<bool>,
+    pub email: Option<String>,
+    /// A category id; public ones only unless an organizer registers.
+    pub category: Option<String>,
+    pub answers: std::collections::BTreeMap<String, Answer>,
+    /// Made by an organizer (import, desk, command line): any category.
+    pub by_organizer: bool,
 }
 
 /// Who a registration is for: what the badge prints and the contact card holds.
@@ -74,6 +82,7 @@ impl Person {
             name: self.user_name.as_str(),
             company: self.company(),
             payload,
+            details: None,
         }
     }
 }
@@ -150,6 +159,10 @@ pub struct Registration {
     pub contact_on_badge: bool,
     /// The first check-in, once there is one.
     pub checked_in: Option<FirstCheckin>,
+    /// E-mail, category and answers to the conference's questions.
+    pub details: Details,
+    /// Its seat: confirmed, or on the waiting list and after.
+    pub seat: Seat,
 }
 
 impl Registration {
@@ -173,4 +186,9 @@ pub fn rfc3339(t: time::OffsetDateTime) -> String {
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
     );
     t.format(&format).expect("a UTC time always formats")
+}
+
+/// Now, in UTC.
+pub fn now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
 }

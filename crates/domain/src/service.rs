@@ -14,11 +14,13 @@ use crate::conference::Conferences;
 use crate::fields::{
     BadgeToken, CompanyName, ConferenceId, FieldError, PageSize, PhoneNumber, UserId, UserName,
 };
+use crate::form::{Answer, Details, Form};
 use crate::jobs::BadgeJobPolicy;
 use crate::ports::{BadgeJobs, ListQuery, ObjectStore, Page, RegistrationStore, StoreError};
 use crate::registration::{
     now_rfc3339, BadgeInfo, BadgeStatus, NewRegistration, Person, Registration, RegistrationKey,
 };
+use crate::seats::{Seat, SeatChange, SeatQueue, SeatStatus, Seating};
 
 /// An organizer's list request as it arrives; [`Lanyard::list`] parses it.
 #[derive(Debug, Clone, Default)]
@@ -63,6 +65,23 @@ pub struct OwnChanges {
     pub user_name: Option<String>,
     pub company_name: Option<String>,
     pub contact_on_badge: Option<bool>,
+    pub email: Option<String>,
+    /// A public category (any, for an organizer).
+    pub category: Option<String>,
+    /// Replaces every answer.
+    pub answers: Option<std::collections::BTreeMap<String, Answer>>,
+    /// Organizers only.
+    pub phone_number: Option<String>,
+}
+
+/// A change of seat asked by an attendee or an organizer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeatAction {
+    /// Give up the seat or the place on the waiting list.
+    Withdraw,
+    /// Take an offered seat (the attendee), or give a waiting or offered
+    /// person a seat (an organizer; never past capacity).
+    Confirm,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +97,15 @@ pub enum LanyardError {
     UnknownCode,
     #[error("a desk with this name already exists")]
     DeskExists,
+    /// The conference has no seat left and keeps no waiting list.
+    #[error("the conference is full")]
+    Full,
+    /// The registration's seat is not in a state this step starts from.
+    #[error("the registration is {}", .0.as_str())]
+    Seat(SeatStatus),
+    /// A desk scanned someone without a confirmed seat.
+    #[error("the registration is {}, not confirmed", .0.seat.status.as_str())]
+    NotConfirmed(Box<Registration>),
     /// A render that cannot succeed however often it is tried.
     #[error("the badge cannot be rendered: {0}")]
     Render(String),
@@ -225,8 +253,34 @@ impl Lanyard {
     /// Parses a sign-up, stores it with a pending badge and announces the badge job.
     pub async fn register(&self, input: NewRegistration) -> Result<Registration, LanyardError> {
         let registration = self.new_registration(input)?;
-        self.store.insert(&registration).await?;
+        let registration = self.store_new(registration).await?;
         self.announce(&registration.key()).await;
+        Ok(registration)
+    }
+
+    /// Stores a checked registration, deciding its seat when its
+    /// conference has a capacity.
+    pub(crate) async fn store_new(
+        &self,
+        mut registration: Registration,
+    ) -> Result<Registration, LanyardError> {
+        let capacity = self
+            .conferences
+            .get(registration.conference.as_str())
+            .and_then(|c| c.capacity);
+        match capacity {
+            None => self.store.insert(&registration).await?,
+            Some(capacity) => match self.store.insert_seated(&registration, capacity).await? {
+                Seating::Confirmed => registration.seat = Seat::confirmed(),
+                Seating::Waitlisted => {
+                    registration.seat = Seat {
+                        status: SeatStatus::Waitlisted,
+                        offer_expires_at: None,
+                    }
+                }
+                Seating::Full => return Err(LanyardError::Full),
+            },
+        }
         Ok(registration)
     }
 
@@ -249,6 +303,17 @@ impl Lanyard {
             )
             .into());
         }
+        let configured = self
+            .conferences
+            .get(conference.as_str())
+            .expect("a parsed id is configured");
+        if !input.by_organizer && configured.closed(time::OffsetDateTime::now_utc()) {
+            return Err(FieldError::new(
+                ConferenceId::FIELD,
+                "is a conference whose sign-up has closed",
+            )
+            .into());
+        }
         let user_id = UserId::parse(required(&input.user_id, UserId::FIELD)?)?;
         let person = Person::parse(
             required(&input.user_name, UserName::FIELD)?,
@@ -256,6 +321,13 @@ impl Lanyard {
             input.company_name.as_deref(),
         )?;
         self.conferences.check_printable(&person)?;
+        let form = &configured.form;
+        let details = Details {
+            email: form.parse_email(input.email.as_deref())?,
+            category: form.parse_category(input.category.as_deref(), input.by_organizer)?,
+            answers: form.parse_answers(&input.answers)?,
+        };
+        self.check_badge_line(form, &details)?;
         let registration = Registration {
             user_id,
             conference,
@@ -265,8 +337,18 @@ impl Lanyard {
             checkin_code: Some(CheckinCode::generate()),
             contact_on_badge: input.contact_on_badge.unwrap_or(false),
             checked_in: None,
+            details,
+            seat: Seat::confirmed(),
         };
         Ok(registration)
+    }
+
+    /// Refuses answers printed on the badge that its fonts cannot draw.
+    fn check_badge_line(&self, form: &Form, details: &Details) -> Result<(), FieldError> {
+        match form.badge_line(&details.answers) {
+            Some(line) => self.conferences.check_text("answers", &line),
+            None => Ok(()),
+        }
     }
 
     pub(crate) async fn announce(&self, key: &RegistrationKey) {
@@ -345,8 +427,11 @@ impl Lanyard {
             .delete(key)
             .await?
             .ok_or(LanyardError::NotFound)?;
-        if let Some(badge) = removed.badge {
-            self.delete_files(&badge).await?;
+        if let Some(badge) = &removed.badge {
+            self.delete_files(badge).await?;
+        }
+        if removed.seat.status.holds_seat() {
+            self.fill_seats_quietly(&removed.conference).await;
         }
         Ok(())
     }
@@ -458,14 +543,45 @@ impl Lanyard {
     }
 
     /// An attendee's change to their own registration, found by its badge
-    /// token: name, company or consent. The badge is rendered again (same
-    /// URL, same check-in code); the key, phone and check-in stay.
+    /// token: name, company, consent, e-mail, a public category, answers.
+    /// The badge is rendered again (same URL, same check-in code); the key,
+    /// phone and check-in stay.
     pub async fn update_own(
         &self,
         token: &str,
+        mut changes: OwnChanges,
+    ) -> Result<Registration, LanyardError> {
+        let registration = self.badge(token).await?;
+        if changes.phone_number.take().is_some() {
+            return Err(
+                FieldError::new(PhoneNumber::FIELD, "is changed by the organizers only").into(),
+            );
+        }
+        self.apply_changes(registration, changes, false).await
+    }
+
+    /// An organizer's change to a registration: anything but its key,
+    /// creation time and check-in. The badge is rendered again.
+    pub async fn update(
+        &self,
+        key: &RegistrationKey,
         changes: OwnChanges,
     ) -> Result<Registration, LanyardError> {
-        let mut registration = self.badge(token).await?;
+        let registration = self.get(key).await?;
+        self.apply_changes(registration, changes, true).await
+    }
+
+    async fn apply_changes(
+        &self,
+        mut registration: Registration,
+        changes: OwnChanges,
+        organizer: bool,
+    ) -> Result<Registration, LanyardError> {
+        let conference = self
+            .conferences
+            .get(registration.conference.as_str())
+            .ok_or(LanyardError::NotFound)?;
+        let form = &conference.form;
         if let Some(name) = changes.user_name {
             let name = UserName::parse(&name)?;
             self.conferences
@@ -480,12 +596,30 @@ impl Lanyard {
             }
             registration.person.company_name = company;
         }
+        if let Some(phone) = changes.phone_number {
+            registration.person.phone_number = PhoneNumber::parse(&phone)?;
+        }
         if let Some(consent) = changes.contact_on_badge {
             registration.contact_on_badge = consent;
         }
+        if let Some(email) = changes.email {
+            registration.details.email = form.parse_email(Some(&email))?;
+        }
+        if let Some(category) = changes.category {
+            let keeps = registration.details.category.as_deref() == Some(category.trim());
+            if !keeps {
+                registration.details.category = form.parse_category(Some(&category), organizer)?;
+            }
+        }
+        if let Some(answers) = changes.answers {
+            registration.details.answers = form.parse_answers(&answers)?;
+        }
+        self.check_badge_line(form, &registration.details)?;
         if let Some(badge) = registration.badge.as_mut() {
             badge.status = BadgeStatus::Pending;
             badge.error = None;
+        } else {
+            registration.badge = Some(BadgeInfo::pending());
         }
         registration
             .checkin_code
@@ -493,6 +627,200 @@ impl Lanyard {
         self.reset_badge(&mut registration).await?;
         self.announce(&registration.key()).await;
         Ok(registration)
+    }
+
+    /// An attendee's seat step, found by their badge token: withdraw, or
+    /// take an offered seat before the offer runs out.
+    pub async fn seat_own(
+        &self,
+        token: &str,
+        action: SeatAction,
+    ) -> Result<Registration, LanyardError> {
+        let registration = self.badge(token).await?;
+        self.change_seat(registration, action, false).await
+    }
+
+    /// An organizer's seat step: withdraw anybody; confirm someone
+    /// waiting, offered or expired, while a seat is free.
+    pub async fn seat(
+        &self,
+        key: &RegistrationKey,
+        action: SeatAction,
+    ) -> Result<Registration, LanyardError> {
+        let registration = self.get(key).await?;
+        self.change_seat(registration, action, true).await
+    }
+
+    async fn change_seat(
+        &self,
+        mut registration: Registration,
+        action: SeatAction,
+        organizer: bool,
+    ) -> Result<Registration, LanyardError> {
+        use SeatStatus::*;
+        let capacity = self
+            .conferences
+            .get(registration.conference.as_str())
+            .and_then(|c| c.capacity);
+        let current = registration.seat.status;
+        let from: &[SeatStatus] = match (action, organizer) {
+            (SeatAction::Withdraw, _) => &[Confirmed, Waitlisted, Offered],
+            (SeatAction::Confirm, false) => &[Offered],
+            (SeatAction::Confirm, true) => &[Waitlisted, Offered, Expired, Withdrawn],
+        };
+        if !from.contains(&current) {
+            return Err(LanyardError::Seat(current));
+        }
+        if action == SeatAction::Confirm
+            && !organizer
+            && registration
+                .seat
+                .offer_expires_at
+                .as_deref()
+                .is_some_and(|at| at <= now_rfc3339().as_str())
+        {
+            // Run out, though not yet swept.
+            return Err(LanyardError::Seat(Expired));
+        }
+        let to = Seat {
+            status: match action {
+                SeatAction::Withdraw => Withdrawn,
+                SeatAction::Confirm => Confirmed,
+            },
+            offer_expires_at: None,
+        };
+        match self
+            .store
+            .change_seat(
+                &registration.key(),
+                &[current],
+                &to,
+                capacity.map(|c| c.seats),
+            )
+            .await?
+        {
+            SeatChange::Done => {}
+            SeatChange::Full => return Err(LanyardError::Full),
+            SeatChange::Moved => {
+                let now = self.get(&registration.key()).await?;
+                return Err(LanyardError::Seat(now.seat.status));
+            }
+        }
+        registration.seat = to;
+        if current.holds_seat() && !registration.seat.status.holds_seat() {
+            self.fill_seats_quietly(&registration.conference).await;
+        }
+        Ok(registration)
+    }
+
+    /// Offers free seats to those waiting longest; a failure is logged and
+    /// left to the next sweep.
+    async fn fill_seats_quietly(&self, conference: &ConferenceId) {
+        if let Err(e) = self.fill_seats(conference).await {
+            tracing::warn!(error = %e, conference = %conference,
+                "could not offer a free seat yet; the next sweep will");
+        }
+    }
+
+    /// Offers free seats of a conference to those waiting, longest waiting
+    /// first, each for the conference's `offer_hours`. Returns how many
+    /// offers were made.
+    pub async fn fill_seats(&self, conference: &ConferenceId) -> Result<usize, LanyardError> {
+        let Some(configured) = self.conferences.get(conference.as_str()) else {
+            return Ok(0);
+        };
+        let Some(capacity) = configured.capacity else {
+            return Ok(0);
+        };
+        let mut offered = 0;
+        loop {
+            let waiting = self
+                .store
+                .seat_queue(conference, &SeatQueue::Waiting, 20)
+                .await?;
+            if waiting.is_empty() {
+                return Ok(offered);
+            }
+            for r in waiting {
+                let expires = time::OffsetDateTime::now_utc()
+                    + time::Duration::hours(i64::from(configured.offer_hours));
+                let offer = Seat {
+                    status: SeatStatus::Offered,
+                    offer_expires_at: Some(crate::registration::rfc3339(expires)),
+                };
+                match self
+                    .store
+                    .change_seat(
+                        &r.key(),
+                        &[SeatStatus::Waitlisted],
+                        &offer,
+                        Some(capacity.seats),
+                    )
+                    .await?
+                {
+                    SeatChange::Done => {
+                        offered += 1;
+                        tracing::info!(conference = %conference, "a free seat was offered to the next on the waiting list");
+                    }
+                    SeatChange::Full => return Ok(offered),
+                    SeatChange::Moved => {}
+                }
+            }
+        }
+    }
+
+    /// Lets offers past their time expire and offers their seats on.
+    /// Each backend's sweep calls it periodically; returns how many offers
+    /// expired.
+    pub async fn sweep_seats(&self) -> Result<usize, LanyardError> {
+        let mut expired = 0;
+        for conference in self.conferences.iter() {
+            let Some(capacity) = conference.capacity else {
+                continue;
+            };
+            let due = self
+                .store
+                .seat_queue(
+                    &conference.id,
+                    &SeatQueue::OffersExpiredBefore(now_rfc3339()),
+                    100,
+                )
+                .await?;
+            for r in due {
+                let gone = Seat {
+                    status: SeatStatus::Expired,
+                    offer_expires_at: r.seat.offer_expires_at.clone(),
+                };
+                if self
+                    .store
+                    .change_seat(
+                        &r.key(),
+                        &[SeatStatus::Offered],
+                        &gone,
+                        Some(capacity.seats),
+                    )
+                    .await?
+                    == SeatChange::Done
+                {
+                    expired += 1;
+                }
+            }
+            self.fill_seats(&conference.id).await?;
+        }
+        Ok(expired)
+    }
+
+    /// Seats held (confirmed and offered) in a conference, and its capacity.
+    pub async fn seats(
+        &self,
+        conference: &ConferenceId,
+    ) -> Result<(u64, Option<u32>), LanyardError> {
+        let capacity = self
+            .conferences
+            .get(conference.as_str())
+            .and_then(|c| c.capacity)
+            .map(|c| c.seats);
+        Ok((self.store.seats_held(conference).await?, capacity))
     }
 
     /// An attendee erasing their own registration, found by its badge
@@ -536,6 +864,17 @@ impl Lanyard {
                 return Err(FieldError::new("code", "give either code, or user_id and type").into())
             }
         };
+        // A seat is checked before the scan is recorded: only confirmed
+        // registrations come in.
+        if self.conferences.iter().any(|c| c.capacity.is_some()) {
+            let found = match &target {
+                ScanTarget::Code(code) => self.store.find_by_checkin_code(code).await?,
+                ScanTarget::Key(key) => self.store.get(key).await?,
+            };
+            if let Some(r) = found.filter(|r| r.seat.status != SeatStatus::Confirmed) {
+                return Err(LanyardError::NotConfirmed(Box::new(r)));
+            }
+        }
         let scan = Scan {
             target,
             first: FirstCheckin {
@@ -752,8 +1091,16 @@ impl Lanyard {
             LanyardError::Render("the registration has no check-in code yet".into())
         })?;
         let payload = conference.payload(&registration.person, code, registration.contact_on_badge);
-        render(&conference.renderer, &registration.person.badge(&payload))
-            .map_err(|e| LanyardError::Render(e.to_string()))
+        let line = conference.form.badge_line(&registration.details.answers);
+        let badge = Badge {
+            details: line.as_deref(),
+            ..registration.person.badge(&payload)
+        };
+        render(
+            conference.renderer_for(registration.details.category.as_deref()),
+            &badge,
+        )
+        .map_err(|e| LanyardError::Render(e.to_string()))
     }
 
     /// The fields that had to be cut to fit on the badge (each is wrapped

@@ -11,7 +11,7 @@ use lanyard_domain::{unprintable_message, BadgeStatus, FieldError, ListRequest};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery, JsonBody, Organizer, OriginalBody};
 use crate::paths;
-use crate::requests::{ListParams, PrintableParams, SignUpBody};
+use crate::requests::{ChangesBody, ListParams, PrintableParams, SeatBody, SignUpBody};
 use crate::views::{
     BadgeView, ConferenceList, ConferenceView, Health, PrintableView, RegistrationList,
     RegistrationPage, RegistrationView,
@@ -64,7 +64,7 @@ pub async fn conferences(State(state): State<AppState>) -> Json<ConferenceList> 
         (status = 201, description = "Registered; the badge is being rendered", body = RegistrationView,
             headers(("Location" = String, description = "The registration's URL"))),
         (status = 400, description = "An invalid or unknown field", body = ErrorBody),
-        (status = 409, description = "Already registered for this conference", body = ErrorBody),
+        (status = 409, description = "Already registered for this conference (`already_registered`), or full without a waiting list (`full`)", body = ErrorBody),
         (status = 413, description = "Body over 16 KiB", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
         (status = 503, description = "Storage cannot take it now (a full disk, say): nothing stored; see Retry-After", body = ErrorBody),
@@ -188,6 +188,52 @@ pub async fn delete(
     let key = state.lanyard.key(&user_id, &conference)?;
     state.lanyard.delete(&key).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(patch, path = paths::REGISTRATION, tag = "organizer",
+    params(("user_id" = String, Path, description = "The user id"), ("type" = String, Path, description = "The conference id")),
+    request_body(content = ChangesBody, content_type = "application/json"),
+    security(("organizer" = [])),
+    responses(
+        (status = 200, description = "Changed; the badge is rendered again at the same link", body = RegistrationView),
+        (status = 400, description = "An invalid or unknown field", body = ErrorBody),
+        (status = 401, description = "Missing or wrong organizer token", body = ErrorBody),
+        (status = 404, description = "No such registration", body = ErrorBody),
+        (status = 413, description = "Body over 16 KiB", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+    ))]
+pub async fn update(
+    _: Organizer,
+    State(state): State<AppState>,
+    ApiPath((user_id, conference)): ApiPath<(String, String)>,
+    JsonBody(body): JsonBody<ChangesBody>,
+) -> Result<Json<RegistrationView>, ApiError> {
+    let key = state.lanyard.key(&user_id, &conference)?;
+    let registration = state.lanyard.update(&key, body.into()).await?;
+    Ok(Json(RegistrationView::for_organizer(registration)))
+}
+
+#[utoipa::path(post, path = paths::REGISTRATION_SEAT, tag = "organizer",
+    params(("user_id" = String, Path, description = "The user id"), ("type" = String, Path, description = "The conference id")),
+    request_body(content = SeatBody, content_type = "application/json"),
+    security(("organizer" = [])),
+    responses(
+        (status = 200, description = "The seat moved; a seat given up is offered to the next waiting", body = RegistrationView),
+        (status = 400, description = "An invalid or unknown field", body = ErrorBody),
+        (status = 401, description = "Missing or wrong organizer token", body = ErrorBody),
+        (status = 404, description = "No such registration", body = ErrorBody),
+        (status = 409, description = "No seat is free (`full`), or the registration is not in a state this step starts from (`seat_state`)", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+    ))]
+pub async fn seat(
+    _: Organizer,
+    State(state): State<AppState>,
+    ApiPath((user_id, conference)): ApiPath<(String, String)>,
+    JsonBody(body): JsonBody<SeatBody>,
+) -> Result<Json<RegistrationView>, ApiError> {
+    let key = state.lanyard.key(&user_id, &conference)?;
+    let registration = state.lanyard.seat(&key, body.action.into()).await?;
+    Ok(Json(RegistrationView::for_organizer(registration)))
 }
 
 #[utoipa::path(post, path = paths::REGISTRATION_BADGE, tag = "organizer",

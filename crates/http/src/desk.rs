@@ -13,7 +13,7 @@ use crate::extract::{ApiPath, ApiQuery, JsonBody, Organizer, Staff};
 use crate::paths;
 use crate::requests::{
     BadgeFileParams, CheckinBatchBody, CheckinBody, DeskBody, OwnChangesBody, SearchParams,
-    SignUpBody, StatsParams,
+    SeatBody, SignUpBody, StatsParams,
 };
 use crate::views::{
     CheckinBatchItem, CheckinBatchView, CheckinView, DeskList, DeskRegistrationList, DeskSelf,
@@ -259,7 +259,11 @@ pub async fn walk_in(
     JsonBody(body): JsonBody<SignUpBody>,
 ) -> Result<(StatusCode, Json<CheckinView>), ApiError> {
     let desk = staff.desk_for(None)?;
-    let checkin = state.lanyard.register_walk_in(&desk, body.into()).await?;
+    let mut input = lanyard_domain::NewRegistration::from(body);
+    // Staff register walk-ins: the public sign-up's closing time does not
+    // apply, and any category may be given.
+    input.by_organizer = true;
+    let checkin = state.lanyard.register_walk_in(&desk, input).await?;
     Ok((StatusCode::CREATED, Json(checkin.into())))
 }
 
@@ -368,6 +372,25 @@ pub async fn update_own(
     JsonBody(body): JsonBody<OwnChangesBody>,
 ) -> Result<Json<RegistrationView>, ApiError> {
     let registration = state.lanyard.update_own(&token, body.into()).await?;
+    Ok(Json(RegistrationView::for_attendee(registration)))
+}
+
+#[utoipa::path(post, path = paths::BADGE_SEAT, tag = "attendee",
+    params(("token" = String, Path, description = "The badge token: whoever has the badge link")),
+    request_body(content = SeatBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "`withdraw`: the seat (or the place on the waiting list) is given up; `confirm`: the offered seat is taken", body = RegistrationView),
+        (status = 400, description = "An invalid or unknown field", body = ErrorBody),
+        (status = 404, description = "Unknown token", body = ErrorBody),
+        (status = 409, description = "Not in a state this step starts from (an offer that ran out, say)", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+    ))]
+pub async fn seat_own(
+    State(state): State<AppState>,
+    ApiPath(token): ApiPath<String>,
+    JsonBody(body): JsonBody<SeatBody>,
+) -> Result<Json<RegistrationView>, ApiError> {
+    let registration = state.lanyard.seat_own(&token, body.action.into()).await?;
     Ok(Json(RegistrationView::for_attendee(registration)))
 }
 

@@ -19,6 +19,12 @@ pub enum ApiError {
     UnknownCode,
     /// A desk of this name exists.
     DeskExists,
+    /// No seat is left and the conference keeps no waiting list.
+    Full,
+    /// The registration's seat is in a state the step does not start from.
+    SeatState(String),
+    /// A desk scanned someone without a confirmed seat.
+    NotConfirmed(String),
     Unauthorized,
     /// A valid token without the right: a desk token on an organizer route.
     Forbidden,
@@ -49,7 +55,7 @@ pub struct ErrorBody {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// Stable, machine-readable: `invalid`, `already_registered`, `not_found`,
-    /// `unknown_code`, `desk_exists`, `unauthorized`, `forbidden`, `payload_too_large`, `unsupported_media_type`,
+    /// `unknown_code`, `desk_exists`, `full`, `seat_state`, `not_confirmed`, `unauthorized`, `forbidden`, `payload_too_large`, `unsupported_media_type`,
     /// `method_not_allowed`, `rate_limited`, `overloaded`, `request_timeout`,
     /// `storage_unavailable`, `internal`.
     #[schema(example = "invalid")]
@@ -79,6 +85,13 @@ impl From<LanyardError> for ApiError {
             LanyardError::NotFound => ApiError::NotFound,
             LanyardError::UnknownCode => ApiError::UnknownCode,
             LanyardError::DeskExists => ApiError::DeskExists,
+            LanyardError::Full => ApiError::Full,
+            e @ LanyardError::Seat(_) => ApiError::SeatState(e.to_string()),
+            LanyardError::NotConfirmed(r) => ApiError::NotConfirmed(format!(
+                "{} is {}, not confirmed: no seat to check in to",
+                r.person.user_name,
+                r.seat.status.as_str()
+            )),
             LanyardError::Storage(e) => ApiError::StorageUnavailable(e.to_string()),
             other => ApiError::Internal(other.to_string()),
         }
@@ -115,6 +128,16 @@ impl ApiError {
                 "no registration has this check-in code".into(),
                 None,
             ),
+            ApiError::Full => (
+                StatusCode::CONFLICT,
+                "full",
+                "the conference is full and keeps no waiting list".into(),
+                None,
+            ),
+            ApiError::SeatState(message) => (StatusCode::CONFLICT, "seat_state", message, None),
+            ApiError::NotConfirmed(message) => {
+                (StatusCode::CONFLICT, "not_confirmed", message, None)
+            }
             ApiError::DeskExists => (
                 StatusCode::CONFLICT,
                 "desk_exists",

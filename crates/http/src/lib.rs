@@ -251,7 +251,12 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .route(paths::REGISTRATIONS, register.get(api::list))
         .route(paths::ORIGINAL_SIGNUP, original)
         .route(paths::USER_REGISTRATIONS, get(api::list_by_user))
-        .route(paths::REGISTRATION, get(api::get_one).delete(api::delete))
+        .route(
+            paths::REGISTRATION,
+            get(api::get_one).patch(api::update).delete(api::delete),
+        )
+        .route(paths::REGISTRATION_SEAT, post(api::seat))
+        .route(paths::BADGE_SEAT, post(desk::seat_own))
         .route(
             paths::REGISTRATION_BADGE,
             post(api::rerender).get(desk::badge_to_print),

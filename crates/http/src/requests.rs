@@ -2,8 +2,11 @@
 //! `type`), the OpenAPI schema and its patterns. Each becomes a plain domain
 //! request, which the domain parses.
 
+use std::collections::BTreeMap;
+
 use lanyard_domain::{
-    CheckinRequest, DeskName, FieldError, ListRequest, NewRegistration, Nonce, OwnChanges, PageSize,
+    Answer, CheckinRequest, DeskName, FieldError, ListRequest, NewRegistration, Nonce, OwnChanges,
+    PageSize, SeatAction,
 };
 use serde::Deserialize;
 
@@ -37,6 +40,19 @@ pub struct SignUpBody {
     /// `false` (the default): the QR holds the check-in code and nothing else.
     #[schema(value_type = Option<bool>, example = false)]
     pub contact_on_badge: Option<bool>,
+    /// An e-mail address, as the conference's `email` setting asks
+    /// (`GET /api/conferences`): refused when it is `off`, needed when `required`.
+    #[schema(value_type = Option<String>, max_length = 254, example = "gildong@example.org")]
+    pub email: Option<String>,
+    /// A category id the conference offers on its sign-up (`public`);
+    /// its default when absent.
+    #[schema(value_type = Option<String>, max_length = 40, example = "student")]
+    pub category: Option<String>,
+    /// Answers to the conference's questions, by question id: text for
+    /// `text`, `choice` and `email`, a list of choices for `multi`, `true`
+    /// or `false` for `bool`.
+    #[schema(value_type = Option<std::collections::BTreeMap<String, Answer>>)]
+    pub answers: Option<BTreeMap<String, Answer>>,
 }
 
 impl From<SignUpBody> for NewRegistration {
@@ -48,6 +64,10 @@ impl From<SignUpBody> for NewRegistration {
             phone_number: body.phone_number,
             company_name: body.company_name,
             contact_on_badge: body.contact_on_badge,
+            email: body.email,
+            category: body.category,
+            answers: body.answers.unwrap_or_default(),
+            by_organizer: false,
         }
     }
 }
@@ -146,6 +166,15 @@ pub struct OwnChangesBody {
     #[schema(max_length = 100)]
     pub company_name: Option<String>,
     pub contact_on_badge: Option<bool>,
+    /// Empty removes the address (unless the conference needs one).
+    #[schema(max_length = 254)]
+    pub email: Option<String>,
+    /// A category the conference offers on its sign-up.
+    #[schema(max_length = 40)]
+    pub category: Option<String>,
+    /// Replaces every answer.
+    #[schema(value_type = Option<std::collections::BTreeMap<String, Answer>>)]
+    pub answers: Option<BTreeMap<String, Answer>>,
 }
 
 impl From<OwnChangesBody> for OwnChanges {
@@ -154,6 +183,71 @@ impl From<OwnChangesBody> for OwnChanges {
             user_name: body.user_name,
             company_name: body.company_name,
             contact_on_badge: body.contact_on_badge,
+            email: body.email,
+            category: body.category,
+            answers: body.answers,
+            phone_number: None,
+        }
+    }
+}
+
+/// An organizer's change to a registration; absent fields stay.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangesBody {
+    #[schema(min_length = 1, max_length = 100)]
+    pub user_name: Option<String>,
+    /// Empty removes the company.
+    #[schema(max_length = 100)]
+    pub company_name: Option<String>,
+    #[schema(min_length = 4, max_length = 60)]
+    pub phone_number: Option<String>,
+    pub contact_on_badge: Option<bool>,
+    #[schema(max_length = 254)]
+    pub email: Option<String>,
+    /// Any category of the conference; empty gives its default.
+    #[schema(max_length = 40)]
+    pub category: Option<String>,
+    /// Replaces every answer.
+    #[schema(value_type = Option<std::collections::BTreeMap<String, Answer>>)]
+    pub answers: Option<BTreeMap<String, Answer>>,
+}
+
+impl From<ChangesBody> for OwnChanges {
+    fn from(body: ChangesBody) -> Self {
+        OwnChanges {
+            user_name: body.user_name,
+            company_name: body.company_name,
+            contact_on_badge: body.contact_on_badge,
+            email: body.email,
+            category: body.category,
+            answers: body.answers,
+            phone_number: body.phone_number,
+        }
+    }
+}
+
+/// A seat step: `withdraw` gives up the seat (or the place on the waiting
+/// list); `confirm` takes an offered seat, or (an organizer) gives a seat
+/// to someone waiting while one is free.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SeatBody {
+    pub action: SeatActionBody,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SeatActionBody {
+    Withdraw,
+    Confirm,
+}
+
+impl From<SeatActionBody> for SeatAction {
+    fn from(a: SeatActionBody) -> SeatAction {
+        match a {
+            SeatActionBody::Withdraw => SeatAction::Withdraw,
+            SeatActionBody::Confirm => SeatAction::Confirm,
         }
     }
 }

@@ -1,7 +1,11 @@
 //! The JSON the API answers with.
 
+use std::collections::BTreeMap;
+
+use lanyard_domain::form::{Category, EmailPolicy, Question};
 use lanyard_domain::{
-    BadgeStatus, Checkin, CheckinResult, Conference, Desk, FirstCheckin, PayloadKind, Registration,
+    Answer, BadgeStatus, Checkin, CheckinResult, Conference, Desk, FirstCheckin, PayloadKind,
+    Registration, SeatStatus,
 };
 use serde::Serialize;
 
@@ -34,6 +38,25 @@ pub struct ConferenceView {
     /// the conference sets `retention_days`.
     #[schema(example = "2027-01-02T00:00:00.000Z")]
     pub erased_from: Option<String>,
+    /// Whether the sign-up asks for an e-mail address.
+    pub email: EmailPolicy,
+    /// Categories; those `public` are offered on the sign-up, the first
+    /// `default` one preselected.
+    pub categories: Vec<Category>,
+    /// The category a sign-up naming none gets.
+    pub default_category: Option<String>,
+    /// The conference's own questions, in order.
+    pub questions: Vec<Question>,
+    /// Seats, when limited.
+    pub capacity: Option<u32>,
+    /// Sign-ups past capacity wait for a seat.
+    pub waitlist: bool,
+    /// When the public sign-up closes (RFC 3339).
+    pub closes_at: Option<String>,
+    /// The public sign-up has closed.
+    pub closed: bool,
+    /// Hours an offered seat is held.
+    pub offer_hours: u32,
 }
 
 impl From<&Conference> for ConferenceView {
@@ -47,6 +70,15 @@ impl From<&Conference> for ConferenceView {
             starts: c.starts.map(|d| d.to_string()),
             ends: c.ends.map(|d| d.to_string()),
             erased_from: c.erase_from.map(lanyard_domain::registration::rfc3339),
+            email: c.form.email,
+            categories: c.form.categories.clone(),
+            default_category: c.form.default_category.clone(),
+            questions: c.form.questions.clone(),
+            capacity: c.capacity.map(|k| k.seats),
+            waitlist: c.capacity.is_some_and(|k| k.waitlist),
+            closes_at: c.closes_at.map(lanyard_domain::registration::rfc3339),
+            closed: c.closed(lanyard_domain::registration::now()),
+            offer_hours: c.offer_hours,
         }
     }
 }
@@ -96,6 +128,17 @@ pub struct RegistrationView {
     pub checkin_code: Option<String>,
     /// The first check-in; `null` until there is one.
     pub checked_in: Option<CheckinRef>,
+    #[schema(example = "gildong@example.org")]
+    pub email: Option<String>,
+    /// A category id of the conference.
+    #[schema(example = "speaker")]
+    pub category: Option<String>,
+    /// Answers to the conference's questions, by question id.
+    pub answers: BTreeMap<String, Answer>,
+    /// The seat: `confirmed`, or `waitlisted`, `offered` (until
+    /// `offer_expires_at`), `expired`, `withdrawn`.
+    pub status: SeatStatus,
+    pub offer_expires_at: Option<String>,
 }
 
 /// When and where a person was first checked in.
@@ -129,6 +172,10 @@ pub struct DeskRegistrationView {
     /// page. Desks print with `GET /api/registrations/{user_id}/{type}/badge`.
     pub badge: Option<DeskBadgeRef>,
     pub checked_in: Option<CheckinRef>,
+    /// A category id of the conference (speaker, staff…).
+    pub category: Option<String>,
+    /// Only `confirmed` registrations check in.
+    pub status: SeatStatus,
 }
 
 /// What a desk knows of a badge: whether it can be printed yet.
@@ -146,6 +193,8 @@ impl From<Registration> for DeskRegistrationView {
             company_name: r.person.company_name.map(|c| c.to_string()),
             badge: r.badge.map(|b| DeskBadgeRef { status: b.status }),
             checked_in: r.checked_in.map(CheckinRef::from),
+            category: r.details.category,
+            status: r.seat.status,
         }
     }
 }
@@ -235,6 +284,11 @@ impl RegistrationView {
             contact_on_badge: r.contact_on_badge,
             checkin_code: r.checkin_code.map(|c| c.as_str().to_owned()),
             checked_in: r.checked_in.map(CheckinRef::from),
+            email: r.details.email.map(|e| e.as_str().to_owned()),
+            category: r.details.category,
+            answers: r.details.answers,
+            status: r.seat.status,
+            offer_expires_at: r.seat.offer_expires_at,
         }
     }
 }

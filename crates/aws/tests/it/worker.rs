@@ -31,6 +31,7 @@ fn sign_up(user_id: &str) -> NewRegistration {
         phone_number: Some("010-1234-5678".into()),
         company_name: None,
         contact_on_badge: None,
+        ..NewRegistration::default()
     }
 }
 

@@ -20,6 +20,7 @@ fn renderer(fonts: &Fonts, title: &str) -> BadgeRenderer {
             accent: DEFAULT_ACCENT,
             subtitle: Some("Seoul · 2026-12-01".into()),
             logo: None,
+            band: None,
         },
     )
     .expect("theme prepares")
@@ -74,6 +75,7 @@ fn print(
             name: &p.name,
             company: p.company.as_deref(),
             payload: &p.payload,
+            details: None,
         };
         run.add(&renderers[i % renderers.len()], &badge)
             .expect("badge placed");
@@ -125,6 +127,7 @@ fn logos_in_pdfs_look_as_in_pngs() {
         name: &person.name,
         company: person.company.as_deref(),
         payload: &person.payload,
+        details: None,
     };
     for (what, logo) in [
         ("lanyard's logo", None),
@@ -139,6 +142,7 @@ fn logos_in_pdfs_look_as_in_pngs() {
             accent: DEFAULT_ACCENT,
             subtitle: None,
             logo,
+            band: None,
         };
         let r = BadgeRenderer::new(&fonts, theme).unwrap();
         let png = r
@@ -211,6 +215,7 @@ fn names_in_cff_and_cff2_fonts_print_as_in_pngs() {
         name,
         company: None,
         payload: &payload,
+        details: None,
     };
     assert_eq!(
         Fonts::bundled().missing(name).len(),

@@ -13,6 +13,7 @@ fn renderer(logo: Option<Logo>) -> BadgeRenderer {
             accent: DEFAULT_ACCENT,
             subtitle: Some("Seoul · 2026-12-01".into()),
             logo,
+            band: None,
         },
     )
     .expect("theme prepares")
@@ -84,6 +85,7 @@ fn every_format_decodes_to_the_exact_vcard() {
                 name,
                 company: *company,
                 payload: &payload,
+                details: None,
             };
             let want = payload.as_str().as_bytes();
             for format in [Format::Png, Format::Jpeg] {
@@ -107,6 +109,7 @@ fn tel_and_ticket_payloads_decode() {
             name: "Kim",
             company: None,
             payload: &payload,
+            details: None,
         };
         let png = r
             .render(&badge, Preset::Original, Format::Png, None)
@@ -128,6 +131,7 @@ fn png_logo_and_any_dpi_still_decode() {
         name: "이순신",
         company: Some("Navy"),
         payload: &payload,
+        details: None,
     };
     for dpi in [150, 300, 600] {
         let png = r
@@ -147,6 +151,7 @@ fn rendering_is_deterministic() {
         name: "홍길동",
         company: Some("ACME"),
         payload: &payload,
+        details: None,
     };
     for format in [Format::Png, Format::Jpeg, Format::Svg, Format::Pdf] {
         let a = r.render(&badge, Preset::Id1, format, None).unwrap();
@@ -165,6 +170,7 @@ fn original_preset_is_400_by_250() {
         name: "홍길동 1",
         company: Some("Example Corp"),
         payload: &payload,
+        details: None,
     };
     let png = r
         .render(&badge, Preset::Original, Format::Png, None)
@@ -181,6 +187,7 @@ fn pdf_is_a_vector_page_of_id1_size() {
         name: "Ann",
         company: None,
         payload: &payload,
+        details: None,
     };
     let pdf = r.render(&badge, Preset::Id1, Format::Pdf, None).unwrap();
     assert!(pdf.starts_with(b"%PDF-"));
@@ -205,6 +212,7 @@ fn long_names_shrink_to_fit_and_stay_inside() {
         name,
         company: None,
         payload: &payload,
+        details: None,
     };
     let svg = String::from_utf8(r.render(&badge, Preset::Id1, Format::Svg, None).unwrap()).unwrap();
     let tree = usvg::Tree::from_str(&svg, &usvg::Options::default()).unwrap();
@@ -227,6 +235,7 @@ fn markup_in_names_is_text_not_markup() {
         name,
         company: Some("]]><!ENTITY x SYSTEM 'file:///etc/passwd'>"),
         payload: &payload,
+        details: None,
     };
     let svg = String::from_utf8(r.render(&badge, Preset::Id1, Format::Svg, None).unwrap()).unwrap();
     assert!(!svg.contains("<script"));
@@ -245,6 +254,7 @@ fn the_longest_allowed_values_still_decode() {
         name: &name,
         company: Some(&company),
         payload: &payload,
+        details: None,
     };
     for format in [Format::Png, Format::Jpeg] {
         let bytes = r.render(&badge, Preset::Id1, format, None).unwrap();

@@ -16,6 +16,7 @@ fn renderer() -> BadgeRenderer {
             accent: DEFAULT_ACCENT,
             subtitle: Some("Seoul · 2026-12-01".into()),
             logo: None,
+            band: None,
         },
     )
     .expect("theme prepares")
@@ -60,6 +61,7 @@ fn a_long_name_wraps_before_it_shrinks() {
         name,
         company: None,
         payload: &payload,
+        details: None,
     };
     let svg = String::from_utf8(r.render(&badge, Preset::Id1, Format::Svg, None).unwrap()).unwrap();
     let lines = baselines(&svg, "name");
@@ -79,6 +81,7 @@ fn a_name_too_long_for_three_lines_is_cut_at_the_minimum_size_and_says_so() {
         name: &name,
         company: Some(&company),
         payload: &payload,
+        details: None,
     };
     assert_eq!(
         r.shortened(&badge, Preset::Id1),
@@ -110,6 +113,7 @@ fn badge_files_stay_small_whatever_the_text() {
         name: &name,
         company: Some(&name),
         payload: &payload,
+        details: None,
     };
     let svg = r.render(&badge, Preset::Id1, Format::Svg, None).unwrap();
     let pdf = r.render(&badge, Preset::Id1, Format::Pdf, None).unwrap();
@@ -134,7 +138,7 @@ proptest! {
         prop_assume!(!name.is_empty());
         let r = renderer();
         let payload = Payload::ticket("7QX4-M2KD-9HZ1-C8TA");
-        let badge = Badge { name, company: None, payload: &payload };
+        let badge = Badge { name, company: None, payload: &payload, details: None };
         let svg = String::from_utf8(r.render(&badge, Preset::Id1, Format::Svg, None).unwrap()).unwrap();
         let lines = baselines(&svg, "name");
         prop_assert!(lines.len() <= 3, "{} lines", lines.len());
@@ -230,7 +234,7 @@ proptest! {
         }
         let r = renderer();
         let payload = Payload::ticket("7QX4-M2KD-9HZ1-C8TA");
-        let badge = Badge { name: &text, company: Some(&text), payload: &payload };
+        let badge = Badge { name: &text, company: Some(&text), payload: &payload, details: None };
         let svg = String::from_utf8(r.render(&badge, Preset::Id1, Format::Svg, None).unwrap()).unwrap();
         let notdef = svg.match_indices("-0\"").any(|(at, _)| {
             svg[..at].rsplit('#').next().is_some_and(|id| id.starts_with("lg"))

@@ -3,14 +3,16 @@
 use async_trait::async_trait;
 use lanyard_domain::fields::search_fold;
 use lanyard_domain::{
-    BadgeInfo, BadgeStatus, BadgeToken, ConferenceId, Desk, DeskName, ListQuery, Page,
-    Registration, RegistrationKey, RegistrationStore, Scan, ScanOutcome, StoreError, Tally, UserId,
+    BadgeInfo, BadgeStatus, BadgeToken, Capacity, ConferenceId, Desk, DeskName, ListQuery, Page,
+    Registration, RegistrationKey, RegistrationStore, Scan, ScanOutcome, Seat, SeatChange,
+    SeatQueue, SeatStatus, Seating, StoreError, Tally, UserId,
 };
 use rusqlite::{params, OptionalExtension};
 
 use super::queue::upsert_job;
 use super::rows::{
-    collect, decode_cursor, encode_cursor, key_strings, row_to_registration, stored_key, COLUMNS,
+    answers_json, collect, decode_cursor, encode_cursor, key_strings, row_to_registration,
+    stored_key, COLUMNS,
 };
 use super::{unavailable, SqliteStore};
 
@@ -18,53 +20,114 @@ use super::{unavailable, SqliteStore};
 impl RegistrationStore for SqliteStore {
     async fn insert(&self, r: &Registration) -> Result<(), StoreError> {
         let r = r.clone();
+        self.write(move |conn| insert_row(conn, &r, r.seat.status))
+            .await
+    }
+
+    async fn insert_seated(
+        &self,
+        r: &Registration,
+        capacity: Capacity,
+    ) -> Result<Seating, StoreError> {
+        let r = r.clone();
         self.write(move |conn| {
-            let badge = r.badge.as_ref();
-            let inserted = conn
-                .execute(
-                    "INSERT INTO registrations
-                       (user_id, type, user_name, phone_number, company_name, created_at, badge_status, badge_token, badge_error, ticket_code,
-                        contact_on_badge, checked_in_at, checked_in_desk, checked_in_nonce, badge_retry_at, badge_revision)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-                     ON CONFLICT (user_id, type) DO NOTHING",
-                    params![
-                        r.user_id.as_str(),
-                        r.conference.as_str(),
-                        r.person.user_name.as_str(),
-                        r.person.phone_number.as_str(),
-                        r.person.company(),
-                        r.created_at,
-                        badge.map(|b| b.status.as_str()),
-                        badge.map(|b| b.token.as_str()),
-                        badge.and_then(|b| b.error.as_deref()),
-                        r.checkin_code.as_ref().map(|c| c.as_str()),
-                        r.contact_on_badge,
-                        r.checked_in.as_ref().map(|f| f.at.as_str()),
-                        r.checked_in.as_ref().map(|f| f.desk.as_str()),
-                        r.checked_in.as_ref().map(|f| f.nonce.as_str()),
-                        badge.and_then(|b| b.retry_at.as_deref()),
-                        badge.map_or(0, |b| b.revision as i64),
-                    ],
-                )
-                .map_err(|e| match e {
-                    rusqlite::Error::SqliteFailure(f, Some(message))
-                        if f.code == rusqlite::ErrorCode::ConstraintViolation
-                            && message.contains("ticket_code") =>
-                    {
-                        StoreError::CodeTaken
-                    }
-                    other => unavailable(other),
-                })?;
-            if inserted == 0 {
-                return Err(StoreError::Duplicate);
-            }
-            // The outbox: the badge job commits with the registration or not at all.
-            if badge.is_some_and(|b| b.status == BadgeStatus::Pending) {
-                upsert_job(conn, r.user_id.as_str(), r.conference.as_str()).map_err(unavailable)?;
-            }
-            Ok(())
+            // The writer runs one write at a time: the count and the
+            // insert are one step.
+            let held = held_seats(conn, r.conference.as_str())?;
+            let (status, seating) = if held < u64::from(capacity.seats) {
+                (SeatStatus::Confirmed, Seating::Confirmed)
+            } else if capacity.waitlist {
+                (SeatStatus::Waitlisted, Seating::Waitlisted)
+            } else {
+                return Ok(Seating::Full);
+            };
+            insert_row(conn, &r, status)?;
+            Ok(seating)
         })
         .await
+    }
+
+    async fn change_seat(
+        &self,
+        key: &RegistrationKey,
+        from: &[SeatStatus],
+        to: &Seat,
+        capacity: Option<u32>,
+    ) -> Result<SeatChange, StoreError> {
+        let (user_id, conference) = key_strings(key);
+        let from = from.to_vec();
+        let to = to.clone();
+        self.write(move |conn| {
+            let current: Option<String> = conn
+                .query_row(
+                    "SELECT seat_status FROM registrations WHERE user_id = ?1 AND type = ?2",
+                    params![user_id, conference],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(unavailable)?;
+            let Some(current) = current
+                .as_deref()
+                .map(|c| SeatStatus::parse(c).unwrap_or_default())
+            else {
+                return Ok(SeatChange::Moved);
+            };
+            if !from.contains(&current) {
+                return Ok(SeatChange::Moved);
+            }
+            if to.status.holds_seat() && !current.holds_seat() {
+                if let Some(seats) = capacity {
+                    if held_seats(conn, &conference)? >= u64::from(seats) {
+                        return Ok(SeatChange::Full);
+                    }
+                }
+            }
+            conn.execute(
+                "UPDATE registrations SET seat_status = ?3, offer_expires_at = ?4
+                 WHERE user_id = ?1 AND type = ?2",
+                params![user_id, conference, to.status.as_str(), to.offer_expires_at],
+            )
+            .map_err(unavailable)?;
+            Ok(SeatChange::Done)
+        })
+        .await
+    }
+
+    async fn seat_queue(
+        &self,
+        conference: &ConferenceId,
+        queue: &SeatQueue,
+        limit: usize,
+    ) -> Result<Vec<Registration>, StoreError> {
+        let conference = conference.as_str().to_owned();
+        let queue = queue.clone();
+        self.read(move |conn| {
+            let (status, before) = match &queue {
+                SeatQueue::Waiting => ("waitlisted", None),
+                SeatQueue::OffersExpiredBefore(now) => ("offered", Some(now.clone())),
+            };
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM registrations
+                     WHERE type = ?1 AND seat_status = ?2
+                       AND (?3 IS NULL OR offer_expires_at < ?3)
+                     ORDER BY seq LIMIT ?4"
+                ))
+                .map_err(unavailable)?;
+            let rows = stmt
+                .query_map(
+                    params![conference, status, before, limit as i64],
+                    row_to_registration,
+                )
+                .map_err(unavailable)?;
+            Ok(collect(rows)?.into_iter().map(|(_, r)| r).collect())
+        })
+        .await
+    }
+
+    async fn seats_held(&self, conference: &ConferenceId) -> Result<u64, StoreError> {
+        let conference = conference.as_str().to_owned();
+        self.read(move |conn| held_seats(conn, &conference)).await
     }
 
     async fn get(&self, key: &RegistrationKey) -> Result<Option<Registration>, StoreError> {
@@ -244,6 +307,7 @@ impl RegistrationStore for SqliteStore {
                 .execute(
                     "UPDATE registrations SET badge_status = ?3, badge_token = ?4, badge_error = ?5,
                         ticket_code = ?6, user_name = ?7, company_name = ?8, contact_on_badge = ?9,
+                        phone_number = ?10, email = ?11, category = ?12, answers = ?13,
                         badge_retry_at = NULL, badge_revision = badge_revision + 1
                      WHERE user_id = ?1 AND type = ?2",
                     params![
@@ -256,6 +320,10 @@ impl RegistrationStore for SqliteStore {
                         r.person.user_name.as_str(),
                         r.person.company(),
                         r.contact_on_badge,
+                        r.person.phone_number.as_str(),
+                        r.details.email.as_ref().map(|e| e.as_str()),
+                        r.details.category,
+                        answers_json(&r.details.answers),
                     ],
                 )
                 .map_err(unavailable)?;
@@ -424,4 +492,76 @@ fn finish_one(
         .map_err(unavailable)?;
     }
     Ok(updated == 1)
+}
+
+/// How many of a conference's registrations hold a seat.
+fn held_seats(conn: &rusqlite::Connection, conference: &str) -> Result<u64, StoreError> {
+    conn.prepare_cached(
+        "SELECT count(*) FROM registrations
+         WHERE type = ?1 AND seat_status IN ('confirmed', 'offered')",
+    )
+    .and_then(|mut stmt| stmt.query_row([conference], |row| row.get::<_, i64>(0)))
+    .map(|n| u64::try_from(n).unwrap_or(0))
+    .map_err(unavailable)
+}
+
+/// Inserts a new registration with its seat status, and its badge job in
+/// the same transaction (the outbox).
+fn insert_row(
+    conn: &rusqlite::Connection,
+    r: &Registration,
+    status: SeatStatus,
+) -> Result<(), StoreError> {
+    let badge = r.badge.as_ref();
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO registrations
+               (user_id, type, user_name, phone_number, company_name, created_at, badge_status, badge_token, badge_error, ticket_code,
+                contact_on_badge, checked_in_at, checked_in_desk, checked_in_nonce, badge_retry_at, badge_revision,
+                email, category, answers, seat_status, offer_expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
+             ON CONFLICT (user_id, type) DO NOTHING",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                r.user_id.as_str(),
+                r.conference.as_str(),
+                r.person.user_name.as_str(),
+                r.person.phone_number.as_str(),
+                r.person.company(),
+                r.created_at,
+                badge.map(|b| b.status.as_str()),
+                badge.map(|b| b.token.as_str()),
+                badge.and_then(|b| b.error.as_deref()),
+                r.checkin_code.as_ref().map(|c| c.as_str()),
+                r.contact_on_badge,
+                r.checked_in.as_ref().map(|f| f.at.as_str()),
+                r.checked_in.as_ref().map(|f| f.desk.as_str()),
+                r.checked_in.as_ref().map(|f| f.nonce.as_str()),
+                badge.and_then(|b| b.retry_at.as_deref()),
+                badge.map_or(0, |b| b.revision as i64),
+                r.details.email.as_ref().map(|e| e.as_str()),
+                r.details.category,
+                answers_json(&r.details.answers),
+                status.as_str(),
+                r.seat.offer_expires_at,
+            ])
+        })
+        .map_err(|e| match e {
+            rusqlite::Error::SqliteFailure(f, Some(message))
+                if f.code == rusqlite::ErrorCode::ConstraintViolation
+                    && message.contains("ticket_code") =>
+            {
+                StoreError::CodeTaken
+            }
+            other => unavailable(other),
+        })?;
+    if inserted == 0 {
+        return Err(StoreError::Duplicate);
+    }
+    // The outbox: the badge job commits with the registration or not at all.
+    if badge.is_some_and(|b| b.status == BadgeStatus::Pending) {
+        upsert_job(conn, r.user_id.as_str(), r.conference.as_str()).map_err(unavailable)?;
+    }
+    Ok(())
 }

@@ -2,8 +2,8 @@
 
 use base64::Engine as _;
 use lanyard_domain::{
-    BadgeInfo, BadgeStatus, BadgeToken, CheckinCode, ConferenceId, FirstCheckin, Person,
-    Registration, RegistrationKey, StoreError, UserId,
+    Answers, BadgeInfo, BadgeStatus, BadgeToken, CheckinCode, ConferenceId, Details, Email,
+    FirstCheckin, Person, Registration, RegistrationKey, Seat, SeatStatus, StoreError, UserId,
 };
 use rusqlite::Row;
 
@@ -11,7 +11,12 @@ use super::unavailable;
 
 /// The columns [`row_to_registration`] reads, in its order.
 pub(super) const COLUMNS: &str =
-    "seq, user_id, type, user_name, phone_number, company_name, created_at, badge_status, badge_token, badge_error, ticket_code, contact_on_badge, checked_in_at, checked_in_desk, checked_in_nonce, badge_retry_at, badge_revision";
+    "seq, user_id, type, user_name, phone_number, company_name, created_at, badge_status, badge_token, badge_error, ticket_code, contact_on_badge, checked_in_at, checked_in_desk, checked_in_nonce, badge_retry_at, badge_revision, email, category, answers, seat_status, offer_expires_at";
+
+/// Answers as the `answers` column holds them: a JSON object, or NULL when none.
+pub(super) fn answers_json(answers: &Answers) -> Option<String> {
+    (!answers.is_empty()).then(|| serde_json::to_string(answers).expect("answers serialize"))
+}
 
 pub(super) fn key_strings(key: &RegistrationKey) -> (String, String) {
     (
@@ -50,6 +55,18 @@ pub(super) fn row_to_registration(
     let checked_in_nonce: Option<String> = row.get(14)?;
     let retry_at: Option<String> = row.get(15)?;
     let revision: i64 = row.get(16)?;
+    let email: Option<String> = row.get(17)?;
+    let category: Option<String> = row.get(18)?;
+    let answers: Option<String> = row.get(19)?;
+    let seat_status: String = row.get(20)?;
+    let offer_expires_at: Option<String> = row.get(21)?;
+    let answers = match answers.as_deref() {
+        Some(json) => match serde_json::from_str::<Answers>(json) {
+            Ok(a) => a,
+            Err(e) => return Ok((seq, Err(format!("answers: {e}")))),
+        },
+        None => Answers::new(),
+    };
     let badge = match (
         status.as_deref().and_then(BadgeStatus::parse),
         token.as_deref().and_then(BadgeToken::parse),
@@ -77,6 +94,15 @@ pub(super) fn row_to_registration(
             desk: checked_in_desk.unwrap_or_default(),
             nonce: checked_in_nonce.unwrap_or_default(),
         }),
+        details: Details {
+            email: email.and_then(Email::from_stored),
+            category,
+            answers,
+        },
+        seat: Seat {
+            status: SeatStatus::parse(&seat_status).unwrap_or_default(),
+            offer_expires_at,
+        },
     });
     Ok((seq, parsed))
 }

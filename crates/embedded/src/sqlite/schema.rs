@@ -79,8 +79,20 @@ const VERSION_4: &str = "
 ALTER TABLE registrations ADD COLUMN badge_revision INTEGER NOT NULL DEFAULT 0;
 ";
 
+/// Version 5: the organizer's form (e-mail, category, answers as a JSON
+/// object) and seats (status, the offer's end), with the index seat
+/// decisions and the waiting list read.
+const VERSION_5: &str = "
+ALTER TABLE registrations ADD COLUMN email TEXT;
+ALTER TABLE registrations ADD COLUMN category TEXT;
+ALTER TABLE registrations ADD COLUMN answers TEXT;
+ALTER TABLE registrations ADD COLUMN seat_status TEXT NOT NULL DEFAULT 'confirmed';
+ALTER TABLE registrations ADD COLUMN offer_expires_at TEXT;
+CREATE INDEX registrations_seats ON registrations (type, seat_status, seq);
+";
+
 /// The schema version this build writes; a database from a newer build is refused.
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 /// Sets the connection's durability, refuses a database from a newer build,
 /// and creates what is missing.
@@ -126,6 +138,12 @@ pub(super) fn prepare(conn: &Connection, path: &Path) -> anyhow::Result<()> {
         let tx = conn.unchecked_transaction()?;
         tx.execute_batch(VERSION_4)?;
         tx.execute_batch("PRAGMA user_version = 4")?;
+        tx.commit()?;
+    }
+    if version < 5 {
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(VERSION_5)?;
+        tx.execute_batch("PRAGMA user_version = 5")?;
         tx.commit()?;
     }
     // Nonces outlive any offline desk; older ones are dropped at each start.
