@@ -57,6 +57,8 @@ pub struct SweepReport {
     pub retried: usize,
     /// Registrations erased after their conference's retention.
     pub erased: usize,
+    /// Offered seats that ran out (their seats offered on).
+    pub offers_expired: usize,
 }
 
 /// One sweep over the pending badges. Badges it marks failed are counted
@@ -96,12 +98,14 @@ pub async fn sweep(
     }
     report.retried = lanyard.retry_failed_badges(policy.batch).await?;
     report.erased = lanyard.erase_expired(policy.batch).await?;
+    report.offers_expired = lanyard.sweep_seats().await?;
     if report != SweepReport::default() {
         tracing::info!(
             reannounced = report.reannounced,
             failed = report.failed,
             retried = report.retried,
             erased = report.erased,
+            offers_expired = report.offers_expired,
             "sweep of pending badges"
         );
     }

@@ -14,8 +14,9 @@ use crate::ports::{ListQuery, StoreError};
 use crate::registration::Registration;
 use crate::service::{Lanyard, LanyardError, ListRequest};
 
-/// The columns, in order.
-pub const COLUMNS: [&str; 11] = [
+/// The columns every export has, in order; one `answer:<question id>`
+/// column per question of the conferences exported follows them.
+pub const COLUMNS: [&str; 15] = [
     "user_id",
     "type",
     "user_name",
@@ -27,6 +28,10 @@ pub const COLUMNS: [&str; 11] = [
     "badge_status",
     "checked_in_at",
     "checked_in_desk",
+    "email",
+    "category",
+    "status",
+    "offer_expires_at",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,8 +78,9 @@ pub fn looks_like_formula(cell: &str) -> bool {
     cell.starts_with(['=', '+', '-', '@', '\t', '\r'])
 }
 
-/// One registration's cells, in [`COLUMNS`] order.
-fn cells(r: &Registration) -> [String; 11] {
+/// One registration's cells, in [`COLUMNS`] order, then its answers to
+/// `questions` (a `multi` answer's choices joined with `; `).
+fn cells(r: &Registration, questions: &[String]) -> Vec<String> {
     let (at, desk) = match &r.checked_in {
         Some(first) => (first.at.clone(), first.desk.as_str().to_owned()),
         None => (String::new(), String::new()),
@@ -97,7 +103,24 @@ fn cells(r: &Registration) -> [String; 11] {
             .unwrap_or_default(),
         at,
         desk,
+        r.details
+            .email
+            .as_ref()
+            .map(|e| e.as_str().to_owned())
+            .unwrap_or_default(),
+        r.details.category.clone().unwrap_or_default(),
+        r.seat.status.as_str().to_owned(),
+        r.seat.offer_expires_at.clone().unwrap_or_default(),
     ]
+    .into_iter()
+    .chain(questions.iter().map(|q| {
+        r.details
+            .answers
+            .get(q)
+            .map(crate::form::Answer::to_text)
+            .unwrap_or_default()
+    }))
+    .collect()
 }
 
 /// Where rows go: a CSV writer or a worksheet.
@@ -162,7 +185,37 @@ fn xlsx_error(e: XlsxError) -> LanyardError {
     }
 }
 
+/// The header: [`COLUMNS`], then one answer column per question.
+fn header(questions: &[String]) -> Vec<String> {
+    COLUMNS
+        .iter()
+        .map(|c| (*c).to_owned())
+        .chain(
+            questions
+                .iter()
+                .map(|q| format!("{}{q}", crate::import::ANSWER_PREFIX)),
+        )
+        .collect()
+}
+
 impl Lanyard {
+    /// The question ids of the conferences an export holds, each once, in
+    /// configuration order.
+    fn exported_questions(&self, query: &ListQuery) -> Vec<String> {
+        let mut ids: Vec<String> = Vec::new();
+        for c in self.conferences().iter() {
+            if query.conference.as_ref().is_some_and(|want| *want != c.id) {
+                continue;
+            }
+            for q in &c.form.questions {
+                if !ids.contains(&q.id) {
+                    ids.push(q.id.clone());
+                }
+            }
+        }
+        ids
+    }
+
     /// Writes every registration the filters match as CSV (UTF-8 with a
     /// byte-order mark, which spreadsheet programs need to read Hangul) and
     /// returns the writer and the number of rows.
@@ -178,8 +231,13 @@ impl Lanyard {
             .terminator(csv::Terminator::CRLF)
             .buffer_capacity(64 * 1024)
             .from_writer(out);
-        writer.write_record(COLUMNS).map_err(write_error)?;
-        let (rows, count) = self.export_rows(query, CsvRows { writer }).await?;
+        let questions = self.exported_questions(&query);
+        writer
+            .write_record(header(&questions))
+            .map_err(write_error)?;
+        let (rows, count) = self
+            .export_rows(query, CsvRows { writer }, questions)
+            .await?;
         let out = crate::blocking::spawn_blocking(move || {
             rows.writer.into_inner().map_err(|e| write_error(e.error()))
         })
@@ -197,6 +255,7 @@ impl Lanyard {
         out: W,
     ) -> Result<(W, u64), LanyardError> {
         let query = self.list_query(list)?;
+        let questions = self.exported_questions(&query);
         let mut workbook = Workbook::new();
         let bold = Format::new().set_bold();
         {
@@ -204,12 +263,12 @@ impl Lanyard {
                 .add_worksheet_with_constant_memory()
                 .map_err(xlsx_error)?;
             sheet.set_name("Registrations").map_err(xlsx_error)?;
-            for (col, name) in COLUMNS.iter().enumerate() {
+            for (col, name) in header(&questions).iter().enumerate() {
                 sheet
-                    .write_string_with_format(0, col as u16, *name, &bold)
+                    .write_string_with_format(0, col as u16, name, &bold)
                     .map_err(xlsx_error)?;
-                let width = match *name {
-                    "user_name" | "company_name" | "created_at" | "checked_in_at" => 24.0,
+                let width = match name.as_str() {
+                    "user_name" | "company_name" | "created_at" | "checked_in_at" | "email" => 24.0,
                     "phone_number" | "checkin_code" | "type" => 20.0,
                     _ => 14.0,
                 };
@@ -224,7 +283,7 @@ impl Lanyard {
             next_row: 1,
             quoted: Format::new().set_quote_prefix(),
         };
-        let (mut rows, count) = self.export_rows(query, rows).await?;
+        let (mut rows, count) = self.export_rows(query, rows, questions).await?;
         let out = crate::blocking::spawn_blocking(move || {
             let mut out = out;
             rows.workbook.save_to_writer(&mut out).map_err(xlsx_error)?;
@@ -241,7 +300,9 @@ impl Lanyard {
         &self,
         mut query: ListQuery,
         rows: R,
+        questions: Vec<String>,
     ) -> Result<(R, u64), LanyardError> {
+        let questions = std::sync::Arc::new(questions);
         query.limit = PAGE;
         let mut rows = Some(rows);
         let mut count = 0;
@@ -250,9 +311,10 @@ impl Lanyard {
             let mut current = rows.take().expect("put back after each page");
             let items = page.items;
             count += items.len() as u64;
+            let questions = questions.clone();
             let written = crate::blocking::spawn_blocking(move || {
                 for r in &items {
-                    current.row(&cells(r))?;
+                    current.row(&cells(r, &questions))?;
                 }
                 Ok::<_, LanyardError>(current)
             })

@@ -133,6 +133,72 @@ pub struct Category {
     pub public: bool,
 }
 
+impl Question {
+    /// One answer checked against this question; `None` when empty.
+    fn parse(&self, answer: &Answer) -> Result<Option<Answer>, String> {
+        let q = self;
+        Ok(match (q.kind, answer) {
+            (QuestionKind::Bool, Answer::Yes(yes)) => Some(Answer::Yes(*yes)),
+            (QuestionKind::Bool, Answer::Text(t)) => match t.trim().to_lowercase().as_str() {
+                "" => None,
+                "yes" | "true" | "y" | "1" | "예" => Some(Answer::Yes(true)),
+                "no" | "false" | "n" | "0" | "아니오" => Some(Answer::Yes(false)),
+                _ => return Err("must be yes or no".into()),
+            },
+            (QuestionKind::Text, Answer::Text(t)) => {
+                let t = crate::fields::free_text_of(t, q.max_length as usize)?;
+                (!t.is_empty()).then_some(Answer::Text(t))
+            }
+            (QuestionKind::Email, Answer::Text(t)) => crate::fields::Email::parse(t)
+                .map_err(|e| e.message)?
+                .map(|e| Answer::Text(e.as_str().to_owned())),
+            (QuestionKind::Choice, Answer::Text(t)) => {
+                let t = normalize(t.trim());
+                if t.is_empty() {
+                    None
+                } else if q.choices.contains(&t) {
+                    Some(Answer::Text(t))
+                } else {
+                    return Err(format!("must be one of {}", q.choices.join(", ")));
+                }
+            }
+            (QuestionKind::Multi, Answer::Choices(list)) => {
+                let mut chosen = Vec::new();
+                for c in list {
+                    let c = normalize(c.trim());
+                    if !q.choices.contains(&c) {
+                        return Err(format!("may hold only {}", q.choices.join(", ")));
+                    }
+                    if !chosen.contains(&c) {
+                        chosen.push(c);
+                    }
+                }
+                // In the configured order, whatever order they came in.
+                chosen.sort_by_key(|c| q.choices.iter().position(|k| k == c));
+                (!chosen.is_empty()).then_some(Answer::Choices(chosen))
+            }
+            (QuestionKind::Multi, Answer::Text(t)) => {
+                // A spreadsheet cell: choices separated by `;`.
+                let list = t
+                    .split(';')
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                return q.parse(&Answer::Choices(list));
+            }
+            (kind, _) => {
+                let want = match kind {
+                    QuestionKind::Bool => "true or false",
+                    QuestionKind::Multi => "a list of choices",
+                    _ => "text",
+                };
+                return Err(format!("must be {want}"));
+            }
+        })
+    }
+}
+
 fn rgb_text<S: serde::Serializer>(rgb: &Rgb, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(rgb)
 }
@@ -366,75 +432,18 @@ impl Form {
     /// Checks answers against the questions: each known, of its kind and
     /// length, every required one given. Empty answers are dropped.
     pub fn parse_answers(&self, raw: &BTreeMap<String, Answer>) -> Result<Answers, FieldError> {
-        let bad =
-            |id: &str, message: String| FieldError::new("answers", format!("{id}: {message}"));
         let mut answers = Answers::new();
         for (id, answer) in raw {
-            let q = self
-                .question(id)
-                .ok_or_else(|| bad(id, "is not a question of this conference".into()))?;
-            let parsed = match (q.kind, answer) {
-                (QuestionKind::Bool, Answer::Yes(yes)) => Some(Answer::Yes(*yes)),
-                (QuestionKind::Bool, Answer::Text(t)) => match t.trim().to_lowercase().as_str() {
-                    "" => None,
-                    "yes" | "true" | "y" | "1" | "예" => Some(Answer::Yes(true)),
-                    "no" | "false" | "n" | "0" | "아니오" => Some(Answer::Yes(false)),
-                    _ => return Err(bad(id, "must be yes or no".into())),
-                },
-                (QuestionKind::Text, Answer::Text(t)) => {
-                    let t = crate::fields::free_text_of(t, q.max_length as usize)
-                        .map_err(|m| bad(id, m))?;
-                    (!t.is_empty()).then_some(Answer::Text(t))
-                }
-                (QuestionKind::Email, Answer::Text(t)) => crate::fields::Email::parse(t)
-                    .map_err(|e| bad(id, e.message))?
-                    .map(|e| Answer::Text(e.as_str().to_owned())),
-                (QuestionKind::Choice, Answer::Text(t)) => {
-                    let t = normalize(t.trim());
-                    if t.is_empty() {
-                        None
-                    } else if q.choices.contains(&t) {
-                        Some(Answer::Text(t))
-                    } else {
-                        return Err(bad(id, format!("must be one of {}", q.choices.join(", "))));
-                    }
-                }
-                (QuestionKind::Multi, Answer::Choices(list)) => {
-                    let mut chosen = Vec::new();
-                    for c in list {
-                        let c = normalize(c.trim());
-                        if !q.choices.contains(&c) {
-                            return Err(bad(id, format!("may hold only {}", q.choices.join(", "))));
-                        }
-                        if !chosen.contains(&c) {
-                            chosen.push(c);
-                        }
-                    }
-                    // In the configured order, whatever order they came in.
-                    chosen.sort_by_key(|c| q.choices.iter().position(|k| k == c));
-                    (!chosen.is_empty()).then_some(Answer::Choices(chosen))
-                }
-                (QuestionKind::Multi, Answer::Text(t)) => {
-                    // A CSV cell: choices separated by `;`.
-                    let list = t
-                        .split(';')
-                        .map(str::trim)
-                        .filter(|c| !c.is_empty())
-                        .map(str::to_owned)
-                        .collect();
-                    let one = BTreeMap::from([(id.clone(), Answer::Choices(list))]);
-                    self.parse_answers(&one)?.remove(id)
-                }
-                (kind, _) => {
-                    let want = match kind {
-                        QuestionKind::Bool => "true or false",
-                        QuestionKind::Multi => "a list of choices",
-                        _ => "text",
-                    };
-                    return Err(bad(id, format!("must be {want}")));
-                }
-            };
-            if let Some(parsed) = parsed {
+            let q = self.question(id).ok_or_else(|| {
+                FieldError::new(
+                    "answers",
+                    format!("{id}: is not a question of this conference"),
+                )
+            })?;
+            if let Some(parsed) = q
+                .parse(answer)
+                .map_err(|m| FieldError::new("answers", format!("{id}: {m}")))?
+            {
                 answers.insert(id.clone(), parsed);
             }
         }
@@ -443,7 +452,10 @@ impl Form {
             .iter()
             .find(|q| q.required && !answers.contains_key(&q.id))
         {
-            return Err(bad(&missing.id, "is required".into()));
+            return Err(FieldError::new(
+                "answers",
+                format!("{}: is required", missing.id),
+            ));
         }
         Ok(answers)
     }

@@ -25,9 +25,10 @@ pub const MAX_CELL_CHARS: usize = 1_000;
 /// Sign-ups stored at once: enough for the store's group commit to batch.
 const IN_FLIGHT: usize = 64;
 
-/// The columns an import understands; any other column must be mapped to
-/// one of these, or to `-` (ignored).
-pub const FIELDS: [&str; 7] = [
+/// The columns an import understands, beside one `answer:<question id>`
+/// per question; any other column must be mapped to one of these, or to
+/// `-` (ignored).
+pub const FIELDS: [&str; 9] = [
     "user_id",
     "type",
     "user_name",
@@ -35,15 +36,22 @@ pub const FIELDS: [&str; 7] = [
     "company_name",
     "contact_on_badge",
     "checkin_code",
+    "email",
+    "category",
 ];
 
+/// The prefix of a column holding the answers to one question.
+pub const ANSWER_PREFIX: &str = "answer:";
+
 /// Columns that an export writes and an import ignores (state, not input).
-pub const EXPORT_ONLY: [&str; 5] = [
+pub const EXPORT_ONLY: [&str; 7] = [
     "created_at",
     "badge_status",
     "checked_in_at",
     "checked_in_desk",
     "badge_url",
+    "status",
+    "offer_expires_at",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,8 +81,11 @@ pub struct ImportOptions {
     pub dry_run: bool,
     /// `None`: UTF-8 when the bytes are valid UTF-8, else CP949.
     pub encoding: Option<Encoding>,
-    /// The file's header → a field of [`FIELDS`], or `-` to ignore it.
+    /// The file's header → a field of [`FIELDS`], `answer:<question id>`,
+    /// or `-` to ignore it.
     pub map: Vec<(String, String)>,
+    /// The conference of rows without a `type` (or without the column).
+    pub conference: Option<String>,
 }
 
 impl ImportOptions {
@@ -136,7 +147,7 @@ pub struct ImportReport {
 pub struct FileError(pub String);
 
 /// One row's cells by field, or why the row cannot be read.
-type Cells = Result<BTreeMap<&'static str, String>, String>;
+type Cells = Result<BTreeMap<String, String>, String>;
 
 /// A file decoded and split into rows (with their line numbers), before
 /// any row is checked.
@@ -276,11 +287,23 @@ fn unneutralise(cell: &str) -> &str {
     }
 }
 
-fn field_name(name: &str) -> Option<&'static str> {
-    FIELDS.iter().copied().find(|f| *f == name)
+/// The field a column fills: one of [`FIELDS`], or an answer column.
+fn field_name(name: &str) -> Option<String> {
+    if let Some(id) = name.strip_prefix(ANSWER_PREFIX) {
+        let valid = (1..=40).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        return valid.then(|| name.to_owned());
+    }
+    FIELDS.iter().find(|f| **f == name).map(|f| (*f).to_owned())
 }
 
-fn read_table(text: &str, map: &[(String, String)]) -> Result<Table, FileError> {
+fn read_table(
+    text: &str,
+    map: &[(String, String)],
+    default_conference: bool,
+) -> Result<Table, FileError> {
     let delimiter = sniff_delimiter(text);
     if let Some(line) = unclosed_quote(text, delimiter) {
         return Err(FileError(format!(
@@ -304,7 +327,7 @@ fn read_table(text: &str, map: &[(String, String)]) -> Result<Table, FileError> 
     for (from, to) in map {
         if to != "-" && field_name(to).is_none() {
             return Err(FileError(format!(
-                "--map {from}={to}: {to:?} is not a field (the fields are {})",
+                "--map {from}={to}: {to:?} is not a field (the fields are {}, and {ANSWER_PREFIX}<question id>)",
                 FIELDS.join(", ")
             )));
         }
@@ -326,7 +349,7 @@ fn read_table(text: &str, map: &[(String, String)]) -> Result<Table, FileError> 
         if mapped == "-" || EXPORT_ONLY.contains(&mapped) {
             columns.push(None);
         } else if let Some(field) = field_name(mapped) {
-            if columns.contains(&Some(field)) {
+            if columns.contains(&Some(field.clone())) {
                 return Err(FileError(format!("two columns fill {field}")));
             }
             columns.push(Some(field));
@@ -337,7 +360,7 @@ fn read_table(text: &str, map: &[(String, String)]) -> Result<Table, FileError> 
     }
     if !unknown.is_empty() {
         return Err(FileError(format!(
-            "unknown column{} {}: map each to a field (e.g. --map '{}=user_name') or to - to ignore it; the fields are {}",
+            "unknown column{} {}: map each to a field (e.g. --map '{}=user_name') or to - to ignore it; the fields are {}, and answer:<question id>",
             if unknown.len() > 1 { "s" } else { "" },
             unknown.iter().map(|u| format!("{u:?}")).collect::<Vec<_>>().join(", "),
             unknown[0],
@@ -345,7 +368,10 @@ fn read_table(text: &str, map: &[(String, String)]) -> Result<Table, FileError> 
         )));
     }
     for required in ["user_id", "type", "user_name", "phone_number"] {
-        if !columns.contains(&Some(required)) {
+        if required == "type" && default_conference {
+            continue;
+        }
+        if !columns.iter().any(|c| c.as_deref() == Some(required)) {
             return Err(FileError(format!(
                 "no column for {required}: name a column {required}, or map one with --map 'YOUR HEADER={required}'"
             )));
@@ -401,7 +427,7 @@ fn read_table(text: &str, map: &[(String, String)]) -> Result<Table, FileError> 
                             "{field}: a cell of more than {MAX_CELL_CHARS} characters"
                         ));
                     }
-                    values.insert(*field, unneutralise(cell).to_owned());
+                    values.insert(field.clone(), unneutralise(cell).to_owned());
                 }
                 Some(None) => {}
                 None if cell.trim().is_empty() => {}
@@ -437,7 +463,13 @@ impl Lanyard {
         bytes: &[u8],
         options: &ImportOptions,
     ) -> Result<Result<ImportReport, FileError>, LanyardError> {
-        let table = match decode(bytes, options.encoding).and_then(|t| read_table(&t, &options.map))
+        if let Some(c) = &options.conference {
+            self.conferences()
+                .parse_id(c)
+                .map_err(LanyardError::Invalid)?;
+        }
+        let table = match decode(bytes, options.encoding)
+            .and_then(|t| read_table(&t, &options.map, options.conference.is_some()))
         {
             Ok(t) => t,
             Err(e) => return Ok(Err(e)),
@@ -457,7 +489,13 @@ impl Lanyard {
                 conference: None,
                 outcome: RowOutcome::Created,
             };
-            let checked = row.map_err(|reason| (None, reason)).and_then(|values| {
+            let checked = row.map_err(|reason| (None, reason)).and_then(|mut values| {
+                if let Some(default) = &options.conference {
+                    let cell = values.entry("type".to_owned()).or_default();
+                    if cell.trim().is_empty() {
+                        default.clone_into(cell);
+                    }
+                }
                 entry.user_id = values.get("user_id").cloned();
                 entry.conference = values.get("type").cloned();
                 self.import_row(&values)
@@ -537,9 +575,16 @@ impl Lanyard {
     /// code came from the file.
     fn import_row(
         &self,
-        values: &BTreeMap<&'static str, String>,
+        values: &BTreeMap<String, String>,
     ) -> Result<(Registration, bool), FieldError> {
         let text = |f: &str| values.get(f).cloned();
+        let answers = values
+            .iter()
+            .filter_map(|(column, cell)| {
+                let id = column.strip_prefix(ANSWER_PREFIX)?;
+                Some((id.to_owned(), crate::form::Answer::Text(cell.clone())))
+            })
+            .collect();
         let consent = match values.get("contact_on_badge") {
             Some(v) => yes_no(v).map_err(|reason| FieldError::new("contact_on_badge", reason))?,
             None => false,
@@ -552,8 +597,10 @@ impl Lanyard {
                 phone_number: text("phone_number"),
                 company_name: text("company_name"),
                 contact_on_badge: Some(consent),
+                email: text("email"),
+                category: text("category"),
+                answers,
                 by_organizer: true,
-                ..NewRegistration::default()
             })
             .map_err(|e| match e {
                 LanyardError::Invalid(f) => f,
@@ -597,15 +644,21 @@ impl Lanyard {
                 None => RowOutcome::Created,
             });
         }
-        match self.store.insert(&registration).await {
-            Ok(()) => {
+        // Seats are decided as for any sign-up: a full conference's rows
+        // wait on its list, or are refused without one.
+        match self.store_new(registration).await {
+            Ok(_) => {
                 self.announce(&key).await;
                 Ok(RowOutcome::Created)
             }
-            Err(StoreError::Duplicate) => Ok(RowOutcome::AlreadyRegistered),
+            Err(LanyardError::AlreadyRegistered) => Ok(RowOutcome::AlreadyRegistered),
             // Taken meanwhile (by another import running at once, say).
-            Err(StoreError::CodeTaken) => Ok(code_taken()),
-            Err(e) => Err(e.into()),
+            Err(LanyardError::Invalid(f)) if f.field == "checkin_code" => Ok(code_taken()),
+            Err(LanyardError::Full) => Ok(RowOutcome::Conflict {
+                field: "type".into(),
+                reason: "type: the conference is full and keeps no waiting list".into(),
+            }),
+            Err(e) => Err(e),
         }
     }
 }
@@ -688,6 +741,7 @@ mod tests {
         let e = read_table(
             "user_id,type,user_name,phone_number\nkim,A,\"Kim,010-1234-5678\nlee,A,Lee,010-1\n",
             &[],
+            false,
         )
         .err()
         .unwrap();
@@ -710,6 +764,7 @@ mod tests {
         let table = read_table(
             "user_id,type,user_name,phone_number\r\na,t,\"two\r\nlines\",1\r\n\r\nb,t,n,2\r\n",
             &[],
+            false,
         )
         .unwrap();
         let lines: Vec<u64> = table.rows.iter().map(|(l, _)| *l).collect();
@@ -722,6 +777,7 @@ mod tests {
         let table = read_table(
             "user_id,type,이름,phone_number,Notes\nu,t,홍길동,010,whatever\n",
             &map,
+            false,
         )
         .unwrap();
         let (_, cells) = &table.rows[0];
@@ -729,7 +785,7 @@ mod tests {
         assert_eq!(cells["user_name"], "홍길동");
         assert_eq!(cells.len(), 4, "the ignored column is dropped");
         assert!(ImportOptions::parse_map("nonsense").is_err());
-        let err = read_table("user_id,type,user_name,phone_number,Extra\n", &[])
+        let err = read_table("user_id,type,user_name,phone_number,Extra\n", &[], false)
             .err()
             .unwrap();
         assert!(err.0.contains("\"Extra\""), "{err}");
@@ -741,6 +797,7 @@ mod tests {
         let table = read_table(
             &format!("user_id,type,user_name,phone_number\nu,t,{big},010\nv,t,ok,010\n"),
             &[],
+            false,
         )
         .unwrap();
         assert!(table.rows[0].1.as_ref().unwrap_err().contains("user_name"));

@@ -608,6 +608,21 @@ impl Lanyard {
         if let Some(category) = changes.category {
             let keeps = registration.details.category.as_deref() == Some(category.trim());
             if !keeps {
+                // A category the organizers gave (speaker, staff) stays
+                // theirs to change.
+                let given = registration
+                    .details
+                    .category
+                    .as_deref()
+                    .and_then(|c| form.category(c))
+                    .is_some_and(|c| !c.public);
+                if given && !organizer {
+                    return Err(FieldError::new(
+                        "category",
+                        "was given by the organizers: ask them to change it",
+                    )
+                    .into());
+                }
                 registration.details.category = form.parse_category(Some(&category), organizer)?;
             }
         }

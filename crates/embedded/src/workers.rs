@@ -97,7 +97,9 @@ impl BadgeWorkers {
 
 /// At start and then every [`SWEEP_EVERY`] (sooner when the policy's retry
 /// wait is shorter): queues again the failed badges whose retry time has
-/// come, and erases the personal data of conferences past their retention.
+/// come, erases the personal data of conferences past their retention,
+/// lets offered seats past their time expire and offers free seats to
+/// those waiting.
 async fn sweep(lanyard: Lanyard, mut stopped: watch::Receiver<bool>) {
     let every = lanyard
         .job_policy()
@@ -110,6 +112,9 @@ async fn sweep(lanyard: Lanyard, mut stopped: watch::Receiver<bool>) {
         // The store empties its log after each erasure by itself.
         if let Err(e) = lanyard.erase_expired(SWEEP_BATCH).await {
             tracing::warn!(error = %e, "could not erase personal data past its retention")
+        }
+        if let Err(e) = lanyard.sweep_seats().await {
+            tracing::warn!(error = %e, "could not expire offers and offer free seats")
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}

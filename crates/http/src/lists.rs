@@ -54,7 +54,7 @@ impl<S: Send + Sync> FromRequest<S> for CsvBody {
 #[utoipa::path(post, path = paths::IMPORT, tag = "organizer",
     params(ImportParams),
     request_body(content = String, content_type = "text/csv",
-        description = "A CSV file with a header line (UTF-8 with or without BOM, or CP949/EUC-KR; comma, semicolon or tab). Columns: user_id, type, user_name, phone_number, company_name, contact_on_badge, checkin_code; an export's other columns are ignored."),
+        description = "A CSV file with a header line (UTF-8 with or without BOM, or CP949/EUC-KR; comma, semicolon or tab). Columns: user_id, type (or the `type` parameter), user_name, phone_number, company_name, contact_on_badge, checkin_code, email, category, and answer:<question id> per question (several choices separated by `;`); an export's other columns are ignored."),
     security(("organizer" = [])),
     responses(
         (status = 200, description = "What became of each row", body = ImportReportView),
@@ -92,6 +92,10 @@ pub async fn import(
             })?,
             None => Vec::new(),
         },
+        conference: params
+            .conference
+            .map(|c| c.trim().to_owned())
+            .filter(|c| !c.is_empty()),
     };
     let report = state
         .lanyard

@@ -345,8 +345,14 @@ pub struct ImportParams {
     pub dry_run: Option<String>,
     /// `utf-8` or `cp949` (EUC-KR); detected when absent.
     pub encoding: Option<String>,
-    /// Other headers to fields: `Name=user_name,Phone=phone_number`; `Notes=-` ignores a column.
+    /// Other headers to fields: `Name=user_name,Phone=phone_number`,
+    /// `T-shirt=answer:size`; `Notes=-` ignores a column.
     pub map: Option<String>,
+    /// The conference of rows without a `type` (the file may then have no
+    /// `type` column).
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub conference: Option<String>,
 }
 
 /// An export's query string: the list's filters.

@@ -113,7 +113,8 @@ struct PrintArgs {
 struct ImportArgs {
     /// The CSV file (UTF-8 with or without BOM, or CP949/EUC-KR; comma,
     /// semicolon or tab). Columns: user_id, type, user_name, phone_number,
-    /// company_name, contact_on_badge, checkin_code.
+    /// company_name, contact_on_badge, checkin_code, email, category, and
+    /// answer:<question id> per question.
     file: PathBuf,
     #[command(flatten)]
     store: StoreArgs,
@@ -129,6 +130,10 @@ struct ImportArgs {
     /// 'Notes=-' ignores a column.
     #[arg(long)]
     map: Option<String>,
+    /// The conference of rows without a type (the file may then have no
+    /// type column).
+    #[arg(long = "type", value_name = "CONFERENCE")]
+    conference: Option<String>,
 }
 
 #[derive(Args)]
@@ -847,6 +852,7 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
             .transpose()
             .map_err(|e| anyhow::anyhow!("--map: {e}"))?
             .unwrap_or_default(),
+        conference: args.conference,
     };
     let size = std::fs::metadata(&args.file)
         .with_context(|| format!("reading {}", args.file.display()))?

@@ -544,6 +544,7 @@ async fn a_lost_publish_is_recovered_by_the_scheduled_sweep() {
             failed: 0,
             retried: 0,
             erased: 0,
+            offers_expired: 0,
         })
     );
     let events = env.delivered_jobs(2).await;
@@ -582,6 +583,7 @@ async fn a_lost_publish_is_recovered_by_the_scheduled_sweep() {
             failed: 1,
             retried: 0,
             erased: 0,
+            offers_expired: 0,
         })
     );
     let get = |user: &str| {

@@ -727,7 +727,7 @@ async fn the_original_table_is_refused_at_start_then_adopted_with_its_items() {
         String::from_utf8_lossy(&adopted.stderr)
     );
     assert!(
-        stdout.contains("badge-token, checkin-code, pending-badges, conference-list"),
+        stdout.contains("badge-token, checkin-code, pending-badges, conference-list, seat-queue"),
         "{stdout}"
     );
     let described = clients
@@ -751,7 +751,8 @@ async fn the_original_table_is_refused_at_start_then_adopted_with_its_items() {
             "badge-token",
             "checkin-code",
             "conference-list",
-            "pending-badges"
+            "pending-badges",
+            "seat-queue"
         ]
     );
     let stored = clients

@@ -673,7 +673,7 @@ async fn exports_round_trip_into_a_fresh_data_directory_and_defuse_formulas() {
         "a BOM for spreadsheet programs"
     );
     let text = String::from_utf8(csv[3..].to_vec()).unwrap();
-    assert!(text.starts_with("user_id,type,user_name,phone_number,company_name,contact_on_badge,checkin_code,created_at,badge_status,checked_in_at,checked_in_desk\r\n"));
+    assert!(text.starts_with("user_id,type,user_name,phone_number,company_name,contact_on_badge,checkin_code,created_at,badge_status,checked_in_at,checked_in_desk,email,category,status,offer_expires_at\r\n"));
     // No cell starts a formula: each such cell begins with a quote.
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     for record in reader.records() {

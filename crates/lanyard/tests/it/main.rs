@@ -11,6 +11,7 @@ mod cli;
 mod connections;
 mod deploy;
 mod faults;
+mod form;
 mod hostile;
 mod limits;
 mod lists;
