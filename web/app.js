@@ -2,6 +2,7 @@
 // attendee list. Data from the server is always inserted as text.
 import { STRINGS, pickLanguage } from "./i18n.js";
 import { checkField } from "./rules.js";
+import { clearFormErrors, labelOf, readForm, renderForm, showFormError } from "./form.js";
 
 const $ = (id) => document.getElementById(id);
 const FIELDS = ["type", "user_id", "user_name", "phone_number", "company_name"];
@@ -94,11 +95,40 @@ function fillConferenceSelects() {
   const filtered = filter.value;
   filter.replaceChildren(new Option(t("allConferences"), ""), ...conferences.map((c) => new Option(c.title, c.id)));
   filter.value = filtered;
+  const imports = $("f-import-type");
+  const importing = imports.value;
+  imports.replaceChildren(new Option(t("importFromFile"), ""), ...conferences.map((c) => new Option(c.title, c.id)));
+  imports.value = importing;
   const chosenConference = conferences.find((c) => c.id === signup.value);
   const accent = chosenConference?.accent;
   if (accent) document.documentElement.style.setProperty("--accent", accent);
   showRetention(chosenConference);
+  showSignupForm(chosenConference);
 }
+
+// The chosen conference's own fields, keeping what was typed; its seats
+// and whether its sign-up has closed.
+function showSignupForm(conference) {
+  const extra = $("signup-extra");
+  const typed = extra.dataset.conference === conference?.id ? readForm(extra, conference, "f") : {};
+  renderForm(extra, conference, { lang, t, values: typed, prefix: "f" });
+  extra.dataset.conference = conference?.id || "";
+  const note = $("seats-note");
+  const closed = Boolean(conference?.closed);
+  $("submit").disabled = closed;
+  if (closed) {
+    note.textContent = t("signupClosed");
+  } else if (conference?.capacity != null) {
+    note.textContent = t(conference.waitlist ? "seatsNoteWaitlist" : "seatsNote", { seats: conference.capacity });
+  }
+  note.hidden = !(closed || conference?.capacity != null);
+}
+
+const conferenceOf = (id) => conferences.find((c) => c.id === id);
+const categoryLabel = (r) => {
+  const c = conferenceOf(r.type)?.categories.find((k) => k.id === r.category);
+  return c ? labelOf(c.label, lang) : r.category || "";
+};
 
 // When the conference erases its registrations (SPEC §9), said before signing up.
 function showRetention(conference) {
@@ -177,6 +207,9 @@ function setupSignup() {
     }
     const data = Object.fromEntries(FIELDS.map((n) => [n, $(`f-${n}`).value]));
     data.contact_on_badge = $("f-contact_on_badge").checked;
+    const extra = $("signup-extra");
+    clearFormErrors(extra);
+    Object.assign(data, readForm(extra, conferenceOf(data.type), "f"));
     const submit = $("submit");
     submit.disabled = true;
     submit.classList.add("busy");
@@ -189,11 +222,13 @@ function setupSignup() {
       });
       if (code === 201) {
         // The badge card below follows the badge; this line only says the sign-up worked.
-        status.textContent = t("registeredShort");
+        status.textContent = t(body.status === "waitlisted" ? "waitlistedShort" : "registeredShort");
         startBadge(body);
       } else if (code === 409) {
-        status.textContent = t("duplicate");
+        status.textContent = t(body?.error?.code === "full" ? "full" : "duplicate");
         status.className = "status notice";
+      } else if (code === 400 && body?.error && showFormError($("signup-extra"), "f", body.error)) {
+        status.textContent = t("fixFields");
       } else if (code === 400 && body?.error?.field && $(`f-${body.error.field}`)) {
         setFieldError(body.error.field, null, body.error.message);
         status.textContent = t("fixFields");
@@ -404,6 +439,13 @@ function renderRows(items) {
     };
     const conference = conferences.find((c) => c.id === r.type)?.title || r.type;
     tr.append(cell(r.user_name, t("colName")), cell(r.company_name || "", t("colCompany")), cell(conference, t("colConference")));
+    const seat = cell("", t("colSeat"));
+    const seatPill = document.createElement("span");
+    seatPill.className = `pill seat-${r.status}`;
+    seatPill.textContent = t(`seat_${r.status}`);
+    seat.append(seatPill);
+    if (r.category) seat.append(" ", categoryLabel(r));
+    tr.append(seat);
     const status = cell("", t("colBadge"));
     const pill = document.createElement("span");
     pill.className = `pill ${r.badge ? r.badge.status : "none"}`;
@@ -441,6 +483,23 @@ function renderRows(items) {
       });
       actions.append(undo);
     }
+    const button = (key, onClick) => {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.textContent = t(key);
+      b.setAttribute("aria-label", `${t(key)}: ${r.user_name}`);
+      b.addEventListener("click", () => onClick(b));
+      actions.append(b);
+    };
+    button("edit", (b) => openEdit(r, b));
+    if (["waitlisted", "offered", "expired", "withdrawn"].includes(r.status) && conferenceOf(r.type)?.capacity != null) {
+      button("seatGive", (b) => moveSeat(r, "confirm", b));
+    }
+    if (["confirmed", "offered", "waitlisted"].includes(r.status) && conferenceOf(r.type)?.capacity != null) {
+      button("seatWithdraw", (b) => {
+        if (window.confirm(t("seatWithdrawConfirm", { name: r.user_name }))) moveSeat(r, "withdraw", b);
+      });
+    }
     if (!r.badge || r.badge.status === "failed") {
       const again = document.createElement("button");
       again.type = "button";
@@ -468,6 +527,106 @@ async function rerender(r, button) {
   } finally {
     setTimeout(() => loadPage(list.page), 800);
   }
+}
+
+const registrationPath = (r) => `/api/registrations/${encodeURIComponent(r.user_id)}/${encodeURIComponent(r.type)}`;
+
+async function moveSeat(r, action, button) {
+  button.disabled = true;
+  try {
+    const res = await api(`${registrationPath(r)}/seat`, {
+      method: "POST",
+      headers: { ...organizerHeaders(), "Content-Type": "application/json" },
+      body: JSON.stringify({ action }),
+    });
+    if (res.status !== 200) $("list-status").textContent = res.body?.error?.message || t("serverError");
+    else loadPage(list.page);
+  } catch {
+    $("list-status").textContent = t("networkError");
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// ---- Editing and deleting a registration --------------------------------------
+
+const editing = { r: null, opener: null };
+
+function openEdit(r, opener) {
+  editing.r = r;
+  editing.opener = opener;
+  $("edit-title").textContent = t("editTitle", { name: r.user_name });
+  $("g-user_name").value = r.user_name;
+  $("g-company_name").value = r.company_name || "";
+  $("g-phone_number").value = r.phone_number;
+  $("edit-status").textContent = "";
+  const extra = $("edit-extra");
+  renderForm(extra, conferenceOf(r.type), { lang, t, values: r, prefix: "g", organizer: true });
+  clearFormErrors($("edit-form"));
+  $("edit-dialog").showModal();
+  $("g-user_name").focus();
+}
+
+function setupEdit() {
+  const dialog = $("edit-dialog");
+  $("edit-cancel").addEventListener("click", () => dialog.close());
+  dialog.addEventListener("close", () => editing.opener?.focus());
+  $("edit-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const r = editing.r;
+    const form = $("edit-form");
+    clearFormErrors(form);
+    const extra = $("edit-extra");
+    const read = readForm(extra, conferenceOf(r.type), "g");
+    const body = {
+      user_name: $("g-user_name").value,
+      company_name: $("g-company_name").value,
+      phone_number: $("g-phone_number").value,
+      answers: read.answers,
+      category: read.category ?? "",
+    };
+    if ("email" in read) body.email = read.email;
+    let res;
+    try {
+      res = await api(registrationPath(r), {
+        method: "PATCH",
+        headers: { ...organizerHeaders(), "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    } catch {
+      $("edit-status").textContent = t("networkError");
+      return;
+    }
+    if (res.status === 200) {
+      dialog.close();
+      $("list-status").textContent = t("edited");
+      loadPage(list.page);
+    } else if (res.status === 400 && res.body?.error && showFormError(extra, "g", res.body.error)) {
+      $("edit-status").textContent = t("fixFields");
+    } else if (res.status === 400 && $(`e-g-${res.body?.error?.field}`)) {
+      $(`e-g-${res.body.error.field}`).textContent = res.body.error.message;
+      $(`g-${res.body.error.field}`).focus();
+    } else {
+      $("edit-status").textContent = res.body?.error?.message || t("serverError");
+    }
+  });
+  $("edit-delete").addEventListener("click", async () => {
+    const r = editing.r;
+    if (!window.confirm(t("deleteConfirm", { name: r.user_name }))) return;
+    let res;
+    try {
+      res = await api(registrationPath(r), { method: "DELETE", headers: organizerHeaders() });
+    } catch {
+      $("edit-status").textContent = t("networkError");
+      return;
+    }
+    if (res.status === 204 || res.status === 404) {
+      dialog.close();
+      loadPage(list.page);
+    } else {
+      $("edit-status").textContent = res.body?.error?.message || t("serverError");
+    }
+  });
 }
 
 function timeOf(iso) {
@@ -646,8 +805,118 @@ async function download(path, fallbackName) {
   return true;
 }
 
+// ---- The import's column-mapping step ------------------------------------------
+
+const IMPORT_FIELDS = ["user_id", "type", "user_name", "phone_number", "company_name", "contact_on_badge", "checkin_code", "email", "category"];
+const EXPORT_ONLY = ["created_at", "badge_status", "checked_in_at", "checked_in_desk", "badge_url", "status", "offer_expires_at"];
+
+// The header line's cells: the file's first line, split on the most
+// frequent of comma, semicolon and tab outside quotes (as the server does).
+export function headerCells(text) {
+  const line = [];
+  let quoted = false;
+  let end = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') quoted = !quoted;
+    if (!quoted && (c === "\n" || c === "\r")) {
+      end = i;
+      break;
+    }
+  }
+  const head = text.slice(0, end).replace(/^\uFEFF/, "");
+  const count = (d) => head.split(d).length;
+  const delimiter = [",", ";", "\t"].reduce((best, d) => (count(d) > count(best) ? d : best), ",");
+  let cell = "";
+  quoted = false;
+  for (const c of head) {
+    if (c === '"') quoted = !quoted;
+    else if (c === delimiter && !quoted) {
+      line.push(cell.trim());
+      cell = "";
+    } else cell += c;
+  }
+  line.push(cell.trim());
+  return line;
+}
+
+// Every field a column can fill: the sign-up's, then the answers of the
+// chosen conference's questions (or of every conference's).
+function importTargets() {
+  const chosen = $("f-import-type").value;
+  const questions = new Map();
+  for (const c of conferences) {
+    if (chosen && c.id !== chosen) continue;
+    for (const q of c.questions) if (!questions.has(q.id)) questions.set(q.id, labelOf(q.label, lang));
+  }
+  return [
+    ...IMPORT_FIELDS.map((f) => ({ value: f, text: f })),
+    ...[...questions].map(([id, label]) => ({ value: `answer:${id}`, text: `${label} (answer:${id})` })),
+  ];
+}
+
+// A column's likely field: its own name, or a question whose label or id it is.
+function guessTarget(header, targets) {
+  const h = header.trim().toLowerCase();
+  if (EXPORT_ONLY.includes(h)) return "-";
+  const exact = targets.find((x) => x.value.toLowerCase() === h || x.value === `answer:${h}`);
+  if (exact) return exact.value;
+  const byLabel = targets.find((x) => x.text.toLowerCase().startsWith(`${h} (`));
+  return byLabel ? byLabel.value : "-";
+}
+
+const importing = { headers: [] };
+
+async function showMapping() {
+  const file = $("f-import").files[0];
+  const box = $("import-columns");
+  importing.headers = [];
+  box.replaceChildren();
+  $("import-mapping").hidden = true;
+  if (!file) return;
+  let text;
+  try {
+    text = await file.slice(0, 64 * 1024).text();
+  } catch {
+    return;
+  }
+  importing.headers = headerCells(text).filter((h) => h !== "");
+  const targets = importTargets();
+  const rows = importing.headers.map((header, i) => {
+    const wrap = document.createElement("div");
+    wrap.className = "field mapping-row";
+    const label = document.createElement("label");
+    label.htmlFor = `map-${i}`;
+    label.textContent = header;
+    const select = document.createElement("select");
+    select.id = `map-${i}`;
+    select.dataset.header = header;
+    select.append(new Option(t("importIgnore"), "-"), ...targets.map((x) => new Option(x.text, x.value)));
+    select.value = guessTarget(header, targets);
+    wrap.append(label, select);
+    return wrap;
+  });
+  box.replaceChildren(...rows);
+  $("import-mapping").hidden = rows.length === 0;
+}
+
+// The mapping as the server takes it: only columns not named as their field.
+function mappingParam() {
+  const pairs = [];
+  for (const select of $("import-columns").querySelectorAll("select")) {
+    const header = select.dataset.header;
+    if (select.value === header) continue;
+    // The server's `map` is comma-separated pairs.
+    if (header.includes(",") || header.includes("=")) continue;
+    pairs.push(`${header}=${select.value}`);
+  }
+  return pairs.join(",");
+}
+
 function setupLists() {
   $("f-sheet").addEventListener("change", describeSheet);
+  $("f-import").addEventListener("change", showMapping);
+  $("f-import-type").addEventListener("change", showMapping);
   $("print-form").addEventListener("submit", (e) => {
     e.preventDefault();
     const query = listQuery({
@@ -671,9 +940,15 @@ function setupLists() {
     }
     status.textContent = t("importing");
     const dryRun = $("f-dry-run").checked;
+    const params = new URLSearchParams();
+    if (dryRun) params.set("dry_run", "true");
+    if ($("f-import-type").value) params.set("type", $("f-import-type").value);
+    const map = mappingParam();
+    if (map) params.set("map", map);
+    const query = params.toString() ? `?${params}` : "";
     let res;
     try {
-      res = await api(`/api/registrations/import${dryRun ? "?dry_run=true" : ""}`, {
+      res = await api(`/api/registrations/import${query}`, {
         method: "POST",
         headers: { ...organizerHeaders(), "Content-Type": "text/csv" },
         body: file,
@@ -743,6 +1018,7 @@ setupTabs();
 setupSignup();
 setupAttendees();
 setupDialog();
+setupEdit();
 setupDesks();
 setupLists();
 applyLanguage();

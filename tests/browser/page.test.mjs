@@ -367,11 +367,11 @@ describe("attendees", () => {
     });
     assert.equal(res.status, 200);
     await page.fill("#f-q", "Attendee 119");
-    await page.waitForFunction(() => /Front door/.test(document.querySelector("#attendees tbody tr td:nth-child(5)")?.textContent || ""));
+    await page.waitForFunction(() => /Front door/.test(document.querySelector("#attendees tbody tr td:nth-child(6)")?.textContent || ""));
     await page.waitForFunction(() => /1 of \d+ checked in \(Front door 1\)/.test(document.getElementById("stats").textContent));
     // Undo, then revoke: the token is refused from then on.
     await page.click("#attendees tbody button:has-text('Undo check-in')");
-    await page.waitForFunction(() => /Not yet/.test(document.querySelector("#attendees tbody tr td:nth-child(5)")?.textContent || ""));
+    await page.waitForFunction(() => /Not yet/.test(document.querySelector("#attendees tbody tr td:nth-child(6)")?.textContent || ""));
     await page.click("#desk-list button[aria-label='Revoke: Front door']");
     await page.locator("#desk-list li", { hasText: "Front door" }).waitFor({ state: "detached" });
     const refused = await fetch(`${server.url}/api/desk`, { headers: { Authorization: `Bearer ${token}` } });
