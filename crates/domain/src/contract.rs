@@ -1297,3 +1297,47 @@ pub async fn object_store(store: Arc<dyn ObjectStore>) {
         Some(Vec::new())
     );
 }
+
+/// `n` sign-ups at once (`in_flight` requests at a time) for a conference
+/// of `seats` with a waiting list: exactly `seats` are confirmed, every
+/// other one waits, none is lost, and the store's count agrees.
+pub async fn seats_hold_at_scale(
+    store: Arc<dyn RegistrationStore>,
+    n: usize,
+    seats: u32,
+    in_flight: usize,
+) {
+    use crate::seats::{SeatQueue, Seating};
+    let slots = Arc::new(tokio::sync::Semaphore::new(in_flight));
+    let mut decisions = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let (store, slots) = (store.clone(), slots.clone());
+        decisions.spawn(async move {
+            let _slot = slots.acquire_owned().await.expect("open");
+            let r = sample(&format!("u{i:05}"), CONFERENCE_A, "Seated", None);
+            store
+                .insert_seated(&r, capacity(seats, true))
+                .await
+                .unwrap()
+        });
+    }
+    let (mut confirmed, mut waiting) = (0, 0);
+    while let Some(decided) = decisions.join_next().await {
+        match decided.unwrap() {
+            Seating::Confirmed => confirmed += 1,
+            Seating::Waitlisted => waiting += 1,
+            Seating::Full => panic!("a waiting list never answers full"),
+        }
+    }
+    assert_eq!((confirmed, waiting), (seats as usize, n - seats as usize));
+    let conference = ConferenceId::from_stored(CONFERENCE_A.into());
+    assert_eq!(
+        store.seats_held(&conference).await.unwrap(),
+        u64::from(seats)
+    );
+    let queue = store
+        .seat_queue(&conference, &SeatQueue::Waiting, n)
+        .await
+        .unwrap();
+    assert_eq!(queue.len(), n - seats as usize);
+}

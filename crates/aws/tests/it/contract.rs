@@ -40,3 +40,17 @@ async fn s3_object_store_meets_the_contract() {
     )))
     .await;
 }
+
+/// 5 000 sign-ups for 500 seats, 64 requests at a time (a Lambda
+/// deployment's concurrency is of this order): exactly 500 confirmed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_thousand_sign_ups_fill_five_hundred_seats_exactly() {
+    let emulator = Emulator::start();
+    let clients = emulator.clients().await;
+    let resources = create_resources(&clients, "seats").await.unwrap();
+    let store = Arc::new(DynamoStore::new(
+        clients.dynamodb.clone(),
+        resources.names.table,
+    ));
+    lanyard_domain::contract::seats_hold_at_scale(store, 5000, 500, 64).await;
+}

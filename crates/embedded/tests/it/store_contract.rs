@@ -23,3 +23,11 @@ async fn file_object_store_meets_the_contract() {
     let store = lanyard_embedded::FileObjectStore::open(dir.path().join("objects")).unwrap();
     lanyard_domain::contract::object_store(Arc::new(store)).await;
 }
+
+/// 5 000 sign-ups at once for 500 seats: exactly 500 confirmed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_thousand_sign_ups_fill_five_hundred_seats_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("seats.sqlite")).unwrap());
+    lanyard_domain::contract::seats_hold_at_scale(store, 5000, 500, 5000).await;
+}
