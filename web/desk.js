@@ -130,6 +130,12 @@ function conferenceTitle(id) {
   return conferences.find((c) => c.id === id)?.title || id;
 }
 
+// A registration's category as the page's language names it (speaker, staff).
+function categoryName(r) {
+  const c = conferences.find((x) => x.id === r.type)?.categories?.find((k) => k.id === r.category);
+  return c ? (lang === "ko" && c.label.ko) || c.label.en : "";
+}
+
 /** kind: ok | warn | bad | queued | idle */
 function showResult(kind, mainKey, vars = {}, detail = "") {
   lastResult = [kind, mainKey, vars, detail];
@@ -141,7 +147,7 @@ function showResult(kind, mainKey, vars = {}, detail = "") {
 
 function showCheckin(body) {
   const r = body.registration;
-  const detail = [r.company_name, conferenceTitle(r.type)].filter(Boolean).join(" · ");
+  const detail = [categoryName(r), r.company_name, conferenceTitle(r.type)].filter(Boolean).join(" · ");
   if (body.result === "checked_in") {
     showResult("ok", "deskWelcome", { name: r.user_name }, detail);
   } else {

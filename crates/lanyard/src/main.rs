@@ -745,6 +745,8 @@ fn render(args: RenderArgs) -> anyhow::Result<ExitCode> {
         person,
         contact_on_badge: args.contact_on_badge,
         checkin_code,
+        category: None,
+        details: None,
     };
     let bytes = render_one(&options, &attendee)?;
     let output = args.output.context("-o FILE is required")?;

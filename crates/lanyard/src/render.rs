@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use anyhow::{bail, Context};
 use lanyard_badge::{Format, Preset, PrintOptions, PrintRun, Sheet};
-use lanyard_domain::import::yes_no;
+use lanyard_domain::import::{yes_no, ANSWER_PREFIX};
 use lanyard_domain::{CheckinCode, Conferences, Person, UserId};
 
 /// What every badge of one run shares.
@@ -28,6 +28,10 @@ pub struct Attendee {
     /// the badge then checks its person in once the list is imported, and
     /// renders the same bytes every time. A fresh code when `None`.
     pub checkin_code: Option<CheckinCode>,
+    /// A category of the conference: its band is printed.
+    pub category: Option<String>,
+    /// The answers printed on the badge's line.
+    pub details: Option<String>,
 }
 
 impl Attendee {
@@ -54,12 +58,13 @@ pub fn render_one(options: &RenderOptions<'_>, attendee: &Attendee) -> anyhow::R
         &attendee.code(),
         attendee.contact_on_badge,
     );
-    Ok(conference.renderer.render(
-        &attendee.person.badge(&payload),
-        options.preset,
-        options.format,
-        options.dpi,
-    )?)
+    let badge = lanyard_badge::Badge {
+        details: attendee.details.as_deref(),
+        ..attendee.person.badge(&payload)
+    };
+    Ok(conference
+        .renderer_for(attendee.category.as_deref())
+        .render(&badge, options.preset, options.format, options.dpi)?)
 }
 
 /// Writes `bytes` to `path` via a temporary file and a rename. Errors name
@@ -112,6 +117,37 @@ pub fn file_stem(user_id: &UserId, conference: &str) -> String {
     )
 }
 
+/// A row's category and the line of answers its badge prints, checked
+/// with the conference's form as an import checks them.
+fn form_of(
+    conferences: &Conferences,
+    form: &lanyard_domain::Form,
+    extra: &[(String, String)],
+) -> Result<(Option<String>, Option<String>), String> {
+    let category = extra
+        .iter()
+        .find(|(h, _)| h == "category")
+        .map(|(_, v)| v.as_str());
+    let category = form
+        .parse_category(category, true)
+        .map_err(|e| e.to_string())?;
+    let answers = extra
+        .iter()
+        .filter_map(|(h, v)| {
+            let id = h.strip_prefix(ANSWER_PREFIX)?;
+            Some((id.to_owned(), lanyard_domain::Answer::Text(v.clone())))
+        })
+        .collect();
+    let answers = form.parse_answers(&answers).map_err(|e| e.to_string())?;
+    let line = form.badge_line(&answers);
+    if let Some(line) = &line {
+        conferences
+            .check_text("answers", line)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok((category, line))
+}
+
 /// The rows of a CSV file, each validated with the API's rules: the
 /// attendee, or why the row was refused, with its line number.
 pub fn read_csv(
@@ -127,15 +163,34 @@ pub fn read_csv(
         }
     }
     let mut rows = Vec::new();
-    for (i, row) in reader.deserialize::<CsvRow>().enumerate() {
+    for (i, record) in reader.records().enumerate() {
         let line = i + 2;
-        let parsed = row.map_err(|e| e.to_string()).and_then(|r| {
+        let row = record.map_err(|e| e.to_string()).and_then(|record| {
+            let row: CsvRow = record
+                .deserialize(Some(&headers))
+                .map_err(|e| e.to_string())?;
+            // The form's columns, as an import reads them.
+            let extra: Vec<(String, String)> = headers
+                .iter()
+                .zip(record.iter())
+                .filter(|(h, _)| *h == "category" || h.starts_with(ANSWER_PREFIX))
+                .map(|(h, v)| (h.to_owned(), v.to_owned()))
+                .collect();
+            Ok((row, extra))
+        });
+        let parsed = row.and_then(|(r, extra)| {
             let person = Person::parse(&r.user_name, &r.phone_number, Some(&r.company_name))
                 .map_err(|e| e.to_string())?;
             conferences
                 .check_printable(&person)
                 .map_err(|e| e.to_string())?;
+            let (category, details) = match conferences.get(&r.conference) {
+                Some(conference) => form_of(conferences, &conference.form, &extra)?,
+                None => (None, None),
+            };
             Ok(Attendee {
+                category,
+                details,
                 user_id: Some(UserId::parse(&r.user_id).map_err(|e| e.to_string())?),
                 conference: r.conference,
                 person,
@@ -177,7 +232,11 @@ pub fn render_csv_sheet(
                     format!("type: {:?} is not a configured conference", a.conference)
                 })?;
                 let payload = conference.payload(&a.person, &a.code(), a.contact_on_badge);
-                run.add(&conference.renderer, &a.person.badge(&payload))
+                let badge = lanyard_badge::Badge {
+                    details: a.details.as_deref(),
+                    ..a.person.badge(&payload)
+                };
+                run.add(conference.renderer_for(a.category.as_deref()), &badge)
                     .map_err(|e| e.to_string())
             });
             if let Err(e) = placed {

@@ -112,6 +112,37 @@ async fn post(app: &TestApp, body: &Value) -> (u16, Value) {
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
+/// Each page of a PDF as a PNG at 300 dpi, in colour (poppler).
+fn raster_pages(pdf: &[u8]) -> Vec<Vec<u8>> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("run.pdf"), pdf).unwrap();
+    let status = std::process::Command::new("pdftoppm")
+        .args(["-r", "300", "-png"])
+        .arg(dir.path().join("run.pdf"))
+        .arg(dir.path().join("page"))
+        .status()
+        .expect("pdftoppm runs (poppler-utils is installed by scripts/test)");
+    assert!(status.success());
+    let mut pages: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        .collect();
+    pages.sort();
+    pages.iter().map(|p| std::fs::read(p).unwrap()).collect()
+}
+
+fn pdf_text(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("run.pdf"), pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .arg(dir.path().join("run.pdf"))
+        .arg("-")
+        .output()
+        .expect("pdftotext runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// The colour of the PNG's pixel at (`x_mm`, `y_mm`) from its top-left.
 fn pixel_at(png: &[u8], x_mm: f32, y_mm: f32) -> [u8; 3] {
     let img = image::load_from_memory(png).unwrap().to_rgb8();
@@ -539,4 +570,41 @@ async fn five_thousand_concurrent_sign_ups_fill_five_hundred_seats_exactly() {
     assert_eq!(csv.lines().count(), 5001);
     assert_eq!(stored_confirmed, 500);
     app.stop().await;
+}
+
+/// `render --from` prints a row's category band and line of answers, and
+/// refuses a row whose answers the form refuses.
+#[test]
+fn badges_rendered_from_a_list_carry_category_and_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let csv = dir.path().join("people.csv");
+    std::fs::write(
+        &csv,
+        "user_id,type,user_name,phone_number,company_name,category,answer:job,answer:size\n\
+         ann,devday,Ann Lee,010-1111-2222,Acme,speaker,CTO,M\n\
+         bob,devday,Bob Park,010-3333-4444,Acme,,,XXL\n",
+    )
+    .unwrap();
+    let out = dir.path().join("run.pdf");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_lanyard"))
+        .args(["render", "--from"])
+        .arg(&csv)
+        .args(["--sheet", "card", "-o"])
+        .arg(&out)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stderr).into_owned()
+        + &String::from_utf8_lossy(&output.stdout);
+    assert!(
+        said.contains("line 3") && said.contains("size: must be one of S, M, L"),
+        "{said}"
+    );
+    let pdf = std::fs::read(&out).unwrap();
+    let pages = raster_pages(&pdf);
+    assert_eq!(pages.len(), 1, "the refused row is left out");
+    assert_eq!(pixel_at(&pages[0], 84.0, 49.0), [0x1f, 0x6f, 0xeb]);
+    assert!(pdf_text(&pdf).contains("CTO"));
 }
