@@ -126,6 +126,30 @@ fn as_moto_checks(policy: &Value) -> Value {
         {
             statement["Resource"] = json!("*");
         }
+        // AWS authorises each item of a transaction by its own action
+        // (PutItem, UpdateItem, DeleteItem); moto checks the whole request
+        // as `TransactWriteItems`, which is no IAM action. A statement that
+        // grants an item's write grants moto the transaction.
+        let actions = match &statement["Action"] {
+            Value::String(a) => vec![a.clone()],
+            Value::Array(list) => list
+                .iter()
+                .map(|a| a.as_str().unwrap().to_owned())
+                .collect(),
+            _ => unreachable!(),
+        };
+        if actions.iter().any(|a| {
+            [
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+            ]
+            .contains(&a.as_str())
+        }) {
+            let mut with = actions;
+            with.push("dynamodb:TransactWriteItems".into());
+            statement["Action"] = json!(with);
+        }
     }
     policy
 }
@@ -248,10 +272,22 @@ fn actions_by_key(
                 .unwrap_or_else(|| panic!("an action in {body}"))
                 .to_owned()
         };
-        by_key
-            .entry(key.to_owned())
-            .or_default()
-            .insert(format!("{service}:{operation}"));
+        let used = by_key.entry(key.to_owned()).or_default();
+        if operation == "TransactWriteItems" {
+            // The actions AWS authorises a transaction's items by.
+            let request: Value = serde_json::from_str(&body).unwrap();
+            for item in request["TransactItems"].as_array().unwrap() {
+                for kind in item.as_object().unwrap().keys() {
+                    let action = match kind.as_str() {
+                        "ConditionCheck" => "ConditionCheckItem".to_owned(),
+                        other => format!("{other}Item"),
+                    };
+                    used.insert(format!("dynamodb:{action}"));
+                }
+            }
+        } else {
+            used.insert(format!("{service}:{operation}"));
+        }
     }
     by_key
 }
@@ -380,6 +416,10 @@ async fn the_functions_run_under_exactly_the_templates_policies() {
         // subject (the conference id) wrong: an id without one here.
         let mut config = lanyard_domain::ConferencesConfig::builtin();
         config.conferences[0].id = CONFERENCE.into();
+        // Two seats and a waiting list: seat decisions, offers and the
+        // sweep's expiry run under the policies too.
+        config.conferences[0].capacity = Some(2);
+        config.conferences[0].waitlist = true;
         lanyard_domain::Conferences::build(
             config,
             std::path::Path::new("."),
@@ -614,6 +654,29 @@ async fn the_functions_run_under_exactly_the_templates_policies() {
     )
     .await;
     assert_eq!(gone.status, 204);
+    // Its seat is offered to the longest waiting (iam3), and the badge
+    // function's sweep looks for offers that ran out and seats to offer.
+    let waiting = call_api(
+        &router,
+        organizer("GET", "/api/registrations/iam3/serverless-web", None),
+    )
+    .await;
+    assert_eq!(
+        waiting.json()["status"],
+        "offered",
+        "{}",
+        String::from_utf8_lossy(&waiting.body)
+    );
+    let swept = handle_badge_event(
+        &badge_backend,
+        &badge_clients.sqs,
+        &metrics,
+        SweepPolicy::default(),
+        fixture("scheduled-event.json"),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(swept, BadgeInvocation::Swept(_)), "{swept:?}");
     let after = call_api(
         &router,
         api_event("GET", &format!("/api/badges/{token}.png"), None, false),
