@@ -648,7 +648,8 @@ async function loadStats() {
   const parts = res.body.conferences.map((c) => {
     const title = conferences.find((x) => x.id === c.type)?.title || c.type;
     const desks = c.per_desk.map((d) => `${d.desk} ${d.checked_in}`).join(", ");
-    return `${title}: ${t("statsLine", { checked: c.checked_in, registered: c.registered })}${desks ? ` (${desks})` : ""}`;
+    const seats = c.seats ? ` · ${t("seatsLine", { held: c.seats.held, capacity: c.seats.capacity })}` : "";
+    return `${title}: ${t("statsLine", { checked: c.checked_in, registered: c.registered })}${desks ? ` (${desks})` : ""}${seats}`;
   });
   $("stats").textContent = parts.join(" · ");
 }

@@ -188,6 +188,7 @@ export const STRINGS = {
     meWithdrawConfirm: "Give up your seat (or your place on the waiting list)? It is offered to the next person.",
     meWithdrawn: "You have given up your seat.",
     meAccepted: "The seat is yours.",
+    seatsLine: "{held} of {capacity} seats taken",
   },
   ko: {
     skip: "본문으로 건너뛰기",
@@ -377,6 +378,7 @@ export const STRINGS = {
     meWithdrawConfirm: "좌석(또는 대기 순번)을 포기할까요? 다음 사람에게 제안됩니다.",
     meWithdrawn: "좌석을 포기했습니다.",
     meAccepted: "좌석이 확정되었습니다.",
+    seatsLine: "좌석 {capacity}석 중 {held}석 사용",
   },
 };
 

@@ -135,6 +135,7 @@ test("organizers edit, move seats and delete from the Attendees tab; the attende
   await page.waitForSelector("#attendees tbody tr");
   const row = (user) => page.locator("#attendees tbody tr", { hasText: `Person ${user}` });
   assert.match(await row("second").textContent(), /Waiting list/);
+  await page.waitForFunction(() => /1 of 1 seats taken/.test(document.getElementById("stats").textContent));
 
   // Make `first` a speaker with a new job title.
   await row("first").getByRole("button", { name: "Edit: Person first" }).click();

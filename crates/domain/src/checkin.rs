@@ -326,6 +326,16 @@ pub struct ConferenceStats {
     pub checked_in: u64,
     pub per_desk: Vec<DeskCount>,
     pub per_quarter_hour: Vec<QuarterCount>,
+    /// Seats held (confirmed and offered) of the conference's capacity,
+    /// when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seats: Option<SeatCount>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SeatCount {
+    pub held: u64,
+    pub capacity: u32,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -383,6 +393,7 @@ pub fn stats(tallies: Vec<Tally>, conferences: &[&str]) -> CheckinStats {
     let mut out: Vec<ConferenceStats> = by
         .into_iter()
         .map(|(conference, acc)| ConferenceStats {
+            seats: None,
             conference,
             registered: acc.registered,
             checked_in: acc.checked_in,

@@ -984,7 +984,22 @@ impl Lanyard {
             Some(c) => vec![c.as_str()],
             None => self.conferences.iter().map(|c| c.id.as_str()).collect(),
         };
-        Ok(checkin::stats(tallies, &ids))
+        let mut stats = checkin::stats(tallies, &ids);
+        for c in &mut stats.conferences {
+            let Some(capacity) = self.conferences.get(&c.conference).and_then(|k| k.capacity)
+            else {
+                continue;
+            };
+            let held = self
+                .store
+                .seats_held(&ConferenceId::from_stored(c.conference.clone()))
+                .await?;
+            c.seats = Some(checkin::SeatCount {
+                held,
+                capacity: capacity.seats,
+            });
+        }
+        Ok(stats)
     }
 
     /// Creates a desk and returns it with its token, which is shown this once.

@@ -98,6 +98,7 @@ use crate::{api, desk, error, lists, print, views};
         lanyard_domain::checkin::ConferenceStats,
         lanyard_domain::checkin::DeskCount,
         lanyard_domain::checkin::QuarterCount,
+        lanyard_domain::checkin::SeatCount,
         lanyard_domain::BadgeStatus,
         lanyard_domain::PayloadKind,
     )),

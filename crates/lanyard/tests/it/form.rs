@@ -513,6 +513,18 @@ async fn a_full_conference_waitlists_and_offers_freed_seats_in_order() {
     assert_eq!(res.status(), 204);
     let (_, p3) = organizer_json(&app, Method::GET, "/api/registrations/p3/tiny", &json!({})).await;
     assert_eq!(p3["status"], "offered");
+    // The organizers' counts say how many seats are taken.
+    let (_, stats) = organizer_json(
+        &app,
+        Method::GET,
+        "/api/checkins/stats?type=tiny",
+        &json!({}),
+    )
+    .await;
+    assert_eq!(
+        stats["conferences"][0]["seats"],
+        json!({"held": 2, "capacity": 2})
+    );
     app.stop().await;
 }
 
