@@ -95,6 +95,10 @@ function fillConferenceSelects() {
   const filtered = filter.value;
   filter.replaceChildren(new Option(t("allConferences"), ""), ...conferences.map((c) => new Option(c.title, c.id)));
   filter.value = filtered;
+  const forms = $("f-form-type");
+  const editing = forms.value;
+  forms.replaceChildren(...conferences.map((c) => new Option(c.title, c.id)));
+  if (editing) forms.value = editing;
   const imports = $("f-import-type");
   const importing = imports.value;
   imports.replaceChildren(new Option(t("importFromFile"), ""), ...conferences.map((c) => new Option(c.title, c.id)));
@@ -333,6 +337,8 @@ function openAttendees() {
   $("list-card").hidden = !hasToken;
   $("desks-card").hidden = !hasToken;
   $("lists-card").hidden = !hasToken;
+  $("form-card").hidden = !hasToken;
+  if (hasToken && !$("f-form-text").dataset.loaded) loadForm();
   if (hasToken && !list.loaded) {
     loadPage(0);
     loadDesks();
@@ -546,6 +552,55 @@ async function moveSeat(r, action, button) {
   } finally {
     button.disabled = false;
   }
+}
+
+// ---- A conference's form ---------------------------------------------------------
+
+async function loadForm() {
+  const type = $("f-form-type").value;
+  if (!type) return;
+  $("e-form-text").textContent = "";
+  try {
+    const res = await api(`/api/conferences/${encodeURIComponent(type)}/form`, { headers: organizerHeaders() });
+    if (res.status === 200) {
+      $("f-form-text").value = res.body.form;
+      $("f-form-text").dataset.loaded = type;
+    }
+  } catch {
+    $("form-status").textContent = t("networkError");
+  }
+}
+
+function setupForm() {
+  $("f-form-type").addEventListener("change", loadForm);
+  $("form-editor").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const type = $("f-form-type").value;
+    const error = $("e-form-text");
+    error.textContent = "";
+    $("f-form-text").removeAttribute("aria-invalid");
+    let res;
+    try {
+      res = await api(`/api/conferences/${encodeURIComponent(type)}/form`, {
+        method: "PUT",
+        headers: { ...organizerHeaders(), "Content-Type": "application/json" },
+        body: JSON.stringify({ form: $("f-form-text").value }),
+      });
+    } catch {
+      $("form-status").textContent = t("networkError");
+      return;
+    }
+    if (res.status === 200) {
+      $("form-status").textContent = t("formSaved");
+      await loadConferences();
+    } else if (res.status === 400) {
+      error.textContent = res.body?.error?.message || t("serverError");
+      $("f-form-text").setAttribute("aria-invalid", "true");
+      $("form-status").textContent = "";
+    } else {
+      $("form-status").textContent = res.body?.error?.message || t("serverError");
+    }
+  });
 }
 
 // ---- Editing and deleting a registration --------------------------------------
@@ -1020,6 +1075,7 @@ setupSignup();
 setupAttendees();
 setupDialog();
 setupEdit();
+setupForm();
 setupDesks();
 setupLists();
 applyLanguage();

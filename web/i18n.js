@@ -189,6 +189,11 @@ export const STRINGS = {
     meWithdrawn: "You have given up your seat.",
     meAccepted: "The seat is yours.",
     seatsLine: "{held} of {capacity} seats taken",
+    formTitle: "Sign-up form",
+    formLead: "A conference's e-mail field, categories and questions, written as in the configuration file. Saved forms are in force at once; registrations keep their answers.",
+    formText: "Form (TOML)",
+    formSave: "Save form",
+    formSaved: "Saved: the sign-up asks this from now on.",
   },
   ko: {
     skip: "본문으로 건너뛰기",
@@ -379,6 +384,11 @@ export const STRINGS = {
     meWithdrawn: "좌석을 포기했습니다.",
     meAccepted: "좌석이 확정되었습니다.",
     seatsLine: "좌석 {capacity}석 중 {held}석 사용",
+    formTitle: "등록 양식",
+    formLead: "컨퍼런스의 이메일 항목, 구분, 질문을 설정 파일과 같은 형식으로 씁니다. 저장하면 바로 적용되며, 기존 등록의 답변은 그대로 남습니다.",
+    formText: "양식 (TOML)",
+    formSave: "양식 저장",
+    formSaved: "저장되었습니다. 지금부터 등록 양식에 반영됩니다.",
   },
 };
 

@@ -205,3 +205,25 @@ test("the import maps the file's own columns to fields and answers, into a chose
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test("organizers edit the form in the Attendees tab and the sign-up asks it at once", async () => {
+  const { page, context, errors } = await open();
+  await page.click("#tab-attendees");
+  await page.fill("#f-token", TOKEN);
+  await page.click("#token-form button[type=submit]");
+  await page.waitForFunction(() => document.querySelector("#f-form-text").value.includes('id = "job"'));
+  const text = await page.inputValue("#f-form-text");
+  // A mistake is named and changes nothing.
+  await page.fill("#f-form-text", `${text}\n[[question]]\nid = "broken"\nkind = "choice"\nlabel = "Broken"\n`);
+  await page.click("#form-editor button[type=submit]");
+  await page.waitForFunction(() => /choices are for kinds/.test(document.querySelector("#e-form-text").textContent));
+  assert.equal(await page.getAttribute("#f-form-text", "aria-invalid"), "true");
+  await page.fill("#f-form-text", `${text}\n[[question]]\nid = "pronouns"\nlabel = { en = "Pronouns", ko = "호칭" }\nkind = "text"\non_badge = "line"\n`);
+  await page.click("#form-editor button[type=submit]");
+  await page.waitForFunction(() => /Saved/.test(document.querySelector("#form-status").textContent));
+  await page.click("#tab-signup");
+  await page.waitForSelector("#f-q-pronouns");
+  assert.match(await page.textContent("label[for=f-q-pronouns]"), /Pronouns/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});

@@ -13,7 +13,8 @@
 //! partition keys that begin with `#`, which no user id may contain: desks
 //! in the `#desk` partition (sort key: the name), each nonce in its own
 //! partition with a TTL attribute `expires_at`, and the anonymous counts of
-//! erased registrations in the `#erased` partition. Lists skip them.
+//! erased registrations in the `#erased` partition, the forms organizers
+//! set in the `#form` partition (sort key: the conference). Lists skip them.
 //!
 //! Seats: a conference with a capacity has a counter item in the `#seats`
 //! partition (sort key: the conference) holding how many of its
@@ -54,6 +55,8 @@ const DESK_PARTITION: &str = "#desk";
 /// The partition of anonymous counts left by erased registrations: one
 /// item per conference, check-in minute and desk.
 const ERASED_PARTITION: &str = "#erased";
+/// The partition of the forms organizers set, one item per conference.
+const FORM_PARTITION: &str = "#form";
 /// The partition of seat counters, one item per conference with a capacity.
 const SEATS_PARTITION: &str = "#seats";
 /// The index of one conference's waiting list and offers.
@@ -889,6 +892,47 @@ impl RegistrationStore for DynamoStore {
                             return Ok(found);
                         }
                     }
+                }
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
+    async fn put_form(&self, conference: &ConferenceId, text: &str) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("user_id", s(FORM_PARTITION))
+            .item("type", s(conference.as_str()))
+            .item("form", s(text))
+            .item("updated_at", s(lanyard_domain::registration::now_rfc3339()))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn forms(&self) -> Result<Vec<(ConferenceId, String)>, StoreError> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("user_id = :f")
+                .expression_attribute_values(":f", s(FORM_PARTITION))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in out.items() {
+                if let (Some(c), Some(text)) = (text(item, "type"), text(item, "form")) {
+                    found.push((ConferenceId::from_stored(c.to_owned()), text.to_owned()));
                 }
             }
             start = out.last_evaluated_key;

@@ -301,22 +301,95 @@ pub struct Conference {
     pub accent: Rgb,
     pub subtitle: Option<String>,
     pub payload: PayloadKind,
-    pub renderer: BadgeRenderer,
+    pub renderer: Arc<BadgeRenderer>,
     pub starts: Option<time::Date>,
     pub ends: Option<time::Date>,
     /// From when its registrations' personal data is erased: midnight UTC
     /// after the day `retention_days` after `ends`.
     pub erase_from: Option<time::OffsetDateTime>,
-    /// E-mail policy, categories and questions.
-    pub form: Form,
+    /// E-mail policy, categories and questions, with the renderers of
+    /// the categories' bands: from the configuration, or as organizers
+    /// last set them (swapped whole, seen by every clone at once).
+    form: Arc<std::sync::RwLock<Arc<FormSet>>>,
+    /// The badge's look without a band, for the bands' renderers.
+    theme: Theme,
     /// Seats and whether a waiting list is kept; no limit when `None`.
     pub capacity: Option<Capacity>,
     /// When the public sign-up closes.
     pub closes_at: Option<time::OffsetDateTime>,
     /// How long an offered seat is held.
     pub offer_hours: u32,
-    /// The renderers of categories with a band, by category id.
-    pub band_renderers: BTreeMap<String, BadgeRenderer>,
+}
+
+/// A conference's form as it stands: its text, parsed and checked, and
+/// a renderer for each category with a band.
+#[derive(Debug)]
+pub struct FormSet {
+    pub form: Form,
+    /// The form as `[[category]]`/`[[question]]` TOML, as organizers edit it.
+    pub text: String,
+    pub band_renderers: BTreeMap<String, Arc<BadgeRenderer>>,
+}
+
+impl FormSet {
+    /// Checks a form and prepares its bands' renderers.
+    pub fn build(
+        config: FormConfig,
+        text: String,
+        theme: &Theme,
+        fonts: &Fonts,
+    ) -> Result<FormSet, String> {
+        let form = Form::build(
+            config.email,
+            config.categories,
+            config.questions,
+            theme.accent,
+        )?;
+        let mut band_renderers = BTreeMap::new();
+        for category in &form.categories {
+            let Some(band) = &category.band else { continue };
+            if let Some(message) = unprintable_message(&fonts.missing(band)) {
+                return Err(format!("category {:?}: band {message}", category.id));
+            }
+            let look = Theme {
+                band: Some(Band {
+                    text: band.clone(),
+                    colour: category.colour,
+                }),
+                ..theme.clone()
+            };
+            let renderer = BadgeRenderer::new(fonts, look).map_err(|e| e.to_string())?;
+            band_renderers.insert(category.id.clone(), Arc::new(renderer));
+        }
+        Ok(FormSet {
+            form,
+            text,
+            band_renderers,
+        })
+    }
+}
+
+/// A form as TOML: `email = "…"`, `[[category]]` and `[[question]]`
+/// tables, as a conference's in the configuration file.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormConfig {
+    #[serde(default)]
+    pub email: EmailPolicy,
+    #[serde(rename = "category", default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<CategoryConfig>,
+    #[serde(rename = "question", default, skip_serializing_if = "Vec::is_empty")]
+    pub questions: Vec<QuestionConfig>,
+}
+
+impl FormConfig {
+    pub fn from_toml(text: &str) -> Result<FormConfig, String> {
+        toml::from_str(text).map_err(|e| e.message().to_owned())
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_default()
+    }
 }
 
 /// The default hours an offered seat is held.
@@ -324,10 +397,33 @@ pub const DEFAULT_OFFER_HOURS: u32 = 48;
 
 impl Conference {
     /// The renderer of a category's badges: with its band, if it has one.
-    pub fn renderer_for(&self, category: Option<&str>) -> &BadgeRenderer {
+    pub fn renderer_for(&self, category: Option<&str>) -> Arc<BadgeRenderer> {
+        let set = self.form_set();
         category
-            .and_then(|c| self.band_renderers.get(c))
+            .and_then(|c| set.band_renderers.get(c))
             .unwrap_or(&self.renderer)
+            .clone()
+    }
+
+    /// The form as it stands now.
+    pub fn form(&self) -> Form {
+        self.form_set().form.clone()
+    }
+
+    pub fn form_set(&self) -> Arc<FormSet> {
+        self.form.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Builds a new form for this conference from its TOML text; it takes
+    /// effect with [`Conference::use_form`].
+    pub fn build_form(&self, text: &str, fonts: &Fonts) -> Result<FormSet, String> {
+        let config = FormConfig::from_toml(text)?;
+        FormSet::build(config, text.to_owned(), &self.theme, fonts)
+    }
+
+    /// Puts a built form in force for every holder of these conferences.
+    pub fn use_form(&self, set: FormSet) {
+        *self.form.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(set);
     }
 
     /// Whether the public sign-up has closed.
@@ -441,33 +537,15 @@ impl Conferences {
                 id: id.clone(),
                 message,
             };
-            let form = Form::build(c.email, c.categories.clone(), c.questions.clone(), accent)
+            let form_config = FormConfig {
+                email: c.email,
+                categories: c.categories.clone(),
+                questions: c.questions.clone(),
+            };
+            let form = FormSet::build(form_config.clone(), form_config.to_toml(), &theme, fonts)
                 .map_err(form_error)?;
-            let mut band_renderers = BTreeMap::new();
-            for category in &form.categories {
-                let Some(text) = &category.band else { continue };
-                if let Some(message) = unprintable_message(&fonts.missing(text)) {
-                    return Err(form_error(format!(
-                        "category {:?}: band {message}",
-                        category.id
-                    )));
-                }
-                let band = Theme {
-                    band: Some(Band {
-                        text: text.clone(),
-                        colour: category.colour,
-                    }),
-                    ..theme.clone()
-                };
-                let renderer =
-                    BadgeRenderer::new(fonts, band).map_err(|source| ConfigError::Badge {
-                        id: id.clone(),
-                        source,
-                    })?;
-                band_renderers.insert(category.id.clone(), renderer);
-            }
             let renderer =
-                BadgeRenderer::new(fonts, theme).map_err(|source| ConfigError::Badge {
+                BadgeRenderer::new(fonts, theme.clone()).map_err(|source| ConfigError::Badge {
                     id: id.clone(),
                     source,
                 })?;
@@ -506,12 +584,12 @@ impl Conferences {
                 accent,
                 subtitle: c.subtitle,
                 payload: c.payload,
-                renderer,
-                form,
+                renderer: Arc::new(renderer),
+                form: Arc::new(std::sync::RwLock::new(Arc::new(form))),
+                theme,
                 capacity,
                 closes_at,
                 offer_hours,
-                band_renderers,
             });
         }
         let mut sheets = Sheet::builtin();

@@ -69,6 +69,37 @@ where
     concurrent_sign_ups_never_pass_capacity(make().await).await;
     a_full_conference_without_a_waiting_list_stores_nothing(make().await).await;
     seats_move_only_from_their_states_and_within_capacity(make().await).await;
+    forms_are_kept_and_replaced(make().await).await;
+}
+
+async fn forms_are_kept_and_replaced(store: Arc<dyn RegistrationStore>) {
+    let a = ConferenceId::from_stored(CONFERENCE_A.into());
+    let b = ConferenceId::from_stored(CONFERENCE_B.into());
+    assert!(store.forms().await.unwrap().is_empty());
+    store.put_form(&a, "email = \"off\"\n").await.unwrap();
+    store
+        .put_form(&b, "[[question]]\nid = \"q\"\n")
+        .await
+        .unwrap();
+    store.put_form(&a, "email = \"required\"\n").await.unwrap();
+    let mut forms = store.forms().await.unwrap();
+    forms.sort();
+    assert_eq!(
+        forms,
+        vec![
+            (b.clone(), "[[question]]\nid = \"q\"\n".to_owned()),
+            (a.clone(), "email = \"required\"\n".to_owned()),
+        ]
+    );
+    // Forms are no registrations.
+    let page = store
+        .list(&ListQuery {
+            limit: 10,
+            ..ListQuery::default()
+        })
+        .await
+        .unwrap();
+    assert!(page.items.is_empty());
 }
 
 fn with_details(mut r: Registration) -> Registration {

@@ -207,7 +207,7 @@ impl Lanyard {
             if query.conference.as_ref().is_some_and(|want| *want != c.id) {
                 continue;
             }
-            for q in &c.form.questions {
+            for q in &c.form().questions {
                 if !ids.contains(&q.id) {
                     ids.push(q.id.clone());
                 }
@@ -224,6 +224,7 @@ impl Lanyard {
         list: ListRequest,
         mut out: W,
     ) -> Result<(W, u64), LanyardError> {
+        self.refresh_forms_quietly().await;
         let query = self.list_query(list)?;
         // Only buffered here; the bytes reach `out` on the blocking threads.
         out.write_all(b"\xEF\xBB\xBF").map_err(write_error)?;
@@ -254,6 +255,7 @@ impl Lanyard {
         list: ListRequest,
         out: W,
     ) -> Result<(W, u64), LanyardError> {
+        self.refresh_forms_quietly().await;
         let query = self.list_query(list)?;
         let questions = self.exported_questions(&query);
         let mut workbook = Workbook::new();

@@ -24,13 +24,13 @@ pub enum EmailPolicy {
 }
 
 /// A label in the page's languages: `"Speaker"`, or `{ en = "Speaker", ko = "연사" }`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum LabelConfig {
     One(String),
     Languages {
         en: String,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         ko: Option<String>,
     },
 }
@@ -53,15 +53,17 @@ impl From<LabelConfig> for Label {
 }
 
 /// `[[conference.category]]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CategoryConfig {
     pub id: String,
     pub label: LabelConfig,
     /// `#rrggbb` of the band; the conference's accent when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub colour: Option<String>,
     /// The text of the band printed across the badge's foot (`SPEAKER`);
     /// no band when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub band: Option<String>,
     /// Offered on the sign-up page (attendee, student); otherwise only
     /// organizers give it (speaker, staff).
@@ -89,7 +91,7 @@ pub enum QuestionKind {
 }
 
 /// Whether an answer is printed on the badge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OnBadge {
     /// On the line under the company (answers of several such questions
@@ -100,7 +102,7 @@ pub enum OnBadge {
 }
 
 /// `[[conference.question]]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QuestionConfig {
     pub id: String,
@@ -109,9 +111,10 @@ pub struct QuestionConfig {
     #[serde(default)]
     pub required: bool,
     /// Characters a text answer may take (default 100, at most 1000).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_length: Option<u32>,
     /// The answers of `choice` and `multi`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub choices: Vec<String>,
     #[serde(default)]
     pub on_badge: OnBadge,

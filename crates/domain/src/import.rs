@@ -463,6 +463,7 @@ impl Lanyard {
         bytes: &[u8],
         options: &ImportOptions,
     ) -> Result<Result<ImportReport, FileError>, LanyardError> {
+        self.refresh_forms_quietly().await;
         if let Some(c) = &options.conference {
             self.conferences()
                 .parse_id(c)

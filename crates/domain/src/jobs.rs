@@ -94,6 +94,7 @@ impl Lanyard {
     /// arrive more than once: a badge no longer pending is left alone, and a
     /// repeated render writes the same bytes.
     pub async fn run_badge_job(&self, key: &RegistrationKey, attempt: Option<u32>) -> JobOutcome {
+        self.refresh_forms_quietly().await;
         self.run_badge_jobs(&[(key.clone(), attempt)])
             .await
             .pop()
@@ -106,6 +107,7 @@ impl Lanyard {
     /// badge's cost once the render itself is fast. One outcome per job, in
     /// order.
     pub async fn run_badge_jobs(&self, jobs: &[(RegistrationKey, Option<u32>)]) -> Vec<JobOutcome> {
+        self.refresh_forms_quietly().await;
         let started = Instant::now();
         let keys: Vec<RegistrationKey> = jobs.iter().map(|(key, _)| key.clone()).collect();
         let results = self.render_badges(&keys).await;

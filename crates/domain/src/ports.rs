@@ -93,6 +93,13 @@ pub trait RegistrationStore: Send + Sync {
     /// How many of a conference's registrations hold a seat.
     async fn seats_held(&self, conference: &ConferenceId) -> Result<u64, StoreError>;
 
+    /// Keeps a conference's form as organizers set it (its TOML text),
+    /// replacing the one kept before.
+    async fn put_form(&self, conference: &ConferenceId, text: &str) -> Result<(), StoreError>;
+
+    /// Every form organizers set, by conference.
+    async fn forms(&self) -> Result<Vec<(ConferenceId, String)>, StoreError>;
+
     async fn get(&self, key: &RegistrationKey) -> Result<Option<Registration>, StoreError>;
 
     /// All registrations of one user, ordered by conference id.

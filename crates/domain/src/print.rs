@@ -91,6 +91,7 @@ impl Lanyard {
         print: PreparedPrint,
         out: W,
     ) -> Result<(W, u64), LanyardError> {
+        self.refresh_forms_quietly().await;
         let fonts = self.conferences().fonts().clone();
         let run = PrintRun::new(out, &fonts, &print.sheet, print.options).map_err(print_error)?;
         let mut run = Some(run);

@@ -156,6 +156,9 @@ fn required<'a>(value: &'a Option<String>, field: &'static str) -> Result<&'a st
         .ok_or_else(|| FieldError::new(field, "is required"))
 }
 
+/// The longest form text taken: a few hundred questions.
+pub const MAX_FORM_BYTES: usize = 16_000;
+
 /// The application: use cases over the ports.
 #[derive(Clone)]
 pub struct Lanyard {
@@ -165,7 +168,15 @@ pub struct Lanyard {
     conferences: Conferences,
     job_policy: BadgeJobPolicy,
     renders: RenderLocks,
+    /// When the forms organizers set were last read from the store
+    /// (milliseconds since the Unix epoch; 0: never).
+    forms_read_at: Arc<std::sync::atomic::AtomicI64>,
 }
+
+/// How long forms read from the store are used before they are read again:
+/// another process (a Lambda instance, a command beside the server) may
+/// have changed one.
+const FORMS_FRESH_FOR_MS: i64 = 5_000;
 
 /// One lock per badge file being rendered on request, held while it is
 /// rendered and written, and forgotten once nobody waits for it.
@@ -233,6 +244,7 @@ impl Lanyard {
             conferences,
             job_policy: BadgeJobPolicy::default(),
             renders: RenderLocks::default(),
+            forms_read_at: Arc::default(),
         }
     }
 
@@ -250,8 +262,75 @@ impl Lanyard {
         &self.conferences
     }
 
+    /// The forms organizers set, read from the store unless read in the
+    /// last few seconds, put in force over the configuration's. A form
+    /// that no longer builds (a font removed since, say) is logged and the
+    /// configuration's kept.
+    pub async fn refresh_forms(&self) -> Result<(), LanyardError> {
+        use std::sync::atomic::Ordering;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000_000;
+        let last = self.forms_read_at.load(Ordering::Acquire);
+        if last != 0 && now - last < FORMS_FRESH_FOR_MS {
+            return Ok(());
+        }
+        // One reader at a time; the others go on with the forms in force.
+        if self
+            .forms_read_at
+            .compare_exchange(last, now, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return Ok(());
+        }
+        let forms = match self.store.forms().await {
+            Ok(forms) => forms,
+            Err(e) => {
+                self.forms_read_at.store(last, Ordering::Release);
+                return Err(e.into());
+            }
+        };
+        for (id, text) in forms {
+            let Some(conference) = self.conferences.get(id.as_str()) else {
+                continue;
+            };
+            if conference.form_set().text == text {
+                continue;
+            }
+            match conference.build_form(&text, self.conferences.fonts()) {
+                Ok(set) => conference.use_form(set),
+                Err(e) => tracing::warn!(conference = %id, error = %e,
+                    "a form set by the organizers no longer builds; the configuration's is used"),
+            }
+        }
+        Ok(())
+    }
+
+    /// An organizer's new form for a conference, as TOML (`email`,
+    /// `[[category]]`, `[[question]]`): checked, kept in the store, and in
+    /// force from the next request (in every process within seconds).
+    /// Registrations keep their answers; a badge shows the new bands and
+    /// lines when it is next rendered.
+    pub async fn set_form(&self, conference: &str, text: &str) -> Result<(), LanyardError> {
+        let id = self.conferences.parse_id(conference)?;
+        let configured = self
+            .conferences
+            .get(id.as_str())
+            .expect("a parsed id is configured");
+        if text.len() > MAX_FORM_BYTES {
+            return Err(
+                FieldError::new("form", format!("must be at most {MAX_FORM_BYTES} bytes")).into(),
+            );
+        }
+        let set = configured
+            .build_form(text, self.conferences.fonts())
+            .map_err(|message| FieldError::new("form", message))?;
+        self.store.put_form(&id, text).await?;
+        configured.use_form(set);
+        Ok(())
+    }
+
     /// Parses a sign-up, stores it with a pending badge and announces the badge job.
     pub async fn register(&self, input: NewRegistration) -> Result<Registration, LanyardError> {
+        self.refresh_forms_quietly().await;
         let registration = self.new_registration(input)?;
         let registration = self.store_new(registration).await?;
         self.announce(&registration.key()).await;
@@ -321,7 +400,7 @@ impl Lanyard {
             input.company_name.as_deref(),
         )?;
         self.conferences.check_printable(&person)?;
-        let form = &configured.form;
+        let form = &configured.form();
         let details = Details {
             email: form.parse_email(input.email.as_deref())?,
             category: form.parse_category(input.category.as_deref(), input.by_organizer)?,
@@ -341,6 +420,14 @@ impl Lanyard {
             seat: Seat::confirmed(),
         };
         Ok(registration)
+    }
+
+    /// [`Lanyard::refresh_forms`], its failure logged: the forms in force
+    /// serve until the store answers again.
+    pub async fn refresh_forms_quietly(&self) {
+        if let Err(e) = self.refresh_forms().await {
+            tracing::warn!(error = %e, "could not read the organizers' forms; the ones in force serve");
+        }
     }
 
     /// Refuses answers printed on the badge that its fonts cannot draw.
@@ -577,11 +664,12 @@ impl Lanyard {
         changes: OwnChanges,
         organizer: bool,
     ) -> Result<Registration, LanyardError> {
+        self.refresh_forms_quietly().await;
         let conference = self
             .conferences
             .get(registration.conference.as_str())
             .ok_or(LanyardError::NotFound)?;
-        let form = &conference.form;
+        let form = &conference.form();
         if let Some(name) = changes.user_name {
             let name = UserName::parse(&name)?;
             self.conferences
@@ -1062,6 +1150,7 @@ impl Lanyard {
         registration: Registration,
         format: Format,
     ) -> Result<Vec<u8>, LanyardError> {
+        self.refresh_forms_quietly().await;
         let badge = registration
             .badge
             .clone()
@@ -1121,13 +1210,13 @@ impl Lanyard {
             LanyardError::Render("the registration has no check-in code yet".into())
         })?;
         let payload = conference.payload(&registration.person, code, registration.contact_on_badge);
-        let line = conference.form.badge_line(&registration.details.answers);
+        let line = conference.form().badge_line(&registration.details.answers);
         let badge = Badge {
             details: line.as_deref(),
             ..registration.person.badge(&payload)
         };
         render(
-            conference.renderer_for(registration.details.category.as_deref()),
+            &conference.renderer_for(registration.details.category.as_deref()),
             &badge,
         )
         .map_err(|e| LanyardError::Render(e.to_string()))

@@ -13,7 +13,7 @@ use crate::extract::{ApiPath, ApiQuery, JsonBody, Organizer, OriginalBody};
 use crate::paths;
 use crate::requests::{ChangesBody, ListParams, PrintableParams, SeatBody, SignUpBody};
 use crate::views::{
-    BadgeView, ConferenceList, ConferenceView, Health, PrintableView, RegistrationList,
+    BadgeView, ConferenceList, ConferenceView, FormView, Health, PrintableView, RegistrationList,
     RegistrationPage, RegistrationView,
 };
 use crate::AppState;
@@ -48,6 +48,7 @@ pub async fn printable(
 #[utoipa::path(get, path = paths::CONFERENCES, tag = "public",
     responses((status = 200, description = "Configured conferences", body = ConferenceList)))]
 pub async fn conferences(State(state): State<AppState>) -> Json<ConferenceList> {
+    state.lanyard.refresh_forms_quietly().await;
     Json(ConferenceList {
         items: state
             .lanyard
@@ -56,6 +57,57 @@ pub async fn conferences(State(state): State<AppState>) -> Json<ConferenceList> 
             .map(ConferenceView::from)
             .collect(),
     })
+}
+
+#[utoipa::path(get, path = paths::CONFERENCE_FORM, tag = "organizer",
+    params(("type" = String, Path, description = "The conference id")),
+    security(("organizer" = [])),
+    responses(
+        (status = 200, description = "The conference's form as TOML, as organizers edit it", body = FormView),
+        (status = 401, description = "Missing or wrong organizer token", body = ErrorBody),
+        (status = 404, description = "No such conference", body = ErrorBody),
+    ))]
+pub async fn form(
+    _: Organizer,
+    State(state): State<AppState>,
+    ApiPath(conference): ApiPath<String>,
+) -> Result<Json<FormView>, ApiError> {
+    state.lanyard.refresh_forms_quietly().await;
+    let conference = state
+        .lanyard
+        .conferences()
+        .get(&conference)
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(FormView {
+        form: conference.form_set().text.clone(),
+    }))
+}
+
+#[utoipa::path(put, path = paths::CONFERENCE_FORM, tag = "organizer",
+    params(("type" = String, Path, description = "The conference id")),
+    request_body(content = FormView, content_type = "application/json"),
+    security(("organizer" = [])),
+    responses(
+        (status = 200, description = "In force from the next request; the conference as the page now sees it", body = ConferenceView),
+        (status = 400, description = "A form that does not parse or check, naming why (field `form`); nothing changed", body = ErrorBody),
+        (status = 401, description = "Missing or wrong organizer token", body = ErrorBody),
+        (status = 404, description = "No such conference", body = ErrorBody),
+        (status = 413, description = "Body over 16 KiB", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+    ))]
+pub async fn set_form(
+    _: Organizer,
+    State(state): State<AppState>,
+    ApiPath(conference): ApiPath<String>,
+    JsonBody(body): JsonBody<FormView>,
+) -> Result<Json<ConferenceView>, ApiError> {
+    let configured = state
+        .lanyard
+        .conferences()
+        .get(&conference)
+        .ok_or(ApiError::NotFound)?;
+    state.lanyard.set_form(&conference, &body.form).await?;
+    Ok(Json(ConferenceView::from(configured)))
 }
 
 #[utoipa::path(post, path = paths::REGISTRATIONS, tag = "public",

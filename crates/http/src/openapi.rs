@@ -19,6 +19,8 @@ use crate::{api, desk, error, lists, print, views};
     paths(
         api::health,
         api::conferences,
+        api::form,
+        api::set_form,
         api::register,
         api::list,
         api::list_by_user,
@@ -56,6 +58,7 @@ use crate::{api, desk, error, lists, print, views};
         views::Health,
         views::ConferenceList,
         views::ConferenceView,
+        views::FormView,
         views::RegistrationView,
         views::RegistrationList,
         views::RegistrationPage,

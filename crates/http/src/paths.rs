@@ -6,6 +6,7 @@ use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 
 pub const HEALTH: &str = "/api/health";
 pub const CONFERENCES: &str = "/api/conferences";
+pub const CONFERENCE_FORM: &str = "/api/conferences/{type}/form";
 pub const REGISTRATIONS: &str = "/api/registrations";
 /// The original system's route, for its page: sign-up (`POST`), and its
 /// History tab (`GET`, refused).

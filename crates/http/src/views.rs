@@ -61,6 +61,7 @@ pub struct ConferenceView {
 
 impl From<&Conference> for ConferenceView {
     fn from(c: &Conference) -> Self {
+        let form = c.form();
         ConferenceView {
             id: c.id.to_string(),
             title: c.title.clone(),
@@ -70,10 +71,10 @@ impl From<&Conference> for ConferenceView {
             starts: c.starts.map(|d| d.to_string()),
             ends: c.ends.map(|d| d.to_string()),
             erased_from: c.erase_from.map(lanyard_domain::registration::rfc3339),
-            email: c.form.email,
-            categories: c.form.categories.clone(),
-            default_category: c.form.default_category.clone(),
-            questions: c.form.questions.clone(),
+            email: form.email,
+            categories: form.categories,
+            default_category: form.default_category,
+            questions: form.questions,
             capacity: c.capacity.map(|k| k.seats),
             waitlist: c.capacity.is_some_and(|k| k.waitlist),
             closes_at: c.closes_at.map(lanyard_domain::registration::rfc3339),
@@ -81,6 +82,18 @@ impl From<&Conference> for ConferenceView {
             offer_hours: c.offer_hours,
         }
     }
+}
+
+/// A conference's form as TOML: `email = "required"`, then `[[category]]`
+/// and `[[question]]` tables as in the configuration file's conferences.
+#[derive(Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FormView {
+    #[schema(
+        example = "email = \"required\"\n\n[[question]]\nid = \"size\"\nlabel = \"T-shirt\"\nkind = \"choice\"\nchoices = [\"S\", \"M\", \"L\"]\n",
+        max_length = 16000
+    )]
+    pub form: String,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -185,7 +185,7 @@ pub fn read_csv(
                 .check_printable(&person)
                 .map_err(|e| e.to_string())?;
             let (category, details) = match conferences.get(&r.conference) {
-                Some(conference) => form_of(conferences, &conference.form, &extra)?,
+                Some(conference) => form_of(conferences, &conference.form(), &extra)?,
                 None => (None, None),
             };
             Ok(Attendee {
@@ -236,7 +236,7 @@ pub fn render_csv_sheet(
                     details: a.details.as_deref(),
                     ..a.person.badge(&payload)
                 };
-                run.add(conference.renderer_for(a.category.as_deref()), &badge)
+                run.add(&conference.renderer_for(a.category.as_deref()), &badge)
                     .map_err(|e| e.to_string())
             });
             if let Err(e) = placed {

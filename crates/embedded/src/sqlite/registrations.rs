@@ -130,6 +130,37 @@ impl RegistrationStore for SqliteStore {
         self.read(move |conn| held_seats(conn, &conference)).await
     }
 
+    async fn put_form(&self, conference: &ConferenceId, text: &str) -> Result<(), StoreError> {
+        let (conference, text) = (conference.as_str().to_owned(), text.to_owned());
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO forms (type, body, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (type) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+                params![conference, text, lanyard_domain::registration::now_rfc3339()],
+            )
+            .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn forms(&self) -> Result<Vec<(ConferenceId, String)>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT type, body FROM forms ORDER BY type")
+                .map_err(unavailable)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                .map_err(unavailable)?;
+            rows.map(|r| {
+                r.map(|(c, body)| (ConferenceId::from_stored(c), body))
+                    .map_err(unavailable)
+            })
+            .collect()
+        })
+        .await
+    }
+
     async fn get(&self, key: &RegistrationKey) -> Result<Option<Registration>, StoreError> {
         let (user_id, conference) = key_strings(key);
         self.read(move |conn| {

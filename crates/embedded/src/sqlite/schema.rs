@@ -81,7 +81,7 @@ ALTER TABLE registrations ADD COLUMN badge_revision INTEGER NOT NULL DEFAULT 0;
 
 /// Version 5: the organizer's form (e-mail, category, answers as a JSON
 /// object) and seats (status, the offer's end), with the index seat
-/// decisions and the waiting list read.
+/// decisions and the waiting list read; the forms organizers set.
 const VERSION_5: &str = "
 ALTER TABLE registrations ADD COLUMN email TEXT;
 ALTER TABLE registrations ADD COLUMN category TEXT;
@@ -89,6 +89,11 @@ ALTER TABLE registrations ADD COLUMN answers TEXT;
 ALTER TABLE registrations ADD COLUMN seat_status TEXT NOT NULL DEFAULT 'confirmed';
 ALTER TABLE registrations ADD COLUMN offer_expires_at TEXT;
 CREATE INDEX registrations_seats ON registrations (type, seat_status, seq);
+CREATE TABLE forms (
+    type        TEXT PRIMARY KEY,
+    body        TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+) WITHOUT ROWID;
 ";
 
 /// The schema version this build writes; a database from a newer build is refused.

@@ -620,3 +620,85 @@ fn badges_rendered_from_a_list_carry_category_and_answers() {
     assert_eq!(pixel_at(&pages[0], 84.0, 49.0), [0x1f, 0x6f, 0xeb]);
     assert!(pdf_text(&pdf).contains("CTO"));
 }
+
+/// Organizers change a conference's form while the server runs: it is
+/// checked, in force at once, kept across a restart, and a form that does
+/// not check changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn organizers_edit_a_form_and_it_holds_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let data = dir.path().join("data");
+    let app = spawn_app_with_config(&data, &config).await;
+    let path = "/api/conferences/tiny/form";
+    let (status, form) = organizer_json(&app, Method::GET, path, &json!({})).await;
+    assert_eq!(status, 200);
+    assert_eq!(form["form"], "email = \"optional\"\n");
+    // Only organizers.
+    let res = app.client.get(app.url(path)).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+
+    let text = "email = \"required\"\n\n[[category]]\nid = \"staff\"\nlabel = \"Staff\"\nband = \"STAFF\"\ncolour = \"#0b7261\"\n\n[[question]]\nid = \"team\"\nlabel = { en = \"Team\", ko = \"팀\" }\nkind = \"text\"\nrequired = true\non_badge = \"line\"\n";
+    for (bad, says) in [
+        ("email = \"sometimes\"\n", "unknown variant"),
+        (
+            "[[question]]\nid = \"x\"\nlabel = \"X\"\nkind = \"choice\"\n",
+            "choices are for kinds",
+        ),
+        (
+            "[[category]]\nid = \"a\"\nlabel = \"A\"\nband = \"🫠\"\n",
+            "no badge font can print",
+        ),
+        (
+            "[[question]]\nid = \"x y\"\nlabel = \"X\"\nkind = \"text\"\n",
+            "must be 1–40 letters",
+        ),
+        ("nonsense = 1\n", "unknown field"),
+    ] {
+        let (status, error) =
+            organizer_json(&app, Method::PUT, path, &json!({ "form": bad })).await;
+        assert_eq!(status, 400, "{bad}: {error}");
+        assert_eq!(error["error"]["field"], "form");
+        let message = error["error"]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{bad}: {message}");
+    }
+    let (_, conferences) = app.get_json("/api/conferences").await;
+    assert_eq!(
+        conferences["items"][1]["email"], "optional",
+        "nothing changed"
+    );
+
+    let (status, view) = organizer_json(&app, Method::PUT, path, &json!({ "form": text })).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["email"], "required");
+    assert_eq!(view["questions"][0]["id"], "team");
+    // The sign-up asks it at once.
+    let (status, error) = post(&app, &sign_up("t1", "tiny")).await;
+    assert_eq!(status, 400);
+    assert_eq!(error["error"]["field"], "email");
+    let mut body = sign_up("t1", "tiny");
+    body["email"] = json!("t1@example.org");
+    body["answers"] = json!({"team": "Registration desk"});
+    let (status, created) = post(&app, &body).await;
+    assert_eq!(status, 201, "{created}");
+    app.stop().await;
+
+    // After a restart the organizers' form is the one in force, and a
+    // badge of its banded category is drawn with the band.
+    let app = spawn_app_with_config(&data, &config).await;
+    let (_, form) = organizer_json(&app, Method::GET, path, &json!({})).await;
+    assert_eq!(form["form"], text);
+    let (status, staff) = organizer_json(
+        &app,
+        Method::PATCH,
+        "/api/registrations/t1/tiny",
+        &json!({"category": "staff"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{staff}");
+    let badge_url = staff["badge"]["url"].as_str().unwrap().to_owned();
+    assert_eq!(app.wait_for_badge(&badge_url).await["status"], "ready");
+    let png = app.get_bytes(&format!("{badge_url}.png")).await;
+    assert_eq!(pixel_at(&png, 84.0, 49.0), [0x0b, 0x72, 0x61]);
+    app.stop().await;
+}
