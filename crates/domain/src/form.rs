@@ -420,9 +420,20 @@ impl Form {
         &self,
         raw: Option<&str>,
     ) -> Result<Option<crate::fields::Email>, FieldError> {
+        self.parse_email_as(raw, true)
+    }
+
+    /// [`Form::parse_email`], with the address's requirement waived when
+    /// `required` is false (a walk-in at the door).
+    pub fn parse_email_as(
+        &self,
+        raw: Option<&str>,
+        required: bool,
+    ) -> Result<Option<crate::fields::Email>, FieldError> {
         use crate::fields::Email;
         let email = Email::parse(raw.unwrap_or(""))?;
         match (self.email, &email) {
+            (EmailPolicy::Required, None) if !required => Ok(None),
             (EmailPolicy::Off, Some(_)) => Err(FieldError::new(
                 Email::FIELD,
                 "is not asked by this conference",
@@ -435,6 +446,16 @@ impl Form {
     /// Checks answers against the questions: each known, of its kind and
     /// length, every required one given. Empty answers are dropped.
     pub fn parse_answers(&self, raw: &BTreeMap<String, Answer>) -> Result<Answers, FieldError> {
+        self.parse_answers_as(raw, true)
+    }
+
+    /// [`Form::parse_answers`], with required questions left unanswered
+    /// allowed when `required` is false (a walk-in at the door).
+    pub fn parse_answers_as(
+        &self,
+        raw: &BTreeMap<String, Answer>,
+        required: bool,
+    ) -> Result<Answers, FieldError> {
         let mut answers = Answers::new();
         for (id, answer) in raw {
             let q = self.question(id).ok_or_else(|| {
@@ -453,7 +474,7 @@ impl Form {
         if let Some(missing) = self
             .questions
             .iter()
-            .find(|q| q.required && !answers.contains_key(&q.id))
+            .find(|q| required && q.required && !answers.contains_key(&q.id))
         {
             return Err(FieldError::new(
                 "answers",

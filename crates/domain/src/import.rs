@@ -602,6 +602,7 @@ impl Lanyard {
                 category: text("category"),
                 answers,
                 by_organizer: true,
+                walk_in: false,
             })
             .map_err(|e| match e {
                 LanyardError::Invalid(f) => f,

@@ -36,6 +36,9 @@ pub struct NewRegistration {
     pub answers: std::collections::BTreeMap<String, Answer>,
     /// Made by an organizer (import, desk, command line): any category.
     pub by_organizer: bool,
+    /// Made by staff at the door: the form's required fields (e-mail,
+    /// required questions) may be left for later; what is given is checked.
+    pub walk_in: bool,
 }
 
 /// Who a registration is for: what the badge prints and the contact card holds.

@@ -402,9 +402,9 @@ impl Lanyard {
         self.conferences.check_printable(&person)?;
         let form = &configured.form();
         let details = Details {
-            email: form.parse_email(input.email.as_deref())?,
+            email: form.parse_email_as(input.email.as_deref(), !input.walk_in)?,
             category: form.parse_category(input.category.as_deref(), input.by_organizer)?,
-            answers: form.parse_answers(&input.answers)?,
+            answers: form.parse_answers_as(&input.answers, !input.walk_in)?,
         };
         self.check_badge_line(form, &details)?;
         let registration = Registration {

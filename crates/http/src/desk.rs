@@ -261,8 +261,10 @@ pub async fn walk_in(
     let desk = staff.desk_for(None)?;
     let mut input = lanyard_domain::NewRegistration::from(body);
     // Staff register walk-ins: the public sign-up's closing time does not
-    // apply, and any category may be given.
+    // apply, any category may be given, and the form's required fields
+    // may wait (the person can add them at their own page).
     input.by_organizer = true;
+    input.walk_in = true;
     let checkin = state.lanyard.register_walk_in(&desk, input).await?;
     Ok((StatusCode::CREATED, Json(checkin.into())))
 }

@@ -68,6 +68,7 @@ impl From<SignUpBody> for NewRegistration {
             category: body.category,
             answers: body.answers.unwrap_or_default(),
             by_organizer: false,
+            walk_in: false,
         }
     }
 }

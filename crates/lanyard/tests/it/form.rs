@@ -305,6 +305,37 @@ async fn a_conference_asks_its_questions_and_prints_its_answers_and_category() {
         seen.get("answers").is_none() && seen.get("email").is_none(),
         "{seen}"
     );
+    // A walk-in at the door may leave the form's required fields for later;
+    // what is given is still checked.
+    let walk_in = |body: Value| {
+        let app = &app;
+        let token = desk["token"].as_str().unwrap().to_owned();
+        async move {
+            let res = app
+                .client
+                .post(app.url("/api/checkins/walk-ins"))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, checked) = walk_in(sign_up("door", "devday")).await;
+    assert_eq!(status, 201, "{checked}");
+    assert_eq!(checked["result"], "checked_in");
+    let mut bad = sign_up("door2", "devday");
+    bad["answers"] = json!({"size": "XXL"});
+    let (status, error) = walk_in(bad).await;
+    assert_eq!(status, 400, "{error}");
+    // The public sign-up still needs them.
+    let (status, _) = post(&app, &sign_up("door3", "devday")).await;
+    assert_eq!(status, 400);
+    let res = app
+        .organizer(Method::DELETE, "/api/registrations/door/devday")
+        .await;
+    assert_eq!(res.status(), 204);
 
     // The organizer makes her a speaker: the badge gets the band.
     let path = "/api/registrations/minji/devday";
