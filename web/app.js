@@ -95,6 +95,7 @@ function fillConferenceSelects() {
   const filtered = filter.value;
   filter.replaceChildren(new Option(t("allConferences"), ""), ...conferences.map((c) => new Option(c.title, c.id)));
   filter.value = filtered;
+  fillCategoryFilter();
   const forms = $("f-form-type");
   const editing = forms.value;
   forms.replaceChildren(...conferences.map((c) => new Option(c.title, c.id)));
@@ -108,6 +109,22 @@ function fillConferenceSelects() {
   if (accent) document.documentElement.style.setProperty("--accent", accent);
   showRetention(chosenConference);
   showSignupForm(chosenConference);
+}
+
+// The categories of the conference the list shows (of every conference
+// when it shows all), to filter the list, print runs and exports by.
+function fillCategoryFilter() {
+  const select = $("f-filter-category");
+  const chosen = select.value;
+  const type = $("f-filter-type").value;
+  const seen = new Map();
+  for (const c of conferences) {
+    if (type && c.id !== type) continue;
+    for (const k of c.categories || []) if (!seen.has(k.id)) seen.set(k.id, labelOf(k.label, lang));
+  }
+  select.replaceChildren(new Option(t("allCategories"), ""), ...[...seen].map(([id, label]) => new Option(label, id)));
+  select.value = seen.has(chosen) ? chosen : "";
+  $("filter-category-field").hidden = seen.size === 0;
 }
 
 // The chosen conference's own fields, keeping what was typed; its seats
@@ -375,7 +392,11 @@ function setupAttendees() {
     clearTimeout(list.searchTimer);
     list.searchTimer = setTimeout(() => loadPage(0, true), 250);
   });
-  $("f-filter-type").addEventListener("change", () => loadPage(0, true));
+  $("f-filter-type").addEventListener("change", () => {
+    fillCategoryFilter();
+    loadPage(0, true);
+  });
+  $("f-filter-category").addEventListener("change", () => loadPage(0, true));
   $("next-page").addEventListener("click", () => loadPage(list.page + 1));
   $("prev-page").addEventListener("click", () => loadPage(list.page - 1));
 }
@@ -389,6 +410,7 @@ async function loadPage(page, reset = false) {
   const type = $("f-filter-type").value;
   if (q) params.set("q", q);
   if (type) params.set("type", type);
+  if ($("f-filter-category").value) params.set("category", $("f-filter-category").value);
   const cursor = list.cursors[page];
   if (cursor) params.set("cursor", cursor);
   $("list-status").textContent = t("loading");
@@ -817,6 +839,7 @@ function listQuery(extra = {}) {
   const type = $("f-filter-type").value;
   if (q) params.set("q", q);
   if (type) params.set("type", type);
+  if ($("f-filter-category").value) params.set("category", $("f-filter-category").value);
   for (const [k, v] of Object.entries(extra)) {
     if (v !== "" && v !== undefined && v !== null) params.set(k, String(v));
   }

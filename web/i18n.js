@@ -194,6 +194,7 @@ export const STRINGS = {
     formText: "Form (TOML)",
     formSave: "Save form",
     formSaved: "Saved: the sign-up asks this from now on.",
+    allCategories: "All categories",
   },
   ko: {
     skip: "본문으로 건너뛰기",
@@ -389,6 +390,7 @@ export const STRINGS = {
     formText: "양식 (TOML)",
     formSave: "양식 저장",
     formSaved: "저장되었습니다. 지금부터 등록 양식에 반영됩니다.",
+    allCategories: "모든 구분",
   },
 };
 

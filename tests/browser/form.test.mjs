@@ -148,6 +148,12 @@ test("organizers edit, move seats and delete from the Attendees tab; the attende
   assert.equal(body.category, "speaker");
   assert.equal(body.answers.job, "Principal Engineer");
   await page.waitForFunction(() => /Speaker/.test(document.querySelector("#attendees tbody").textContent));
+  // The list filters by category.
+  await page.selectOption("#f-filter-category", "speaker");
+  await page.waitForFunction(() => document.querySelectorAll("#attendees tbody tr").length === 1);
+  assert.match(await page.textContent("#attendees tbody"), /Person first/);
+  await page.selectOption("#f-filter-category", "");
+  await page.waitForFunction(() => document.querySelectorAll("#attendees tbody tr").length === 2);
 
   // Withdraw `first`: `second` is offered the seat.
   await row("first").getByRole("button", { name: "Withdraw: Person first" }).click();

@@ -183,6 +183,7 @@ async fn main() {
                 search: search.map(str::to_owned),
                 limit: 50,
                 cursor: None,
+                category: None,
             })
             .await
             .unwrap();

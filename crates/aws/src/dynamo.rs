@@ -999,7 +999,7 @@ impl RegistrationStore for DynamoStore {
         let mut items = Vec::new();
         for _ in 0..MAX_SCAN_PAGES {
             let want = query.limit - items.len();
-            let limit = if query.search.is_some() {
+            let limit = if query.search.is_some() || query.category.is_some() {
                 SEARCH_PAGE
             } else {
                 want as i32
@@ -1038,6 +1038,13 @@ impl RegistrationStore for DynamoStore {
             for (i, item) in page_items.iter().enumerate() {
                 let Some(r) = readable(item) else { continue };
                 if !matches_search(&r, query.search.as_deref()) {
+                    continue;
+                }
+                if query
+                    .category
+                    .as_ref()
+                    .is_some_and(|c| r.details.category.as_ref() != Some(c))
+                {
                     continue;
                 }
                 items.push(r);

@@ -137,6 +137,27 @@ async fn details_round_trip_and_change_with_the_badge(store: Arc<dyn Registratio
         .await
         .unwrap();
     assert_eq!(listed.items, vec![r.clone()]);
+    // The list filters by category, alone or with a search.
+    let other = sample("plain", CONFERENCE_A, "Asked Too", None);
+    store.insert(&other).await.unwrap();
+    for (category, search, want) in [
+        (Some("speaker"), None, vec![r.clone()]),
+        (Some("speaker"), Some("asked"), vec![r.clone()]),
+        (Some("staff"), None, vec![]),
+        (None, Some("asked"), vec![other.clone(), r.clone()]),
+    ] {
+        let page = store
+            .list(&ListQuery {
+                conference: Some(r.conference.clone()),
+                category: category.map(str::to_owned),
+                search: search.map(str::to_owned),
+                limit: 10,
+                ..ListQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(page.items, want, "{category:?} {search:?}");
+    }
     let mut changed = r.clone();
     changed.details.category = None;
     changed.details.email = None;
@@ -934,6 +955,7 @@ async fn filters_by_conference_and_search(store: Arc<dyn RegistrationStore>) {
         search: search.map(str::to_owned),
         limit: 2,
         cursor: None,
+        category: None,
     };
     assert_eq!(
         ids(collect_all(&store, q(Some(CONFERENCE_A), None)).await),

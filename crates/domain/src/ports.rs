@@ -35,6 +35,8 @@ pub struct ListQuery {
     pub conference: Option<ConferenceId>,
     /// Case-insensitive text found in the name or the company.
     pub search: Option<String>,
+    /// Only registrations of this category.
+    pub category: Option<String>,
     /// 1 to 100.
     pub limit: usize,
     /// Opaque, from a previous page's `next_cursor`.

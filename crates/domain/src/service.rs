@@ -29,6 +29,8 @@ pub struct ListRequest {
     pub conference: Option<String>,
     /// Text in the name or the company.
     pub search: Option<String>,
+    /// Only this category (a category id).
+    pub category: Option<String>,
     /// [`PageSize::DEFAULT`] when absent.
     pub limit: Option<PageSize>,
     /// `next_cursor` of the previous page.
@@ -499,9 +501,27 @@ impl Lanyard {
             )
             .into());
         }
+        let category = request
+            .category
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned);
+        if let Some(c) = &category {
+            let known = self.conferences.iter().any(|k| {
+                conference.as_ref().is_none_or(|want| *want == k.id)
+                    && k.form().category(c).is_some()
+            });
+            if !known {
+                return Err(
+                    FieldError::new("category", "is not a category of these conferences").into(),
+                );
+            }
+        }
         Ok(ListQuery {
             conference,
             search,
+            category,
             limit: request.limit.unwrap_or(PageSize::DEFAULT).get(),
             cursor: request.cursor.filter(|c| !c.is_empty()),
         })
@@ -579,6 +599,7 @@ impl Lanyard {
                         search: None,
                         limit: (limit - erased).min(PageSize::MAX),
                         cursor: cursor.take(),
+                        category: None,
                     })
                     .await?;
                 for r in page.items {
@@ -1024,6 +1045,7 @@ impl Lanyard {
                 search: Some(q.to_owned()),
                 limit: Some(PageSize::parse("20")?),
                 cursor: None,
+                category: None,
             })
             .await?;
         Ok(page.items)

@@ -203,6 +203,7 @@ async fn export(
         search: params.q,
         limit: None,
         cursor: None,
+        category: params.category,
     };
     // The filters are checked before the answer starts.
     state.lanyard.list_query(list.clone())?;

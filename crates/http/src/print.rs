@@ -108,6 +108,7 @@ fn print_request(p: PrintParams) -> Result<PrintRequest, ApiError> {
             search: p.q,
             limit: None,
             cursor: None,
+            category: p.category,
         },
         checked_in: flag("checked_in", p.checked_in.as_deref())?,
         sheet: p.sheet.filter(|s| !s.is_empty()),

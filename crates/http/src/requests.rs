@@ -324,6 +324,9 @@ pub struct PrintParams {
     pub conference: Option<String>,
     /// Text in the name or company (case-insensitive).
     pub q: Option<String>,
+    /// Only this category (a category id, e.g. `speaker`).
+    #[param(max_length = 40)]
+    pub category: Option<String>,
     /// `true`: only those checked in; `false`: only those not yet.
     pub checked_in: Option<String>,
     /// A sheet name from `GET /api/sheets` (default `card`).
@@ -366,6 +369,9 @@ pub struct ExportParams {
     pub conference: Option<String>,
     /// Text in the name or company (case-insensitive).
     pub q: Option<String>,
+    /// Only this category (a category id, e.g. `speaker`).
+    #[param(max_length = 40)]
+    pub category: Option<String>,
 }
 
 /// The organizer list's query string.
@@ -378,6 +384,9 @@ pub struct ListParams {
     pub conference: Option<String>,
     /// Text in the name or company (case-insensitive).
     pub q: Option<String>,
+    /// Only this category (a category id, e.g. `speaker`).
+    #[param(max_length = 40)]
+    pub category: Option<String>,
     /// Page size, 1–100 (default 50).
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
@@ -398,6 +407,7 @@ impl TryFrom<ListParams> for ListRequest {
                 .map(PageSize::parse)
                 .transpose()?,
             cursor: params.cursor,
+            category: params.category,
         })
     }
 }

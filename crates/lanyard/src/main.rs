@@ -805,6 +805,7 @@ fn print(args: PrintArgs) -> anyhow::Result<ExitCode> {
                     search: args.search,
                     limit: None,
                     cursor: None,
+                    category: None,
                 },
                 checked_in: args.checked_in,
                 sheet: args.sheet.sheet.clone(),
@@ -924,6 +925,7 @@ fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
         search: args.search,
         limit: None,
         cursor: None,
+        category: None,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -198,6 +198,7 @@ impl RegistrationStore for SqliteStore {
         let conference = query.conference.as_ref().map(|c| c.as_str().to_owned());
         let search = query.search.as_deref().map(search_fold);
         let limit = query.limit.max(1);
+        let category = query.category.clone();
         self.read(move |conn| {
             // Newest first, keyed on the insertion sequence: stable under
             // concurrent inserts and deletes, so no item is skipped or repeated.
@@ -208,12 +209,13 @@ impl RegistrationStore for SqliteStore {
                        AND (?2 IS NULL OR instr(lanyard_fold(user_name), ?2) > 0
                                        OR instr(lanyard_fold(coalesce(company_name, '')), ?2) > 0)
                        AND (?3 IS NULL OR seq < ?3)
+                       AND (?5 IS NULL OR category = ?5)
                      ORDER BY seq DESC LIMIT ?4"
                 ))
                 .map_err(unavailable)?;
             let rows = stmt
                 .query_map(
-                    params![conference, search, before, limit as i64 + 1],
+                    params![conference, search, before, limit as i64 + 1, category],
                     row_to_registration,
                 )
                 .map_err(unavailable)?;

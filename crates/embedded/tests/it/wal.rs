@@ -29,6 +29,7 @@ async fn the_log_stays_bounded_while_readers_overlap() {
                     search: Some("N".into()),
                     limit: 100,
                     cursor: None,
+                    category: None,
                 };
                 while writing.load(Ordering::Relaxed) {
                     store.list(&query).await.unwrap();

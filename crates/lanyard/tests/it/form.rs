@@ -446,6 +446,38 @@ async fn a_conference_asks_its_questions_and_prints_its_answers_and_category() {
     );
     assert_eq!(jun["category"], "attendee");
 
+    // The list, print runs and exports filter by category.
+    let speakers: Value = app
+        .organizer(
+            Method::GET,
+            "/api/registrations?type=devday&category=speaker",
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = speakers["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["user_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["minji"]);
+    let pdf = app
+        .organizer(
+            Method::GET,
+            "/api/badges.pdf?type=devday&sheet=card&category=speaker",
+        )
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(raster_pages(&pdf).len(), 1);
+    let res = app
+        .organizer(Method::GET, "/api/registrations?type=devday&category=vip")
+        .await;
+    assert_eq!(res.status(), 400);
+
     // The organizer deletes a registration.
     let res = app
         .organizer(Method::DELETE, "/api/registrations/jun/devday")
