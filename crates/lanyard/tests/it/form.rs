@@ -765,3 +765,70 @@ async fn organizers_edit_a_form_and_it_holds_across_a_restart() {
     assert_eq!(pixel_at(&png, 84.0, 49.0), [0x0b, 0x72, 0x61]);
     app.stop().await;
 }
+
+/// An offer that runs out expires at the next sweep, and its seat is
+/// offered to the next person waiting; an attendee cannot take an offer
+/// that ran out even before the sweep.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offer_that_runs_out_expires_and_the_seat_is_offered_on() {
+    use lanyard_domain::{RegistrationStore, Seat, SeatStatus};
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let data = dir.path().join("data");
+    let app = spawn_app_with_config(&data, &config).await;
+    let mut links = Vec::new();
+    for i in 0..4 {
+        let (status, r) = post(&app, &sign_up(&format!("q{i}"), "tiny")).await;
+        assert_eq!(status, 201, "{r}");
+        links.push(r["badge"]["url"].as_str().unwrap().to_owned());
+    }
+    // q0 withdraws: q2 (the longest waiting) is offered the seat.
+    let res = app
+        .client
+        .post(app.url(&format!("{}/seat", links[0])))
+        .json(&json!({"action": "withdraw"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // The offer's time runs out (set in the past, as an hour passing would).
+    let store: std::sync::Arc<dyn RegistrationStore> = std::sync::Arc::new(app.store().clone());
+    let lanyard = lanyard_domain::Lanyard::new(
+        store.clone(),
+        std::sync::Arc::new(lanyard_embedded::FileObjectStore::open(data.join("objects")).unwrap()),
+        lanyard_embedded::LocalBadgeJobs::new(),
+        lanyard_domain::Conferences::load(Some(&config)).unwrap(),
+    );
+    let q2 = lanyard.key("q2", "tiny").unwrap();
+    let past = Seat {
+        status: SeatStatus::Offered,
+        offer_expires_at: Some("2020-01-01T00:00:00.000Z".into()),
+    };
+    store
+        .change_seat(&q2, &[SeatStatus::Offered], &past, Some(2))
+        .await
+        .unwrap();
+    let res = app
+        .client
+        .post(app.url(&format!("{}/seat", links[2])))
+        .json(&json!({"action": "confirm"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409, "an offer that ran out is not taken");
+    assert_eq!(lanyard.sweep_seats().await.unwrap(), 1);
+    let status = |user: &'static str| {
+        let lanyard = lanyard.clone();
+        async move {
+            let key = lanyard.key(user, "tiny").unwrap();
+            lanyard.get(&key).await.unwrap().seat.status
+        }
+    };
+    assert_eq!(status("q2").await, SeatStatus::Expired);
+    assert_eq!(status("q3").await, SeatStatus::Offered);
+    assert_eq!(status("q1").await, SeatStatus::Confirmed);
+    // A sweep with nothing due changes nothing.
+    assert_eq!(lanyard.sweep_seats().await.unwrap(), 0);
+    assert_eq!(status("q3").await, SeatStatus::Offered);
+    app.stop().await;
+}
