@@ -173,6 +173,8 @@ pub struct Lanyard {
     /// When the forms organizers set were last read from the store
     /// (milliseconds since the Unix epoch; 0: never).
     forms_read_at: Arc<std::sync::atomic::AtomicI64>,
+    /// Held while the forms are read.
+    forms_reading: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// How long forms read from the store are used before they are read again:
@@ -247,6 +249,7 @@ impl Lanyard {
             job_policy: BadgeJobPolicy::default(),
             renders: RenderLocks::default(),
             forms_read_at: Arc::default(),
+            forms_reading: Arc::default(),
         }
     }
 
@@ -270,26 +273,19 @@ impl Lanyard {
     /// configuration's kept.
     pub async fn refresh_forms(&self) -> Result<(), LanyardError> {
         use std::sync::atomic::Ordering;
-        let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000_000;
-        let last = self.forms_read_at.load(Ordering::Acquire);
-        if last != 0 && now - last < FORMS_FRESH_FOR_MS {
+        let now = || time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000_000;
+        let fresh = |last: i64| last != 0 && now() - last < FORMS_FRESH_FOR_MS;
+        if fresh(self.forms_read_at.load(Ordering::Acquire)) {
             return Ok(());
         }
-        // One reader at a time; the others go on with the forms in force.
-        if self
-            .forms_read_at
-            .compare_exchange(last, now, Ordering::AcqRel, Ordering::Acquire)
-            .is_err()
-        {
+        // One reader at a time; the others wait for its forms (the first
+        // read after a start must be in force before anything is served).
+        let _reading = self.forms_reading.lock().await;
+        if fresh(self.forms_read_at.load(Ordering::Acquire)) {
             return Ok(());
         }
-        let forms = match self.store.forms().await {
-            Ok(forms) => forms,
-            Err(e) => {
-                self.forms_read_at.store(last, Ordering::Release);
-                return Err(e.into());
-            }
-        };
+        let read_at = now();
+        let forms = self.store.forms().await?;
         for (id, text) in forms {
             let Some(conference) = self.conferences.get(id.as_str()) else {
                 continue;
@@ -303,6 +299,7 @@ impl Lanyard {
                     "a form set by the organizers no longer builds; the configuration's is used"),
             }
         }
+        self.forms_read_at.store(read_at, Ordering::Release);
         Ok(())
     }
 
@@ -325,6 +322,9 @@ impl Lanyard {
         let set = configured
             .build_form(text, self.conferences.fonts())
             .map_err(|message| FieldError::new("form", message))?;
+        // Under the readers' lock: a read of the store racing this write
+        // cannot put the older form back in force.
+        let _reading = self.forms_reading.lock().await;
         self.store.put_form(&id, text).await?;
         configured.use_form(set);
         Ok(())
