@@ -35,9 +35,9 @@ use base64::Engine;
 use lanyard_domain::fields::{search_fold, BadgeToken, ConferenceId};
 use lanyard_domain::{
     Answers, BadgeInfo, BadgeStatus, Capacity, CheckinCode, CheckinResult, Desk, DeskName, Details,
-    Email, FirstCheckin, ListQuery, Page, Person, Registration, RegistrationKey, RegistrationStore,
-    Scan, ScanOutcome, ScanTarget, Seat, SeatChange, SeatQueue, SeatStatus, Seating, StoreError,
-    Tally, UserId,
+    Email, FirstCheckin, ListQuery, Notice, Page, Person, QueuedNotice, Registration,
+    RegistrationKey, RegistrationStore, Scan, ScanOutcome, ScanTarget, Seat, SeatChange, SeatQueue,
+    SeatStatus, Seating, StoreError, Tally, UserId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -59,6 +59,14 @@ const ERASED_PARTITION: &str = "#erased";
 const FORM_PARTITION: &str = "#form";
 /// The partition of seat counters, one item per conference with a capacity.
 const SEATS_PARTITION: &str = "#seats";
+/// Notices waiting for delivery: partitions `#outbox#0` … `#outbox#7`
+/// (spread so a burst of sign-ups does not meet on one partition), sort
+/// key the notice's id.
+const OUTBOX_PARTITION: &str = "#outbox#";
+const OUTBOX_SHARDS: u32 = 8;
+/// Registrations by e-mail address (`email_key`, the address as lookups
+/// compare it), for lost badge links.
+pub const EMAIL_INDEX: &str = "email";
 /// The index of one conference's waiting list and offers.
 pub const SEAT_INDEX: &str = "seat-queue";
 /// Tries of a seat transaction that DynamoDB cancels for a conflict (many
@@ -134,6 +142,17 @@ fn retry_shard_of(token: &BadgeToken) -> String {
     format!("retry-{}", shard_of(token))
 }
 
+/// The outbox partition of a notice: from the last hex digits of its id.
+fn outbox_partition(id: &str) -> String {
+    let tail = id.get(id.len().saturating_sub(4)..).unwrap_or("");
+    let shard = u32::from_str_radix(tail, 16).unwrap_or(0) % OUTBOX_SHARDS;
+    format!("{OUTBOX_PARTITION}{shard}")
+}
+
+fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
 /// The item a registration is stored as.
 pub fn to_item(r: &Registration) -> Item {
     let mut item = key_item(&r.key());
@@ -159,6 +178,7 @@ pub fn to_item(r: &Registration) -> Item {
     }
     if let Some(email) = &r.details.email {
         item.insert("email".into(), s(email.as_str()));
+        item.insert("email_key".into(), s(email.lookup_key()));
     }
     if let Some(category) = &r.details.category {
         item.insert("category".into(), s(category));
@@ -554,6 +574,64 @@ impl DynamoStore {
         }))
     }
 
+    /// [`DynamoStore::put_new`] with notices for the outbox in the same
+    /// transaction (a plain conditional put without any).
+    async fn put_new_noting(&self, item: Item, notices: &[Notice]) -> Result<bool, StoreError> {
+        use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+        if notices.is_empty() {
+            return self.put_new(item).await;
+        }
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(user_id)")
+            .build()
+            .map_err(StoreError::unavailable)?;
+        let mut transaction = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build());
+        for notice in notices {
+            transaction = transaction.transact_items(
+                TransactWriteItem::builder()
+                    .put(self.notice_put(notice)?)
+                    .build(),
+            );
+        }
+        match transaction.send().await {
+            Ok(_) => Ok(true),
+            Err(e) => match cancellation_codes(&e) {
+                Some(codes)
+                    if codes.first().map(String::as_str) == Some("ConditionalCheckFailed") =>
+                {
+                    Ok(false)
+                }
+                _ => Err(unavailable(e)),
+            },
+        }
+    }
+
+    /// A notice's outbox item, due now.
+    fn notice_item(notice: &Notice) -> Item {
+        Item::from([
+            ("user_id".into(), s(outbox_partition(&notice.id))),
+            ("type".into(), s(&notice.id)),
+            ("body".into(), s(notice.to_json())),
+            ("attempts".into(), AttributeValue::N("0".into())),
+            ("run_after".into(), AttributeValue::N("0".into())),
+            ("created_at".into(), AttributeValue::N(now_ms().to_string())),
+        ])
+    }
+
+    /// The put of a notice in a transaction.
+    fn notice_put(&self, notice: &Notice) -> Result<aws_sdk_dynamodb::types::Put, StoreError> {
+        aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(Self::notice_item(notice)))
+            .build()
+            .map_err(StoreError::unavailable)
+    }
+
     /// Writes `item` unless an item with its key exists; `false` then.
     async fn put_new(&self, item: Item) -> Result<bool, StoreError> {
         let result = self
@@ -661,19 +739,25 @@ impl DynamoStore {
 
 #[async_trait]
 impl RegistrationStore for DynamoStore {
-    async fn insert(&self, registration: &Registration) -> Result<(), StoreError> {
-        // The item is the outbox: a pending badge is its own job record, found
-        // by the sweeper if the announcement that follows is lost.
-        match self.put_new(to_item(registration)).await? {
+    async fn insert_noting(
+        &self,
+        registration: &Registration,
+        notices: &[Notice],
+    ) -> Result<(), StoreError> {
+        // The item is the outbox of its badge: a pending badge is its own
+        // job record, found by the sweeper if the announcement that
+        // follows is lost. Notices are written with it in one transaction.
+        match self.put_new_noting(to_item(registration), notices).await? {
             true => Ok(()),
             false => Err(StoreError::Duplicate),
         }
     }
 
-    async fn insert_seated(
+    async fn insert_seated_noting(
         &self,
         registration: &Registration,
         capacity: Capacity,
+        notices: &[Notice],
     ) -> Result<Seating, StoreError> {
         use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
         let conference = registration.conference.as_str();
@@ -696,13 +780,19 @@ impl RegistrationStore for DynamoStore {
                 .expression_attribute_values(":cap", AttributeValue::N(capacity.seats.to_string()))
                 .build()
                 .map_err(StoreError::unavailable)?;
-            let result = self
+            let mut transaction = self
                 .client
                 .transact_write_items()
                 .transact_items(TransactWriteItem::builder().put(put).build())
-                .transact_items(TransactWriteItem::builder().update(count).build())
-                .send()
-                .await;
+                .transact_items(TransactWriteItem::builder().update(count).build());
+            for notice in notices {
+                transaction = transaction.transact_items(
+                    TransactWriteItem::builder()
+                        .put(self.notice_put(notice)?)
+                        .build(),
+                );
+            }
+            let result = transaction.send().await;
             let codes = match result {
                 Ok(_) => return Ok(Seating::Confirmed),
                 Err(e) => match cancellation_codes(&e) {
@@ -724,7 +814,7 @@ impl RegistrationStore for DynamoStore {
                     status: SeatStatus::Waitlisted,
                     offer_expires_at: None,
                 };
-                return match self.put_new(to_item(&waiting)).await? {
+                return match self.put_new_noting(to_item(&waiting), notices).await? {
                     true => Ok(Seating::Waitlisted),
                     false => Err(StoreError::Duplicate),
                 };
@@ -940,6 +1030,183 @@ impl RegistrationStore for DynamoStore {
                 return Ok(found);
             }
         }
+    }
+
+    async fn enqueue_notices(&self, notices: &[Notice]) -> Result<(), StoreError> {
+        use futures_util::StreamExt;
+        let items: Vec<Item> = notices.iter().map(Self::notice_item).collect();
+        let results: Vec<Result<bool, StoreError>> =
+            futures_util::stream::iter(items.into_iter().map(|item| self.put_new(item)))
+                .buffer_unordered(16)
+                .collect()
+                .await;
+        for result in results {
+            result?;
+        }
+        Ok(())
+    }
+
+    async fn claim_notices(
+        &self,
+        limit: usize,
+        lease: std::time::Duration,
+    ) -> Result<Vec<QueuedNotice>, StoreError> {
+        let now = now_ms();
+        let lapses = now + lease.as_millis() as i64;
+        let mut claimed = Vec::new();
+        for shard in 0..OUTBOX_SHARDS {
+            if claimed.len() >= limit {
+                break;
+            }
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("user_id = :p")
+                .filter_expression("run_after <= :now")
+                .expression_attribute_values(":p", s(format!("{OUTBOX_PARTITION}{shard}")))
+                .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in out.items() {
+                if claimed.len() >= limit {
+                    break;
+                }
+                let (Some(partition), Some(id), Some(body), Some(seen)) = (
+                    text(item, "user_id"),
+                    text(item, "type"),
+                    text(item, "body"),
+                    item.get("run_after").and_then(|v| v.as_n().ok()),
+                ) else {
+                    continue;
+                };
+                let attempts = item
+                    .get("attempts")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                // Taken only if nobody took it since it was read.
+                let result = self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .key("user_id", s(partition))
+                    .key("type", s(id))
+                    .update_expression("SET run_after = :lapses")
+                    .condition_expression("run_after = :seen")
+                    .expression_attribute_values(":lapses", AttributeValue::N(lapses.to_string()))
+                    .expression_attribute_values(":seen", AttributeValue::N(seen.clone()))
+                    .send()
+                    .await;
+                if conditional(result)?.is_none() {
+                    continue;
+                }
+                match Notice::from_json(id, body) {
+                    Some(notice) => claimed.push(QueuedNotice { notice, attempts }),
+                    None => {
+                        tracing::warn!(%id, "a notice this build cannot read is left in the outbox")
+                    }
+                }
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn finish_notices(&self, ids: &[String]) -> Result<(), StoreError> {
+        for id in ids {
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .key("user_id", s(outbox_partition(id)))
+                .key("type", s(id))
+                .send()
+                .await
+                .map_err(unavailable)?;
+        }
+        Ok(())
+    }
+
+    async fn retry_notice(
+        &self,
+        id: &str,
+        attempts: u32,
+        delay: std::time::Duration,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        let partition = outbox_partition(id);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("user_id", s(partition))
+            .key("type", s(id))
+            .update_expression("SET attempts = :a, run_after = :r, last_error = :e")
+            .condition_expression("attribute_exists(user_id)")
+            .expression_attribute_values(":a", AttributeValue::N(attempts.to_string()))
+            .expression_attribute_values(
+                ":r",
+                AttributeValue::N((now_ms() + delay.as_millis() as i64).to_string()),
+            )
+            .expression_attribute_values(":e", s(error.chars().take(1000).collect::<String>()))
+            .send()
+            .await;
+        conditional(result)?;
+        Ok(())
+    }
+
+    async fn notices_waiting(&self) -> Result<u64, StoreError> {
+        let mut count = 0u64;
+        for shard in 0..OUTBOX_SHARDS {
+            let mut start = None;
+            loop {
+                let out = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("user_id = :p")
+                    .expression_attribute_values(":p", s(format!("{OUTBOX_PARTITION}{shard}")))
+                    .select(aws_sdk_dynamodb::types::Select::Count)
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                count += out.count() as u64;
+                start = out.last_evaluated_key;
+                if start.is_none() {
+                    break;
+                }
+            }
+        }
+        Ok(count)
+    }
+
+    async fn find_by_email(
+        &self,
+        email: &Email,
+        limit: usize,
+    ) -> Result<Vec<Registration>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(EMAIL_INDEX)
+            .key_condition_expression("email_key = :e")
+            .expression_attribute_values(":e", s(email.lookup_key()))
+            .limit(limit as i32)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let mut found = Vec::new();
+        for item in out.items() {
+            if let Some(key) = item_key(item) {
+                if let Some(r) = self.get(&key).await? {
+                    found.push(r);
+                }
+            }
+        }
+        Ok(found)
     }
 
     async fn seats_held(&self, conference: &ConferenceId) -> Result<u64, StoreError> {
@@ -1192,6 +1459,13 @@ impl RegistrationStore for DynamoStore {
                 }
                 None => remove.push_str(&format!(", {name}")),
             }
+        }
+        match &details.email {
+            Some(email) => {
+                set.push_str(", email_key = :email_key");
+                update = update.expression_attribute_values(":email_key", s(email.lookup_key()));
+            }
+            None => remove.push_str(", email_key"),
         }
         match registration.person.company() {
             Some(company) => {

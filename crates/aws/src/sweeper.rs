@@ -59,6 +59,10 @@ pub struct SweepReport {
     pub erased: usize,
     /// Offered seats that ran out (their seats offered on).
     pub offers_expired: usize,
+    /// Notices (e-mails, webhooks) delivered from the outbox.
+    pub notices_delivered: usize,
+    /// Notices that will be tried again.
+    pub notices_retried: usize,
 }
 
 /// One sweep over the pending badges. Badges it marks failed are counted
@@ -99,6 +103,17 @@ pub async fn sweep(
     report.retried = lanyard.retry_failed_badges(policy.batch).await?;
     report.erased = lanyard.erase_expired(policy.batch).await?;
     report.offers_expired = lanyard.sweep_seats().await?;
+    // Notices due, until the outbox has none due or the batch is used.
+    while report.notices_delivered + report.notices_retried < policy.batch {
+        let round = lanyard
+            .deliver_due_notices(lanyard_domain::delivery::NOTICE_BATCH)
+            .await?;
+        report.notices_delivered += round.delivered + round.skipped;
+        report.notices_retried += round.retried + round.failed;
+        if round.claimed() == 0 {
+            break;
+        }
+    }
     if report != SweepReport::default() {
         tracing::info!(
             reannounced = report.reannounced,
@@ -106,6 +121,8 @@ pub async fn sweep(
             retried = report.retried,
             erased = report.erased,
             offers_expired = report.offers_expired,
+            notices_delivered = report.notices_delivered,
+            notices_retried = report.notices_retried,
             "sweep of pending badges"
         );
     }

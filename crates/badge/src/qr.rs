@@ -114,6 +114,43 @@ impl QrModules {
     }
 }
 
+/// A QR code of `data` alone as a greyscale PNG, `module_px` pixels per
+/// module with its quiet zone: the code an e-mail carries, for a desk to
+/// scan off a phone's screen. Same encoding as a badge's
+/// ([`QrModules::for_print`]).
+pub fn qr_png(data: &str, module_px: u32) -> Result<Vec<u8>, BadgeError> {
+    let modules = QrModules::for_print(data.as_bytes())?;
+    let module_px = module_px.clamp(1, 32) as usize;
+    let side = modules.width_with_quiet_zone() * module_px;
+    let mut pixels = vec![255u8; side * side];
+    for (my, row) in modules.rows().enumerate() {
+        for (mx, &dark) in row.iter().enumerate() {
+            if !dark {
+                continue;
+            }
+            for py in 0..module_px {
+                let y = (my + QUIET_ZONE) * module_px + py;
+                let x = (mx + QUIET_ZONE) * module_px;
+                pixels[y * side + x..y * side + x + module_px].fill(0);
+            }
+        }
+    }
+    let err = |e: png::EncodingError| BadgeError::Encode {
+        format: "png",
+        reason: e.to_string(),
+    };
+    let mut out = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut out, side as u32, side as u32);
+        encoder.set_color(png::ColorType::Grayscale);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().map_err(err)?;
+        writer.write_image_data(&pixels).map_err(err)?;
+        writer.finish().map_err(err)?;
+    }
+    Ok(out)
+}
+
 /// Fills whole-pixel rectangles for the dark modules of a QR code.
 pub(crate) fn draw_qr<S: Surface>(
     canvas: &mut S,
@@ -549,6 +586,17 @@ mod masks {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_png_code_reads_back_with_an_independent_decoder() {
+        let text = "LANYARD:K3QF-7XPA-M2R9";
+        let png = qr_png(text, 6).unwrap();
+        let image = image::load_from_memory(&png).unwrap().to_luma8();
+        let mut prepared = rqrr::PreparedImage::prepare(image);
+        let grids = prepared.detect_grids();
+        assert_eq!(grids.len(), 1);
+        assert_eq!(grids[0].decode().unwrap().1, text);
+    }
     use proptest::prelude::*;
 
     fn levels() -> [QrCodeEcc; 4] {

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::checkin::{CheckinCode, URN_PREFIX};
 use crate::fields::{CompanyName, ConferenceId, FieldError, UserName};
 use crate::form::{CategoryConfig, EmailPolicy, Form, QuestionConfig};
+use crate::notify::{ConferenceMail, MailConfig, WebhookConfig};
 use crate::registration::Person;
 use crate::seats::Capacity;
 
@@ -62,6 +63,10 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
+    #[error("conference {id:?}: {message}")]
+    Mail { id: String, message: String },
+    #[error("{0}")]
+    Webhook(String),
     #[error("conference {id:?}: {source}")]
     Badge {
         id: String,
@@ -82,6 +87,9 @@ pub struct ConferencesConfig {
     /// Fonts beyond the bundled ones (`[fonts]`).
     #[serde(default)]
     pub fonts: FontsConfig,
+    /// Endpoints that get events (`[[webhook]]`).
+    #[serde(rename = "webhook", default)]
+    pub webhooks: Vec<WebhookConfig>,
 }
 
 /// `[fonts]`: font files tried after the bundled faces (relative to the
@@ -202,6 +210,9 @@ pub struct ConferenceConfig {
     pub closes_at: Option<String>,
     /// Hours an offered seat is held for (default 48).
     pub offer_hours: Option<u32>,
+    /// `[conference.mail]`: language and texts of its e-mails.
+    #[serde(default)]
+    pub mail: MailConfig,
 }
 
 impl ConferencesConfig {
@@ -224,6 +235,7 @@ impl ConferencesConfig {
             waitlist: false,
             closes_at: None,
             offer_hours: None,
+            mail: MailConfig::default(),
         };
         ConferencesConfig {
             conferences: vec![
@@ -232,6 +244,7 @@ impl ConferencesConfig {
             ],
             sheets: Vec::new(),
             fonts: FontsConfig::default(),
+            webhooks: Vec::new(),
         }
     }
 
@@ -319,6 +332,8 @@ pub struct Conference {
     pub closes_at: Option<time::OffsetDateTime>,
     /// How long an offered seat is held.
     pub offer_hours: u32,
+    /// Its e-mails' language and texts.
+    pub mail: ConferenceMail,
 }
 
 /// A conference's form as it stands: its text, parsed and checked, and
@@ -457,6 +472,7 @@ pub struct Conferences {
     /// The built-in sheets, then the configured ones.
     sheets: Arc<Vec<Sheet>>,
     fonts: Fonts,
+    webhooks: Arc<Vec<WebhookConfig>>,
 }
 
 impl Conferences {
@@ -574,6 +590,10 @@ impl Conferences {
                 id: id.clone(),
                 message,
             })?;
+            let mail = c.mail.build().map_err(|message| ConfigError::Mail {
+                id: id.clone(),
+                message,
+            })?;
             by_id.insert(id.clone(), list.len());
             list.push(Conference {
                 starts,
@@ -590,6 +610,7 @@ impl Conferences {
                 capacity,
                 closes_at,
                 offer_hours,
+                mail,
             });
         }
         let mut sheets = Sheet::builtin();
@@ -606,7 +627,21 @@ impl Conferences {
             }
             sheets.push(sheet);
         }
+        for hook in &config.webhooks {
+            hook.validate().map_err(ConfigError::Webhook)?;
+            if let Some(unknown) = hook
+                .conferences
+                .iter()
+                .find(|c| !by_id.contains_key(c.as_str()))
+            {
+                return Err(ConfigError::Webhook(format!(
+                    "webhook {}: {unknown:?} is not a configured conference",
+                    hook.url
+                )));
+            }
+        }
         Ok(Conferences {
+            webhooks: Arc::new(config.webhooks),
             list: Arc::new(list),
             by_id: Arc::new(by_id),
             sheets: Arc::new(sheets),
@@ -628,6 +663,11 @@ impl Conferences {
         self.get(s)
             .map(|c| c.id.clone())
             .ok_or_else(|| FieldError::new(ConferenceId::FIELD, "is not a configured conference"))
+    }
+
+    /// The endpoints that get events.
+    pub fn webhooks(&self) -> &[WebhookConfig] {
+        &self.webhooks
     }
 
     /// Every sheet a print run can use: built-in, then configured.

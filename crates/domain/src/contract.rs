@@ -70,6 +70,224 @@ where
     a_full_conference_without_a_waiting_list_stores_nothing(make().await).await;
     seats_move_only_from_their_states_and_within_capacity(make().await).await;
     forms_are_kept_and_replaced(make().await).await;
+    notices_commit_with_their_registration(make().await).await;
+    the_outbox_claims_leases_retries_and_finishes(make().await).await;
+    registrations_are_found_by_email(make().await).await;
+}
+
+fn confirmation_of(r: &Registration) -> crate::notify::Notice {
+    crate::notify::Notice::mail(
+        &r.key(),
+        crate::notify::MailKind::Confirmation,
+        &r.created_at,
+    )
+}
+
+async fn notices_commit_with_their_registration(store: Arc<dyn RegistrationStore>) {
+    use crate::seats::{Capacity, Seating};
+    let first = sample("kim", CONFERENCE_A, "Kim", None);
+    let hook = crate::notify::Notice::webhook(
+        "https://example.org/h",
+        "registration.created",
+        &first.key(),
+        &first.created_at,
+    );
+    store
+        .insert_noting(&first, &[confirmation_of(&first), hook.clone()])
+        .await
+        .unwrap();
+    assert_eq!(store.notices_waiting().await.unwrap(), 2);
+    // A duplicate sign-up writes neither registration nor notice.
+    let again = sample("kim", CONFERENCE_A, "Someone Else", None);
+    assert!(matches!(
+        store
+            .insert_noting(&again, &[confirmation_of(&again)])
+            .await,
+        Err(StoreError::Duplicate)
+    ));
+    assert_eq!(store.notices_waiting().await.unwrap(), 2);
+    // Seated: confirmed and waitlisted sign-ups write theirs; a full
+    // conference without a waiting list writes none.
+    let one_seat = Capacity {
+        seats: 1,
+        waitlist: true,
+    };
+    let seated = sample("lee", CONFERENCE_B, "Lee", None);
+    assert_eq!(
+        store
+            .insert_seated_noting(&seated, one_seat, &[confirmation_of(&seated)])
+            .await
+            .unwrap(),
+        Seating::Confirmed
+    );
+    let waiting = sample("park", CONFERENCE_B, "Park", None);
+    assert_eq!(
+        store
+            .insert_seated_noting(&waiting, one_seat, &[confirmation_of(&waiting)])
+            .await
+            .unwrap(),
+        Seating::Waitlisted
+    );
+    let refused = sample("choi", CONFERENCE_B, "Choi", None);
+    let full = Capacity {
+        seats: 1,
+        waitlist: false,
+    };
+    assert_eq!(
+        store
+            .insert_seated_noting(&refused, full, &[confirmation_of(&refused)])
+            .await
+            .unwrap(),
+        Seating::Full
+    );
+    assert_eq!(store.notices_waiting().await.unwrap(), 4);
+    let claimed = store
+        .claim_notices(10, std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    let mut ids: Vec<String> = claimed.iter().map(|q| q.notice.id.clone()).collect();
+    ids.sort();
+    let mut expected = vec![
+        confirmation_of(&first).id,
+        hook.id,
+        confirmation_of(&seated).id,
+        confirmation_of(&waiting).id,
+    ];
+    expected.sort();
+    assert_eq!(ids, expected);
+    // Outbox entries are no registrations.
+    let page = store
+        .list(&ListQuery {
+            limit: 10,
+            ..ListQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 3);
+}
+
+async fn the_outbox_claims_leases_retries_and_finishes(store: Arc<dyn RegistrationStore>) {
+    use std::time::Duration;
+    let rs: Vec<Registration> = (0..5)
+        .map(|i| sample(&format!("u{i}"), CONFERENCE_A, "Kim", None))
+        .collect();
+    let notices: Vec<_> = rs.iter().map(confirmation_of).collect();
+    store.enqueue_notices(&notices).await.unwrap();
+    // Enqueued again (a retried request): kept once.
+    store.enqueue_notices(&notices[..2]).await.unwrap();
+    assert_eq!(store.notices_waiting().await.unwrap(), 5);
+    // Claims do not overlap while their lease runs.
+    let lease = Duration::from_secs(60);
+    let (a, b) = tokio::join!(store.claim_notices(3, lease), store.claim_notices(3, lease));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let mut seen: Vec<String> = a.iter().chain(&b).map(|q| q.notice.id.clone()).collect();
+    let taken = seen.len();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), taken, "a notice claimed twice at once");
+    assert_eq!(taken, 5);
+    assert!(a.iter().chain(&b).all(|q| q.attempts == 0));
+    assert!(store.claim_notices(10, lease).await.unwrap().is_empty());
+    // Read back whole.
+    let one = a
+        .iter()
+        .chain(&b)
+        .find(|q| q.notice.id == notices[0].id)
+        .unwrap();
+    assert_eq!(one.notice, notices[0]);
+    // One delivered, one due again at once with its attempt counted, one
+    // due later; the rest wait for their lease.
+    store
+        .finish_notices(&[notices[0].id.clone()])
+        .await
+        .unwrap();
+    store
+        .retry_notice(&notices[1].id, 1, Duration::ZERO, "connection refused")
+        .await
+        .unwrap();
+    store
+        .retry_notice(&notices[2].id, 1, Duration::from_secs(3600), "451")
+        .await
+        .unwrap();
+    let due = store.claim_notices(10, lease).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].notice.id, notices[1].id);
+    assert_eq!(due[0].attempts, 1);
+    assert_eq!(store.notices_waiting().await.unwrap(), 4);
+    // A lease that ran out (its carrier stopped) makes the notice due again.
+    store
+        .retry_notice(&notices[3].id, 0, Duration::ZERO, "")
+        .await
+        .unwrap();
+    let short = store
+        .claim_notices(10, Duration::from_millis(1))
+        .await
+        .unwrap();
+    assert_eq!(short.len(), 1);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let again = store.claim_notices(10, lease).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].notice.id, notices[3].id);
+    let all: Vec<String> = notices.iter().map(|n| n.id.clone()).collect();
+    store.finish_notices(&all).await.unwrap();
+    assert_eq!(store.notices_waiting().await.unwrap(), 0);
+}
+
+async fn registrations_are_found_by_email(store: Arc<dyn RegistrationStore>) {
+    let email = |s: &str| crate::fields::Email::parse(s).unwrap().unwrap();
+    let mut a = sample("kim", CONFERENCE_A, "Kim", None);
+    a.details.email = Some(email("Kim.Gil@Example.org"));
+    let mut b = sample("kim", CONFERENCE_B, "Kim", None);
+    b.details.email = Some(email("kim.gil@example.org"));
+    let mut other = sample("lee", CONFERENCE_A, "Lee", None);
+    other.details.email = Some(email("lee@example.org"));
+    let none = sample("park", CONFERENCE_A, "Park", None);
+    for r in [&a, &b, &other, &none] {
+        store.insert(r).await.unwrap();
+    }
+    let mut found: Vec<RegistrationKey> = store
+        .find_by_email(&email("KIM.GIL@example.ORG"), 20)
+        .await
+        .unwrap()
+        .iter()
+        .map(Registration::key)
+        .collect();
+    found.sort();
+    let mut expected = vec![a.key(), b.key()];
+    expected.sort();
+    assert_eq!(found, expected);
+    assert!(store
+        .find_by_email(&email("nobody@example.org"), 20)
+        .await
+        .unwrap()
+        .is_empty());
+    // A changed address is found by its new value only.
+    let mut moved = other.clone();
+    moved.details.email = Some(email("lee.new@example.org"));
+    store.reset_badge(&moved).await.unwrap();
+    assert!(store
+        .find_by_email(&email("lee@example.org"), 20)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .find_by_email(&email("lee.new@example.org"), 20)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // Deleted: gone from the lookup too.
+    store.delete(&a.key()).await.unwrap();
+    assert_eq!(
+        store
+            .find_by_email(&email("kim.gil@example.org"), 20)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 async fn forms_are_kept_and_replaced(store: Arc<dyn RegistrationStore>) {

@@ -527,6 +527,13 @@ impl Email {
         ))))
     }
 
+    /// The address as lookups compare it: ASCII letters in lower case (an
+    /// attendee types their address as they please; the local part's case
+    /// is, in practice, ignored by every mail service).
+    pub fn lookup_key(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
+
     /// As stored: trusted, not checked again.
     pub fn from_stored(s: String) -> Option<Self> {
         (!s.is_empty()).then_some(Email(s))

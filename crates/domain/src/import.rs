@@ -648,7 +648,7 @@ impl Lanyard {
         }
         // Seats are decided as for any sign-up: a full conference's rows
         // wait on its list, or are refused without one.
-        match self.store_new(registration).await {
+        match self.store_new(registration, true).await {
             Ok(_) => {
                 self.announce(&key).await;
                 Ok(RowOutcome::Created)

@@ -8,11 +8,13 @@ pub mod checkin;
 pub mod conference;
 #[cfg(feature = "contract")]
 pub mod contract;
+pub mod delivery;
 pub mod export;
 pub mod fields;
 pub mod form;
 pub mod import;
 pub mod jobs;
+pub mod notify;
 pub mod ports;
 pub mod print;
 pub mod registration;
@@ -26,6 +28,7 @@ pub use checkin::{
 pub use conference::{
     unprintable_message, Conference, Conferences, ConferencesConfig, ConfigError, PayloadKind,
 };
+pub use delivery::{MessageReport, MessageRequest, NoticeRound};
 pub use export::ExportFormat;
 pub use fields::{
     BadgeToken, CompanyName, ConferenceId, Email, FieldError, PageSize, PhoneNumber, UserId,
@@ -34,6 +37,10 @@ pub use fields::{
 pub use form::{Answer, Answers, Details, Form};
 pub use import::{Encoding, FileError, ImportOptions, ImportReport, RowOutcome, RowReport};
 pub use jobs::{BadgeJobPolicy, JobOutcome};
+pub use notify::{
+    DeliveryError, MailKind, MailSettings, Mailer, Notice, NoticeBody, NoticeOutcome, NoticePolicy,
+    QueuedNotice, WebhookConfig, WebhookSender,
+};
 pub use ports::{BadgeJobs, ListQuery, ObjectStore, Page, RegistrationStore, StoreError};
 pub use print::{PreparedPrint, PrintRequest};
 pub use registration::{

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 
 use crate::checkin::{Desk, DeskName, Scan, ScanOutcome, Tally};
 use crate::fields::{BadgeToken, ConferenceId, UserId};
+use crate::notify::{Notice, QueuedNotice};
 use crate::registration::{BadgeInfo, Registration, RegistrationKey};
 use crate::seats::{Capacity, Seat, SeatChange, SeatQueue, SeatStatus, Seating};
 
@@ -57,7 +58,18 @@ pub trait RegistrationStore: Send + Sync {
     /// job, atomically and durably (an outbox): once this returns `Ok`, the
     /// registration and its badge job survive a crash. Never overwrites: an
     /// existing `(user_id, type)` gives [`StoreError::Duplicate`].
-    async fn insert(&self, registration: &Registration) -> Result<(), StoreError>;
+    async fn insert(&self, registration: &Registration) -> Result<(), StoreError> {
+        self.insert_noting(registration, &[]).await
+    }
+
+    /// [`RegistrationStore::insert`] with notices for the outbox, written
+    /// in the same atomic step: stored with the registration or not at all
+    /// (a notice whose id is in the outbox already is kept as it is).
+    async fn insert_noting(
+        &self,
+        registration: &Registration,
+        notices: &[Notice],
+    ) -> Result<(), StoreError>;
 
     /// [`RegistrationStore::insert`] for a conference with `capacity`:
     /// atomically, the registration is stored `confirmed` while fewer
@@ -69,7 +81,55 @@ pub trait RegistrationStore: Send + Sync {
         &self,
         registration: &Registration,
         capacity: Capacity,
+    ) -> Result<Seating, StoreError> {
+        self.insert_seated_noting(registration, capacity, &[]).await
+    }
+
+    /// [`RegistrationStore::insert_seated`] with notices written in the same
+    /// atomic step as the registration ([`Seating::Full`] writes none).
+    async fn insert_seated_noting(
+        &self,
+        registration: &Registration,
+        capacity: Capacity,
+        notices: &[Notice],
     ) -> Result<Seating, StoreError>;
+
+    /// Adds notices to the outbox, durably; a notice whose id is there
+    /// already (waiting or being delivered) is kept as it is.
+    async fn enqueue_notices(&self, notices: &[Notice]) -> Result<(), StoreError>;
+
+    /// Takes up to `limit` notices that are due, so no other carrier takes
+    /// them for `lease`; a notice whose lease ran out (its carrier stopped)
+    /// is due again.
+    async fn claim_notices(
+        &self,
+        limit: usize,
+        lease: std::time::Duration,
+    ) -> Result<Vec<QueuedNotice>, StoreError>;
+
+    /// Removes delivered (or given up) notices from the outbox.
+    async fn finish_notices(&self, ids: &[String]) -> Result<(), StoreError>;
+
+    /// Makes a claimed notice due again after `delay`, with `attempts` made.
+    async fn retry_notice(
+        &self,
+        id: &str,
+        attempts: u32,
+        delay: std::time::Duration,
+        error: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Notices waiting in the outbox (for health and tests).
+    async fn notices_waiting(&self) -> Result<u64, StoreError>;
+
+    /// Registrations with this e-mail address (compared as
+    /// [`crate::Email`] stores it, case of the domain folded), `limit` at
+    /// most.
+    async fn find_by_email(
+        &self,
+        email: &crate::Email,
+        limit: usize,
+    ) -> Result<Vec<Registration>, StoreError>;
 
     /// Moves a registration's seat to `to`, atomically, if its status is
     /// one of `from`. A move that takes a seat (to confirmed or offered
@@ -254,4 +314,11 @@ pub trait ObjectStore: Send + Sync {
 #[async_trait]
 pub trait BadgeJobs: Send + Sync {
     async fn announce(&self, key: &RegistrationKey) -> Result<(), StoreError>;
+
+    /// Tells the notice carrier that notices wait in the outbox. They are
+    /// durable there already; without this the carrier finds them on its
+    /// next round.
+    async fn announce_notices(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }

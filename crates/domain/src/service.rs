@@ -166,8 +166,13 @@ pub const MAX_FORM_BYTES: usize = 16_000;
 pub struct Lanyard {
     pub(crate) store: Arc<dyn RegistrationStore>,
     pub(crate) objects: Arc<dyn ObjectStore>,
-    jobs: Arc<dyn BadgeJobs>,
+    pub(crate) jobs: Arc<dyn BadgeJobs>,
     conferences: Conferences,
+    /// How e-mails go out; none are sent without it.
+    pub(crate) mail: Option<crate::notify::MailSettings>,
+    /// How webhooks are posted; none are without it.
+    pub(crate) webhook_sender: Option<Arc<dyn crate::notify::WebhookSender>>,
+    pub(crate) notice_policy: crate::notify::NoticePolicy,
     job_policy: BadgeJobPolicy,
     renders: RenderLocks,
     /// When the forms organizers set were last read from the store
@@ -247,6 +252,9 @@ impl Lanyard {
             jobs,
             conferences,
             job_policy: BadgeJobPolicy::default(),
+            mail: None,
+            webhook_sender: None,
+            notice_policy: crate::notify::NoticePolicy::default(),
             renders: RenderLocks::default(),
             forms_read_at: Arc::default(),
             forms_reading: Arc::default(),
@@ -333,25 +341,33 @@ impl Lanyard {
     /// Parses a sign-up, stores it with a pending badge and announces the badge job.
     pub async fn register(&self, input: NewRegistration) -> Result<Registration, LanyardError> {
         self.refresh_forms_quietly().await;
+        let quiet = input.walk_in;
         let registration = self.new_registration(input)?;
-        let registration = self.store_new(registration).await?;
+        let registration = self.store_new(registration, quiet).await?;
         self.announce(&registration.key()).await;
         Ok(registration)
     }
 
     /// Stores a checked registration, deciding its seat when its
-    /// conference has a capacity.
+    /// conference has a capacity, with its notices (its confirmation
+    /// e-mail unless `quiet`, webhooks) in the same atomic write.
     pub(crate) async fn store_new(
         &self,
         mut registration: Registration,
+        quiet: bool,
     ) -> Result<Registration, LanyardError> {
         let capacity = self
             .conferences
             .get(registration.conference.as_str())
             .and_then(|c| c.capacity);
+        let notices = self.new_registration_notices(&registration, quiet);
         match capacity {
-            None => self.store.insert(&registration).await?,
-            Some(capacity) => match self.store.insert_seated(&registration, capacity).await? {
+            None => self.store.insert_noting(&registration, &notices).await?,
+            Some(capacity) => match self
+                .store
+                .insert_seated_noting(&registration, capacity, &notices)
+                .await?
+            {
                 Seating::Confirmed => registration.seat = Seat::confirmed(),
                 Seating::Waitlisted => {
                     registration.seat = Seat {
@@ -361,6 +377,9 @@ impl Lanyard {
                 }
                 Seating::Full => return Err(LanyardError::Full),
             },
+        }
+        if !notices.is_empty() {
+            self.announce_notices().await;
         }
         Ok(registration)
     }
@@ -540,6 +559,7 @@ impl Lanyard {
         if removed.seat.status.holds_seat() {
             self.fill_seats_quietly(&removed.conference).await;
         }
+        self.notify_event("registration.deleted", key).await;
         Ok(())
     }
 
@@ -750,6 +770,8 @@ impl Lanyard {
             .get_or_insert_with(CheckinCode::generate);
         self.reset_badge(&mut registration).await?;
         self.announce(&registration.key()).await;
+        self.notify_event("registration.updated", &registration.key())
+            .await;
         Ok(registration)
     }
 
@@ -831,6 +853,8 @@ impl Lanyard {
             }
         }
         registration.seat = to;
+        self.notify_event("registration.updated", &registration.key())
+            .await;
         if current.holds_seat() && !registration.seat.status.holds_seat() {
             self.fill_seats_quietly(&registration.conference).await;
         }
@@ -885,6 +909,11 @@ impl Lanyard {
                     SeatChange::Done => {
                         offered += 1;
                         tracing::info!(conference = %conference, "a free seat was offered to the next on the waiting list");
+                        let offered = Registration { seat: offer, ..r };
+                        self.notify_seat(&offered, crate::notify::MailKind::SeatOffered)
+                            .await;
+                        self.notify_event("registration.updated", &offered.key())
+                            .await;
                     }
                     SeatChange::Full => return Ok(offered),
                     SeatChange::Moved => {}
@@ -927,6 +956,10 @@ impl Lanyard {
                     == SeatChange::Done
                 {
                     expired += 1;
+                    let gone = Registration { seat: gone, ..r };
+                    self.notify_seat(&gone, crate::notify::MailKind::OfferExpired)
+                        .await;
+                    self.notify_event("registration.updated", &gone.key()).await;
                 }
             }
             self.fill_seats(&conference.id).await?;
@@ -1015,6 +1048,13 @@ impl Lanyard {
             .record_scan(&scan)
             .await?
             .ok_or(LanyardError::UnknownCode)?;
+        if outcome.result == CheckinResult::CheckedIn {
+            if let Some(first) = &outcome.registration.checked_in {
+                let notices =
+                    self.event_notices("checkin.created", &outcome.registration.key(), &first.at);
+                self.notify(notices).await;
+            }
+        }
         Ok(Checkin {
             result: outcome.result,
             registration: outcome.registration,
@@ -1074,6 +1114,7 @@ impl Lanyard {
     /// Undoes a registration's check-in (an organizer's correction).
     pub async fn undo_checkin(&self, key: &RegistrationKey) -> Result<(), LanyardError> {
         if self.store.undo_checkin(key).await? {
+            self.notify_event("checkin.undone", key).await;
             Ok(())
         } else {
             Err(LanyardError::NotFound)

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use lanyard_domain::delivery::NOTICE_BATCH;
 use lanyard_domain::{BadgeJobs, JobOutcome, Lanyard, RegistrationKey, StoreError};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
@@ -30,10 +31,12 @@ const SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// Failed badges queued again by one sweep at most.
 const SWEEP_BATCH: usize = 500;
 
-/// Wakes a badge worker in this process. The job itself is already in SQLite.
+/// Wakes a badge worker (or the notice worker) in this process. The job
+/// itself is already in SQLite.
 #[derive(Debug, Default)]
 pub struct LocalBadgeJobs {
     wake: Notify,
+    notices: Notify,
 }
 
 impl LocalBadgeJobs {
@@ -46,6 +49,11 @@ impl LocalBadgeJobs {
 impl BadgeJobs for LocalBadgeJobs {
     async fn announce(&self, _key: &RegistrationKey) -> Result<(), StoreError> {
         self.wake.notify_one();
+        Ok(())
+    }
+
+    async fn announce_notices(&self) -> Result<(), StoreError> {
+        self.notices.notify_one();
         Ok(())
     }
 }
@@ -67,6 +75,14 @@ impl BadgeWorkers {
         // `count` 0 runs no workers (nor the sweep): jobs wait in the queue
         // for a later start.
         let sweep = (count > 0).then(|| tokio::spawn(sweep(lanyard.clone(), stopped.clone())));
+        let notices = (count > 0).then(|| {
+            tokio::spawn(deliver_notices(
+                lanyard.clone(),
+                store.clone(),
+                jobs.clone(),
+                stopped.clone(),
+            ))
+        });
         let handles = (0..count)
             .map(|n| {
                 let worker = Worker {
@@ -81,6 +97,7 @@ impl BadgeWorkers {
                 })
             })
             .chain(sweep)
+            .chain(notices)
             .collect();
         BadgeWorkers { stop, handles }
     }
@@ -119,6 +136,33 @@ async fn sweep(lanyard: Lanyard, mut stopped: watch::Receiver<bool>) {
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
             _ = stopped.changed() => break,
+        }
+    }
+}
+
+/// The notice worker: delivers what the outbox holds as it comes due
+/// ([`Lanyard::deliver_due_notices`]), woken when notices are written.
+async fn deliver_notices(
+    lanyard: Lanyard,
+    store: SqliteStore,
+    jobs: Arc<LocalBadgeJobs>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    while !*stopped.borrow() {
+        match lanyard.deliver_due_notices(NOTICE_BATCH).await {
+            Ok(round) if round.claimed() > 0 => continue,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not deliver notices"),
+        }
+        let due = store.next_notice_due_in().await.ok().flatten();
+        let wait = due
+            .map(Duration::from_millis)
+            .unwrap_or(IDLE_POLL)
+            .min(IDLE_POLL);
+        tokio::select! {
+            _ = jobs.notices.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+            _ = stopped.changed() => {}
         }
     }
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use lanyard_domain::{BadgeJobPolicy, Conferences, Lanyard};
+use lanyard_domain::{BadgeJobPolicy, Conferences, Lanyard, MailSettings, NoticePolicy};
 use lanyard_embedded::{
     refuse_lost_database, BadgeWorkers, DataDirLock, FileObjectStore, LocalBadgeJobs, SqliteStore,
 };
@@ -31,6 +31,9 @@ pub struct ServeSettings {
     pub job_policy: BadgeJobPolicy,
     pub limits: Limits,
     pub connections: ConnectionLimits,
+    /// E-mail to attendees; none is sent without it.
+    pub mail: Option<MailOptions>,
+    pub notice_policy: NoticePolicy,
     /// Run on DynamoDB, S3 and SNS instead of SQLite and local files.
     #[cfg(feature = "aws")]
     pub aws: Option<AwsSettings>,
@@ -47,10 +50,43 @@ impl ServeSettings {
             job_policy: BadgeJobPolicy::default(),
             limits: Limits::default(),
             connections: ConnectionLimits::default(),
+            mail: None,
+            notice_policy: NoticePolicy::default(),
             #[cfg(feature = "aws")]
             aws: None,
         }
     }
+}
+
+/// How e-mail leaves the server.
+#[derive(Debug, Clone)]
+pub struct MailOptions {
+    /// `smtp://host:port`, `smtp://user:pass@host:587?tls=required`,
+    /// `smtps://user:pass@host:465`.
+    pub smtp_url: String,
+    /// `Conference Team <reg@example.org>`.
+    pub from: String,
+    /// The address attendees open (`https://reg.example.org`): badge links
+    /// in e-mails are made from it.
+    pub public_url: String,
+}
+
+/// The application with its notices set up: webhooks always (sent only
+/// where the configuration has `[[webhook]]`), e-mail when asked for.
+pub(crate) fn with_notices(lanyard: Lanyard, settings: &ServeSettings) -> anyhow::Result<Lanyard> {
+    let mut lanyard = lanyard
+        .with_notice_policy(settings.notice_policy)
+        .with_webhook_sender(Arc::new(
+            lanyard_notify::HttpWebhooks::new().map_err(|e| anyhow::anyhow!(e))?,
+        ));
+    if let Some(mail) = &settings.mail {
+        let mailer =
+            lanyard_notify::SmtpMailer::from_url(&mail.smtp_url).map_err(|e| anyhow::anyhow!(e))?;
+        let settings = MailSettings::new(Arc::new(mailer), &mail.from, &mail.public_url)
+            .map_err(|e| anyhow::anyhow!(e))?;
+        lanyard = lanyard.with_mail(settings);
+    }
+    Ok(lanyard)
 }
 
 /// Loads the conferences: the `--config` file, or the built-in two.
@@ -178,6 +214,7 @@ impl Application {
             conferences,
         )
         .with_job_policy(settings.job_policy);
+        let lanyard = with_notices(lanyard, settings)?;
         // Pending jobs from an earlier run are picked up by the first claim.
         let workers = BadgeWorkers::start(
             lanyard.clone(),

@@ -63,7 +63,10 @@ pub(crate) async fn start(
     // Fail at start, with the name, rather than on the first sign-up.
     lanyard_aws::check_resources(&clients, &aws.resources).await?;
     let mut backend = AwsBackend::new(&clients, &aws.resources, conferences);
-    backend.lanyard = backend.lanyard.with_job_policy(settings.job_policy);
+    backend.lanyard = crate::app::with_notices(
+        backend.lanyard.with_job_policy(settings.job_policy),
+        settings,
+    )?;
     let (stop, stopped) = watch::channel(false);
     let mut tasks = Vec::new();
     match &aws.badge_queue_url {

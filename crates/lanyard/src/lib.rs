@@ -9,7 +9,7 @@ pub mod offline;
 pub mod render;
 pub mod server;
 
-pub use app::{Application, ServeSettings};
+pub use app::{Application, MailOptions, ServeSettings};
 pub use server::ConnectionLimits;
 
 pub use lanyard_http::DEFAULT_LOG_FILTER;

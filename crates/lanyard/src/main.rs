@@ -8,7 +8,7 @@ use lanyard::app::{load_conferences, shutdown_signal};
 use lanyard::render::{
     render_csv, render_csv_sheet, render_one, write_file, Attendee, RenderOptions,
 };
-use lanyard::{Application, ConnectionLimits, ServeSettings};
+use lanyard::{Application, ConnectionLimits, MailOptions, ServeSettings};
 use lanyard_badge::{Format, Preset, PrintOptions, MAX_DPI, MIN_DPI};
 use lanyard_domain::{Person, PrintRequest};
 use lanyard_http::Limits;
@@ -288,6 +288,19 @@ struct ServeArgs {
     /// Seconds a shutdown waits for open requests before closing connections.
     #[arg(long, env = "LANYARD_SHUTDOWN_TIMEOUT", default_value_t = ConnectionLimits::DEFAULT.shutdown_timeout.as_secs())]
     shutdown_timeout: u64,
+    /// Sends attendees e-mail (confirmations, lost badge links, seat
+    /// offers, organizer messages) through this SMTP server:
+    /// `smtp://localhost:25`, `smtp://user:pass@host:587?tls=required`,
+    /// `smtps://user:pass@host:465`. No e-mail without it.
+    #[arg(long, env = "LANYARD_SMTP_URL", hide_env_values = true, requires_all = ["mail_from", "public_url"])]
+    smtp_url: Option<String>,
+    /// The sender of e-mails: `Conference Team <reg@example.org>`.
+    #[arg(long, env = "LANYARD_MAIL_FROM")]
+    mail_from: Option<String>,
+    /// The address attendees open (`https://reg.example.org`); badge links
+    /// in e-mails are made from it.
+    #[arg(long, env = "LANYARD_PUBLIC_URL")]
+    public_url: Option<String>,
     #[cfg(feature = "aws")]
     #[command(flatten)]
     aws: AwsArgs,
@@ -498,6 +511,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 max_connections_per_address: args.max_connections_per_address.max(1),
                 shutdown_timeout: Duration::from_secs(args.shutdown_timeout),
             },
+            mail: args.smtp_url.map(|smtp_url| MailOptions {
+                smtp_url,
+                from: args.mail_from.unwrap_or_default(),
+                public_url: args.public_url.unwrap_or_default(),
+            }),
+            notice_policy: Default::default(),
             #[cfg(feature = "aws")]
             aws,
         };

@@ -12,6 +12,7 @@
 //! | `schema` | tables and the version check |
 //! | `writer` | the writer thread and its group commit |
 //! | `queue` | the badge job queue (an outbox beside the registrations) |
+//! | `outbox` | notices (e-mails, webhooks) waiting for delivery |
 //! | `rows` | rows to registrations, and list cursors |
 //! | `registrations` | the `RegistrationStore` port |
 //! | `checkins` | check-ins, their nonces, desks |
@@ -19,6 +20,7 @@
 
 mod checkins;
 mod desk_cache;
+mod outbox;
 mod queue;
 mod registrations;
 mod rows;

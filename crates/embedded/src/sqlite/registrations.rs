@@ -3,12 +3,13 @@
 use async_trait::async_trait;
 use lanyard_domain::fields::search_fold;
 use lanyard_domain::{
-    BadgeInfo, BadgeStatus, BadgeToken, Capacity, ConferenceId, Desk, DeskName, ListQuery, Page,
-    Registration, RegistrationKey, RegistrationStore, Scan, ScanOutcome, Seat, SeatChange,
-    SeatQueue, SeatStatus, Seating, StoreError, Tally, UserId,
+    BadgeInfo, BadgeStatus, BadgeToken, Capacity, ConferenceId, Desk, DeskName, Email, ListQuery,
+    Notice, Page, QueuedNotice, Registration, RegistrationKey, RegistrationStore, Scan,
+    ScanOutcome, Seat, SeatChange, SeatQueue, SeatStatus, Seating, StoreError, Tally, UserId,
 };
 use rusqlite::{params, OptionalExtension};
 
+use super::outbox::insert_notices;
 use super::queue::upsert_job;
 use super::rows::{
     answers_json, collect, decode_cursor, encode_cursor, key_strings, row_to_registration,
@@ -18,18 +19,22 @@ use super::{unavailable, SqliteStore};
 
 #[async_trait]
 impl RegistrationStore for SqliteStore {
-    async fn insert(&self, r: &Registration) -> Result<(), StoreError> {
-        let r = r.clone();
-        self.write(move |conn| insert_row(conn, &r, r.seat.status))
-            .await
+    async fn insert_noting(&self, r: &Registration, notices: &[Notice]) -> Result<(), StoreError> {
+        let (r, notices) = (r.clone(), notices.to_vec());
+        self.write(move |conn| {
+            insert_row(conn, &r, r.seat.status)?;
+            insert_notices(conn, &notices).map_err(unavailable)
+        })
+        .await
     }
 
-    async fn insert_seated(
+    async fn insert_seated_noting(
         &self,
         r: &Registration,
         capacity: Capacity,
+        notices: &[Notice],
     ) -> Result<Seating, StoreError> {
-        let r = r.clone();
+        let (r, notices) = (r.clone(), notices.to_vec());
         self.write(move |conn| {
             // The writer runs one write at a time: the count and the
             // insert are one step.
@@ -42,6 +47,7 @@ impl RegistrationStore for SqliteStore {
                 return Ok(Seating::Full);
             };
             insert_row(conn, &r, status)?;
+            insert_notices(conn, &notices).map_err(unavailable)?;
             Ok(seating)
         })
         .await
@@ -157,6 +163,56 @@ impl RegistrationStore for SqliteStore {
                     .map_err(unavailable)
             })
             .collect()
+        })
+        .await
+    }
+
+    async fn enqueue_notices(&self, notices: &[Notice]) -> Result<(), StoreError> {
+        self.enqueue(notices).await
+    }
+
+    async fn claim_notices(
+        &self,
+        limit: usize,
+        lease: std::time::Duration,
+    ) -> Result<Vec<QueuedNotice>, StoreError> {
+        self.claim(limit, lease).await
+    }
+
+    async fn finish_notices(&self, ids: &[String]) -> Result<(), StoreError> {
+        self.finish(ids).await
+    }
+
+    async fn retry_notice(
+        &self,
+        id: &str,
+        attempts: u32,
+        delay: std::time::Duration,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        self.retry(id, attempts, delay, error).await
+    }
+
+    async fn notices_waiting(&self) -> Result<u64, StoreError> {
+        self.waiting().await
+    }
+
+    async fn find_by_email(
+        &self,
+        email: &Email,
+        limit: usize,
+    ) -> Result<Vec<Registration>, StoreError> {
+        let email = email.lookup_key();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM registrations WHERE lower(email) = ?1 ORDER BY seq LIMIT ?2"
+                ))
+                .map_err(unavailable)?;
+            let rows = stmt
+                .query_map(params![email, limit as i64], row_to_registration)
+                .map_err(unavailable)?;
+            Ok(collect(rows)?.into_iter().map(|(_, r)| r).collect())
         })
         .await
     }

@@ -96,8 +96,24 @@ CREATE TABLE forms (
 ) WITHOUT ROWID;
 ";
 
+/// Version 6: the outbox of notices (e-mails, webhooks), and registrations
+/// found by e-mail address (case folded as [`lanyard_domain::Email::lookup_key`]
+/// folds it) for a lost badge link.
+const VERSION_6: &str = "
+CREATE TABLE outbox (
+    id          TEXT PRIMARY KEY,
+    body        TEXT NOT NULL,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    run_after   INTEGER NOT NULL DEFAULT 0,
+    last_error  TEXT,
+    created_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX outbox_due ON outbox (run_after, created_at);
+CREATE INDEX registrations_email ON registrations (lower(email)) WHERE email IS NOT NULL;
+";
+
 /// The schema version this build writes; a database from a newer build is refused.
-const SCHEMA_VERSION: i64 = 5;
+const SCHEMA_VERSION: i64 = 6;
 
 /// Sets the connection's durability, refuses a database from a newer build,
 /// and creates what is missing.
@@ -149,6 +165,12 @@ pub(super) fn prepare(conn: &Connection, path: &Path) -> anyhow::Result<()> {
         let tx = conn.unchecked_transaction()?;
         tx.execute_batch(VERSION_5)?;
         tx.execute_batch("PRAGMA user_version = 5")?;
+        tx.commit()?;
+    }
+    if version < 6 {
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(VERSION_6)?;
+        tx.execute_batch("PRAGMA user_version = 6")?;
         tx.commit()?;
     }
     // Nonces outlive any offline desk; older ones are dropped at each start.

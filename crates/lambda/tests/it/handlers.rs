@@ -545,6 +545,7 @@ async fn a_lost_publish_is_recovered_by_the_scheduled_sweep() {
             retried: 0,
             erased: 0,
             offers_expired: 0,
+            ..Default::default()
         })
     );
     let events = env.delivered_jobs(2).await;
@@ -584,6 +585,7 @@ async fn a_lost_publish_is_recovered_by_the_scheduled_sweep() {
             retried: 0,
             erased: 0,
             offers_expired: 0,
+            ..Default::default()
         })
     );
     let get = |user: &str| {
