@@ -1063,7 +1063,7 @@ impl RegistrationStore for DynamoStore {
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression("user_id = :p")
-                .filter_expression("run_after <= :now")
+                .filter_expression("run_after <= :now AND attribute_not_exists(done)")
                 .expression_attribute_values(":p", s(format!("{OUTBOX_PARTITION}{shard}")))
                 .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
                 .consistent_read(true)
@@ -1115,15 +1115,23 @@ impl RegistrationStore for DynamoStore {
     }
 
     async fn finish_notices(&self, ids: &[String]) -> Result<(), StoreError> {
+        // Kept by id for a day (the table's time to live), body removed:
+        // the same notice enqueued again is not sent again.
+        let forget_at = time::OffsetDateTime::now_utc().unix_timestamp() + 24 * 3600;
         for id in ids {
-            self.client
-                .delete_item()
+            let result = self
+                .client
+                .update_item()
                 .table_name(&self.table)
                 .key("user_id", s(outbox_partition(id)))
                 .key("type", s(id))
+                .update_expression("SET done = :t, expires_at = :forget REMOVE body, last_error")
+                .condition_expression("attribute_exists(user_id)")
+                .expression_attribute_values(":t", AttributeValue::Bool(true))
+                .expression_attribute_values(":forget", AttributeValue::N(forget_at.to_string()))
                 .send()
-                .await
-                .map_err(unavailable)?;
+                .await;
+            conditional(result)?;
         }
         Ok(())
     }
@@ -1166,6 +1174,7 @@ impl RegistrationStore for DynamoStore {
                     .query()
                     .table_name(&self.table)
                     .key_condition_expression("user_id = :p")
+                    .filter_expression("attribute_not_exists(done)")
                     .expression_attribute_values(":p", s(format!("{OUTBOX_PARTITION}{shard}")))
                     .select(aws_sdk_dynamodb::types::Select::Count)
                     .set_exclusive_start_key(start)

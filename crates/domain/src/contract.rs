@@ -231,6 +231,10 @@ async fn the_outbox_claims_leases_retries_and_finishes(store: Arc<dyn Registrati
     let all: Vec<String> = notices.iter().map(|n| n.id.clone()).collect();
     store.finish_notices(&all).await.unwrap();
     assert_eq!(store.notices_waiting().await.unwrap(), 0);
+    // Delivered notices enqueued again (a repeated request) are not sent again.
+    store.enqueue_notices(&notices).await.unwrap();
+    assert_eq!(store.notices_waiting().await.unwrap(), 0);
+    assert!(store.claim_notices(10, lease).await.unwrap().is_empty());
 }
 
 async fn registrations_are_found_by_email(store: Arc<dyn RegistrationStore>) {

@@ -95,7 +95,8 @@ pub trait RegistrationStore: Send + Sync {
     ) -> Result<Seating, StoreError>;
 
     /// Adds notices to the outbox, durably; a notice whose id is there
-    /// already (waiting or being delivered) is kept as it is.
+    /// already (waiting, being delivered, or delivered in the last day) is
+    /// kept as it is.
     async fn enqueue_notices(&self, notices: &[Notice]) -> Result<(), StoreError>;
 
     /// Takes up to `limit` notices that are due, so no other carrier takes
@@ -107,7 +108,8 @@ pub trait RegistrationStore: Send + Sync {
         lease: std::time::Duration,
     ) -> Result<Vec<QueuedNotice>, StoreError>;
 
-    /// Removes delivered (or given up) notices from the outbox.
+    /// Marks notices delivered (or given up): they are never claimed again,
+    /// and their ids alone are remembered for a day.
     async fn finish_notices(&self, ids: &[String]) -> Result<(), StoreError>;
 
     /// Makes a claimed notice due again after `delay`, with `attempts` made.

@@ -54,7 +54,7 @@ pub async fn conferences(State(state): State<AppState>) -> Json<ConferenceList> 
             .lanyard
             .conferences()
             .iter()
-            .map(ConferenceView::from)
+            .map(|c| ConferenceView::of(c, state.lanyard.mails(c.id.as_str())))
             .collect(),
     })
 }
@@ -107,7 +107,10 @@ pub async fn set_form(
         .get(&conference)
         .ok_or(ApiError::NotFound)?;
     state.lanyard.set_form(&conference, &body.form).await?;
-    Ok(Json(ConferenceView::from(configured)))
+    Ok(Json(ConferenceView::of(
+        configured,
+        state.lanyard.mails(&conference),
+    )))
 }
 
 #[utoipa::path(post, path = paths::REGISTRATIONS, tag = "public",

@@ -7,6 +7,7 @@ mod error;
 mod extract;
 mod limits;
 mod lists;
+mod notices;
 mod openapi;
 pub mod paths;
 mod print;
@@ -234,6 +235,11 @@ pub fn router(state: AppState, limits: Limits) -> Router {
     // The original page posts from its own origin (CloudFront) with a
     // "simple" request: its answers may be read from any origin, as the
     // sign-up is public anyway. Nothing else is offered cross-origin.
+    // A lost-link request costs an e-mail: limited as sign-ups are.
+    let lookup = post(notices::lookup).layer(axum::middleware::from_fn_with_state(
+        signup_limit.clone(),
+        limits::limit_signups,
+    ));
     let original = post(api::register_original)
         .layer(axum::middleware::from_fn_with_state(
             signup_limit,
@@ -258,6 +264,8 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         )
         .route(paths::REGISTRATION_SEAT, post(api::seat))
         .route(paths::BADGE_SEAT, post(desk::seat_own))
+        .route(paths::BADGE_LOOKUP, lookup)
+        .route(paths::MESSAGES, post(notices::message))
         .route(
             paths::REGISTRATION_BADGE,
             post(api::rerender).get(desk::badge_to_print),

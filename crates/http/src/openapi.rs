@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{api, desk, error, lists, print, views};
+use crate::{api, desk, error, lists, notices, print, requests, views};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -51,6 +51,8 @@ use crate::{api, desk, error, lists, print, views};
         lists::export_csv,
         lists::export_xlsx,
         print::badges_pdf,
+        notices::lookup,
+        notices::message,
     ),
     components(schemas(
         error::ErrorBody,
@@ -78,6 +80,10 @@ use crate::{api, desk, error, lists, print, views};
         views::ImportReportView,
         views::ImportRowView,
         views::SheetView,
+        views::LookupView,
+        views::MessageView,
+        requests::LookupBody,
+        requests::MessageBody,
         views::CheckinBatchItem,
         views::CheckinBatchView,
         crate::requests::SignUpBody,

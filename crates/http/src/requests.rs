@@ -411,3 +411,52 @@ impl TryFrom<ListParams> for ListRequest {
         })
     }
 }
+
+/// A lost badge link: the address the attendee signed up with.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LookupBody {
+    #[schema(example = "gildong@example.org", max_length = 254)]
+    pub email: String,
+}
+
+/// An organizer's e-mail to part of a conference's list. `{name}`,
+/// `{conference}`, `{link}` (the attendee's badge page), `{code}` and
+/// `{date}` are filled in for each.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageBody {
+    #[serde(rename = "type")]
+    #[schema(example = "Serverless web project")]
+    pub conference: String,
+    /// Only this category.
+    pub category: Option<String>,
+    /// Only registrations whose seat is `confirmed`, `waitlisted`,
+    /// `offered`, `expired` or `withdrawn`.
+    pub seat: Option<String>,
+    /// Only those checked in (`true`) or not yet (`false`).
+    pub checked_in: Option<bool>,
+    #[schema(example = "Doors open at 9:00", max_length = 200)]
+    pub subject: Option<String>,
+    #[schema(
+        example = "Hello {name},\n\nDoors open at 9:00. Your badge: {link}",
+        max_length = 20000
+    )]
+    pub body: Option<String>,
+    /// Count the recipients only; send nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+impl From<MessageBody> for lanyard_domain::MessageRequest {
+    fn from(b: MessageBody) -> Self {
+        lanyard_domain::MessageRequest {
+            conference: Some(b.conference),
+            category: b.category,
+            seat: b.seat,
+            checked_in: b.checked_in,
+            subject: b.subject,
+            body: b.body,
+        }
+    }
+}

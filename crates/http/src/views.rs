@@ -57,6 +57,20 @@ pub struct ConferenceView {
     pub closed: bool,
     /// Hours an offered seat is held.
     pub offer_hours: u32,
+    /// Attendees get e-mail (a confirmation; their badge link again on
+    /// request at `POST /api/badges/lookup`).
+    pub mails: bool,
+}
+
+impl ConferenceView {
+    /// The conference as the page shows it; `mails` when this server sends
+    /// its attendees e-mail.
+    pub fn of(c: &Conference, mails: bool) -> Self {
+        ConferenceView {
+            mails,
+            ..ConferenceView::from(c)
+        }
+    }
 }
 
 impl From<&Conference> for ConferenceView {
@@ -80,6 +94,7 @@ impl From<&Conference> for ConferenceView {
             closes_at: c.closes_at.map(lanyard_domain::registration::rfc3339),
             closed: c.closed(lanyard_domain::registration::now()),
             offer_hours: c.offer_hours,
+            mails: false,
         }
     }
 }
@@ -454,4 +469,22 @@ pub struct ImportReportView {
     /// Rows whose check-in code belongs to another registration.
     pub conflicts: usize,
     pub rows: Vec<ImportRowView>,
+}
+
+/// A lost-link request, taken.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LookupView {
+    #[schema(example = "If this address is registered, its badge links are on their way.")]
+    pub message: &'static str,
+}
+
+/// What an organizer's message reaches.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MessageView {
+    /// Registrations matched that have an e-mail address: one e-mail each.
+    pub recipients: usize,
+    /// Registrations matched without an address (not reached).
+    pub without_email: usize,
+    /// Only counted: nothing was sent.
+    pub dry_run: bool,
 }

@@ -1,6 +1,6 @@
 //! The outbox of notices (e-mails, webhooks): a row per notice, the
 //! confirmation written in its registration's transaction, claimed by the
-//! notice worker for a lease and removed once delivered.
+//! notice worker for a lease, and once delivered kept a day by id alone.
 
 use std::time::Duration;
 
@@ -8,6 +8,10 @@ use lanyard_domain::{Notice, QueuedNotice, StoreError};
 use rusqlite::{params, Connection};
 
 use super::{now_ms, unavailable, SqliteStore};
+
+/// How long a delivered notice's id is remembered, so the same notice
+/// enqueued again (a repeated request, a replayed scan) is not sent again.
+const REMEMBERED_MS: i64 = 24 * 3600 * 1000;
 
 impl SqliteStore {
     pub(super) async fn enqueue(&self, notices: &[Notice]) -> Result<(), StoreError> {
@@ -29,7 +33,7 @@ impl SqliteStore {
             let rows = {
                 let mut stmt = conn
                     .prepare_cached(
-                        "SELECT id, body, attempts FROM outbox WHERE run_after <= ?1
+                        "SELECT id, body, attempts FROM outbox WHERE done = 0 AND run_after <= ?1
                          ORDER BY run_after, created_at LIMIT ?2",
                     )
                     .map_err(unavailable)?;
@@ -44,6 +48,10 @@ impl SqliteStore {
                     .map_err(unavailable)?;
                 rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)?
             };
+            // Delivered notices are remembered a day, then forgotten.
+            conn.prepare_cached("DELETE FROM outbox WHERE done = 1 AND run_after < ?1")
+                .and_then(|mut stmt| stmt.execute([now - REMEMBERED_MS]))
+                .map_err(unavailable)?;
             let lapses = now + lease.as_millis() as i64;
             let mut claimed = Vec::with_capacity(rows.len());
             for (id, body, attempts) in rows {
@@ -70,10 +78,14 @@ impl SqliteStore {
         let ids = ids.to_vec();
         self.write(move |conn| {
             let mut stmt = conn
-                .prepare_cached("DELETE FROM outbox WHERE id = ?1")
+                .prepare_cached(
+                    "UPDATE outbox SET done = 1, body = '', last_error = NULL, run_after = ?2
+                     WHERE id = ?1",
+                )
                 .map_err(unavailable)?;
+            let now = now_ms();
             for id in &ids {
-                stmt.execute([id]).map_err(unavailable)?;
+                stmt.execute(params![id, now]).map_err(unavailable)?;
             }
             Ok(())
         })
@@ -101,9 +113,11 @@ impl SqliteStore {
 
     pub(super) async fn waiting(&self) -> Result<u64, StoreError> {
         self.read(|conn| {
-            conn.query_row("SELECT count(*) FROM outbox", [], |r| r.get::<_, i64>(0))
-                .map(|n| n as u64)
-                .map_err(unavailable)
+            conn.query_row("SELECT count(*) FROM outbox WHERE done = 0", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n as u64)
+            .map_err(unavailable)
         })
         .await
     }
@@ -113,7 +127,11 @@ impl SqliteStore {
     pub async fn next_notice_due_in(&self) -> Result<Option<u64>, StoreError> {
         self.read(|conn| {
             let due: Option<i64> = conn
-                .query_row("SELECT MIN(run_after) FROM outbox", [], |r| r.get(0))
+                .query_row(
+                    "SELECT MIN(run_after) FROM outbox WHERE done = 0",
+                    [],
+                    |r| r.get(0),
+                )
                 .map_err(unavailable)?;
             Ok(due.map(|t| (t - now_ms()).max(0) as u64))
         })

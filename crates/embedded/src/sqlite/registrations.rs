@@ -117,7 +117,7 @@ impl RegistrationStore for SqliteStore {
                     "SELECT {COLUMNS} FROM registrations
                      WHERE type = ?1 AND seat_status = ?2
                        AND (?3 IS NULL OR offer_expires_at < ?3)
-                     ORDER BY seq LIMIT ?4"
+                     ORDER BY created_at, seq LIMIT ?4"
                 ))
                 .map_err(unavailable)?;
             let rows = stmt

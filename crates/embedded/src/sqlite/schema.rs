@@ -96,7 +96,9 @@ CREATE TABLE forms (
 ) WITHOUT ROWID;
 ";
 
-/// Version 6: the outbox of notices (e-mails, webhooks), and registrations
+/// Version 6: the outbox of notices (e-mails, webhooks; delivered ones
+/// kept a day by id, body emptied, so the same notice is not sent twice),
+/// and registrations
 /// found by e-mail address (case folded as [`lanyard_domain::Email::lookup_key`]
 /// folds it) for a lost badge link.
 const VERSION_6: &str = "
@@ -106,9 +108,10 @@ CREATE TABLE outbox (
     attempts    INTEGER NOT NULL DEFAULT 0,
     run_after   INTEGER NOT NULL DEFAULT 0,
     last_error  TEXT,
-    created_at  INTEGER NOT NULL
+    created_at  INTEGER NOT NULL,
+    done        INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
-CREATE INDEX outbox_due ON outbox (run_after, created_at);
+CREATE INDEX outbox_due ON outbox (done, run_after, created_at);
 CREATE INDEX registrations_email ON registrations (lower(email)) WHERE email IS NOT NULL;
 ";
 

@@ -16,6 +16,7 @@ mod hostile;
 mod limits;
 mod lists;
 mod logs;
+mod mail;
 mod process;
 mod reliability;
 mod text;

@@ -130,6 +130,12 @@ impl TestApp {
         &self.store
     }
 
+    /// Notices (e-mails, webhooks) waiting in the outbox.
+    pub async fn pending_notices(&self) -> u64 {
+        use lanyard_domain::RegistrationStore;
+        self.store.notices_waiting().await.unwrap()
+    }
+
     /// `127.0.0.1:port`, for raw TCP clients.
     pub fn socket_address(&self) -> &str {
         self.address.trim_start_matches("http://")
@@ -222,4 +228,98 @@ pub fn decode_qr(png: &[u8]) -> String {
     let mut bytes = Vec::new();
     grids[0].decode_to(&mut bytes).expect("the QR code decodes");
     String::from_utf8(bytes).expect("UTF-8 payload")
+}
+
+/// A server built with `tweak` applied to the test settings.
+pub async fn spawn_app_with(
+    data_dir: &Path,
+    config: Option<&Path>,
+    tweak: impl FnOnce(&mut ServeSettings),
+) -> TestApp {
+    let mut settings = settings(data_dir, 1, config);
+    tweak(&mut settings);
+    start(settings).await
+}
+
+/// A free TCP port on loopback (free when asked; a test binds it soon after).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A real SMTP server (aiosmtpd, `tests/support/smtp_sink.py`) keeping
+/// each message it accepts as a file; stopped, by its process id, when
+/// dropped.
+pub struct SmtpSink {
+    pub port: u16,
+    pub dir: PathBuf,
+    child: std::process::Child,
+}
+
+impl SmtpSink {
+    /// Listens on `port` (a free one when `None`); the first
+    /// `refuse_first` messages get a 451.
+    pub fn start(dir: &Path, port: Option<u16>, refuse_first: u32) -> SmtpSink {
+        use std::io::BufRead;
+        let port = port.unwrap_or_else(free_port);
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/support/smtp_sink.py");
+        let mut child = std::process::Command::new("python3")
+            .arg(script)
+            .arg("--dir")
+            .arg(dir)
+            .arg("--port")
+            .arg(port.to_string())
+            .arg("--refuse-first")
+            .arg(refuse_first.to_string())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs the SMTP server (pip install aiosmtpd)");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready", "the SMTP server did not start");
+        SmtpSink {
+            port,
+            dir: dir.to_owned(),
+            child,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// The messages accepted so far, oldest first.
+    pub fn messages(&self) -> Vec<Vec<u8>> {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(&self.dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .collect();
+        names.sort();
+        names.iter().map(|p| std::fs::read(p).unwrap()).collect()
+    }
+
+    /// Waits (up to 30 s) until at least `n` messages arrived.
+    pub async fn wait_for(&self, n: usize) -> Vec<Vec<u8>> {
+        for _ in 0..300 {
+            let messages = self.messages();
+            if messages.len() >= n {
+                return messages;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{} of {n} messages arrived", self.messages().len());
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
