@@ -20,6 +20,11 @@
 #   LANYARD_CONFIG            conference TOML (with its logos beside it);
 #                             default: the two built-in conferences
 #   LANYARD_ALARM_EMAIL       where alarms are mailed (optional)
+#   LANYARD_MAIL_FROM         sender of attendees' e-mails, verified in SES
+#                             ("DevFest <reg@example.org>"; optional: none
+#                             is sent without it)
+#   LANYARD_PUBLIC_URL        the address attendees open, for links in
+#                             e-mails (optional: the distribution's own)
 #   AWS_REGION, AWS_DEFAULT_REGION, AWS_PROFILE…
 #                             the usual AWS CLI settings; the region is
 #                             resolved once (AWS_REGION, AWS_DEFAULT_REGION,
@@ -123,6 +128,19 @@ PY
     conferences_file="/var/task/config/$(basename "$LANYARD_CONFIG")"
 fi
 
+# Only the parameters that have a value: SAM refuses "Name=" pairs.
+overrides=(
+    "AdminTokenParameterName=$PARAMETER"
+    "OriginSecretParameterName=$ORIGIN_SECRET_PARAMETER"
+    "WebAclRateLimit=$WEB_ACL_RATE_LIMIT"
+)
+for pair in "ConferencesFile=$conferences_file" \
+    "AlarmEmail=${LANYARD_ALARM_EMAIL:-}" \
+    "MailFrom=${LANYARD_MAIL_FROM:-}" \
+    "PublicUrl=${LANYARD_PUBLIC_URL:-}"; do
+    [ -n "${pair#*=}" ] && overrides+=("$pair")
+done
+
 echo "== deploy (sam)"
 sam deploy \
     --region "$REGION" \
@@ -131,12 +149,7 @@ sam deploy \
     --resolve-s3 \
     --capabilities CAPABILITY_IAM \
     --no-fail-on-empty-changeset \
-    --parameter-overrides \
-        "AdminTokenParameterName=$PARAMETER" \
-        "OriginSecretParameterName=$ORIGIN_SECRET_PARAMETER" \
-        "WebAclRateLimit=$WEB_ACL_RATE_LIMIT" \
-        "ConferencesFile=$conferences_file" \
-        "AlarmEmail=${LANYARD_ALARM_EMAIL:-}"
+    --parameter-overrides "${overrides[@]}"
 
 output() {
     aws cloudformation describe-stacks --region "$REGION" --stack-name "$STACK" \

@@ -10,6 +10,7 @@ pub mod dynamo;
 pub mod emulator;
 pub mod metrics;
 pub mod s3;
+pub mod ses;
 pub mod setup;
 pub mod sns;
 pub mod sweeper;
@@ -23,6 +24,7 @@ use lanyard_domain::{Conferences, Lanyard};
 pub use dynamo::DynamoStore;
 pub use metrics::{BadgeMetrics, MetricsSink};
 pub use s3::S3ObjectStore;
+pub use ses::SesMailer;
 pub use sns::{BadgeJob, SnsBadgeJobs};
 pub use sweeper::{sweep, SweepPolicy, SweepReport};
 pub use worker::{
@@ -38,6 +40,7 @@ pub struct AwsClients {
     pub sns: aws_sdk_sns::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub ssm: aws_sdk_ssm::Client,
+    pub ses: aws_sdk_sesv2::Client,
 }
 
 impl AwsClients {
@@ -63,6 +66,7 @@ impl AwsClients {
             sns: aws_sdk_sns::Client::new(config),
             sqs: aws_sdk_sqs::Client::new(config),
             ssm: aws_sdk_ssm::Client::new(config),
+            ses: aws_sdk_sesv2::Client::new(config),
         }
     }
 }

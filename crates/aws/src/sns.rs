@@ -97,6 +97,36 @@ impl BadgeJobs for SnsBadgeJobs {
             .map_err(|e| StoreError::unavailable(DisplayErrorContext(e).to_string()))?;
         Ok(())
     }
+
+    /// Publishes [`NOTICES_MESSAGE`]: the badge worker that gets it
+    /// delivers the notices due.
+    async fn announce_notices(&self) -> Result<(), StoreError> {
+        self.client
+            .publish()
+            .topic_arn(&self.topic_arn)
+            .message(NOTICES_MESSAGE)
+            .send()
+            .await
+            .map_err(|e| StoreError::unavailable(DisplayErrorContext(e).to_string()))?;
+        Ok(())
+    }
+}
+
+/// The message that says notices wait in the outbox (no badge job).
+pub const NOTICES_MESSAGE: &str = r#"{"notices":true}"#;
+
+/// Whether a queue message body (an SNS envelope or the raw message) is
+/// [`NOTICES_MESSAGE`].
+pub fn is_notices_message(body: &str) -> bool {
+    #[derive(Deserialize)]
+    struct Envelope {
+        #[serde(rename = "Message")]
+        message: String,
+    }
+    let message = serde_json::from_str::<Envelope>(body)
+        .map(|e| e.message)
+        .unwrap_or_else(|_| body.to_owned());
+    message.trim() == NOTICES_MESSAGE
 }
 
 #[cfg(test)]

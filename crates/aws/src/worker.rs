@@ -122,13 +122,38 @@ pub async fn run_queue_messages(
         .iter()
         .map(|m| {
             let job = BadgeJob::from_sqs_body(&m.body);
-            if job.is_none() {
+            if job.is_none() && !crate::sns::is_notices_message(&m.body) {
                 tracing::warn!(body = %m.body, "unreadable badge job; dropped");
             }
             (job, Some(m.attempt))
         })
         .collect();
     run_jobs(lanyard, &jobs, metrics).await
+}
+
+/// Rounds of notice delivery after one batch of badge jobs at most (32
+/// notices each).
+pub const NOTICE_ROUNDS: usize = 8;
+
+/// Delivers the notices due (e-mails, webhooks) after a batch of badge
+/// jobs: a sign-up's confirmation goes out with its badge's render, and a
+/// [`crate::sns::NOTICES_MESSAGE`] brings a worker here when no badge is to
+/// be made. Rounds go on while notices are due, `rounds` at most; what is
+/// left waits for the next batch or the sweep.
+pub async fn deliver_notices(lanyard: &Lanyard, rounds: usize) {
+    for _ in 0..rounds {
+        match lanyard
+            .deliver_due_notices(lanyard_domain::delivery::NOTICE_BATCH)
+            .await
+        {
+            Ok(round) if round.claimed() > 0 => continue,
+            Ok(_) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not deliver notices; the sweep will");
+                return;
+            }
+        }
+    }
 }
 
 /// Makes each message whose job is to be retried invisible for the delay
@@ -212,6 +237,7 @@ pub async fn run_queue_worker(
         let outcomes = run_queue_messages(&lanyard, &messages, &metrics).await;
         delay_retries(&sqs, &settings.queue_url, &messages, &outcomes).await;
         delete_finished(&sqs, &settings.queue_url, &messages, &outcomes).await;
+        deliver_notices(&lanyard, NOTICE_ROUNDS).await;
     }
 }
 

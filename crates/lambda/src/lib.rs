@@ -40,6 +40,13 @@ struct Environment {
     /// function): requests without it are refused.
     #[arg(long, env = "LANYARD_ORIGIN_SECRET", hide_env_values = true)]
     origin_secret: Option<String>,
+    /// The sender of attendees' e-mails (an address or domain verified in
+    /// SES); no e-mail without it.
+    #[arg(long, env = "LANYARD_MAIL_FROM")]
+    mail_from: Option<String>,
+    /// The address attendees open; badge links in e-mails are made from it.
+    #[arg(long, env = "LANYARD_PUBLIC_URL")]
+    public_url: Option<String>,
 }
 
 /// Every environment variable the functions read: the settings above, and
@@ -64,6 +71,8 @@ pub struct Settings {
     pub admin_token: AdminTokenSource,
     /// Where set, the API answers only requests that carry it.
     pub origin_secret: Option<OriginSecret>,
+    /// The sender of e-mails and the public address, when e-mail is on.
+    pub mail: Option<(String, String)>,
 }
 
 /// Where the organizer token comes from. `Debug` never shows a token
@@ -94,8 +103,34 @@ impl Settings {
                 (None, None) => AdminTokenSource::Missing,
             },
             origin_secret: nonempty(env.origin_secret).map(OriginSecret::new),
+            mail: match (nonempty(env.mail_from), nonempty(env.public_url)) {
+                (Some(from), Some(url)) => Some((from, url)),
+                (Some(_), None) => anyhow::bail!("LANYARD_MAIL_FROM needs LANYARD_PUBLIC_URL"),
+                (None, _) => None,
+            },
         })
     }
+}
+
+/// The backend with its notices set up: webhooks always (sent where the
+/// configuration has `[[webhook]]`), e-mail through SES when a sender is set.
+pub fn with_notices(
+    mut backend: AwsBackend,
+    clients: &AwsClients,
+    settings: &Settings,
+) -> anyhow::Result<AwsBackend> {
+    let mut lanyard = backend.lanyard.with_webhook_sender(std::sync::Arc::new(
+        lanyard_notify::HttpWebhooks::new().map_err(|e| anyhow::anyhow!(e))?,
+    ));
+    if let Some((from, public_url)) = &settings.mail {
+        let mailer = lanyard_aws::SesMailer::new(clients.ses.clone());
+        lanyard = lanyard.with_mail(
+            lanyard_domain::MailSettings::new(std::sync::Arc::new(mailer), from, public_url)
+                .map_err(|e| anyhow::anyhow!(e))?,
+        );
+    }
+    backend.lanyard = lanyard;
+    Ok(backend)
 }
 
 pub fn load_conferences(config: Option<&Path>) -> anyhow::Result<Conferences> {
@@ -266,6 +301,8 @@ pub async fn handle_badge_event(
             })
             .collect();
         let outcomes = run_queue_messages(&backend.lanyard, &messages, metrics).await;
+        lanyard_aws::worker::deliver_notices(&backend.lanyard, lanyard_aws::worker::NOTICE_ROUNDS)
+            .await;
         if outcomes
             .iter()
             .any(|o| matches!(o, JobOutcome::Retry { .. }))

@@ -9,7 +9,11 @@ async fn main() -> Result<(), lambda_http::Error> {
     let settings = Settings::from_env()?;
     let clients = AwsClients::from_env().await?;
     let conferences = load_conferences(settings.config.as_deref())?;
-    let backend = AwsBackend::new(&clients, &settings.resources, conferences);
+    let backend = lanyard_lambda::with_notices(
+        AwsBackend::new(&clients, &settings.resources, conferences),
+        &clients,
+        &settings,
+    )?;
     let router = api_router(
         &backend,
         admin_token(&clients, &settings)?,

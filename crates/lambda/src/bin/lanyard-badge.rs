@@ -12,7 +12,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let settings = Settings::from_env()?;
     let clients = AwsClients::from_env().await?;
     let conferences = load_conferences(settings.config.as_deref())?;
-    let backend = AwsBackend::new(&clients, &settings.resources, conferences);
+    let backend = lanyard_lambda::with_notices(
+        AwsBackend::new(&clients, &settings.resources, conferences),
+        &clients,
+        &settings,
+    )?;
     let sweep = SweepPolicy::for_jobs(&backend.lanyard.job_policy());
     let metrics = MetricsSink::stdout("badge");
     let (backend, sqs, metrics) = (&backend, &clients.sqs, &metrics);

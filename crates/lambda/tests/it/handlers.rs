@@ -764,6 +764,7 @@ async fn the_organizer_token_is_read_from_ssm_when_first_needed_and_kept() {
         config: None,
         admin_token: lanyard_lambda::AdminTokenSource::Parameter(parameter.into()),
         origin_secret: None,
+        mail: None,
     };
     // The parameter does not exist yet: the function still starts and
     // serves everything that needs no token.

@@ -120,7 +120,7 @@ fn as_moto_checks(policy: &Value) -> Value {
             Value::Array(list) => list[0].as_str().unwrap().to_owned(),
             _ => unreachable!(),
         };
-        if ["dynamodb:", "sns:", "ssm:"]
+        if ["dynamodb:", "sns:", "ssm:", "ses:"]
             .iter()
             .any(|s| first.starts_with(s))
         {
@@ -210,6 +210,35 @@ fn credentials(c: &Value) -> Credentials {
 
 /// The IAM action of each recorded request, by the access key that signed it.
 /// Requests in `skip` (by their place in the recording) are left out.
+/// The sender the functions' e-mails come from.
+const MAIL_FROM: &str = "Lanyard <reg@example.org>";
+
+/// How many messages the emulator's SES accepted (its send quota's count).
+fn ses_sent(endpoint: &str, harness: &Value) -> u64 {
+    let script = r#"
+import sys, boto3
+c = boto3.client("ses", endpoint_url=sys.argv[1], region_name="us-east-1",
+                 aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3])
+print(int(c.get_send_quota()["SentLast24Hours"]))
+"#;
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            script,
+            endpoint,
+            harness["key"].as_str().unwrap(),
+            harness["secret"].as_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
 fn actions_by_key(
     recording: &std::path::Path,
     skip: std::ops::Range<usize>,
@@ -266,6 +295,16 @@ fn actions_by_key(
                 other => panic!("an S3 request: {other} {url}"),
             }
             .to_owned()
+        } else if service == "ses" && entry["url"].as_str().unwrap_or("").contains("/v2/email/") {
+            // SES v2 is REST: its action by path.
+            let url = entry["url"].as_str().unwrap();
+            if url.contains("/v2/email/outbound-emails") {
+                "SendEmail".to_owned()
+            } else if url.contains("/v2/email/identities") {
+                "CreateEmailIdentity".to_owned()
+            } else {
+                panic!("an SES request: {url}")
+            }
         } else {
             body.split('&')
                 .find_map(|p| p.strip_prefix("Action="))
@@ -348,7 +387,8 @@ async fn the_functions_run_under_exactly_the_templates_policies() {
                         || r.starts_with(&format!("arn:aws:s3:::{}", made.names.bucket))
                         || r == made.names.topic_arn
                         || r == made.queue_arn
-                        || r == format!("arn:aws:ssm:us-east-1:{ACCOUNT}:parameter{PARAMETER}"),
+                        || r == format!("arn:aws:ssm:us-east-1:{ACCOUNT}:parameter{PARAMETER}")
+                        || r == format!("arn:aws:ses:us-east-1:{ACCOUNT}:identity/*"),
                     "a resource of lanyard's: {r}"
                 );
             }
@@ -388,15 +428,24 @@ async fn the_functions_run_under_exactly_the_templates_policies() {
         .is_err());
     assert!(badge_clients
         .dynamodb
-        .put_item()
-        .table_name(&made.names.table)
-        .item(
-            "user_id",
-            aws_sdk_dynamodb::types::AttributeValue::S("x".into())
-        )
-        .item(
-            "type",
-            aws_sdk_dynamodb::types::AttributeValue::S("y".into())
+        .batch_write_item()
+        .request_items(
+            &made.names.table,
+            vec![aws_sdk_dynamodb::types::WriteRequest::builder()
+                .delete_request(
+                    aws_sdk_dynamodb::types::DeleteRequest::builder()
+                        .key(
+                            "user_id",
+                            aws_sdk_dynamodb::types::AttributeValue::S("x".into())
+                        )
+                        .key(
+                            "type",
+                            aws_sdk_dynamodb::types::AttributeValue::S("y".into())
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .build()],
         )
         .send()
         .await
@@ -409,6 +458,8 @@ async fn the_functions_run_under_exactly_the_templates_policies() {
         config: None,
         admin_token: lanyard_lambda::AdminTokenSource::Parameter(PARAMETER.into()),
         origin_secret: None,
+        // E-mail through SES: sent by the badge function from the outbox.
+        mail: Some((MAIL_FROM.into(), "https://reg.example.org".into())),
     };
     let conferences = || {
         // moto checks the signature of a query-protocol request (SNS's)
@@ -427,7 +478,12 @@ async fn the_functions_run_under_exactly_the_templates_policies() {
         )
         .unwrap()
     };
-    let api_backend = AwsBackend::new(&api_clients, &made.names, conferences());
+    let api_backend = lanyard_lambda::with_notices(
+        AwsBackend::new(&api_clients, &made.names, conferences()),
+        &api_clients,
+        &settings,
+    )
+    .unwrap();
     let router = api_router(
         &api_backend,
         lanyard_lambda::admin_token(&api_clients, &settings).unwrap(),
@@ -451,7 +507,12 @@ async fn the_functions_run_under_exactly_the_templates_policies() {
     assert_eq!(sign_up(&router, "iam2", "Policy Lee").await.status, 201);
 
     // The badge function renders from the queue and spaces a retry.
-    let badge_backend = AwsBackend::new(&badge_clients, &made.names, conferences());
+    let badge_backend = lanyard_lambda::with_notices(
+        AwsBackend::new(&badge_clients, &made.names, conferences()),
+        &badge_clients,
+        &settings,
+    )
+    .unwrap();
     let metrics = MetricsSink::discard("badge");
     // Up to ten of the queue's messages, as SQS hands them to the function.
     let receive_records = || async {
@@ -684,6 +745,102 @@ async fn the_functions_run_under_exactly_the_templates_policies() {
     .await;
     assert_eq!(after.status, 404);
 
+    // A sign-up with an e-mail address: the API function writes its
+    // confirmation to the outbox with it and announces it; the badge
+    // function, taking the queue's messages, sends it through SES.
+    harness
+        .ses
+        .create_email_identity()
+        .email_identity("reg@example.org")
+        .send()
+        .await
+        .unwrap();
+    let mut body = registration("iam5", "Mail Choi");
+    body["email"] = json!("choi@example.org");
+    let mailed = call_api(
+        &router,
+        api_event("POST", "/api/registrations", Some(&body), false),
+    )
+    .await;
+    assert_eq!(
+        mailed.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&mailed.body)
+    );
+    let mut sent = 0;
+    for _ in 0..10 {
+        let records = receive_records().await;
+        if !records.is_empty() {
+            handle_badge_event(
+                &badge_backend,
+                &badge_clients.sqs,
+                &metrics,
+                SweepPolicy::default(),
+                json!({ "Records": records }),
+            )
+            .await
+            .unwrap();
+        }
+        sent = ses_sent(&emulator.endpoint, &identities["harness"]);
+        if sent > 0 {
+            break;
+        }
+    }
+    assert_eq!(sent, 1, "the confirmation went out through SES");
+    use lanyard_domain::RegistrationStore;
+    let store = lanyard_aws::DynamoStore::new(harness.dynamodb.clone(), &made.names.table);
+    assert_eq!(store.notices_waiting().await.unwrap(), 0);
+    // The badge function's sweep mails too: iam3 (given an address by the
+    // organizers) lets its offered seat run out, and is told.
+    let patched = call_api(
+        &router,
+        organizer(
+            "PATCH",
+            "/api/registrations/iam3/serverless-web",
+            Some(&json!({"email": "park@example.org"})),
+        ),
+    )
+    .await;
+    assert_eq!(
+        patched.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&patched.body)
+    );
+    let key = lanyard_domain::RegistrationKey {
+        user_id: lanyard_domain::UserId::parse("iam3").unwrap(),
+        conference: lanyard_domain::ConferenceId::from_stored(CONFERENCE.into()),
+    };
+    let run_out = lanyard_domain::Seat {
+        status: lanyard_domain::SeatStatus::Offered,
+        offer_expires_at: Some("2000-01-01T00:00:00.000Z".into()),
+    };
+    store
+        .change_seat(
+            &key,
+            &[lanyard_domain::SeatStatus::Offered],
+            &run_out,
+            Some(2),
+        )
+        .await
+        .unwrap();
+    let swept = handle_badge_event(
+        &badge_backend,
+        &badge_clients.sqs,
+        &metrics,
+        SweepPolicy::default(),
+        fixture("scheduled-event.json"),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(&swept, BadgeInvocation::Swept(r) if r.offers_expired == 1 && r.notices_delivered >= 1),
+        "{swept:?}"
+    );
+    assert_eq!(ses_sent(&emulator.endpoint, &identities["harness"]), 2);
+    assert_eq!(store.notices_waiting().await.unwrap(), 0);
+
     // What each function used, against what its policy grants.
     drop(emulator);
     let used = actions_by_key(recording.path(), probes);
@@ -702,8 +859,10 @@ async fn the_functions_run_under_exactly_the_templates_policies() {
         (
             "BadgeFunction",
             // The sweep's erasure of conferences past their retention; the
-            // built-in conferences keep their data.
-            vec!["dynamodb:Scan", "dynamodb:DeleteItem"],
+            // built-in conferences keep their data. SES v2 authorises a raw
+            // message as ses:SendEmail; ses:SendRawEmail is granted beside
+            // it as AWS CDK's sendEmail grant does, for SES's v1 checks.
+            vec!["dynamodb:Scan", "dynamodb:DeleteItem", "ses:SendRawEmail"],
         ),
     ] {
         let used = used_by(function);

@@ -223,3 +223,49 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     files
 }
+
+/// SAM refuses a parameter override with no value: only the settings given
+/// are passed, each once.
+#[test]
+fn only_parameters_with_a_value_reach_sam() {
+    let sam_call = |env: &[(&str, &str)]| {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = repository(dir.path());
+        let bin = stand_ins(dir.path(), "eu-west-1");
+        let out = deploy(&repo, &format!("{}:/usr/bin:/bin", bin.display()), env);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        calls(dir.path())
+            .into_iter()
+            .find(|c| c.starts_with("sam deploy"))
+            .expect("sam deploy was called")
+    };
+    let bare = sam_call(&[]);
+    let overrides = bare.split("--parameter-overrides").nth(1).unwrap();
+    for word in overrides.split_whitespace() {
+        assert!(!word.ends_with('='), "an empty pair in {bare}");
+    }
+    assert!(
+        !bare.contains("MailFrom") && !bare.contains("AlarmEmail"),
+        "{bare}"
+    );
+    assert!(
+        bare.contains("AdminTokenParameterName=/lanyard/admin-token"),
+        "{bare}"
+    );
+    let full = sam_call(&[
+        ("LANYARD_ALARM_EMAIL", "ops@example.org"),
+        ("LANYARD_MAIL_FROM", "reg@example.org"),
+        ("LANYARD_PUBLIC_URL", "https://reg.example.org"),
+    ]);
+    for pair in [
+        "AlarmEmail=ops@example.org",
+        "MailFrom=reg@example.org",
+        "PublicUrl=https://reg.example.org",
+    ] {
+        assert!(full.contains(pair), "{pair} not in {full}");
+    }
+}
