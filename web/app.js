@@ -24,6 +24,10 @@ function applyLanguage() {
   for (const el of document.querySelectorAll("[data-i18n]")) {
     el.textContent = t(el.dataset.i18n);
   }
+  // Texts that show placeholders ({name}) as they are.
+  for (const el of document.querySelectorAll("[data-i18n-raw]")) {
+    el.textContent = STRINGS[lang]?.[el.dataset.i18nRaw] ?? STRINGS.en[el.dataset.i18nRaw];
+  }
   fillConferenceSelects();
   for (const name of FIELDS) {
     const err = $(`e-${name}`);
@@ -100,6 +104,12 @@ function fillConferenceSelects() {
   const editing = forms.value;
   forms.replaceChildren(...conferences.map((c) => new Option(c.title, c.id)));
   if (editing) forms.value = editing;
+  const messages = $("f-message-type");
+  const messaging = messages.value;
+  messages.replaceChildren(...conferences.filter((c) => c.mails).map((c) => new Option(c.title, c.id)));
+  if (messaging) messages.value = messaging;
+  fillMessageCategories();
+  $("lost-link").hidden = !conferences.some((c) => c.mails);
   const imports = $("f-import-type");
   const importing = imports.value;
   imports.replaceChildren(new Option(t("importFromFile"), ""), ...conferences.map((c) => new Option(c.title, c.id)));
@@ -355,6 +365,7 @@ function openAttendees() {
   $("desks-card").hidden = !hasToken;
   $("lists-card").hidden = !hasToken;
   $("form-card").hidden = !hasToken;
+  $("message-card").hidden = !hasToken || !conferences.some((c) => c.mails);
   if (hasToken && !$("f-form-text").dataset.loaded) loadForm();
   if (hasToken && !list.loaded) {
     loadPage(0);
@@ -591,6 +602,96 @@ async function loadForm() {
   } catch {
     $("form-status").textContent = t("networkError");
   }
+}
+
+// ---- E-mail: a lost badge link, organizers' messages ------------------------
+
+function setupLostLink() {
+  $("lost-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const error = $("e-lost-email");
+    error.textContent = "";
+    $("lost-status").textContent = "";
+    let res;
+    try {
+      res = await api("/api/badges/lookup", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ email: $("f-lost-email").value }),
+      });
+    } catch {
+      $("lost-status").textContent = t("networkError");
+      return;
+    }
+    if (res.status === 202) {
+      $("lost-status").textContent = t("lostSent");
+    } else if (res.status === 400) {
+      error.textContent = res.body?.error?.message || t("serverError");
+    } else {
+      $("lost-status").textContent = res.body?.error?.message || t("serverError");
+    }
+  });
+}
+
+function fillMessageCategories() {
+  const select = $("f-message-category");
+  const chosen = select.value;
+  const conference = conferences.find((c) => c.id === $("f-message-type").value);
+  const categories = conference?.categories || [];
+  select.replaceChildren(new Option(t("allCategories"), ""), ...categories.map((c) => new Option(labelOf(c.label, lang), c.id)));
+  select.value = categories.some((c) => c.id === chosen) ? chosen : "";
+}
+
+async function sendMessage(dryRun) {
+  for (const id of ["e-message-subject", "e-message-body"]) $(id).textContent = "";
+  const status = $("message-status");
+  status.textContent = "";
+  const body = {
+    type: $("f-message-type").value,
+    category: $("f-message-category").value || null,
+    seat: $("f-message-seat").value || null,
+    subject: $("f-message-subject").value,
+    body: $("f-message-body").value,
+    dry_run: dryRun,
+  };
+  let res;
+  try {
+    res = await api("/api/messages", {
+      method: "POST",
+      headers: { ...organizerHeaders(), "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  } catch {
+    status.textContent = t("networkError");
+    return null;
+  }
+  if (res.status === 200 || res.status === 202) return res.body;
+  const field = res.body?.error?.field;
+  const message = res.body?.error?.message || t("serverError");
+  if (res.status === 400 && (field === "subject" || field === "body")) {
+    $(`e-message-${field}`).textContent = message;
+  } else {
+    status.textContent = message;
+  }
+  return null;
+}
+
+function setupMessages() {
+  $("f-message-type").addEventListener("change", fillMessageCategories);
+  $("message-count").addEventListener("click", async () => {
+    const counted = await sendMessage(true);
+    if (counted) {
+      $("message-status").textContent = t("messageCounted", { recipients: counted.recipients, without: counted.without_email });
+    }
+  });
+  $("message-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const counted = await sendMessage(true);
+    if (!counted) return;
+    if (!confirm(t("messageConfirm", { recipients: counted.recipients }))) return;
+    const sent = await sendMessage(false);
+    if (sent) $("message-status").textContent = t("messageSent", { recipients: sent.recipients });
+  });
 }
 
 function setupForm() {
@@ -1099,6 +1200,8 @@ setupAttendees();
 setupDialog();
 setupEdit();
 setupForm();
+setupLostLink();
+setupMessages();
 setupDesks();
 setupLists();
 applyLanguage();

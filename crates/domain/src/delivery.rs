@@ -18,8 +18,11 @@ use crate::service::{Lanyard, LanyardError};
 /// Notices claimed and delivered at once by one round.
 pub const NOTICE_BATCH: usize = 32;
 
-/// Deliveries in flight at once within a round.
-const IN_FLIGHT: usize = 8;
+/// Deliveries in flight at once within a round. Each SMTP delivery spends
+/// most of its time waiting on the network (a message's body goes out in
+/// several writes, each waiting for the last one's acknowledgement), so
+/// throughput grows with this; the mail connection pool holds as many.
+pub const IN_FLIGHT: usize = 16;
 
 /// How long a lost-link request waits before the same registration is
 /// mailed its link again: a form submitted many times sends one e-mail.

@@ -23,6 +23,11 @@ impl SmtpMailer {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| format!("the SMTP URL: {e}"))?
             .timeout(Some(Duration::from_secs(30)))
+            // One connection per delivery in flight.
+            .pool_config(
+                lettre::transport::smtp::PoolConfig::new()
+                    .max_size(lanyard_domain::delivery::IN_FLIGHT as u32),
+            )
             .build();
         Ok(SmtpMailer { transport })
     }
