@@ -341,44 +341,51 @@ impl Lanyard {
             return Ok(round);
         }
         self.refresh_forms_quietly().await;
-        let outcomes: Vec<(QueuedNotice, NoticeOutcome)> =
+        // Each outcome is recorded as soon as it is known (the store makes
+        // concurrent writes durable together): a crash repeats only the
+        // deliveries whose record had not committed yet.
+        let recorded: Vec<Result<NoticeOutcome, LanyardError>> =
             futures_util::stream::iter(claimed.into_iter().map(|queued| async move {
                 let outcome = self.deliver(&queued).await;
-                (queued, outcome)
+                self.record_notice(&queued, &outcome).await?;
+                Ok(outcome)
             }))
             .buffer_unordered(IN_FLIGHT)
             .collect()
             .await;
-        let mut done = Vec::new();
-        for (queued, outcome) in outcomes {
-            let id = queued.notice.id.clone();
-            match outcome {
-                NoticeOutcome::Delivered => {
-                    round.delivered += 1;
-                    done.push(id);
-                }
-                NoticeOutcome::Skipped(why) => {
-                    tracing::debug!(%id, %why, "notice skipped");
-                    round.skipped += 1;
-                    done.push(id);
-                }
-                NoticeOutcome::Failed(error) => {
-                    tracing::error!(%id, %error, attempts = queued.attempts + 1, "notice given up");
-                    round.failed += 1;
-                    done.push(id);
-                }
-                NoticeOutcome::Retry { delay, error } => {
-                    tracing::warn!(%id, %error, attempts = queued.attempts + 1,
-                        retry_in_s = delay.as_secs(), "notice not delivered; it will be tried again");
-                    round.retried += 1;
-                    self.store
-                        .retry_notice(&id, queued.attempts + 1, delay, &error)
-                        .await?;
-                }
+        for result in recorded {
+            match result? {
+                NoticeOutcome::Delivered => round.delivered += 1,
+                NoticeOutcome::Skipped(_) => round.skipped += 1,
+                NoticeOutcome::Failed(_) => round.failed += 1,
+                NoticeOutcome::Retry { .. } => round.retried += 1,
             }
         }
-        self.store.finish_notices(&done).await?;
         Ok(round)
+    }
+
+    /// Records what became of a delivery: delivered, skipped and given-up
+    /// notices are done; the others are due again after their backoff.
+    async fn record_notice(
+        &self,
+        queued: &QueuedNotice,
+        outcome: &NoticeOutcome,
+    ) -> Result<(), LanyardError> {
+        let id = &queued.notice.id;
+        let attempts = queued.attempts + 1;
+        match outcome {
+            NoticeOutcome::Delivered => {}
+            NoticeOutcome::Skipped(why) => tracing::debug!(%id, %why, "notice skipped"),
+            NoticeOutcome::Failed(error) => {
+                tracing::error!(%id, %error, attempts, "notice given up")
+            }
+            NoticeOutcome::Retry { delay, error } => {
+                tracing::warn!(%id, %error, attempts, retry_in_s = delay.as_secs(),
+                    "notice not delivered; it will be tried again");
+                return Ok(self.store.retry_notice(id, attempts, *delay, error).await?);
+            }
+        }
+        Ok(self.store.finish_notices(std::slice::from_ref(id)).await?)
     }
 
     /// Delivers one notice and says what became of it.

@@ -220,6 +220,7 @@ impl SqliteStore {
         schema::add_functions(&conn)?;
         if release_claims {
             queue::release_claimed(&conn)?;
+            outbox::release_claimed(&conn)?;
         }
         // Checkpoints run on their own thread, not inside a commit: a
         // write never waits for the log to be copied into the database.

@@ -55,7 +55,7 @@ impl SqliteStore {
             let lapses = now + lease.as_millis() as i64;
             let mut claimed = Vec::with_capacity(rows.len());
             for (id, body, attempts) in rows {
-                conn.prepare_cached("UPDATE outbox SET run_after = ?2 WHERE id = ?1")
+                conn.prepare_cached("UPDATE outbox SET run_after = ?2, claimed = 1 WHERE id = ?1")
                     .and_then(|mut stmt| stmt.execute(params![id, lapses]))
                     .map_err(unavailable)?;
                 match Notice::from_json(&id, &body) {
@@ -79,7 +79,7 @@ impl SqliteStore {
         self.write(move |conn| {
             let mut stmt = conn
                 .prepare_cached(
-                    "UPDATE outbox SET done = 1, body = '', last_error = NULL, run_after = ?2
+                    "UPDATE outbox SET done = 1, claimed = 0, body = '', last_error = NULL, run_after = ?2
                      WHERE id = ?1",
                 )
                 .map_err(unavailable)?;
@@ -102,7 +102,8 @@ impl SqliteStore {
         let (id, error) = (id.to_owned(), error.to_owned());
         self.write(move |conn| {
             conn.execute(
-                "UPDATE outbox SET attempts = ?2, run_after = ?3, last_error = ?4 WHERE id = ?1",
+                "UPDATE outbox SET attempts = ?2, run_after = ?3, last_error = ?4, claimed = 0
+                 WHERE id = ?1",
                 params![id, attempts, now_ms() + delay.as_millis() as i64, error],
             )
             .map_err(unavailable)?;
@@ -149,4 +150,14 @@ pub(super) fn insert_notices(conn: &Connection, notices: &[Notice]) -> rusqlite:
         stmt.execute(params![notice.id, notice.to_json(), now])?;
     }
     Ok(())
+}
+
+/// Makes the notices a stopped process had claimed due at once: one
+/// process holds the database, so nobody is delivering them. Those it had
+/// sent but not recorded go out again, with the same Message-ID.
+pub(super) fn release_claimed(conn: &Connection) -> rusqlite::Result<usize> {
+    conn.execute(
+        "UPDATE outbox SET claimed = 0, run_after = 0 WHERE claimed = 1 AND done = 0",
+        [],
+    )
 }

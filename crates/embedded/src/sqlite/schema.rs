@@ -109,6 +109,7 @@ CREATE TABLE outbox (
     run_after   INTEGER NOT NULL DEFAULT 0,
     last_error  TEXT,
     created_at  INTEGER NOT NULL,
+    claimed     INTEGER NOT NULL DEFAULT 0,
     done        INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX outbox_due ON outbox (done, run_after, created_at);
