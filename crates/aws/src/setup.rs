@@ -327,8 +327,10 @@ pub async fn adopt_table(clients: &AwsClients, table: &str) -> anyhow::Result<Ve
 /// Gives every registration without a `listed_at` its place in its
 /// conference's list: its `created_at` (an item an earlier lanyard wrote),
 /// or before every lanyard sign-up (the original system's, which have
-/// none). Returns how many. Run again, it finds none (or only those
-/// written meanwhile by the original system).
+/// none); and every one with an `email` but no `email_key` its key in the
+/// `email` index, so a lost badge link is found for it too. Returns how
+/// many were changed. Run again, it finds none (or only those written
+/// meanwhile by the original system).
 pub async fn list_unlisted(clients: &AwsClients, table: &str) -> anyhow::Result<usize> {
     use aws_sdk_dynamodb::types::AttributeValue;
     let mut start = None;
@@ -338,9 +340,10 @@ pub async fn list_unlisted(clients: &AwsClients, table: &str) -> anyhow::Result<
             .dynamodb
             .scan()
             .table_name(table)
-            .projection_expression("user_id, #type, created_at")
+            .projection_expression("user_id, #type, created_at, listed_at, email, email_key")
             .filter_expression(
-                "attribute_not_exists(listed_at) AND NOT begins_with(user_id, :book)",
+                "(attribute_not_exists(listed_at) OR (attribute_exists(email) AND \
+                 attribute_not_exists(email_key))) AND NOT begins_with(user_id, :book)",
             )
             .expression_attribute_names("#type", "type")
             .expression_attribute_values(":book", AttributeValue::S("#".into()))
@@ -352,17 +355,18 @@ pub async fn list_unlisted(clients: &AwsClients, table: &str) -> anyhow::Result<
             let (Some(user_id), Some(conference)) = (item.get("user_id"), item.get("type")) else {
                 continue;
             };
-            let result = clients
+            let mut sets = Vec::new();
+            let mut conditions = vec!["attribute_exists(user_id)"];
+            let mut update = clients
                 .dynamodb
                 .update_item()
                 .table_name(table)
                 .key("user_id", user_id.clone())
-                .key("type", conference.clone())
-                .update_expression("SET listed_at = :at")
-                .condition_expression(
-                    "attribute_exists(user_id) AND attribute_not_exists(listed_at)",
-                )
-                .expression_attribute_values(
+                .key("type", conference.clone());
+            if !item.contains_key("listed_at") {
+                sets.push("listed_at = :at");
+                conditions.push("attribute_not_exists(listed_at)");
+                update = update.expression_attribute_values(
                     ":at",
                     match item.get("created_at") {
                         Some(AttributeValue::S(at)) if !at.is_empty() => {
@@ -370,7 +374,24 @@ pub async fn list_unlisted(clients: &AwsClients, table: &str) -> anyhow::Result<
                         }
                         _ => AttributeValue::S(crate::dynamo::LISTED_BEFORE_LANYARD.into()),
                     },
-                )
+                );
+            }
+            if let (Some(AttributeValue::S(email)), None) =
+                (item.get("email"), item.get("email_key"))
+            {
+                let key = email.trim().to_ascii_lowercase();
+                if !key.is_empty() {
+                    sets.push("email_key = :key");
+                    conditions.push("attribute_not_exists(email_key)");
+                    update = update.expression_attribute_values(":key", AttributeValue::S(key));
+                }
+            }
+            if sets.is_empty() {
+                continue;
+            }
+            let result = update
+                .update_expression(format!("SET {}", sets.join(", ")))
+                .condition_expression(conditions.join(" AND "))
                 .send()
                 .await;
             match result {

@@ -661,9 +661,14 @@ async fn the_original_table_is_refused_at_start_then_adopted_with_its_items() {
             AttributeValue::S("Original Co".into()),
         ),
     ]);
-    // And one an earlier lanyard wrote: a creation time, no list place.
+    // And one an earlier lanyard wrote: a creation time and an e-mail
+    // address, no list place and no key in the e-mail index.
     let mut earlier_item = original_item.clone();
     earlier_item.insert("user_id".to_owned(), AttributeValue::S("earlier".into()));
+    earlier_item.insert(
+        "email".to_owned(),
+        AttributeValue::S("Earlier@Example.org".into()),
+    );
     earlier_item.insert(
         "created_at".to_owned(),
         AttributeValue::S("2026-01-01T09:00:00.000Z".into()),
@@ -751,6 +756,7 @@ async fn the_original_table_is_refused_at_start_then_adopted_with_its_items() {
             "badge-token",
             "checkin-code",
             "conference-list",
+            "email",
             "pending-badges",
             "seat-queue"
         ]
@@ -768,6 +774,10 @@ async fn the_original_table_is_refused_at_start_then_adopted_with_its_items() {
     listed_earlier.insert(
         "listed_at".to_owned(),
         AttributeValue::S("2026-01-01T09:00:00.000Z".into()),
+    );
+    listed_earlier.insert(
+        "email_key".to_owned(),
+        AttributeValue::S("earlier@example.org".into()),
     );
     let mut items = stored.items().to_vec();
     items.sort_by_key(|i| i["user_id"].as_s().unwrap().clone());
