@@ -166,7 +166,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
-                "the request body is larger than this endpoint takes (16 KiB; 2 MiB for a batch of scans; 8 MiB for an import)".into(),
+                "the request body is larger than this endpoint takes (16 KiB; 128 KiB for a message to attendees; 2 MiB for a batch of scans; 8 MiB for an import)".into(),
                 None,
             ),
             ApiError::UnsupportedMediaType => (

@@ -18,6 +18,10 @@ pub const BODY_LIMIT: usize = 16 * 1024;
 /// so a batch that is too long is told so rather than cut off.
 pub const BATCH_BODY_LIMIT: usize = 2 * 1024 * 1024;
 
+/// The most an organizer's message request may be: its text (20 000
+/// characters) written as JSON escapes at worst.
+pub const MESSAGE_BODY_LIMIT: usize = 128 * 1024;
+
 /// A JSON body: 415 unless `application/json`, 413 over the limit, 400 naming
 /// the field for unknown, missing-typed or malformed fields.
 pub struct JsonBody<T>(pub T);

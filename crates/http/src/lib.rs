@@ -265,7 +265,10 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .route(paths::REGISTRATION_SEAT, post(api::seat))
         .route(paths::BADGE_SEAT, post(desk::seat_own))
         .route(paths::BADGE_LOOKUP, lookup)
-        .route(paths::MESSAGES, post(notices::message))
+        .route(
+            paths::MESSAGES,
+            post(notices::message).layer(DefaultBodyLimit::max(extract::MESSAGE_BODY_LIMIT)),
+        )
         .route(
             paths::REGISTRATION_BADGE,
             post(api::rerender).get(desk::badge_to_print),

@@ -41,6 +41,7 @@ pub async fn lookup(
         (status = 202, description = "Queued: one e-mail per recipient", body = MessageView),
         (status = 400, description = "A field is invalid, or this server sends no e-mail", body = ErrorBody),
         (status = 401, description = "Missing or wrong organizer token", body = ErrorBody),
+        (status = 413, description = "Body larger than 128 KiB", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
     ))]
 pub async fn message(

@@ -34,6 +34,8 @@ pub struct ServeSettings {
     /// E-mail to attendees; none is sent without it.
     pub mail: Option<MailOptions>,
     pub notice_policy: NoticePolicy,
+    /// HTTPS; plain HTTP without it.
+    pub tls: Option<TlsOptions>,
     /// Run on DynamoDB, S3 and SNS instead of SQLite and local files.
     #[cfg(feature = "aws")]
     pub aws: Option<AwsSettings>,
@@ -52,10 +54,21 @@ impl ServeSettings {
             connections: ConnectionLimits::default(),
             mail: None,
             notice_policy: NoticePolicy::default(),
+            tls: None,
             #[cfg(feature = "aws")]
             aws: None,
         }
     }
+}
+
+/// Where the server's certificate comes from.
+#[derive(Debug, Clone)]
+pub enum TlsOptions {
+    /// PEM files: the certificate chain and its key.
+    Files { cert: PathBuf, key: PathBuf },
+    /// A CA of the event's own in the data directory, and a certificate it
+    /// signs for this machine's addresses and these extra names.
+    Lan { extra_names: Vec<String> },
 }
 
 /// How e-mail leaves the server.
@@ -139,6 +152,7 @@ enum Backend {
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
+    tls: Option<crate::tls::Tls>,
     connections: ConnectionLimits,
     backend: Backend,
     admin_token: AdminToken,
@@ -165,19 +179,31 @@ impl Application {
         let (admin_token, admin_token_file) =
             admin_token(settings.admin_token.as_deref(), &settings.data_dir)?;
 
+        let tls = match &settings.tls {
+            None => None,
+            Some(TlsOptions::Files { cert, key }) => Some(crate::tls::from_files(cert, key)?),
+            Some(TlsOptions::Lan { extra_names }) => {
+                Some(crate::tls::lan(&settings.data_dir, extra_names)?)
+            }
+        };
         let listener = TcpListener::bind(&settings.addr)
             .await
             .with_context(|| format!("listening on {}", settings.addr))?;
-        let router = lanyard_http::router(
+        let port = listener.local_addr()?.port();
+        let mut router = lanyard_http::router(
             AppState {
                 lanyard,
                 admin_token: admin_token.clone().into(),
             },
             settings.limits,
         );
+        if let Some(ca) = tls.as_ref().and_then(|t| t.lan.as_ref()) {
+            router = router.merge(crate::tls::trust_routes(ca, port));
+        }
         Ok(Application {
             listener,
             router,
+            tls,
             connections: settings.connections,
             backend,
             admin_token,
@@ -242,6 +268,20 @@ impl Application {
         self.local_addr().port()
     }
 
+    /// `https` with TLS, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    /// With `--tls lan`: the CA phones are to trust.
+    pub fn lan_ca(&self) -> Option<&crate::tls::LanCa> {
+        self.tls.as_ref().and_then(|t| t.lan.as_ref())
+    }
+
     pub fn admin_token(&self) -> &AdminToken {
         &self.admin_token
     }
@@ -272,9 +312,11 @@ impl Application {
             router,
             connections,
             backend,
+            tls,
             ..
         } = self;
-        crate::server::serve(listener, router, connections, shutdown).await;
+        let tls = tls.map(|t| t.config);
+        crate::server::serve(listener, router, connections, tls, shutdown).await;
         match backend {
             Backend::Embedded { workers, .. } => workers.shutdown().await,
             #[cfg(feature = "aws")]

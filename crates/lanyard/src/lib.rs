@@ -8,8 +8,9 @@ pub mod aws;
 pub mod offline;
 pub mod render;
 pub mod server;
+pub mod tls;
 
-pub use app::{Application, MailOptions, ServeSettings};
+pub use app::{Application, MailOptions, ServeSettings, TlsOptions};
 pub use server::ConnectionLimits;
 
 pub use lanyard_http::DEFAULT_LOG_FILTER;

@@ -8,7 +8,7 @@ use lanyard::app::{load_conferences, shutdown_signal};
 use lanyard::render::{
     render_csv, render_csv_sheet, render_one, write_file, Attendee, RenderOptions,
 };
-use lanyard::{Application, ConnectionLimits, MailOptions, ServeSettings};
+use lanyard::{Application, ConnectionLimits, MailOptions, ServeSettings, TlsOptions};
 use lanyard_badge::{Format, Preset, PrintOptions, MAX_DPI, MIN_DPI};
 use lanyard_domain::{Person, PrintRequest};
 use lanyard_http::Limits;
@@ -301,9 +301,35 @@ struct ServeArgs {
     /// in e-mails are made from it.
     #[arg(long, env = "LANYARD_PUBLIC_URL")]
     public_url: Option<String>,
+    /// HTTPS with a certificate of the event's own: `lan` makes a local CA
+    /// in the data directory (once) and a certificate for this machine's
+    /// addresses (each start); phones trust the CA once, as `/tls` shows.
+    #[arg(long, env = "LANYARD_TLS", value_enum, conflicts_with_all = ["tls_cert", "tls_key"])]
+    tls: Option<TlsMode>,
+    /// More names or addresses for `--tls lan`'s certificate (repeat it):
+    /// `--tls-name lanyard.lan`.
+    #[arg(
+        long = "tls-name",
+        env = "LANYARD_TLS_NAMES",
+        value_delimiter = ',',
+        requires = "tls"
+    )]
+    tls_names: Vec<String>,
+    /// HTTPS with this certificate chain (PEM, the server's first).
+    #[arg(long, env = "LANYARD_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, env = "LANYARD_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     #[cfg(feature = "aws")]
     #[command(flatten)]
     aws: AwsArgs,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TlsMode {
+    /// A local CA and a certificate for the LAN addresses.
+    Lan,
 }
 
 /// The resources of `--backend aws`.
@@ -517,11 +543,33 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 public_url: args.public_url.unwrap_or_default(),
             }),
             notice_policy: Default::default(),
+            tls: match (args.tls, args.tls_cert, args.tls_key) {
+                (Some(TlsMode::Lan), _, _) => Some(TlsOptions::Lan {
+                    extra_names: args.tls_names,
+                }),
+                (None, Some(cert), Some(key)) => Some(TlsOptions::Files { cert, key }),
+                _ => None,
+            },
             #[cfg(feature = "aws")]
             aws,
         };
         let app = Application::build(settings).await?;
-        println!("lanyard listening on http://{}", app.local_addr());
+        println!(
+            "lanyard listening on {}://{}",
+            app.scheme(),
+            app.local_addr()
+        );
+        if let Some(ca) = app.lan_ca() {
+            let port = app.port();
+            for address in lanyard::tls::lan_addresses(&ca.names) {
+                let host = match address {
+                    std::net::IpAddr::V4(v4) => v4.to_string(),
+                    std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+                };
+                println!("phones: https://{host}:{port}/tls to trust this server once, then /desk");
+            }
+            println!("LAN CA fingerprint (SHA-256): {}", ca.fingerprint);
+        }
         if let Some(path) = app.admin_token_file() {
             println!(
                 "organizer token: in {} (readable by you only)",

@@ -20,7 +20,7 @@ use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tower::ServiceExt;
 
@@ -103,9 +103,10 @@ impl Drop for Slot {
     }
 }
 
-/// A TCP stream that notes when it last moved a byte.
-struct Tracked {
-    inner: TcpStream,
+/// A connection's stream (TCP, or TLS over TCP, as hyper reads it) that
+/// notes when it last moved a byte.
+struct Tracked<S> {
+    inner: S,
     started: Instant,
     /// Milliseconds after `started` of the last read or write.
     last_activity: Arc<AtomicU64>,
@@ -113,12 +114,14 @@ struct Tracked {
     pending: Vec<u8>,
 }
 
-impl Tracked {
+impl<S> Tracked<S> {
     fn touch(&self) {
         let now = self.started.elapsed().as_millis() as u64;
         self.last_activity.store(now, Ordering::Relaxed);
     }
+}
 
+impl<S: AsyncWrite + Unpin> Tracked<S> {
     /// Sends what is left of a replaced answer first.
     fn poll_pending(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         while !self.pending.is_empty() {
@@ -174,7 +177,7 @@ fn json_parse_error(head: &[u8]) -> Option<Vec<u8>> {
     )
 }
 
-impl AsyncRead for Tracked {
+impl<S: AsyncRead + Unpin> AsyncRead for Tracked<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -189,7 +192,7 @@ impl AsyncRead for Tracked {
     }
 }
 
-impl AsyncWrite for Tracked {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Tracked<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -242,16 +245,18 @@ impl AsyncWrite for Tracked {
     }
 }
 
-/// Serves `router` on `listener` until `shutdown` completes; then stops
-/// accepting, lets open requests finish for up to `shutdown_timeout`, and
-/// closes whatever is still open.
+/// Serves `router` on `listener` (over TLS with `tls`) until `shutdown`
+/// completes; then stops accepting, lets open requests finish for up to
+/// `shutdown_timeout`, and closes whatever is still open.
 pub async fn serve(
     listener: TcpListener,
     router: axum::Router,
     limits: ConnectionLimits,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()>,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let per_address = PerAddress::default();
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
@@ -275,46 +280,26 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let last_activity = Arc::new(AtomicU64::new(0));
-        let started = Instant::now();
-        let io = TokioIo::new(Tracked {
-            inner: stream,
-            started,
-            last_activity: last_activity.clone(),
-            pending: Vec::new(),
-        });
         let router = router.clone();
-        let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-            request
-                .extensions_mut()
-                .insert(ConnectInfo::<SocketAddr>(peer));
-            router.clone().oneshot(request.map(axum::body::Body::new))
-        });
-        let connection = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(limits.header_read_timeout)
-            .max_buf_size(MAX_HEADER_BYTES)
-            .serve_connection(io, service);
-        let connection = graceful.watch(connection);
+        let watcher = graceful.watcher();
+        let acceptor = acceptor.clone();
         connections.spawn(async move {
             let _slot = slot;
-            tokio::pin!(connection);
-            loop {
-                let idle = started
-                    .elapsed()
-                    .saturating_sub(Duration::from_millis(last_activity.load(Ordering::Relaxed)));
-                let Some(left) = limits
-                    .idle_timeout
-                    .checked_sub(idle)
-                    .filter(|d| !d.is_zero())
-                else {
-                    // Dropping the connection closes it.
-                    tracing::debug!(client = %peer.ip(), "idle connection closed");
-                    return;
-                };
-                tokio::select! {
-                    _ = connection.as_mut() => return,
-                    _ = tokio::time::sleep(left) => {}
+            match acceptor {
+                None => serve_connection(stream, peer, router, limits, watcher).await,
+                Some(acceptor) => {
+                    // The handshake has the time the request's headers have.
+                    let handshake =
+                        tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream));
+                    match handshake.await {
+                        Ok(Ok(tls)) => serve_connection(tls, peer, router, limits, watcher).await,
+                        Ok(Err(e)) => {
+                            tracing::debug!(client = %peer.ip(), error = %e, "TLS handshake failed");
+                        }
+                        Err(_) => {
+                            tracing::debug!(client = %peer.ip(), "TLS handshake timed out");
+                        }
+                    }
                 }
             }
         });
@@ -331,6 +316,58 @@ pub async fn serve(
     }
     connections.abort_all();
     while connections.join_next().await.is_some() {}
+}
+
+/// One connection: HTTP/1.1 on `stream` until it ends, is idle too long, or
+/// the server shuts down.
+async fn serve_connection<S>(
+    stream: S,
+    peer: SocketAddr,
+    router: axum::Router,
+    limits: ConnectionLimits,
+    watcher: hyper_util::server::graceful::Watcher,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let last_activity = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let io = TokioIo::new(Tracked {
+        inner: stream,
+        started,
+        last_activity: last_activity.clone(),
+        pending: Vec::new(),
+    });
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        request
+            .extensions_mut()
+            .insert(ConnectInfo::<SocketAddr>(peer));
+        router.clone().oneshot(request.map(axum::body::Body::new))
+    });
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(MAX_HEADER_BYTES)
+        .serve_connection(io, service);
+    let connection = watcher.watch(connection);
+    tokio::pin!(connection);
+    loop {
+        let idle = started
+            .elapsed()
+            .saturating_sub(Duration::from_millis(last_activity.load(Ordering::Relaxed)));
+        let Some(left) = limits
+            .idle_timeout
+            .checked_sub(idle)
+            .filter(|d| !d.is_zero())
+        else {
+            // Dropping the connection closes it.
+            tracing::debug!(client = %peer.ip(), "idle connection closed");
+            return;
+        };
+        tokio::select! {
+            _ = connection.as_mut() => return,
+            _ = tokio::time::sleep(left) => {}
+        }
+    }
 }
 
 #[cfg(test)]

@@ -525,6 +525,15 @@ async fn organizers_message_part_of_a_list_after_counting_it() {
     )
     .await;
     assert_eq!(everyone["recipients"], 3);
+    // The longest body the API documents (20 000 characters, here Korean:
+    // 60 000 bytes) is taken.
+    let (status, long) = organizer_post(
+        &app,
+        "/api/messages",
+        &json!({"type": "devfest", "subject": "안내", "body": "가".repeat(20_000), "dry_run": true}),
+    )
+    .await;
+    assert_eq!(status, 200, "{long}");
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(sink.messages().len(), 3);
 

@@ -20,3 +20,4 @@ mod mail;
 mod process;
 mod reliability;
 mod text;
+mod tls;

@@ -75,7 +75,7 @@ async fn start(settings: ServeSettings) -> TestApp {
     let data_dir = settings.data_dir.clone();
     let app = Application::build(settings).await.expect("the app builds");
     let store = app.store().expect("embedded").clone();
-    let address = format!("http://{}", app.local_addr());
+    let address = format!("{}://{}", app.scheme(), app.local_addr());
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {
         let _ = stopped.await;
