@@ -138,6 +138,64 @@ fn admin_token(
     Ok((AdminToken::new(token), Some(path)))
 }
 
+/// Where the data directory notes the configuration its server runs with,
+/// so the command line (`import`, `print`, `export`) uses the same without
+/// `--config`.
+pub const CONFIG_NOTE: &str = "config-path";
+
+/// Notes the configuration file's absolute path in the data directory (or
+/// that there is none: the built-in conferences).
+fn remember_config(data_dir: &Path, config: Option<&Path>) -> anyhow::Result<()> {
+    let note = data_dir.join(CONFIG_NOTE);
+    match config {
+        None => match std::fs::remove_file(&note) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(e).with_context(|| format!("removing {}", note.display()))
+            }
+            _ => Ok(()),
+        },
+        Some(path) => {
+            let path = std::fs::canonicalize(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let text = path
+                .to_str()
+                .with_context(|| format!("{} is not UTF-8", path.display()))?;
+            let temporary = data_dir.join(format!("{CONFIG_NOTE}.new"));
+            std::fs::write(&temporary, text)
+                .and_then(|_| std::fs::rename(&temporary, &note))
+                .with_context(|| format!("writing {}", note.display()))
+        }
+    }
+}
+
+/// The conferences for a command beside a server: `--config` when given,
+/// else the configuration the server of `data_dir` last started with (and
+/// says so on standard error), else the built-in two.
+pub fn conferences_for(config: Option<&Path>, data_dir: &Path) -> anyhow::Result<Conferences> {
+    if config.is_some() {
+        return load_conferences(config);
+    }
+    let note = data_dir.join(CONFIG_NOTE);
+    match std::fs::read_to_string(&note) {
+        Ok(path) if !path.trim().is_empty() => {
+            let path = PathBuf::from(path.trim());
+            eprintln!(
+                "using {}, the configuration the server of {} runs with (--config to use another)",
+                path.display(),
+                data_dir.display()
+            );
+            load_conferences(Some(&path)).with_context(|| {
+                format!(
+                    "the server of {} was started with {}",
+                    data_dir.display(),
+                    path.display()
+                )
+            })
+        }
+        _ => load_conferences(None),
+    }
+}
+
 /// What runs beside the HTTP server.
 enum Backend {
     Embedded {
@@ -178,6 +236,7 @@ impl Application {
             .with_context(|| format!("creating {}", settings.data_dir.display()))?;
         let (admin_token, admin_token_file) =
             admin_token(settings.admin_token.as_deref(), &settings.data_dir)?;
+        remember_config(&settings.data_dir, settings.config.as_deref())?;
 
         let tls = match &settings.tls {
             None => None,

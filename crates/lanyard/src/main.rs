@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use lanyard::app::{load_conferences, shutdown_signal};
+use lanyard::app::{conferences_for, load_conferences, shutdown_signal};
 use lanyard::render::{
     render_csv, render_csv_sheet, render_one, write_file, Attendee, RenderOptions,
 };
@@ -221,7 +221,10 @@ struct DataDirArg {
 /// The conferences.
 #[derive(Args)]
 struct ConfigArg {
-    /// Conferences (TOML); the original two when absent.
+    /// Conferences (TOML). When absent: for `serve` and `render`, the
+    /// original two; for commands beside a server (`import`, `print`,
+    /// `export`), the file that server started with (noted in its data
+    /// directory), else the original two.
     #[arg(id = "config", long = "config", env = "LANYARD_CONFIG")]
     path: Option<PathBuf>,
 }
@@ -839,7 +842,7 @@ fn find_sheet<'a>(
 }
 
 fn print(args: PrintArgs) -> anyhow::Result<ExitCode> {
-    let conferences = load_conferences(args.config.path.as_deref())?;
+    let conferences = conferences_for(args.config.path.as_deref(), &args.store.data_dir.path)?;
     if args.list_sheets {
         println!("name\tpage (mm)\tgrid\tcell (mm)\tdescription");
         for s in conferences.sheets() {
@@ -906,7 +909,7 @@ fn print(args: PrintArgs) -> anyhow::Result<ExitCode> {
 const MAX_IMPORT_FILE: u64 = 64 * 1024 * 1024;
 
 fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
-    let conferences = load_conferences(args.config.path.as_deref())?;
+    let conferences = conferences_for(args.config.path.as_deref(), &args.store.data_dir.path)?;
     let options = lanyard_domain::ImportOptions {
         dry_run: args.dry_run,
         encoding: args
@@ -985,7 +988,7 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
-    let conferences = load_conferences(args.config.path.as_deref())?;
+    let conferences = conferences_for(args.config.path.as_deref(), &args.store.data_dir.path)?;
     let format: lanyard_domain::ExportFormat = args.format.parse().map_err(anyhow::Error::msg)?;
     let list = lanyard_domain::ListRequest {
         conference: args.conference,

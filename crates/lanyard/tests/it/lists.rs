@@ -859,3 +859,49 @@ async fn a_check_in_code_taken_is_a_conflict_for_its_row_alone() {
     assert_eq!(list_all(&app).await.len(), 8);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_command_line_uses_the_configuration_its_server_runs_with() {
+    let (dir, config) = setup();
+    let data = dir.path().join("data");
+    let sheets = |data: &Path| {
+        let out = lanyard()
+            .args(["print", "--list-sheets", "--data-dir"])
+            .arg(data)
+            .env_remove("LANYARD_CONFIG")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let app = spawn_app_with_config(&data, &config).await;
+    sign_up(&app, 2).await;
+    // Without --config: the server's, said on standard error.
+    let (listed, said) = sheets(&data);
+    assert!(listed.contains("club-cards"), "{listed}");
+    assert!(said.contains("lanyard.toml"), "{said}");
+    let export = |with_config: bool| {
+        let mut command = lanyard();
+        command
+            .args(["export", "--type", "About cloud computing", "--data-dir"])
+            .arg(&data)
+            .env_remove("LANYARD_CONFIG");
+        if with_config {
+            command.arg("--config").arg(&config);
+        }
+        let out = command.output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        out.stdout
+    };
+    assert_eq!(export(false), export(true));
+    app.stop().await;
+
+    // A server started without one: the built-in conferences again.
+    let app = crate::common::spawn_app_in(&data, 1).await;
+    let (listed, _) = sheets(&data);
+    assert!(!listed.contains("club-cards"), "{listed}");
+    app.stop().await;
+}
