@@ -284,13 +284,49 @@ async function replay() {
   }
 }
 
+/** How long a scanner may pause between the lines of one vCard. */
+const VCARD_PAUSE_MS = 600;
+
+/**
+ * A keyboard-wedge scanner types a vCard badge's QR line by line, each line
+ * ending in Enter: the lines from BEGIN:VCARD to END:VCARD (or to a pause)
+ * are one scan, sent whole (the server finds the check-in code in its UID).
+ */
+const wedge = { lines: null, timer: 0 };
+
+function flushVcard() {
+  clearTimeout(wedge.timer);
+  const lines = wedge.lines;
+  wedge.lines = null;
+  if (lines) scan({ code: lines.join("\r\n") });
+}
+
+function scanLine(line) {
+  if (wedge.lines) {
+    wedge.lines.push(line);
+    if (/^END:VCARD$/i.test(line.trim())) flushVcard();
+    else {
+      clearTimeout(wedge.timer);
+      wedge.timer = setTimeout(flushVcard, VCARD_PAUSE_MS);
+    }
+    return;
+  }
+  if (/^BEGIN:VCARD$/i.test(line.trim())) {
+    wedge.lines = [line.trim()];
+    wedge.timer = setTimeout(flushVcard, VCARD_PAUSE_MS);
+    return;
+  }
+  const code = line.trim();
+  if (code) scan({ code });
+}
+
 function setupScan() {
   const input = $("f-scan");
   $("scan-form").addEventListener("submit", (e) => {
     e.preventDefault();
-    const code = input.value.trim();
+    const line = input.value;
     input.value = "";
-    if (code) scan({ code });
+    scanLine(line);
     input.focus();
   });
   // The scan field keeps the focus, so a scanner's keystrokes always land

@@ -141,6 +141,31 @@ describe("desk", () => {
     await context.close();
   });
 
+  test("a scanner typing a vCard badge line by line checks its person in once", async () => {
+    const eve = await person("desk.eve", "Eve Contact", { contact_on_badge: true });
+    const { page, context, errors } = await openDesk(doorA);
+    // What a vCard badge's QR holds (the UID carries the check-in code),
+    // typed as a keyboard-wedge scanner types it: each line then Enter.
+    const lines = ["BEGIN:VCARD", "VERSION:3.0", "FN:Eve Contact", "ORG:Desk Co", `TEL:${PHONE}`, `UID:urn:lanyard:checkin:${eve.checkin_code}`, "END:VCARD"];
+    for (const line of lines) {
+      await page.keyboard.type(line);
+      await page.keyboard.press("Enter");
+    }
+    assert.equal(await resultOf(page, "ok"), "Welcome, Eve Contact");
+    // No line of it was sent on its own: nothing red followed.
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(await page.textContent("#result-main"), "Welcome, Eve Contact");
+    assert.equal((await registrationOf("desk.eve")).checked_in.desk, "Door A");
+    // A scanner that leaves out END:VCARD: the pause ends the scan.
+    for (const line of lines.slice(0, -1)) {
+      await page.keyboard.type(line);
+      await page.keyboard.press("Enter");
+    }
+    assert.match(await resultOf(page, "warn"), /^Eve Contact already checked in/);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
   test("search by name checks the person in", async () => {
     await person("desk.cho", "Cho Searchable");
     const { page, context } = await openDesk(doorB);
