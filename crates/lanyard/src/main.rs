@@ -563,13 +563,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             app.local_addr()
         );
         if let Some(ca) = app.lan_ca() {
-            let port = app.port();
-            for address in lanyard::tls::lan_addresses(&ca.names) {
-                let host = match address {
-                    std::net::IpAddr::V4(v4) => v4.to_string(),
-                    std::net::IpAddr::V6(v6) => format!("[{v6}]"),
-                };
-                println!("phones: https://{host}:{port}/tls to trust this server once, then /desk");
+            for origin in lanyard::tls::lan_origins(&ca.names, app.port()) {
+                println!("phones: {origin}/tls to trust this server once, then /desk");
             }
             println!("LAN CA fingerprint (SHA-256): {}", ca.fingerprint);
         }

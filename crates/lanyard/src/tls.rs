@@ -207,6 +207,14 @@ pub fn lan_addresses(names: &[String]) -> Vec<IpAddr> {
     addresses
 }
 
+/// `https://ADDRESS:PORT` for each of [`lan_addresses`].
+pub fn lan_origins(names: &[String], port: u16) -> Vec<String> {
+    lan_addresses(names)
+        .into_iter()
+        .map(|a| format!("https://{}", std::net::SocketAddr::new(a, port)))
+        .collect()
+}
+
 fn is_link_local(a: &IpAddr) -> bool {
     match a {
         IpAddr::V4(v4) => v4.is_link_local(),
@@ -412,13 +420,7 @@ pub fn trust_routes(ca: &LanCa, port: u16) -> axum::Router {
     use axum::routing::get;
 
     let der = ca.der.clone();
-    let addresses: Vec<String> = lan_addresses(&ca.names)
-        .into_iter()
-        .map(|a| match a {
-            IpAddr::V4(v4) => format!("https://{v4}:{port}"),
-            IpAddr::V6(v6) => format!("https://[{v6}]:{port}"),
-        })
-        .collect();
+    let addresses = lan_origins(&ca.names, port);
     let json = serde_json::json!({
         "mode": "lan",
         "ca_name": ca.name,

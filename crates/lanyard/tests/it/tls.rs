@@ -8,6 +8,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 
 use lanyard::TlsOptions;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::CertificateDer;
 
 use crate::common::{spawn_app_with, TestApp};
 
@@ -90,8 +92,8 @@ async fn a_lan_ca_is_made_once_and_vouches_for_local_names_only() {
     assert_eq!(der.status(), 200);
     assert_eq!(der.headers()["content-type"], "application/x-x509-ca-cert");
     let der = der.bytes().await.unwrap();
-    let from_pem = rustls_pem_to_der(&ca_pem);
-    assert_eq!(der.as_ref(), from_pem.as_slice());
+    let from_pem = CertificateDer::from_pem_slice(&ca_pem).unwrap();
+    assert_eq!(der.as_ref(), from_pem.as_ref());
     let about: serde_json::Value = client
         .get(format!("https://localhost:{port}/api/tls"))
         .send()
@@ -139,15 +141,6 @@ async fn a_lan_ca_is_made_once_and_vouches_for_local_names_only() {
         .await
         .is_err());
     app.stop().await;
-}
-
-fn rustls_pem_to_der(pem: &[u8]) -> Vec<u8> {
-    use base64::Engine;
-    let text = std::str::from_utf8(pem).unwrap();
-    let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .unwrap()
 }
 
 fn sha256_colons(bytes: &[u8]) -> String {
@@ -249,33 +242,27 @@ async fn serve_takes_a_certificate_and_key_and_refuses_ones_that_do_not_match() 
         .status();
     assert!(child.wait().unwrap().success());
 
-    // A key of another certificate: refused at start, saying so.
+    // Refused at start, naming what is wrong.
+    let refused = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_lanyard"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+            .arg(&data)
+            .arg("--tls-cert")
+            .arg(&cert_path)
+            .arg("--tls-key")
+            .arg(&key_path)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    // A key of another certificate.
     let other = rcgen::KeyPair::generate().unwrap();
     std::fs::write(&key_path, other.serialize_pem()).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_lanyard"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
-        .arg(&data)
-        .arg("--tls-cert")
-        .arg(&cert_path)
-        .arg("--tls-key")
-        .arg(&key_path)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = refused();
     assert!(stderr.contains("do not go together"), "{stderr}");
     // A file that is not a certificate.
     std::fs::write(&cert_path, "not a certificate").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_lanyard"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
-        .arg(&data)
-        .arg("--tls-cert")
-        .arg(&cert_path)
-        .arg("--tls-key")
-        .arg(&key_path)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = refused();
     assert!(stderr.contains("cert.pem"), "{stderr}");
 }
