@@ -31,6 +31,8 @@ use super::handlers::{
 };
 
 const CONFERENCE: &str = "serverless-web";
+/// A conference that ended long ago, keeping personal data no day after.
+const PAST: &str = "past-meetup";
 
 fn registration(user_id: &str, name: &str) -> Value {
     registration_in(CONFERENCE, user_id, name)
@@ -239,12 +241,22 @@ print(int(c.get_send_quota()["SentLast24Hours"]))
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
+/// What each access key used: its IAM actions, and for DynamoDB each
+/// action with the resource it named (the table's ARN, or an index's).
+#[derive(Default)]
+struct Used {
+    actions: BTreeMap<String, BTreeSet<String>>,
+    dynamodb: BTreeMap<String, BTreeSet<(String, String)>>,
+}
+
 fn actions_by_key(
     recording: &std::path::Path,
     skip: std::ops::Range<usize>,
-) -> BTreeMap<String, BTreeSet<String>> {
+    dynamodb_arn: impl Fn(&str) -> String,
+) -> Used {
     use base64::Engine;
-    let mut by_key: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut uses = Used::default();
+    let by_key = &mut uses.actions;
     let text = std::fs::read_to_string(recording).unwrap_or_default();
     for (i, line) in text.lines().enumerate() {
         if skip.contains(&i) {
@@ -312,23 +324,60 @@ fn actions_by_key(
                 .to_owned()
         };
         let used = by_key.entry(key.to_owned()).or_default();
+        let on_resources = uses.dynamodb.entry(key.to_owned()).or_default();
         if operation == "TransactWriteItems" {
             // The actions AWS authorises a transaction's items by.
             let request: Value = serde_json::from_str(&body).unwrap();
             for item in request["TransactItems"].as_array().unwrap() {
-                for kind in item.as_object().unwrap().keys() {
+                for (kind, write) in item.as_object().unwrap() {
                     let action = match kind.as_str() {
                         "ConditionCheck" => "ConditionCheckItem".to_owned(),
                         other => format!("{other}Item"),
                     };
+                    let table = write["TableName"].as_str().unwrap();
+                    on_resources.insert((format!("dynamodb:{action}"), dynamodb_arn(table)));
                     used.insert(format!("dynamodb:{action}"));
                 }
             }
         } else {
-            used.insert(format!("{service}:{operation}"));
+            let action = format!("{service}:{operation}");
+            if service == "dynamodb" {
+                let request: Value = serde_json::from_str(&body).unwrap();
+                if let Some(table) = request["TableName"].as_str() {
+                    let mut resource = dynamodb_arn(table);
+                    if let Some(index) = request["IndexName"].as_str() {
+                        resource = format!("{resource}/index/{index}");
+                    }
+                    on_resources.insert((action.clone(), resource));
+                }
+            }
+            used.insert(action);
         }
     }
-    by_key
+    uses
+}
+
+/// Whether a policy document allows `action` on `resource` (an ARN, or
+/// one ending in `*` that covers what starts with the rest).
+fn allows(policy: &Value, action: &str, resource: &str) -> bool {
+    let list = |v: &Value| -> Vec<String> {
+        match v {
+            Value::String(s) => vec![s.clone()],
+            Value::Array(items) => items
+                .iter()
+                .map(|i| i.as_str().unwrap().to_owned())
+                .collect(),
+            other => panic!("a string or a list: {other}"),
+        }
+    };
+    policy["Statement"].as_array().unwrap().iter().any(|s| {
+        s["Effect"] == "Allow"
+            && list(&s["Action"]).iter().any(|a| a == action)
+            && list(&s["Resource"]).iter().any(|r| match r.strip_suffix('*') {
+                Some(prefix) => resource.starts_with(prefix),
+                None => r == resource,
+            })
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -461,7 +510,10 @@ async fn the_functions_run_under_exactly_the_templates_policies() {
         // E-mail through SES: sent by the badge function from the outbox.
         mail: Some((MAIL_FROM.into(), "https://reg.example.org".into())),
     };
-    let conferences = || {
+    // `erasing`: whether the past conference's retention has run out (the
+    // API function signs up to it before; the badge function's sweep
+    // erases it after).
+    let conferences = |erasing: bool| {
         // moto checks the signature of a query-protocol request (SNS's)
         // against the body as it re-encodes it, and gets a space in the
         // subject (the conference id) wrong: an id without one here.
@@ -471,6 +523,13 @@ async fn the_functions_run_under_exactly_the_templates_policies() {
         // sweep's expiry run under the policies too.
         config.conferences[0].capacity = Some(2);
         config.conferences[0].waitlist = true;
+        // A conference that ended: past its retention, the sweep erases
+        // its attendees.
+        let mut past = config.conferences[1].clone();
+        past.id = PAST.into();
+        past.ends = Some("2020-01-31".into());
+        past.retention_days = erasing.then_some(0);
+        config.conferences[1] = past;
         lanyard_domain::Conferences::build(
             config,
             std::path::Path::new("."),
@@ -479,7 +538,7 @@ async fn the_functions_run_under_exactly_the_templates_policies() {
         .unwrap()
     };
     let api_backend = lanyard_lambda::with_notices(
-        AwsBackend::new(&api_clients, &made.names, conferences()),
+        AwsBackend::new(&api_clients, &made.names, conferences(false)),
         &api_clients,
         &settings,
     )
@@ -508,7 +567,7 @@ async fn the_functions_run_under_exactly_the_templates_policies() {
 
     // The badge function renders from the queue and spaces a retry.
     let badge_backend = lanyard_lambda::with_notices(
-        AwsBackend::new(&badge_clients, &made.names, conferences()),
+        AwsBackend::new(&badge_clients, &made.names, conferences(true)),
         &badge_clients,
         &settings,
     )
@@ -566,7 +625,7 @@ async fn the_functions_run_under_exactly_the_templates_policies() {
         bucket: "not-lanyards".into(),
         ..made.names.clone()
     };
-    let denied = AwsBackend::new(&badge_clients, &elsewhere, conferences());
+    let denied = AwsBackend::new(&badge_clients, &elsewhere, conferences(true));
     let third = sign_up(&router, "iam3", "Policy Park").await;
     assert_eq!(third.status, 201);
     let message = loop {
@@ -841,14 +900,110 @@ async fn the_functions_run_under_exactly_the_templates_policies() {
     assert_eq!(ses_sent(&emulator.endpoint, &identities["harness"]), 2);
     assert_eq!(store.notices_waiting().await.unwrap(), 0);
 
+    // The sweep erases the attendees of a conference past its retention,
+    // their badge files first, under the badge function's policy.
+    let past = sign_up_in(&router, PAST, "iam6", "Erased Han").await;
+    assert_eq!(past.status, 201, "{}", String::from_utf8_lossy(&past.body));
+    let past_token = token_of(past.json()["badge"]["url"].as_str().unwrap());
+    let badge_files = || async {
+        harness
+            .s3
+            .list_objects_v2()
+            .bucket(&made.names.bucket)
+            .prefix("badges/")
+            .send()
+            .await
+            .unwrap()
+            .contents
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|o| o.key)
+            .filter(|k| k.contains(&past_token))
+            .count()
+    };
+    for _ in 0..10 {
+        let records = receive_records().await;
+        if !records.is_empty() {
+            handle_badge_event(
+                &badge_backend,
+                &badge_clients.sqs,
+                &metrics,
+                SweepPolicy::default(),
+                json!({ "Records": records }),
+            )
+            .await
+            .unwrap();
+        }
+        if badge_files().await > 0 {
+            break;
+        }
+    }
+    assert!(badge_files().await > 0, "the badge was rendered");
+    let swept = handle_badge_event(
+        &badge_backend,
+        &badge_clients.sqs,
+        &metrics,
+        SweepPolicy::default(),
+        fixture("scheduled-event.json"),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(&swept, BadgeInvocation::Swept(r) if r.erased == 1),
+        "{swept:?}"
+    );
+    assert_eq!(badge_files().await, 0, "the badge files are erased");
+    let erased = call_api(
+        &router,
+        organizer("GET", &format!("/api/registrations/iam6/{PAST}"), None),
+    )
+    .await;
+    assert_eq!(erased.status, 404);
+    let badge = call_api(
+        &router,
+        api_event("GET", &format!("/api/badges/{past_token}"), None, false),
+    )
+    .await;
+    assert_eq!(badge.status, 404);
+    // What is left is the anonymous count; the other conference keeps its data.
+    let stats = call_api(
+        &router,
+        organizer("GET", &format!("/api/checkins/stats?type={PAST}"), None),
+    )
+    .await;
+    assert_eq!(stats.status, 200);
+    assert_eq!(stats.json()["conferences"][0]["registered"], 1);
+    let kept = call_api(
+        &router,
+        organizer("GET", "/api/registrations/iam2/serverless-web", None),
+    )
+    .await;
+    assert_eq!(kept.status, 200);
+
     // What each function used, against what its policy grants.
     drop(emulator);
-    let used = actions_by_key(recording.path(), probes);
+    let used = actions_by_key(recording.path(), probes, |table| {
+        format!("arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/{table}")
+    });
     let used_by = |identity: &str| -> BTreeSet<String> {
-        used.get(identities[identity]["key"].as_str().unwrap())
+        used.actions
+            .get(identities[identity]["key"].as_str().unwrap())
             .cloned()
             .unwrap_or_default()
     };
+    // moto checks DynamoDB's actions only: each table and index the code
+    // named is checked here against the template's resources.
+    for function in ["ApiFunction", "BadgeFunction"] {
+        let key = identities[function]["key"].as_str().unwrap();
+        let named = used.dynamodb.get(key).cloned().unwrap_or_default();
+        assert!(!named.is_empty(), "{function} used DynamoDB");
+        for (action, resource) in named {
+            assert!(
+                allows(&template_policies[function], &action, &resource),
+                "{function}'s policy does not allow {action} on {resource}"
+            );
+        }
+    }
     for (function, unused_by_design) in [
         (
             "ApiFunction",
@@ -858,11 +1013,10 @@ async fn the_functions_run_under_exactly_the_templates_policies() {
         ),
         (
             "BadgeFunction",
-            // The sweep's erasure of conferences past their retention; the
-            // built-in conferences keep their data. SES v2 authorises a raw
-            // message as ses:SendEmail; ses:SendRawEmail is granted beside
-            // it as AWS CDK's sendEmail grant does, for SES's v1 checks.
-            vec!["dynamodb:Scan", "dynamodb:DeleteItem", "ses:SendRawEmail"],
+            // SES v2 authorises a raw message as ses:SendEmail;
+            // ses:SendRawEmail is granted beside it as AWS CDK's sendEmail
+            // grant does, for SES's v1 checks.
+            vec!["ses:SendRawEmail"],
         ),
     ] {
         let used = used_by(function);
