@@ -15,8 +15,14 @@
 #                             the API (default: /lanyard/origin-secret;
 #                             created with a random value when missing)
 #   LANYARD_WEB_ACL_RATE_LIMIT
-#                             requests per address per five minutes before
-#                             the web ACL blocks it (default 2000; 0: none)
+#                             sign-ups per address per five minutes before
+#                             the web ACL answers 429 (default 300; 0: none;
+#                             nothing else is counted)
+#   LANYARD_WEB_ACL_ALLOW     IPv4 ranges whose sign-ups are not counted, the
+#                             venue's own address ("203.0.113.7/32,…")
+#   LANYARD_WEB_ACL_ARN       a CloudFront web ACL (made in us-east-1) to
+#                             attach instead of the stack's own: the way to
+#                             have one when deploying to another region
 #   LANYARD_CONFIG            conference TOML (with its logos beside it);
 #                             default: the two built-in conferences
 #   LANYARD_ALARM_EMAIL       where alarms are mailed (optional)
@@ -42,7 +48,7 @@ cd "$(dirname "$0")/.."
 STACK=${LANYARD_STACK:-lanyard}
 PARAMETER=${LANYARD_ADMIN_TOKEN_PARAMETER:-/lanyard/admin-token}
 ORIGIN_SECRET_PARAMETER=${LANYARD_ORIGIN_SECRET_PARAMETER:-/lanyard/origin-secret}
-WEB_ACL_RATE_LIMIT=${LANYARD_WEB_ACL_RATE_LIMIT:-2000}
+WEB_ACL_RATE_LIMIT=${LANYARD_WEB_ACL_RATE_LIMIT:-300}
 
 # Every tool, checked before anything is done, each with how to get it.
 missing=0
@@ -137,7 +143,9 @@ overrides=(
 for pair in "ConferencesFile=$conferences_file" \
     "AlarmEmail=${LANYARD_ALARM_EMAIL:-}" \
     "MailFrom=${LANYARD_MAIL_FROM:-}" \
-    "PublicUrl=${LANYARD_PUBLIC_URL:-}"; do
+    "PublicUrl=${LANYARD_PUBLIC_URL:-}" \
+    "WebAclAllowedAddresses=${LANYARD_WEB_ACL_ALLOW:-}" \
+    "WebAclArn=${LANYARD_WEB_ACL_ARN:-}"; do
     [ -n "${pair#*=}" ] && overrides+=("$pair")
 done
 

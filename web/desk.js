@@ -50,8 +50,22 @@ async function api(path, options = {}) {
     headers: { Accept: "application/json", Authorization: `Bearer ${token()}`, ...(options.headers || {}) },
   });
   let body = null;
-  if ((res.headers.get("content-type") || "").includes("application/json")) body = await res.json();
+  if ((res.headers.get("content-type") || "").includes("application/json")) {
+    body = await res.json().catch(() => null);
+  }
   return { status: res.status, body };
+}
+
+/**
+ * Whether a reply is no answer from lanyard: the server could not serve it
+ * now (5xx, 408, 429), or something on the way answered instead, like a
+ * firewall's 403 page or a captive portal, without lanyard's JSON error.
+ * The scan waits in the queue and is sent again.
+ */
+function noAnswer(res) {
+  if (res.status >= 500 || res.status === 408 || res.status === 429) return true;
+  if (res.status >= 400) return typeof res.body?.error?.code !== "string";
+  return res.body === null;
 }
 
 /** A nonce for one scan: random, so a replay is recognised as the same scan. */
@@ -86,10 +100,16 @@ async function openDesk() {
     $("e-token").textContent = t("networkError");
     return false;
   }
-  if (res.status !== 200 && res.status !== 401 && sessionStorage.getItem(DESK_NAME_KEY)) {
-    // The server answers but cannot serve now (a 503, say): keep scanning.
-    showDesk(sessionStorage.getItem(DESK_NAME_KEY));
-    return true;
+  if (noAnswer(res)) {
+    // Not lanyard's answer (a 503, or a firewall's page): a desk already
+    // opened keeps scanning into its queue; a new one keeps its token.
+    const name = sessionStorage.getItem(DESK_NAME_KEY);
+    if (name) {
+      showDesk(name);
+      return true;
+    }
+    $("e-token").textContent = t("serverError");
+    return false;
   }
   if (res.status !== 200) {
     sessionStorage.removeItem(TOKEN_KEY);
@@ -197,8 +217,8 @@ async function send(scan) {
   } catch {
     return { outcome: "retry" };
   }
+  if (noAnswer(res)) return { outcome: "retry" };
   if (res.status === 401) return { outcome: "auth" };
-  if (res.status >= 500 || res.status === 408 || res.status === 429) return { outcome: "retry" };
   return { outcome: "done", res };
 }
 
@@ -258,8 +278,9 @@ async function replay() {
       } catch {
         return;
       }
+      if (noAnswer(res)) return;
       let answered;
-      if (res.status === 200) {
+      if (res.status === 200 && Array.isArray(res.body.results)) {
         answered = batch.filter((_, i) => {
           const status = res.body.results[i]?.status;
           return status !== undefined && status < 500 && status !== 408 && status !== 429;

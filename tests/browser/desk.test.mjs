@@ -239,6 +239,33 @@ describe("desk", () => {
     await b.context.close();
   });
 
+  test("a firewall answering for the server (WAF's 403 page, a gateway's JSON 403, a 429) is no answer: the scan waits and is sent", async () => {
+    const p = await person("firewalled.1", "Firewalled One");
+    const { page, context, errors } = await openDesk(doorA);
+    // What the desk gets while a web ACL or gateway in front answers instead.
+    const answers = [
+      { status: 403, contentType: "text/html", body: "<html><body><h1>403 Forbidden</h1>Request blocked.</body></html>" },
+      { status: 403, contentType: "application/json", body: '{"message":"Forbidden"}' },
+      { status: 429, contentType: "application/json", body: '{"error":{"code":"rate_limited","message":"too many"}}' },
+    ];
+    const seen = [];
+    await context.route(/\/api\/checkins(\/batch)?$/, (route) => {
+      const answer = answers[seen.length];
+      seen.push(route.request().url());
+      return answer ? route.fulfill(answer) : route.continue();
+    });
+    await page.fill("#f-scan", p.checkin_code);
+    await page.press("#f-scan", "Enter");
+    await resultOf(page, "queued");
+    assert.equal(await page.textContent("#queue"), "1 waiting to send");
+    // Its replays meet the other two, then reach the server.
+    await page.waitForFunction(() => document.getElementById("queue").textContent === "", null, { timeout: 30000 });
+    assert.ok(seen.length > answers.length, `sent ${seen.length} times`);
+    assert.equal((await registrationOf("firewalled.1")).checked_in.desk, "Door A");
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
   test("axe-core finds no serious or critical violations, locked and open; Korean works", async () => {
     const context = await browser.newContext({ locale: "ko-KR", bypassCSP: true });
     const page = await context.newPage();

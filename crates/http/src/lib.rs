@@ -227,6 +227,7 @@ async fn drop_unfit_request_id(mut request: Request) -> Request {
 /// `into_make_service_with_connect_info::<SocketAddr>()` so the sign-up rate
 /// limit can see client addresses.
 pub fn router(state: AppState, limits: Limits) -> Router {
+    // The sign-up limit on each of `paths::SIGN_UP_LIMITED`.
     let signup_limit = limits::SignupRateLimit::new(limits.registrations_per_second);
     let register = post(api::register).layer(axum::middleware::from_fn_with_state(
         signup_limit.clone(),

@@ -36,6 +36,12 @@ pub const PRINTABLE: &str = "/api/printable";
 pub const BADGES_PDF: &str = "/api/badges.pdf";
 pub const OPENAPI: &str = "/api/openapi.json";
 
+/// The routes whose `POST`s count against a client address's sign-up
+/// limit: public sign-ups (the page's and the original page's) and
+/// lost-link requests, each costing a stored registration or an e-mail.
+/// The server limits these; on AWS the web ACL counts exactly these too.
+pub const SIGN_UP_LIMITED: [&str; 3] = [REGISTRATIONS, ORIGINAL_SIGNUP, BADGE_LOOKUP];
+
 /// Fills a route's `{name}` segments with values already safe in a path.
 fn fill(route: &str, values: &[(&str, &str)]) -> String {
     values.iter().fold(route.to_owned(), |path, (name, value)| {

@@ -373,10 +373,12 @@ fn allows(policy: &Value, action: &str, resource: &str) -> bool {
     policy["Statement"].as_array().unwrap().iter().any(|s| {
         s["Effect"] == "Allow"
             && list(&s["Action"]).iter().any(|a| a == action)
-            && list(&s["Resource"]).iter().any(|r| match r.strip_suffix('*') {
-                Some(prefix) => resource.starts_with(prefix),
-                None => r == resource,
-            })
+            && list(&s["Resource"])
+                .iter()
+                .any(|r| match r.strip_suffix('*') {
+                    Some(prefix) => resource.starts_with(prefix),
+                    None => r == resource,
+                })
     })
 }
 

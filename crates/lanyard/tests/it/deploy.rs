@@ -256,16 +256,36 @@ fn only_parameters_with_a_value_reach_sam() {
         bare.contains("AdminTokenParameterName=/lanyard/admin-token"),
         "{bare}"
     );
+    let acl = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/venue/0e1f";
     let full = sam_call(&[
         ("LANYARD_ALARM_EMAIL", "ops@example.org"),
         ("LANYARD_MAIL_FROM", "reg@example.org"),
         ("LANYARD_PUBLIC_URL", "https://reg.example.org"),
+        ("LANYARD_WEB_ACL_ALLOW", "203.0.113.7/32,198.51.100.0/24"),
+        ("LANYARD_WEB_ACL_ARN", acl),
     ]);
     for pair in [
         "AlarmEmail=ops@example.org",
         "MailFrom=reg@example.org",
         "PublicUrl=https://reg.example.org",
+        "WebAclAllowedAddresses=203.0.113.7/32,198.51.100.0/24",
+        &format!("WebAclArn={acl}"),
     ] {
         assert!(full.contains(pair), "{pair} not in {full}");
+    }
+    // Each pair names one of the template's parameters.
+    let template = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/template.yaml"),
+    )
+    .unwrap();
+    let parameters = &template
+        [template.find("\nParameters:\n").unwrap()..template.find("\nConditions:\n").unwrap()];
+    let overrides = full.split("--parameter-overrides").nth(1).unwrap();
+    for word in overrides.split_whitespace() {
+        let name = word.split_once('=').unwrap().0;
+        assert!(
+            parameters.contains(&format!("\n  {name}:\n")),
+            "{name} is no parameter of the template"
+        );
     }
 }

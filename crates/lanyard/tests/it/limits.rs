@@ -58,6 +58,67 @@ async fn signups_over_the_per_address_rate_get_429_with_retry_after() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sign_up_limit_counts_exactly_its_routes_and_nothing_a_desk_or_organizer_sends() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_with_limits(dir.path(), limits(1, 64, 30)).await;
+    let client = reqwest::Client::new();
+    let post = |path: &str| {
+        client
+            .post(app.url(path))
+            .json(&serde_json::json!({}))
+            .send()
+    };
+    // The routes share one allowance per address (a burst of ten at one
+    // per second): refused bodies count too.
+    for i in 0..9 {
+        let path = lanyard_http::paths::SIGN_UP_LIMITED[i % 3];
+        assert_ne!(post(path).await.unwrap().status(), 429, "{path}");
+    }
+    let last = post(lanyard_http::paths::REGISTRATIONS).await.unwrap();
+    assert_ne!(last.status(), 429);
+    for path in lanyard_http::paths::SIGN_UP_LIMITED {
+        let res = post(path).await.unwrap();
+        assert_eq!(res.status(), 429, "{path}");
+        assert!(res.headers().contains_key("retry-after"), "{path}");
+    }
+    // What desks and organizers send from the same address is not counted.
+    let organizer = |method: reqwest::Method, path: &str, body: serde_json::Value| {
+        client
+            .request(method, app.url(path))
+            .bearer_auth(crate::common::TOKEN)
+            .json(&body)
+            .send()
+    };
+    let desk = organizer(
+        reqwest::Method::POST,
+        "/api/desks",
+        serde_json::json!({"name": "Door A"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(desk.status(), 201);
+    for _ in 0..20 {
+        let scan = organizer(
+            reqwest::Method::POST,
+            "/api/checkins",
+            serde_json::json!({"code": "nope", "nonce": "limit-nonce-01"}),
+        )
+        .await
+        .unwrap();
+        assert_ne!(scan.status(), 429);
+        let list = organizer(
+            reqwest::Method::GET,
+            "/api/registrations",
+            serde_json::json!({}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(list.status(), 200);
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_zero_rate_limit_turns_it_off() {
     let dir = tempfile::tempdir().unwrap();
     let app = spawn_app_with_limits(dir.path(), limits(0, 64, 30)).await;
