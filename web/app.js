@@ -853,12 +853,70 @@ async function loadDesks() {
       revoke.disabled = true;
       await api(`/api/desks/${encodeURIComponent(d.name)}`, { method: "DELETE", headers: organizerHeaders() }).catch(() => {});
       $("desk-token").hidden = true;
+      $("desk-enrol").hidden = true;
       loadDesks();
     });
-    li.append(name, revoke);
+    const enrol = document.createElement("button");
+    enrol.type = "button";
+    enrol.textContent = t("deskEnrol");
+    enrol.setAttribute("aria-label", `${t("deskEnrol")}: ${d.name}`);
+    enrol.addEventListener("click", () => showEnrolment(d.name));
+    const actions = document.createElement("span");
+    actions.append(enrol, revoke);
+    li.append(name, actions);
     return li;
   });
   $("desk-list").replaceChildren(...(items.length ? items : [Object.assign(document.createElement("li"), { textContent: t("deskNone") })]));
+}
+
+function isLoopback(host) {
+  return host === "localhost" || host.endsWith(".localhost") || host.startsWith("127.") || host === "[::1]";
+}
+
+/**
+ * The address a desk's phone can open: this page's, unless it is this
+ * computer's own (localhost), then the network address `serve --tls lan`
+ * names; null when there is none.
+ */
+async function phoneOrigin() {
+  if (!isLoopback(location.hostname)) return location.origin;
+  try {
+    const res = await api("/api/tls");
+    if (res.status === 200 && res.body?.addresses?.length) return res.body.addresses[0];
+  } catch {
+    // No TLS page: no network address known.
+  }
+  return null;
+}
+
+/** Shows a one-time QR code that signs a phone in as the desk `name`. */
+async function showEnrolment(name) {
+  const origin = await phoneOrigin();
+  let res;
+  try {
+    res = await api(`/api/desks/${encodeURIComponent(name)}/enrolment`, {
+      method: "POST",
+      headers: { ...organizerHeaders(), "Content-Type": "application/json" },
+      body: JSON.stringify({ origin: origin || location.origin }),
+    });
+  } catch {
+    $("e-desk-name").textContent = t("networkError");
+    return;
+  }
+  if (res.status !== 201) {
+    $("e-desk-name").textContent = res.body?.error?.message || t("serverError");
+    return;
+  }
+  $("e-desk-name").textContent = "";
+  $("desk-token").hidden = true;
+  $("desk-enrol-lead").textContent = t("deskEnrolLead", { name: res.body.name });
+  $("desk-enrol-qr").src = `data:image/svg+xml,${encodeURIComponent(res.body.qr_svg)}`;
+  $("desk-enrol-qr").alt = t("deskEnrol");
+  $("desk-enrol-warning").textContent = origin ? "" : t("deskEnrolLoopback");
+  $("desk-enrol-link").href = res.body.url;
+  $("desk-enrol-link").textContent = res.body.url;
+  $("desk-enrol").hidden = false;
+  $("desk-enrol").scrollIntoView({ block: "nearest" });
 }
 
 function setupDesks() {
@@ -890,6 +948,7 @@ function setupDesks() {
     $("desk-token-label").textContent = t("deskCreated", { name: res.body.name });
     $("desk-token-value").textContent = res.body.token;
     $("desk-token").hidden = false;
+    $("desk-enrol").hidden = true;
     loadDesks();
   });
 }

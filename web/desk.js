@@ -125,6 +125,36 @@ async function openDesk() {
   return true;
 }
 
+/**
+ * A phone that scanned a desk's sign-in QR opens /desk#enrol=CODE: the code
+ * is exchanged, once, for the desk's token, and the fragment is cleared so
+ * a reload or a shared screenshot of the address holds nothing.
+ */
+async function enrolFromLink() {
+  const match = /^#enrol=(.+)$/.exec(location.hash);
+  if (!match) return false;
+  history.replaceState(null, "", location.pathname);
+  let res;
+  try {
+    res = await api("/api/desk/enrol", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ code: decodeURIComponent(match[1]) }),
+    });
+  } catch {
+    $("e-token").textContent = t("networkError");
+    return true;
+  }
+  if (res.status === 200 && res.body?.token) {
+    sessionStorage.setItem(TOKEN_KEY, res.body.token);
+    sessionStorage.setItem(DESK_NAME_KEY, res.body.name);
+    await openDesk();
+  } else {
+    $("e-token").textContent = res.body?.error?.code === "enrolment_refused" ? t("deskEnrolRefused") : res.body?.error?.message || t("serverError");
+  }
+  return true;
+}
+
 function setupToken() {
   $("token-form").addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -623,5 +653,8 @@ setupWalkIn();
 setupPrint();
 applyLanguage();
 loadConferences();
-if (token()) openDesk();
-else $("f-token").focus();
+enrolFromLink().then((enrolling) => {
+  if (enrolling) return;
+  if (token()) openDesk();
+  else $("f-token").focus();
+});

@@ -1853,6 +1853,29 @@ impl RegistrationStore for DynamoStore {
         Ok(out.attributes.is_some_and(|a| !a.is_empty()))
     }
 
+    async fn replace_desk_token(
+        &self,
+        name: &DeskName,
+        expected: Option<&str>,
+        new_hash: &str,
+    ) -> Result<bool, StoreError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("user_id", s(DESK_PARTITION))
+            .key("type", s(name.as_str()))
+            .update_expression("SET token_hash = :new")
+            .expression_attribute_values(":new", s(new_hash));
+        update = match expected {
+            Some(old) => update
+                .condition_expression("token_hash = :old")
+                .expression_attribute_values(":old", s(old)),
+            None => update.condition_expression("attribute_exists(token_hash)"),
+        };
+        Ok(conditional(update.send().await)?.is_some())
+    }
+
     async fn desk_by_token_hash(&self, hash: &str) -> Result<Option<Desk>, StoreError> {
         // A few dozen desks at most: one strongly consistent query of their
         // partition, so a revoked token is refused from the next request on.

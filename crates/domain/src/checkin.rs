@@ -293,6 +293,80 @@ pub async fn create_desk(
     }
 }
 
+/// How long a desk's sign-in code may wait to be scanned.
+pub const ENROLMENT_MINUTES: i64 = 10;
+
+/// A one-time code that signs a phone in as a desk: shown as a QR code on
+/// the organizer's screen, scanned by the phone, exchanged once for the
+/// desk's token ([`redeem_enrolment`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enrolment {
+    pub desk: DeskName,
+    /// `enrol_`, its expiry (Unix seconds), `_` and 128 random bits.
+    pub code: String,
+    pub expires_at: String,
+}
+
+/// Makes a sign-in code for a desk; it stands in for the desk's token until
+/// it is exchanged, so the desk's current token (and any earlier code) is
+/// refused from now on. [`LanyardError::NotFound`] if there is no such desk.
+pub async fn enrol_desk(
+    store: &dyn RegistrationStore,
+    name: &str,
+) -> Result<Enrolment, LanyardError> {
+    let desk = DeskName::parse(name).map_err(|_| LanyardError::NotFound)?;
+    let expires = time::OffsetDateTime::now_utc() + time::Duration::minutes(ENROLMENT_MINUTES);
+    let code = format!(
+        "enrol_{}_{}",
+        expires.unix_timestamp(),
+        crate::fields::random_code()
+    );
+    if !store
+        .replace_desk_token(&desk, None, &token_hash(&code))
+        .await?
+    {
+        return Err(LanyardError::NotFound);
+    }
+    Ok(Enrolment {
+        desk,
+        code,
+        expires_at: crate::registration::rfc3339(expires),
+    })
+}
+
+/// Exchanges a sign-in code for a new desk token, once: a code that is
+/// used, expired, replaced or made up is [`LanyardError::EnrolmentRefused`].
+pub async fn redeem_enrolment(
+    store: &dyn RegistrationStore,
+    code: &str,
+) -> Result<(Desk, String), LanyardError> {
+    let mut parts = code.splitn(3, '_');
+    let (Some("enrol"), Some(expiry), Some(_)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(LanyardError::EnrolmentRefused);
+    };
+    let expired = expiry.parse::<i64>().map_or(true, |at| {
+        at < time::OffsetDateTime::now_utc().unix_timestamp()
+    });
+    if expired || code.len() > 80 {
+        return Err(LanyardError::EnrolmentRefused);
+    }
+    let hash = token_hash(code);
+    let desk = store
+        .desk_by_token_hash(&hash)
+        .await?
+        .ok_or(LanyardError::EnrolmentRefused)?;
+    let token = new_desk_token();
+    if store
+        .replace_desk_token(&desk.name, Some(&hash), &token_hash(&token))
+        .await?
+    {
+        Ok((desk, token))
+    } else {
+        // Another phone exchanged it first.
+        Err(LanyardError::EnrolmentRefused)
+    }
+}
+
 /// Revokes a desk's token in `store`: refused from the next request on.
 pub async fn revoke_desk(store: &dyn RegistrationStore, name: &str) -> Result<(), LanyardError> {
     let name = DeskName::parse(name).map_err(|_| LanyardError::NotFound)?;

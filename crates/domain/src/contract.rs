@@ -993,9 +993,44 @@ async fn desks_are_named_unique_and_revocable(store: Arc<dyn RegistrationStore>)
         Some(a.clone())
     );
     assert_eq!(store.desk_by_token_hash("hash-c").await.unwrap(), None);
+    // A new token for a desk: the old one opens nothing from then on; an
+    // expected hash that is not the desk's changes nothing.
+    assert!(store
+        .replace_desk_token(&a.name, None, "hash-a2")
+        .await
+        .unwrap());
+    assert_eq!(store.desk_by_token_hash("hash-a").await.unwrap(), None);
+    assert_eq!(
+        store.desk_by_token_hash("hash-a2").await.unwrap(),
+        Some(a.clone())
+    );
+    assert!(!store
+        .replace_desk_token(&a.name, Some("hash-a"), "hash-a3")
+        .await
+        .unwrap());
+    assert_eq!(store.desk_by_token_hash("hash-a3").await.unwrap(), None);
+    assert!(store
+        .replace_desk_token(&a.name, Some("hash-a2"), "hash-a3")
+        .await
+        .unwrap());
+    assert_eq!(
+        store.desk_by_token_hash("hash-a3").await.unwrap(),
+        Some(a.clone())
+    );
+    assert_eq!(store.desk_by_token_hash("hash-a2").await.unwrap(), None);
+    let nobody = DeskName::parse("Door Z").unwrap();
+    assert!(!store
+        .replace_desk_token(&nobody, None, "hash-z")
+        .await
+        .unwrap());
+    assert_eq!(store.desk_by_token_hash("hash-z").await.unwrap(), None);
     assert!(store.delete_desk(&a.name).await.unwrap());
     assert!(!store.delete_desk(&a.name).await.unwrap());
-    assert_eq!(store.desk_by_token_hash("hash-a").await.unwrap(), None);
+    assert_eq!(store.desk_by_token_hash("hash-a3").await.unwrap(), None);
+    assert!(!store
+        .replace_desk_token(&a.name, None, "hash-a4")
+        .await
+        .unwrap());
     assert_eq!(store.desks().await.unwrap(), vec![b]);
     // Desks are not registrations.
     assert!(store

@@ -236,6 +236,17 @@ pub trait RegistrationStore: Send + Sync {
 
     async fn desk_by_token_hash(&self, hash: &str) -> Result<Option<Desk>, StoreError>;
 
+    /// Gives a desk a new token hash, the old token refused from then on:
+    /// only while its hash is `expected` when given (so a one-time code is
+    /// exchanged once, whoever races it). `false` if there is no such desk,
+    /// or its hash is not `expected`.
+    async fn replace_desk_token(
+        &self,
+        name: &DeskName,
+        expected: Option<&str>,
+        new_hash: &str,
+    ) -> Result<bool, StoreError>;
+
     /// Records the outcome of a render (`ready` or `failed`, with its error
     /// and retry time), but only while the registration still has a badge
     /// with that token at that revision; `false` otherwise.

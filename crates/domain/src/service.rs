@@ -99,6 +99,9 @@ pub enum LanyardError {
     UnknownCode,
     #[error("a desk with this name already exists")]
     DeskExists,
+    /// A desk sign-in code that is used, expired, replaced or unknown.
+    #[error("this sign-in code is used, expired or unknown; ask the organizer for a new one")]
+    EnrolmentRefused,
     /// The conference has no seat left and keeps no waiting list.
     #[error("the conference is full")]
     Full,
@@ -1156,6 +1159,17 @@ impl Lanyard {
     /// Creates a desk and returns it with its token, which is shown this once.
     pub async fn create_desk(&self, name: &str) -> Result<(Desk, String), LanyardError> {
         checkin::create_desk(self.store.as_ref(), name).await
+    }
+
+    /// A one-time code that signs a phone in as this desk (its current
+    /// token is refused from now on).
+    pub async fn enrol_desk(&self, name: &str) -> Result<checkin::Enrolment, LanyardError> {
+        checkin::enrol_desk(self.store.as_ref(), name).await
+    }
+
+    /// Exchanges a desk's sign-in code, once, for the desk and a new token.
+    pub async fn redeem_enrolment(&self, code: &str) -> Result<(Desk, String), LanyardError> {
+        checkin::redeem_enrolment(self.store.as_ref(), code).await
     }
 
     pub async fn desks(&self) -> Result<Vec<Desk>, LanyardError> {

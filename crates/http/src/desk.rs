@@ -12,12 +12,12 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery, JsonBody, Organizer, Staff};
 use crate::paths;
 use crate::requests::{
-    BadgeFileParams, CheckinBatchBody, CheckinBody, DeskBody, OwnChangesBody, SearchParams,
-    SeatBody, SignUpBody, StatsParams,
+    BadgeFileParams, CheckinBatchBody, CheckinBody, DeskBody, EnrolBody, EnrolmentBody,
+    OwnChangesBody, SearchParams, SeatBody, SignUpBody, StatsParams,
 };
 use crate::views::{
     CheckinBatchItem, CheckinBatchView, CheckinView, DeskList, DeskRegistrationList, DeskSelf,
-    DeskView, NewDeskView, RegistrationView,
+    DeskView, EnrolmentView, NewDeskView, RegistrationView,
 };
 use crate::AppState;
 
@@ -82,6 +82,95 @@ pub async fn revoke_desk(
 ) -> Result<StatusCode, ApiError> {
     state.lanyard.revoke_desk(&name).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = paths::DESK_ENROLMENT, tag = "organizer",
+    params(("name" = String, Path, description = "The desk's name")),
+    request_body(content = EnrolmentBody, content_type = "application/json"),
+    security(("organizer" = [])),
+    responses(
+        (status = 201, description = "A one-time sign-in link for a phone, with its QR code; the desk's current token is refused from now on", body = EnrolmentView),
+        (status = 400, description = "An origin that is not scheme, host and port", body = ErrorBody),
+        (status = 401, description = "Missing or wrong organizer token", body = ErrorBody),
+        (status = 403, description = "A desk token", body = ErrorBody),
+        (status = 404, description = "No such desk", body = ErrorBody),
+        (status = 413, description = "Body over 16 KiB", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+    ))]
+pub async fn enrol_desk(
+    _: Organizer,
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+    JsonBody(body): JsonBody<EnrolmentBody>,
+) -> Result<(StatusCode, Json<EnrolmentView>), ApiError> {
+    let origin = page_origin(&body.origin)?;
+    let enrolment = state.lanyard.enrol_desk(&name).await?;
+    // The code rides in the fragment: browsers send it to no server, log
+    // or Referer; the desk page reads it and exchanges it.
+    let url = format!("{origin}/desk#enrol={}", enrolment.code);
+    let qr = lanyard_badge::QrModules::for_print(url.as_bytes())
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let side = qr.width_with_quiet_zone();
+    let qr_svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {side} {side}\" \
+         shape-rendering=\"crispEdges\"><rect width=\"{side}\" height=\"{side}\" \
+         fill=\"#fff\"/><path d=\"{}\" fill=\"#000\"/></svg>",
+        qr.path_data()
+    );
+    Ok((
+        StatusCode::CREATED,
+        Json(EnrolmentView {
+            name: enrolment.desk.as_str().to_owned(),
+            url,
+            qr_svg,
+            expires_at: enrolment.expires_at,
+        }),
+    ))
+}
+
+/// `origin` as `scheme://host[:port]`, http or https, nothing else.
+fn page_origin(origin: &str) -> Result<String, ApiError> {
+    let refused = || ApiError::Invalid {
+        field: Some("origin".into()),
+        message:
+            "origin: must be the address the desk's phone opens, like https://192.168.1.20:8443"
+                .into(),
+    };
+    if origin.len() > 200 {
+        return Err(refused());
+    }
+    let uri: axum::http::Uri = origin.parse().map_err(|_| refused())?;
+    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
+    let bare = uri.path_and_query().is_none_or(|p| p.as_str() == "/");
+    match uri.authority() {
+        Some(authority) if scheme_ok && bare && !authority.as_str().contains('@') => Ok(format!(
+            "{}://{}",
+            uri.scheme_str().unwrap_or_default(),
+            authority
+        )),
+        _ => Err(refused()),
+    }
+}
+
+#[utoipa::path(post, path = paths::DESK_ENROL, tag = "desk",
+    request_body(content = EnrolBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The desk, with its new token: the phone is signed in", body = NewDeskView),
+        (status = 400, description = "A body without a code", body = ErrorBody),
+        (status = 401, description = "A code that is used, expired or unknown", body = ErrorBody),
+        (status = 413, description = "Body over 16 KiB", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+    ))]
+pub async fn redeem_enrolment(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<EnrolBody>,
+) -> Result<Json<NewDeskView>, ApiError> {
+    let (desk, token) = state.lanyard.redeem_enrolment(&body.code).await?;
+    Ok(Json(NewDeskView {
+        name: desk.name.as_str().to_owned(),
+        token,
+        created_at: desk.created_at,
+    }))
 }
 
 impl Staff {

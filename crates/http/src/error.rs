@@ -19,6 +19,8 @@ pub enum ApiError {
     UnknownCode,
     /// A desk of this name exists.
     DeskExists,
+    /// A desk sign-in code that is used, expired or unknown.
+    EnrolmentRefused,
     /// No seat is left and the conference keeps no waiting list.
     Full,
     /// The registration's seat is in a state the step does not start from.
@@ -55,7 +57,7 @@ pub struct ErrorBody {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// Stable, machine-readable: `invalid`, `already_registered`, `not_found`,
-    /// `unknown_code`, `desk_exists`, `full`, `seat_state`, `not_confirmed`, `unauthorized`, `forbidden`, `payload_too_large`, `unsupported_media_type`,
+    /// `unknown_code`, `desk_exists`, `enrolment_refused`, `full`, `seat_state`, `not_confirmed`, `unauthorized`, `forbidden`, `payload_too_large`, `unsupported_media_type`,
     /// `method_not_allowed`, `rate_limited`, `overloaded`, `request_timeout`,
     /// `storage_unavailable`, `internal`.
     #[schema(example = "invalid")]
@@ -85,6 +87,7 @@ impl From<LanyardError> for ApiError {
             LanyardError::NotFound => ApiError::NotFound,
             LanyardError::UnknownCode => ApiError::UnknownCode,
             LanyardError::DeskExists => ApiError::DeskExists,
+            LanyardError::EnrolmentRefused => ApiError::EnrolmentRefused,
             LanyardError::Full => ApiError::Full,
             e @ LanyardError::Seat(_) => ApiError::SeatState(e.to_string()),
             LanyardError::NotConfirmed(r) => ApiError::NotConfirmed(format!(
@@ -144,6 +147,13 @@ impl ApiError {
                 "a desk with this name already exists; revoke it first or choose another name"
                     .into(),
                 Some("name".into()),
+            ),
+            ApiError::EnrolmentRefused => (
+                StatusCode::UNAUTHORIZED,
+                "enrolment_refused",
+                "this sign-in code is used, expired or unknown; ask the organizer for a new one"
+                    .into(),
+                Some("code".into()),
             ),
             ApiError::Unauthorized => (
                 StatusCode::UNAUTHORIZED,

@@ -241,6 +241,10 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         signup_limit.clone(),
         limits::limit_signups,
     ));
+    let enrol = post(desk::redeem_enrolment).layer(axum::middleware::from_fn_with_state(
+        signup_limit.clone(),
+        limits::limit_signups,
+    ));
     let original = post(api::register_original)
         .layer(axum::middleware::from_fn_with_state(
             signup_limit,
@@ -283,7 +287,9 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         )
         .route(paths::DESKS, post(desk::create_desk).get(desk::desks))
         .route(paths::DESK, delete(desk::revoke_desk))
+        .route(paths::DESK_ENROLMENT, post(desk::enrol_desk))
         .route(paths::DESK_SELF, get(desk::desk_self))
+        .route(paths::DESK_ENROL, enrol)
         .route(paths::CHECKINS, post(desk::check_in))
         .route(
             paths::CHECKIN_BATCH,

@@ -22,7 +22,9 @@ pub const BADGE_LOOKUP: &str = "/api/badges/lookup";
 pub const MESSAGES: &str = "/api/messages";
 pub const DESKS: &str = "/api/desks";
 pub const DESK: &str = "/api/desks/{name}";
+pub const DESK_ENROLMENT: &str = "/api/desks/{name}/enrolment";
 pub const DESK_SELF: &str = "/api/desk";
+pub const DESK_ENROL: &str = "/api/desk/enrol";
 pub const CHECKINS: &str = "/api/checkins";
 pub const CHECKIN_BATCH: &str = "/api/checkins/batch";
 pub const CHECKIN_WALK_INS: &str = "/api/checkins/walk-ins";
@@ -37,10 +39,10 @@ pub const BADGES_PDF: &str = "/api/badges.pdf";
 pub const OPENAPI: &str = "/api/openapi.json";
 
 /// The routes whose `POST`s count against a client address's sign-up
-/// limit: public sign-ups (the page's and the original page's) and
-/// lost-link requests, each costing a stored registration or an e-mail.
-/// The server limits these; on AWS the web ACL counts exactly these too.
-pub const SIGN_UP_LIMITED: [&str; 3] = [REGISTRATIONS, ORIGINAL_SIGNUP, BADGE_LOOKUP];
+/// limit, the public writes: sign-ups (the page's and the original
+/// page's), lost-link requests (each costs an e-mail) and desk sign-in
+/// codes. The server limits these; on AWS the web ACL counts exactly these.
+pub const SIGN_UP_LIMITED: [&str; 4] = [REGISTRATIONS, ORIGINAL_SIGNUP, BADGE_LOOKUP, DESK_ENROL];
 
 /// Fills a route's `{name}` segments with values already safe in a path.
 fn fill(route: &str, values: &[(&str, &str)]) -> String {

@@ -157,6 +157,25 @@ pub struct DeskBody {
     pub name: String,
 }
 
+/// Where the phone that scans a desk's sign-in code should open the desk.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolmentBody {
+    /// The address the desk's phone reaches this server at: scheme, host
+    /// and port only (the organizer's page sends a LAN address when it is
+    /// itself opened on localhost).
+    #[schema(example = "https://192.168.1.20:8443", max_length = 200)]
+    pub origin: String,
+}
+
+/// A desk's one-time sign-in code, as scanned from the organizer's screen.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolBody {
+    #[schema(example = "enrol_1796000000_Q2hMZ3V4cmVzZ2VkYWJj", max_length = 80)]
+    pub code: String,
+}
+
 /// An attendee's change to their own registration; absent fields stay.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

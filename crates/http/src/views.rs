@@ -268,6 +268,21 @@ impl From<Desk> for DeskView {
     }
 }
 
+/// A desk's one-time sign-in link, and its QR code for a phone to scan.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EnrolmentView {
+    #[schema(example = "Door A")]
+    pub name: String,
+    /// Opens the desk page signed in as this desk, once, until `expires_at`.
+    #[schema(
+        example = "https://192.168.1.20:8443/desk#enrol=enrol_1796000000_Q2hMZ3V4cmVzZ2VkYWJj"
+    )]
+    pub url: String,
+    /// `url` as a QR code, an SVG document.
+    pub qr_svg: String,
+    pub expires_at: String,
+}
+
 /// A new desk with its token, shown this once.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct NewDeskView {

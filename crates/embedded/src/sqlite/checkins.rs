@@ -249,6 +249,33 @@ impl SqliteStore {
         removed
     }
 
+    pub(super) async fn rekey_desk(
+        &self,
+        name: &DeskName,
+        expected: Option<&str>,
+        new_hash: &str,
+    ) -> Result<bool, StoreError> {
+        let (name, expected, new_hash) = (
+            name.as_str().to_owned(),
+            expected.map(str::to_owned),
+            new_hash.to_owned(),
+        );
+        let replaced = self
+            .write(move |conn| {
+                conn.execute(
+                    "UPDATE desks SET token_hash = ?2 \
+                     WHERE name = ?1 AND (?3 IS NULL OR token_hash = ?3)",
+                    params![name, new_hash, expected],
+                )
+                .map(|n| n == 1)
+                .map_err(unavailable)
+            })
+            .await;
+        // Committed or not, no process may go on trusting what it kept.
+        self.desks.changed();
+        replaced
+    }
+
     /// The desk a token hash opens: from the cache when nothing changed the
     /// desks since it was read (see `desk_cache`), else from the database.
     pub(super) async fn desk_by_hash(&self, hash: &str) -> Result<Option<Desk>, StoreError> {

@@ -545,6 +545,15 @@ impl RegistrationStore for SqliteStore {
     async fn desk_by_token_hash(&self, hash: &str) -> Result<Option<Desk>, StoreError> {
         self.desk_by_hash(hash).await
     }
+
+    async fn replace_desk_token(
+        &self,
+        name: &DeskName,
+        expected: Option<&str>,
+        new_hash: &str,
+    ) -> Result<bool, StoreError> {
+        self.rekey_desk(name, expected, new_hash).await
+    }
 }
 
 /// Records a render's outcome while the badge has that token; the outcome

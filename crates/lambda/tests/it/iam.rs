@@ -697,6 +697,40 @@ async fn the_functions_run_under_exactly_the_templates_policies() {
     )
     .await;
     assert_eq!(desk.status, 201, "{}", String::from_utf8_lossy(&desk.body));
+    // A phone signs in as the desk with a one-time code.
+    let enrolment = call_api(
+        &router,
+        organizer(
+            "POST",
+            "/api/desks/Door%20A/enrolment",
+            Some(&json!({"origin": "https://reg.example.org"})),
+        ),
+    )
+    .await;
+    assert_eq!(
+        enrolment.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&enrolment.body)
+    );
+    let url = enrolment.json()["url"].as_str().unwrap().to_owned();
+    let code = url.split("#enrol=").nth(1).unwrap();
+    let enrolled = call_api(
+        &router,
+        api_event(
+            "POST",
+            "/api/desk/enrol",
+            Some(&json!({ "code": code })),
+            false,
+        ),
+    )
+    .await;
+    assert_eq!(
+        enrolled.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&enrolled.body)
+    );
     let checkin = call_api(
         &router,
         organizer(

@@ -1034,3 +1034,162 @@ async fn past_its_retention_a_conference_keeps_only_anonymous_counts() {
     );
     app.stop().await;
 }
+
+/// The text of a QR code drawn as the enrolment's SVG draws it: one
+/// `M{x} {y}h{n}v1h-{n}z` run of dark modules each, read back with an
+/// independent decoder.
+fn decode_svg_qr(svg: &str) -> String {
+    let side: u32 = svg
+        .split("viewBox=\"0 0 ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let d = svg
+        .split(" d=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    const PX: u32 = 6;
+    let mut image = image::GrayImage::from_pixel(side * PX, side * PX, image::Luma([255]));
+    for run in d.split('z').filter(|r| !r.is_empty()) {
+        let rest = run.strip_prefix('M').unwrap();
+        let (x, rest) = rest.split_once(' ').unwrap();
+        let (y, rest) = rest.split_once('h').unwrap();
+        let n = rest.split('v').next().unwrap();
+        let (x, y, n): (u32, u32, u32) =
+            (x.parse().unwrap(), y.parse().unwrap(), n.parse().unwrap());
+        for mx in x..x + n {
+            for px in 0..PX {
+                for py in 0..PX {
+                    image.put_pixel(mx * PX + px, y * PX + py, image::Luma([0]));
+                }
+            }
+        }
+    }
+    let mut prepared = rqrr::PreparedImage::prepare(image);
+    let grids = prepared.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code");
+    grids[0].decode().unwrap().1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_signs_in_as_a_desk_by_scanning_a_one_time_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(dir.path(), 1).await;
+    let typed = app.create_desk("Door E").await;
+    let (status, _) = app.send_as(&typed, Method::GET, "/api/desk", None).await;
+    assert_eq!(status, 200);
+
+    // The organizer's screen shows a QR code of a link to the desk page.
+    let origin = "https://192.168.1.20:8443";
+    let (status, enrolment) = app
+        .send_as(
+            TOKEN,
+            Method::POST,
+            "/api/desks/Door%20E/enrolment",
+            Some(json!({ "origin": origin })),
+        )
+        .await;
+    assert_eq!(status, 201, "{enrolment}");
+    assert_eq!(enrolment["name"], "Door E");
+    let url = enrolment["url"].as_str().unwrap();
+    let code = url
+        .strip_prefix(&format!("{origin}/desk#enrol="))
+        .unwrap_or_else(|| panic!("a desk link in the fragment: {url}"));
+    assert_eq!(decode_svg_qr(enrolment["qr_svg"].as_str().unwrap()), url);
+    assert!(enrolment["expires_at"].as_str().unwrap() > "2026");
+    // The typed token is refused from now on; so is the code as a token.
+    for token in [typed.as_str(), code] {
+        let (status, _) = app.send_as(token, Method::GET, "/api/desk", None).await;
+        assert_eq!(status, 401, "{token}");
+    }
+
+    // Two phones scan it at once: one is signed in, the other told why not.
+    let redeem = || {
+        app.client
+            .post(app.url("/api/desk/enrol"))
+            .json(&json!({ "code": code }))
+            .send()
+    };
+    let (a, b) = tokio::join!(redeem(), redeem());
+    let mut answers = Vec::new();
+    for res in [a.unwrap(), b.unwrap()] {
+        answers.push((res.status().as_u16(), res.json::<Value>().await.unwrap()));
+    }
+    answers.sort_by_key(|(status, _)| *status);
+    assert_eq!(answers[0].0, 200, "{answers:?}");
+    assert_eq!(answers[1].0, 401, "{answers:?}");
+    assert_eq!(answers[1].1["error"]["code"], "enrolment_refused");
+    let signed_in = &answers[0].1;
+    assert_eq!(signed_in["name"], "Door E");
+    let token = signed_in["token"].as_str().unwrap();
+    assert!(token.starts_with("desk_"));
+    let (status, desk) = app.send_as(token, Method::GET, "/api/desk", None).await;
+    assert_eq!((status, desk["name"].as_str()), (200, Some("Door E")));
+    // Used once: used up.
+    let again = redeem().await.unwrap();
+    assert_eq!(again.status(), 401);
+    let (status, _) = app.send_as(token, Method::GET, "/api/desk", None).await;
+    assert_eq!(status, 200, "a refused code changes nothing");
+
+    // Codes made up, expired or of another shape; what is not a desk.
+    for bad in [
+        "enrol_1_AAAAAAAAAAAAAAAAAAAAAA".to_owned(),
+        format!("enrol_{}_AAAAAAAAAAAAAAAAAAAAAA", 4_000_000_000u64),
+        "desk_AAAAAAAAAAAAAAAAAAAAAA".to_owned(),
+        String::new(),
+        "x".repeat(5000),
+    ] {
+        let res = app
+            .client
+            .post(app.url("/api/desk/enrol"))
+            .json(&json!({ "code": bad }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401, "{bad}");
+    }
+    let (status, _) = app
+        .send_as(
+            TOKEN,
+            Method::POST,
+            "/api/desks/Door%20Z/enrolment",
+            Some(json!({ "origin": origin })),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = app
+        .send_as(
+            token,
+            Method::POST,
+            "/api/desks/Door%20E/enrolment",
+            Some(json!({ "origin": origin })),
+        )
+        .await;
+    assert_eq!(status, 403, "a desk cannot make codes");
+    for origin in [
+        "javascript:alert(1)",
+        "https://192.168.1.20:8443/desk",
+        "https://user@192.168.1.20",
+        "ftp://192.168.1.20",
+        "192.168.1.20",
+    ] {
+        let (status, body) = app
+            .send_as(
+                TOKEN,
+                Method::POST,
+                "/api/desks/Door%20E/enrolment",
+                Some(json!({ "origin": origin })),
+            )
+            .await;
+        assert_eq!(status, 400, "{origin}: {body}");
+        assert_eq!(body["error"]["field"], "origin");
+    }
+    let (status, _) = app.send_as(token, Method::GET, "/api/desk", None).await;
+    assert_eq!(status, 200, "a refused request changes nothing");
+    app.stop().await;
+}
