@@ -293,6 +293,31 @@ pub async fn create_desk(
     }
 }
 
+/// A check-in's time: when the desk says it took the scan, kept between
+/// [`NONCE_TTL_SECONDS`] ago (how long a desk's queue is answered for) and
+/// `now`, so a desk clock running ahead cannot date a check-in in the
+/// future; `now` when the desk does not say.
+pub fn scanned_at(given: Option<&str>, now: time::OffsetDateTime) -> Result<String, FieldError> {
+    let Some(given) = given else {
+        return Ok(crate::registration::rfc3339(now));
+    };
+    let at = time::OffsetDateTime::parse(given, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| {
+            FieldError::new(
+                "scanned_at",
+                "must be a time like 2026-12-06T09:30:00Z (RFC 3339)",
+            )
+        })?;
+    let earliest = now - time::Duration::seconds(NONCE_TTL_SECONDS);
+    let at = at.to_offset(time::UtcOffset::UTC).clamp(earliest, now);
+    Ok(crate::registration::rfc3339(at))
+}
+
+/// [`scanned_at`] as of now.
+pub fn scanned_at_now(given: Option<&str>) -> Result<String, FieldError> {
+    scanned_at(given, time::OffsetDateTime::now_utc())
+}
+
 /// How long a desk's sign-in code may wait to be scanned.
 pub const ENROLMENT_MINUTES: i64 = 10;
 
@@ -583,5 +608,30 @@ mod tests {
         assert_eq!(a.per_quarter_hour[1].checked_in, 2);
         assert_eq!(s.conferences[1].conference, "B");
         assert_eq!(s.conferences[1].registered, 0);
+    }
+
+    #[test]
+    fn a_scan_is_dated_when_the_desk_took_it_within_bounds() {
+        let now = time::macros::datetime!(2026-12-06 10:00:00 UTC);
+        let at = |given| scanned_at(given, now);
+        assert_eq!(at(None).unwrap(), "2026-12-06T10:00:00.000Z");
+        // Taken offline a while ago, in the desk's own time zone.
+        assert_eq!(
+            at(Some("2026-12-06T18:42:10.5+09:00")).unwrap(),
+            "2026-12-06T09:42:10.500Z"
+        );
+        // A desk clock running ahead cannot date a check-in in the future.
+        assert_eq!(
+            at(Some("2026-12-06T10:07:00Z")).unwrap(),
+            "2026-12-06T10:00:00.000Z"
+        );
+        // Nothing older than a desk's queue is answered for.
+        assert_eq!(
+            at(Some("2020-01-01T00:00:00Z")).unwrap(),
+            "2026-11-06T10:00:00.000Z"
+        );
+        for bad in ["yesterday", "2026-12-06", "2026-12-06T10:00:00", ""] {
+            assert_eq!(at(Some(bad)).unwrap_err().field, "scanned_at", "{bad}");
+        }
     }
 }

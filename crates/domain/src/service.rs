@@ -45,6 +45,9 @@ pub struct CheckinRequest {
     pub user_id: Option<String>,
     pub conference: Option<String>,
     pub nonce: Option<String>,
+    /// When the desk took the scan (RFC 3339), for a scan it kept while
+    /// offline: the check-in's time, within [`checkin::scanned_at`]'s bounds.
+    pub scanned_at: Option<String>,
 }
 
 impl CheckinRequest {
@@ -1002,6 +1005,7 @@ impl Lanyard {
             Some(n) => Nonce::parse(n)?,
             None => Nonce::generate(),
         };
+        let at = checkin::scanned_at_now(request.scanned_at.as_deref())?;
         let target = match (request.code, request.user_id, request.conference) {
             (Some(code), None, None) => {
                 if code.chars().count() > CheckinRequest::MAX_CODE_CHARS {
@@ -1038,7 +1042,7 @@ impl Lanyard {
         let scan = Scan {
             target,
             first: FirstCheckin {
-                at: now_rfc3339(),
+                at,
                 desk: desk.as_str().to_owned(),
                 nonce: nonce.as_str().to_owned(),
             },

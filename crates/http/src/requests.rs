@@ -96,6 +96,11 @@ pub struct CheckinBody {
         max_length = 64
     )]
     pub nonce: Option<String>,
+    /// When the desk took the scan (RFC 3339), for scans it kept while the
+    /// server could not be reached: the check-in is dated then. Kept
+    /// between 30 days ago and the server's now; absent means now.
+    #[schema(example = "2026-12-06T09:30:00.000Z", max_length = 40)]
+    pub scanned_at: Option<String>,
 }
 
 impl CheckinBody {
@@ -120,6 +125,9 @@ impl CheckinBody {
         if let Some(desk) = &self.desk {
             DeskName::parse(desk).map_err(|e| FieldError::new("desk", e.message))?;
         }
+        if let Some(at) = &self.scanned_at {
+            lanyard_domain::checkin::scanned_at_now(Some(at))?;
+        }
         Ok(())
     }
 }
@@ -131,6 +139,7 @@ impl From<CheckinBody> for CheckinRequest {
             user_id: body.user_id,
             conference: body.conference,
             nonce: body.nonce,
+            scanned_at: body.scanned_at,
         }
     }
 }

@@ -1193,3 +1193,103 @@ async fn a_phone_signs_in_as_a_desk_by_scanning_a_one_time_code() {
     assert_eq!(status, 200, "a refused request changes nothing");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scan_kept_offline_is_dated_when_it_was_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(dir.path(), 1).await;
+    let desk = app.create_desk("Door T").await;
+    let early = app.sign_up(registration("dated.1", "Dated One")).await;
+    let later = app.sign_up(registration("dated.2", "Dated Two")).await;
+    let future = app.sign_up(registration("dated.3", "Dated Three")).await;
+    let now = time::OffsetDateTime::now_utc();
+    let format = &time::format_description::well_known::Rfc3339;
+    let taken = (now - time::Duration::minutes(40))
+        .replace_nanosecond(0)
+        .unwrap();
+    let ahead = (now + time::Duration::hours(2)).format(format).unwrap();
+
+    // Sent later, from the desk's queue: each dated when it was taken.
+    let (status, answer) = app
+        .send_as(
+            &desk,
+            Method::POST,
+            "/api/checkins/batch",
+            Some(json!({"scans": [
+                {"code": code_of(&early), "nonce": "dated-nonce-01", "scanned_at": taken.format(format).unwrap()},
+                {"code": code_of(&future), "nonce": "dated-nonce-03", "scanned_at": ahead},
+            ]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let results = answer["results"].as_array().unwrap();
+    assert_eq!(results[0]["status"], 200);
+    assert_eq!(results[1]["status"], 200);
+    // A time that is no time is refused, and changes nothing.
+    let (status, refused) = app
+        .check_in(
+            &desk,
+            json!({"code": code_of(&later), "nonce": "dated-nonce-02", "scanned_at": "not a time"}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(refused["error"]["field"], "scanned_at");
+    let at_of = |r: &Value| {
+        time::OffsetDateTime::parse(r["checked_in"]["at"].as_str().unwrap(), format).unwrap()
+    };
+    let (_, one) = app
+        .send_as(
+            TOKEN,
+            Method::GET,
+            "/api/registrations/dated.1/Serverless%20web%20project",
+            None,
+        )
+        .await;
+    assert_eq!(at_of(&one), taken, "{one}");
+    let (_, two) = app
+        .send_as(
+            TOKEN,
+            Method::GET,
+            "/api/registrations/dated.2/Serverless%20web%20project",
+            None,
+        )
+        .await;
+    assert!(
+        two["checked_in"].is_null(),
+        "a refused scan changes nothing"
+    );
+    // A clock running ahead dates nothing in the future.
+    let (_, three) = app
+        .send_as(
+            TOKEN,
+            Method::GET,
+            "/api/registrations/dated.3/Serverless%20web%20project",
+            None,
+        )
+        .await;
+    let three_at = at_of(&three);
+    assert!(
+        three_at <= time::OffsetDateTime::now_utc() && three_at >= now - time::Duration::seconds(5)
+    );
+    // The statistics count it in its own quarter hour.
+    let (_, stats) = app
+        .send_as(TOKEN, Method::GET, "/api/checkins/stats", None)
+        .await;
+    let quarters = stats["conferences"][0]["per_quarter_hour"]
+        .as_array()
+        .unwrap();
+    let minute = taken.minute() / 15 * 15;
+    let quarter = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}",
+        taken.year(),
+        u8::from(taken.month()),
+        taken.day(),
+        taken.hour(),
+        minute
+    );
+    assert!(
+        quarters.iter().any(|q| q["start"] == format!("{quarter}Z")),
+        "{quarter} in {quarters:?}"
+    );
+    app.stop().await;
+}
