@@ -8,6 +8,11 @@ const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = "lanyard.deskToken";
 const DESK_NAME_KEY = "lanyard.deskName";
 const QUEUE_KEY = "lanyard.deskQueue";
+const KEPT_KEY = "lanyard.deskKept";
+/** How many kept scans the list shows, newest first. */
+const KEPT_SHOWN = 20;
+/** How long a sent kept scan stays listed (its name on this device). */
+const KEPT_FOR_MS = 2 * 3600 * 1000;
 const LANG_KEY = "lanyard.lang";
 const AUTO_PRINT_KEY = "lanyard.deskAutoPrint";
 const REPLAY_EVERY_MS = 2000;
@@ -233,6 +238,73 @@ function showQueue() {
   const n = loadQueue().length;
   $("queue").textContent = n ? t("deskWaiting", { n }) : "";
   $("queue").className = n ? "queue waiting" : "queue";
+  showKept();
+}
+
+/**
+ * Scans kept while the server could not be reached, as staff see them: the
+ * time each was taken, waiting; then, once sent, whom it checked in.
+ * Entries: { nonce, scanned_at, code, state: waiting | sent, kind, text }.
+ */
+function loadKept() {
+  try {
+    const k = JSON.parse(localStorage.getItem(KEPT_KEY) || "[]");
+    // Names stay on the desk's device only a while after they were sent.
+    const since = Date.now() - KEPT_FOR_MS;
+    return Array.isArray(k) ? k.filter((e) => e.state === "waiting" || Date.parse(e.scanned_at) > since) : [];
+  } catch {
+    return [];
+  }
+}
+
+function saveKept(kept) {
+  localStorage.setItem(KEPT_KEY, JSON.stringify(kept.slice(-KEPT_SHOWN)));
+  showKept();
+}
+
+function keep(item) {
+  const code = item.code ? item.code.replace(/\s+/g, " ").slice(0, 14) : item.user_id || "";
+  saveKept([...loadKept(), { nonce: item.nonce, scanned_at: item.scanned_at, code, state: "waiting" }]);
+}
+
+/** Notes what a kept scan got once sent: `status` and its body. */
+function noteAnswer(nonce, status, body) {
+  const kept = loadKept();
+  const entry = kept.find((k) => k.nonce === nonce);
+  if (!entry) return;
+  entry.state = "sent";
+  const r = body?.registration;
+  if (status === 200 && r) {
+    entry.kind = body.result === "checked_in" ? "ok" : "warn";
+    entry.text = body.result === "checked_in"
+      ? t("deskKeptIn", { name: r.user_name })
+      : t("deskAlready", { name: r.user_name, time: body.first ? timeOf(body.first.at) : "?", desk: body.first?.desk || "?" });
+  } else {
+    entry.kind = "bad";
+    entry.text = body?.error?.code === "unknown_code" ? t("deskUnknown") : body?.error?.message || t("deskRefused");
+  }
+  saveKept(kept);
+}
+
+function showKept() {
+  const kept = loadKept();
+  $("kept").hidden = kept.length === 0;
+  $("kept-list").replaceChildren(
+    ...kept
+      .slice()
+      .reverse()
+      .map((k) => {
+        const li = document.createElement("li");
+        li.className = k.state === "waiting" ? "waiting" : k.kind;
+        const when = document.createElement("span");
+        when.className = "when";
+        when.textContent = timeOf(k.scanned_at);
+        const what = document.createElement("span");
+        what.textContent = k.state === "waiting" ? t("deskKeptWaiting", { code: k.code }) : k.text;
+        li.append(when, what);
+        return li;
+      }),
+  );
 }
 
 /** Sends one scan. Returns "done" (answered), "retry" (no answer: keep it) or "auth". */
@@ -253,9 +325,11 @@ async function send(scan) {
 }
 
 async function scan(what, started) {
-  const item = { ...what, nonce: newNonce() };
+  // Dated now: sent later from the queue, the check-in keeps this time.
+  const item = { ...what, nonce: newNonce(), scanned_at: new Date().toISOString() };
   const { outcome, res } = await send(item);
   if (outcome === "retry") {
+    keep(item);
     saveQueue([...loadQueue(), item]);
     showResult("queued", "deskQueued", { n: loadQueue().length });
     return;
@@ -311,16 +385,20 @@ async function replay() {
       if (noAnswer(res)) return;
       let answered;
       if (res.status === 200 && Array.isArray(res.body.results)) {
-        answered = batch.filter((_, i) => {
-          const status = res.body.results[i]?.status;
-          return status !== undefined && status < 500 && status !== 408 && status !== 429;
+        answered = batch.filter((scan, i) => {
+          const result = res.body.results[i];
+          const status = result?.status;
+          const done = status !== undefined && status < 500 && status !== 408 && status !== 429;
+          if (done) noteAnswer(scan.nonce, status, result.checkin || { error: result.error });
+          return done;
         });
       } else if (res.status === 400) {
         // One scan the batch cannot carry: send them one by one.
         answered = [];
         for (const scan of batch) {
-          const { outcome } = await send(scan);
+          const { outcome, res: one } = await send(scan);
           if (outcome !== "done") break;
+          noteAnswer(scan.nonce, one.status, one.body);
           answered.push(scan);
         }
       } else {
@@ -330,6 +408,8 @@ async function replay() {
       saveQueue(loadQueue().filter((s) => !done.has(s.nonce)));
       if (answered.length < batch.length) return;
     }
+    // All sent: the "saved, will be sent" notice no longer holds.
+    if (lastResult?.[0] === "queued") showResult("idle", "deskSynced");
   } finally {
     replaying = false;
   }

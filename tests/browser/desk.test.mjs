@@ -219,11 +219,22 @@ describe("desk", () => {
     await scan(b.page, people[2].checkin_code);
     await a.page.waitForFunction(() => document.getElementById("queue").textContent === "2 waiting to send");
     await b.page.waitForFunction(() => document.getElementById("queue").textContent === "2 waiting to send");
+    // Each kept scan is listed with the time it was taken, waiting.
+    const kept = (page) => page.$$eval("#kept-list li", (lis) => lis.map((li) => li.textContent));
+    assert.equal((await kept(a.page)).length, 2);
+    assert.ok((await kept(a.page)).every((text) => text.includes("waiting to send")), String(await kept(a.page)));
+    // Sent a while later: the check-ins keep the time they were taken.
+    const scannedBy = Date.now();
+    await new Promise((r) => setTimeout(r, 1500));
     await server.resume();
     for (const desk of [a, b]) {
       await desk.page.waitForFunction(() => document.getElementById("queue").textContent === "", null, { timeout: 20000 });
       assert.equal(await desk.page.evaluate(() => localStorage.getItem("lanyard.deskQueue")), "[]");
+      // The banner no longer says scans are waiting; the list names whom they checked in.
+      await resultOf(desk.page, "idle", "Saved scans sent. Ready to scan");
     }
+    await a.page.waitForFunction(() => [...document.querySelectorAll("#kept-list li")].some((li) => li.textContent.includes("Offline 1 — checked in")));
+    assert.ok(Date.parse((await registrationOf("offline.1")).checked_in.at) <= scannedBy, "dated when scanned, not when sent");
     for (const p of people) assert.ok((await registrationOf(p.user_id)).checked_in, `${p.user_id} is checked in`);
     assert.equal((await registrationOf("offline.1")).checked_in.desk, "Door A");
     assert.equal((await registrationOf("offline.3")).checked_in.desk, "Door B");
