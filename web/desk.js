@@ -733,6 +733,8 @@ setupWalkIn();
 setupPrint();
 applyLanguage();
 loadConferences();
+// Kept for reloads while the server cannot be reached (HTTPS or localhost only).
+if ("serviceWorker" in navigator) navigator.serviceWorker.register("/desk-sw.js", { scope: "/desk" }).catch(() => {});
 enrolFromLink().then((enrolling) => {
   if (enrolling) return;
   if (token()) openDesk();

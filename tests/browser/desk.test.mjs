@@ -250,6 +250,38 @@ describe("desk", () => {
     await b.context.close();
   });
 
+  test("a desk reloaded while the server is down opens from its kept copy and keeps scanning", async () => {
+    const p = await person("reloaded.1", "Reloaded One");
+    const { page, context, errors } = await openDesk(doorB);
+    // The service worker has the desk's page once it controls it.
+    await page.waitForFunction(async () => Boolean((await navigator.serviceWorker.getRegistration("/desk"))?.active), null, { timeout: 15000 });
+    await page.reload();
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 15000 });
+    await page.locator("#desk").waitFor({ state: "visible" });
+    await server.pause();
+    try {
+      await page.reload();
+      await page.locator("#desk").waitFor({ state: "visible" });
+      assert.equal(await page.textContent("#desk-name"), "Door B");
+      await page.fill("#f-scan", p.checkin_code);
+      await page.press("#f-scan", "Enter");
+      await resultOf(page, "queued");
+    } finally {
+      await server.resume();
+    }
+    await page.waitForFunction(() => document.getElementById("queue").textContent === "", null, { timeout: 20000 });
+    assert.equal((await registrationOf("reloaded.1")).checked_in.desk, "Door B");
+    // What is about people is never kept: the API goes to the server only.
+    const kept = await page.evaluate(async () => {
+      const cache = await caches.open("lanyard-desk-v1");
+      return (await cache.keys()).map((r) => new URL(r.url).pathname);
+    });
+    assert.ok(kept.includes("/desk") && kept.includes("/desk.js"), String(kept));
+    assert.ok(kept.every((path) => !path.startsWith("/api/")), String(kept));
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
   test("a firewall answering for the server (WAF's 403 page, a gateway's JSON 403, a 429) is no answer: the scan waits and is sent", async () => {
     const p = await person("firewalled.1", "Firewalled One");
     const { page, context, errors } = await openDesk(doorA);
