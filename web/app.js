@@ -119,6 +119,35 @@ function fillConferenceSelects() {
   if (accent) document.documentElement.style.setProperty("--accent", accent);
   showRetention(chosenConference);
   showSignupForm(chosenConference);
+  showConferenceHead(chosenConference);
+}
+
+/** The chosen conference's logo, title, dates and subtitle above the form. */
+function showConferenceHead(c) {
+  $("conf-head").hidden = !c;
+  if (!c) return;
+  $("conf-title").textContent = c.title;
+  const logo = $("conf-logo");
+  if (c.logo_url) {
+    logo.src = c.logo_url;
+    logo.alt = c.title;
+  } else {
+    logo.removeAttribute("src");
+  }
+  logo.hidden = !c.logo_url;
+  const when = [conferenceDates(c), c.subtitle].filter(Boolean).join(" · ");
+  $("conf-when").textContent = when;
+  $("conf-when").hidden = !when;
+}
+
+/** `starts`–`ends` in the page's language ("December 1 – 2, 2026"). */
+function conferenceDates(c) {
+  if (!c.starts && !c.ends) return "";
+  const format = new Intl.DateTimeFormat(lang, { dateStyle: "long", timeZone: "UTC" });
+  const start = new Date(`${c.starts || c.ends}T00:00:00Z`);
+  const end = new Date(`${c.ends || c.starts}T00:00:00Z`);
+  if (isNaN(start) || isNaN(end)) return "";
+  return start.getTime() === end.getTime() ? format.format(start) : format.formatRange(start, end);
 }
 
 // The categories of the conference the list shows (of every conference
@@ -292,6 +321,7 @@ function startBadge(registration) {
   $("badge-actions").hidden = true;
   $("badge-note").hidden = true;
   showBadgeState("pending");
+  $("badge-card").scrollIntoView({ behavior: "smooth", block: "start" });
   pollBadge(250, Date.now());
 }
 
@@ -335,6 +365,9 @@ function showBadgeReady(info) {
   $("badge-actions").hidden = false;
   $("badge-note").hidden = !(info.shortened?.length > 0);
   showBadgeState("ready");
+  // On a phone the badge and the link to the attendee's page are below
+  // the form: brought into view once there.
+  $("badge-card").scrollIntoView({ behavior: "smooth", block: "start" });
 }
 
 // ---- Printing: the badge alone, at its physical size -----------------------

@@ -633,6 +633,9 @@ async function loadConferences() {
   } catch {
     conferences = [];
   }
+  // The event's colour when its conferences share one (or there is one).
+  const accents = new Set(conferences.map((c) => c.accent));
+  if (accents.size === 1) document.documentElement.style.setProperty("--accent", [...accents][0]);
   fillConferences();
 }
 

@@ -45,6 +45,7 @@ async function load() {
   try {
     const list = await (await fetch("/api/conferences")).json();
     conference = list.items.find((c) => c.id === body.registration.type) || null;
+    if (conference?.accent) document.documentElement.style.setProperty("--accent", conference.accent);
   } catch {
     conference = null;
   }

@@ -59,6 +59,48 @@ pub async fn conferences(State(state): State<AppState>) -> Json<ConferenceList> 
     })
 }
 
+#[utoipa::path(get, path = paths::CONFERENCE_LOGO, tag = "public",
+    params(("type" = String, Path, description = "The conference id")),
+    responses(
+        (status = 200, description = "The conference's logo",
+            content((Vec<u8> = "image/png"), (String = "image/svg+xml"))),
+        (status = 404, description = "No such conference, or it has no logo of its own", body = ErrorBody),
+    ))]
+pub async fn conference_logo(
+    State(state): State<AppState>,
+    ApiPath(conference): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    use lanyard_badge::Logo;
+    let id = state
+        .lanyard
+        .conferences()
+        .parse_id(&conference)
+        .map_err(|_| ApiError::NotFound)?;
+    let c = state
+        .lanyard
+        .conferences()
+        .get(id.as_str())
+        .ok_or(ApiError::NotFound)?;
+    let (content_type, bytes) = match &c.renderer.theme().logo {
+        Some(Logo::Png(bytes)) => ("image/png", bytes.clone()),
+        Some(Logo::Svg(bytes)) => ("image/svg+xml", bytes.clone()),
+        None => return Err(ApiError::NotFound),
+    };
+    // An SVG opened on its own runs nothing and reaches nothing.
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox",
+            ),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 #[utoipa::path(get, path = paths::CONFERENCE_FORM, tag = "organizer",
     params(("type" = String, Path, description = "The conference id")),
     security(("organizer" = [])),

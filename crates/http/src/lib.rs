@@ -260,6 +260,7 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .route(paths::HEALTH, get(api::health))
         .route(paths::CONFERENCES, get(api::conferences))
         .route(paths::CONFERENCE_FORM, get(api::form).put(api::set_form))
+        .route(paths::CONFERENCE_LOGO, get(api::conference_logo))
         .route(paths::REGISTRATIONS, register.get(api::list))
         .route(paths::ORIGINAL_SIGNUP, original)
         .route(paths::USER_REGISTRATIONS, get(api::list_by_user))

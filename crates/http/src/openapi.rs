@@ -21,6 +21,7 @@ use crate::{api, desk, error, lists, notices, print, requests, views};
         api::conferences,
         api::form,
         api::set_form,
+        api::conference_logo,
         api::register,
         api::list,
         api::list_by_user,

@@ -7,6 +7,7 @@ use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 pub const HEALTH: &str = "/api/health";
 pub const CONFERENCES: &str = "/api/conferences";
 pub const CONFERENCE_FORM: &str = "/api/conferences/{type}/form";
+pub const CONFERENCE_LOGO: &str = "/api/conferences/{type}/logo";
 pub const REGISTRATIONS: &str = "/api/registrations";
 /// The original system's route, for its page: sign-up (`POST`), and its
 /// History tab (`GET`, refused).
@@ -49,6 +50,12 @@ fn fill(route: &str, values: &[(&str, &str)]) -> String {
     values.iter().fold(route.to_owned(), |path, (name, value)| {
         path.replace(&format!("{{{name}}}"), value)
     })
+}
+
+/// The URL of a conference's logo.
+pub fn conference_logo(conference: &str) -> String {
+    let encode = |s| utf8_percent_encode(s, NON_ALPHANUMERIC).to_string();
+    fill(CONFERENCE_LOGO, &[("type", &encode(conference))])
 }
 
 /// The URL of one registration.

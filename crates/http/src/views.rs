@@ -27,6 +27,9 @@ pub struct ConferenceView {
     #[schema(example = "#ed244b")]
     pub accent: String,
     pub subtitle: Option<String>,
+    /// The conference's own logo (PNG or SVG), when it has one.
+    #[schema(example = "/api/conferences/devfest/logo")]
+    pub logo_url: Option<String>,
     pub payload: PayloadKind,
     /// The first day, `YYYY-MM-DD`, when configured.
     #[schema(example = "2026-12-01")]
@@ -81,6 +84,12 @@ impl From<&Conference> for ConferenceView {
             title: c.title.clone(),
             accent: c.accent.to_string(),
             subtitle: c.subtitle.clone(),
+            logo_url: c
+                .renderer
+                .theme()
+                .logo
+                .is_some()
+                .then(|| crate::paths::conference_logo(c.id.as_str())),
             payload: c.payload,
             starts: c.starts.map(|d| d.to_string()),
             ends: c.ends.map(|d| d.to_string()),

@@ -781,3 +781,73 @@ async fn the_original_page_signs_up_through_its_own_route() {
     assert!(text.contains("\"unauthorized\""), "{text}");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conferences_logo_is_served_for_its_sign_up_page_and_runs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = {
+        let logo = image::RgbImage::from_pixel(8, 4, image::Rgb([0x12, 0x34, 0x56]));
+        let mut bytes = Vec::new();
+        logo.write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Png,
+        )
+        .unwrap();
+        bytes
+    };
+    let svg = br##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><script>alert(1)</script><rect width="10" height="10" fill="#123456"/></svg>"##;
+    std::fs::write(dir.path().join("logo.bin"), &png).unwrap();
+    std::fs::write(dir.path().join("mark.svg"), svg).unwrap();
+    let config = dir.path().join("logos.toml");
+    std::fs::write(
+        &config,
+        "[[conference]]\nid = \"devfest\"\ntitle = \"DevFest\"\nlogo = \"logo.bin\"\nstarts = \"2026-12-01\"\nends = \"2026-12-02\"\n\n\
+         [[conference]]\nid = \"meetup night\"\ntitle = \"Meetup\"\nlogo = \"mark.svg\"\n\n\
+         [[conference]]\nid = \"plain\"\ntitle = \"Plain\"\n",
+    )
+    .unwrap();
+    let app = crate::common::spawn_app_with_config(&dir.path().join("data"), &config).await;
+    let (status, list) = app.get_json("/api/conferences").await;
+    assert_eq!(status, 200);
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items[0]["logo_url"], "/api/conferences/devfest/logo");
+    assert_eq!(items[0]["starts"], "2026-12-01");
+    assert_eq!(items[1]["logo_url"], "/api/conferences/meetup%20night/logo");
+    assert!(items[2]["logo_url"].is_null());
+
+    let res = app
+        .client
+        .get(app.url("/api/conferences/devfest/logo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let kind = res.headers()["content-type"].to_str().unwrap().to_owned();
+    assert_eq!(kind, "image/png");
+    assert_eq!(res.bytes().await.unwrap().as_ref(), png.as_slice());
+    // An SVG opened on its own runs nothing.
+    let res = app
+        .client
+        .get(app.url("/api/conferences/meetup%20night/logo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "image/svg+xml");
+    let csp = res.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("sandbox"),
+        "{csp}"
+    );
+    assert_eq!(res.bytes().await.unwrap().as_ref(), svg.as_slice());
+    for missing in [
+        "/api/conferences/plain/logo",
+        "/api/conferences/nobody/logo",
+    ] {
+        let res = app.client.get(app.url(missing)).send().await.unwrap();
+        assert_eq!(res.status(), 404, "{missing}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "not_found");
+    }
+    app.stop().await;
+}
