@@ -5,6 +5,7 @@
 pub mod app;
 #[cfg(feature = "aws")]
 pub mod aws;
+pub mod health;
 pub mod offline;
 pub mod render;
 pub mod server;

@@ -38,6 +38,9 @@ enum Command {
     /// Check-in desks: create one (its token is shown once), list them, revoke one.
     #[command(subcommand)]
     Desk(DeskCommand),
+    /// Ask a running server whether it is healthy (exit 0) or not (1): a
+    /// container's health check.
+    Health(HealthArgs),
     /// Create the table, bucket, topic and queue for `serve --backend aws` on
     /// an AWS emulator or a sandbox account (production uses deploy/template.yaml).
     AwsSetup(AwsSetupArgs),
@@ -227,6 +230,16 @@ struct ConfigArg {
     /// directory), else the original two.
     #[arg(id = "config", long = "config", env = "LANYARD_CONFIG")]
     path: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct HealthArgs {
+    /// The server's address, as `serve --addr` took it.
+    #[arg(long, env = "LANYARD_ADDR", default_value = "127.0.0.1:8080")]
+    addr: String,
+    /// Seconds to wait for the answer.
+    #[arg(long, default_value_t = 5)]
+    timeout: u64,
 }
 
 #[derive(Args)]
@@ -439,6 +452,7 @@ fn main() -> ExitCode {
         Command::Import(args) => import(args),
         Command::Export(args) => export(args),
         Command::Backup(args) => backup(args),
+        Command::Health(args) => health(args),
         Command::AwsSetup(args) => aws_setup(args),
         Command::Desk(command) => desk(command),
     };
@@ -707,6 +721,19 @@ fn desk_error(e: lanyard_domain::LanyardError) -> anyhow::Error {
     match e {
         lanyard_domain::LanyardError::NotFound => anyhow::anyhow!("there is no desk of that name"),
         other => anyhow::anyhow!("{other}"),
+    }
+}
+
+fn health(args: HealthArgs) -> anyhow::Result<ExitCode> {
+    match lanyard::health::check(&args.addr, Duration::from_secs(args.timeout.max(1))) {
+        Ok(()) => {
+            println!("healthy");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(why) => {
+            eprintln!("unhealthy: {why}");
+            Ok(ExitCode::FAILURE)
+        }
     }
 }
 

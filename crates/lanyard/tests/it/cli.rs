@@ -449,3 +449,106 @@ async fn badges_rendered_from_a_list_scan_once_it_is_imported() {
     }
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_answers_for_a_running_server_and_fails_for_anything_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = crate::common::spawn_app_in(dir.path(), 1).await;
+    let health = |addr: String| {
+        tokio::task::spawn_blocking(move || {
+            lanyard()
+                .args(["health", "--addr", &addr, "--timeout", "3"])
+                .env_remove("LANYARD_ADDR")
+                .output()
+                .unwrap()
+        })
+    };
+    let served = app.socket_address().to_owned();
+    let ok = health(served.clone()).await.unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    // Listening on every address: asked on this machine's own.
+    let port = served.rsplit(':').next().unwrap();
+    let any = health(format!("0.0.0.0:{port}")).await.unwrap();
+    assert!(
+        any.status.success(),
+        "{}",
+        String::from_utf8_lossy(&any.stderr)
+    );
+
+    // Nothing listening.
+    let free = crate::common::free_port();
+    let down = health(format!("127.0.0.1:{free}")).await.unwrap();
+    assert_eq!(down.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&down.stderr).starts_with("unhealthy: "));
+    // Something else listening, answering 503.
+    let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let other_addr = other.local_addr().unwrap().to_string();
+    let answering = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut s, _) = other.accept().unwrap();
+        let mut request = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !request.ends_with(b"\r\n\r\n") {
+            let n = s.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            request.extend_from_slice(&buf[..n]);
+        }
+        s.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
+    });
+    let busy = health(other_addr).await.unwrap();
+    answering.join().unwrap();
+    assert_eq!(busy.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&busy.stderr);
+    assert!(said.contains("503"), "{said}");
+    app.stop().await;
+}
+
+/// The Dockerfile and the binary agree: each variable it sets is one
+/// `serve` reads, and its health check and command are commands the
+/// binary has. (No container engine runs here to build the image.)
+#[test]
+fn the_dockerfile_sets_only_what_the_binary_reads() {
+    let dockerfile =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Dockerfile")).unwrap();
+    let serve_help = lanyard().args(["serve", "--help"]).output().unwrap();
+    let serve_help = String::from_utf8_lossy(&serve_help.stdout).into_owned();
+    let mut set = Vec::new();
+    let mut in_env = false;
+    for line in dockerfile.lines() {
+        let line = line.trim();
+        let rest = match line.strip_prefix("ENV ") {
+            Some(rest) => rest,
+            None if in_env => line,
+            None => continue,
+        };
+        in_env = rest.ends_with('\\');
+        for pair in rest.trim_end_matches('\\').split_whitespace() {
+            set.push(pair.split_once('=').unwrap().0.to_owned());
+        }
+    }
+    assert!(set.contains(&"LANYARD_DATA_DIR".to_owned()), "{set:?}");
+    for name in &set {
+        assert!(
+            serve_help.contains(&format!("[env: {name}")),
+            "serve reads no {name}"
+        );
+    }
+    let health = dockerfile
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("CMD [\"/usr/local/bin/lanyard\", "))
+        .expect("a health check running the binary");
+    let subcommand = health.trim_end_matches(']').trim_matches('"');
+    assert_eq!(subcommand, "health");
+    let help = lanyard().args([subcommand, "--help"]).output().unwrap();
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("[env: LANYARD_ADDR"));
+    assert!(dockerfile.contains("CMD [\"serve\"]"));
+    assert!(dockerfile.contains("VOLUME [\"/data\"]"));
+}
