@@ -23,6 +23,14 @@
 #   LANYARD_WEB_ACL_ARN       a CloudFront web ACL (made in us-east-1) to
 #                             attach instead of the stack's own: the way to
 #                             have one when deploying to another region
+#   LANYARD_BADGE_CONCURRENCY the most badge functions run at once (default
+#                             2: a new account's whole Lambda quota is 10)
+#   LANYARD_API_RESERVED_CONCURRENCY
+#                             concurrency reserved for the API function
+#                             (default 0: none; Lambda keeps 10 unreserved)
+#   LANYARD_PRICE_CLASS       CloudFront's edge locations: PriceClass_100,
+#                             PriceClass_200 (default; with Korea and Japan)
+#                             or PriceClass_All
 #   LANYARD_CONFIG            conference TOML (with its logos beside it);
 #                             default: the two built-in conferences
 #   LANYARD_ALARM_EMAIL       where alarms are mailed (optional)
@@ -49,6 +57,11 @@ STACK=${LANYARD_STACK:-lanyard}
 PARAMETER=${LANYARD_ADMIN_TOKEN_PARAMETER:-/lanyard/admin-token}
 ORIGIN_SECRET_PARAMETER=${LANYARD_ORIGIN_SECRET_PARAMETER:-/lanyard/origin-secret}
 WEB_ACL_RATE_LIMIT=${LANYARD_WEB_ACL_RATE_LIMIT:-300}
+BADGE_CONCURRENCY=${LANYARD_BADGE_CONCURRENCY:-2}
+API_RESERVED=${LANYARD_API_RESERVED_CONCURRENCY:-0}
+for number in "$BADGE_CONCURRENCY" "$API_RESERVED"; do
+    [[ "$number" =~ ^[0-9]+$ ]] || { echo "concurrency settings are whole numbers, not '$number'" >&2; exit 1; }
+done
 
 # Every tool, checked before anything is done, each with how to get it.
 missing=0
@@ -79,6 +92,29 @@ if [ -z "$REGION" ]; then
 fi
 export AWS_REGION="$REGION" AWS_DEFAULT_REGION="$REGION"
 echo "== region $REGION"
+
+# The account's Lambda concurrency is shared by both functions: a new
+# account's is 10, and Lambda keeps 10 of it unreserved.
+echo "== Lambda concurrency quota"
+quota=$(aws lambda get-account-settings --region "$REGION" \
+    --query AccountLimit.ConcurrentExecutions --output text 2>/dev/null || true)
+raise="ask for more in Service Quotas: aws service-quotas request-service-quota-increase --region $REGION --service-code lambda --quota-code L-B99A9384 --desired-value 1000"
+if [[ "$quota" =~ ^[0-9]+$ ]]; then
+    echo "this account may run $quota functions at once; badges take at most $BADGE_CONCURRENCY, the API reserves $API_RESERVED"
+    if (( API_RESERVED > 0 && quota - API_RESERVED < 10 )); then
+        echo "LANYARD_API_RESERVED_CONCURRENCY=$API_RESERVED would leave fewer than the 10 unreserved Lambda keeps of $quota; set 0, or $raise" >&2
+        exit 1
+    fi
+    if (( BADGE_CONCURRENCY + API_RESERVED + 2 > quota )); then
+        echo "LANYARD_BADGE_CONCURRENCY=$BADGE_CONCURRENCY leaves the API fewer than 2 of $quota concurrent functions in a sign-up rush; lower it, or $raise" >&2
+        exit 1
+    fi
+    if (( quota <= 50 )); then
+        echo "note: $quota is a new account's quota; for a large event, $raise" >&2
+    fi
+else
+    echo "note: could not read the account's Lambda quota (lambda:GetAccountSettings); see deploy/README.md" >&2
+fi
 
 echo "== organizer token in SSM Parameter Store ($PARAMETER)"
 if ! aws ssm get-parameter --region "$REGION" --name "$PARAMETER" >/dev/null 2>&1; then
@@ -139,6 +175,9 @@ overrides=(
     "AdminTokenParameterName=$PARAMETER"
     "OriginSecretParameterName=$ORIGIN_SECRET_PARAMETER"
     "WebAclRateLimit=$WEB_ACL_RATE_LIMIT"
+    "BadgeMaximumConcurrency=$BADGE_CONCURRENCY"
+    "ApiReservedConcurrency=$API_RESERVED"
+    "PriceClass=${LANYARD_PRICE_CLASS:-PriceClass_200}"
 )
 for pair in "ConferencesFile=$conferences_file" \
     "AlarmEmail=${LANYARD_ALARM_EMAIL:-}" \

@@ -55,7 +55,7 @@ fn stand_ins(dir: &Path, profile_region: &str) -> PathBuf {
     script(
         "aws",
         &format!(
-            "case \"$*\" in\n  'configure get region') [ -n '{profile_region}' ] && echo '{profile_region}' ;;\n  *describe-stacks*) echo out ;;\nesac\nexit 0"
+            "case \"$*\" in\n  'configure get region') [ -n '{profile_region}' ] && echo '{profile_region}' ;;\n  *describe-stacks*) echo out ;;\n  *get-account-settings*) [ \"$FAKE_LAMBDA_QUOTA\" = denied ] && exit 254; echo \"${{FAKE_LAMBDA_QUOTA:-1000}}\" ;;\nesac\nexit 0"
         ),
     );
     script("sam", "exit 0");
@@ -288,4 +288,75 @@ fn only_parameters_with_a_value_reach_sam() {
             "{name} is no parameter of the template"
         );
     }
+}
+
+#[test]
+fn the_accounts_lambda_quota_is_checked_before_anything_is_deployed() {
+    let run = |env: &[(&str, &str)]| {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = repository(dir.path());
+        let bin = stand_ins(dir.path(), "ap-northeast-2");
+        let out = deploy(&repo, &format!("{}:/usr/bin:/bin", bin.display()), env);
+        let sam = calls(dir.path())
+            .into_iter()
+            .find(|c| c.starts_with("sam deploy"));
+        (out, sam)
+    };
+    // A new account (10 at once): the defaults fit, and it is told how to get more.
+    let (out, sam) = run(&[("FAKE_LAMBDA_QUOTA", "10")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("L-B99A9384"), "{stderr}");
+    let sam = sam.expect("deployed");
+    for pair in [
+        "BadgeMaximumConcurrency=2",
+        "ApiReservedConcurrency=0",
+        "PriceClass=PriceClass_200",
+    ] {
+        assert!(sam.contains(pair), "{pair} in {sam}");
+    }
+    // What cannot fit is refused before anything is deployed.
+    for (env, says) in [
+        (
+            vec![
+                ("FAKE_LAMBDA_QUOTA", "10"),
+                ("LANYARD_API_RESERVED_CONCURRENCY", "5"),
+            ],
+            "10 unreserved",
+        ),
+        (
+            vec![
+                ("FAKE_LAMBDA_QUOTA", "10"),
+                ("LANYARD_BADGE_CONCURRENCY", "9"),
+            ],
+            "fewer than 2",
+        ),
+        (vec![("LANYARD_BADGE_CONCURRENCY", "many")], "whole numbers"),
+    ] {
+        let (out, sam) = run(&env);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{env:?}");
+        assert!(stderr.contains(says), "{env:?}: {stderr}");
+        assert!(sam.is_none(), "{env:?}: nothing deployed");
+    }
+    // A large quota takes a reservation; one that cannot be read is said.
+    let (out, sam) = run(&[
+        ("FAKE_LAMBDA_QUOTA", "1000"),
+        ("LANYARD_API_RESERVED_CONCURRENCY", "50"),
+        ("LANYARD_BADGE_CONCURRENCY", "20"),
+        ("LANYARD_PRICE_CLASS", "PriceClass_All"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sam = sam.unwrap();
+    assert!(
+        sam.contains("ApiReservedConcurrency=50") && sam.contains("PriceClass=PriceClass_All"),
+        "{sam}"
+    );
+    let (out, _) = run(&[("FAKE_LAMBDA_QUOTA", "denied")]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("could not read"));
 }
