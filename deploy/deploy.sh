@@ -116,6 +116,11 @@ else
     echo "note: could not read the account's Lambda quota (lambda:GetAccountSettings); see deploy/README.md" >&2
 fi
 
+if [ -z "${LANYARD_ALARM_EMAIL:-}" ]; then
+    echo "note: no LANYARD_ALARM_EMAIL: the alarms (failed badges, dead letters, API errors) reach nobody" \
+        "until someone subscribes to the stack's AlarmTopicArn output" >&2
+fi
+
 echo "== organizer token in SSM Parameter Store ($PARAMETER)"
 if ! aws ssm get-parameter --region "$REGION" --name "$PARAMETER" >/dev/null 2>&1; then
     token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')

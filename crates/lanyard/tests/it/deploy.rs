@@ -307,6 +307,9 @@ fn the_accounts_lambda_quota_is_checked_before_anything_is_deployed() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("L-B99A9384"), "{stderr}");
+    assert!(stderr.contains("reach nobody"), "alarms without a subscriber are named: {stderr}");
+    let (out, _) = run(&[("LANYARD_ALARM_EMAIL", "ops@example.org")]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("reach nobody"));
     let sam = sam.expect("deployed");
     for pair in [
         "BadgeMaximumConcurrency=2",
@@ -359,4 +362,130 @@ fn the_accounts_lambda_quota_is_checked_before_anything_is_deployed() {
     let (out, _) = run(&[("FAKE_LAMBDA_QUOTA", "denied")]);
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("could not read"));
+}
+
+/// `deploy/teardown.sh` with a stand-in `aws` that logs its calls, answers
+/// the stack's outputs, and lists one page of versions in the bucket.
+fn teardown(args: &[&str], env: &[(&str, &str)]) -> (Output, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir_all(repo.join("deploy")).unwrap();
+    std::fs::copy(
+        Path::new(REPO).join("deploy/teardown.sh"),
+        repo.join("deploy/teardown.sh"),
+    )
+    .unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let (log, listed) = (dir.path().join("calls.log"), dir.path().join("listed"));
+    let aws = bin.join("aws");
+    std::fs::write(
+        &aws,
+        format!(
+            r#"#!/bin/sh
+echo "aws $*" >> '{log}'
+case "$*" in
+  *describe-stacks*BucketName*) echo site-bucket ;;
+  *describe-stacks*TableName*) echo regs-table ;;
+  *list-object-versions*)
+    if [ -e '{listed}' ]; then echo '{{}}'; else touch '{listed}'
+      echo '{{"Versions":[{{"Key":"badges/a.png","VersionId":"v1"}}],"DeleteMarkers":[{{"Key":"site/index.html","VersionId":"v2"}}]}}'
+    fi ;;
+esac
+exit 0
+"#,
+            log = log.display(),
+            listed = listed.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&aws, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut command = Command::new("bash");
+    command
+        .arg(repo.join("deploy/teardown.sh"))
+        .args(args)
+        .current_dir(&repo)
+        .env_clear()
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("HOME", &repo)
+        .env("AWS_REGION", "ap-northeast-2")
+        .stdin(std::process::Stdio::null());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let out = command.output().unwrap();
+    (out, calls(dir.path()))
+}
+
+#[test]
+fn teardown_keeps_the_data_unless_told_and_confirmed() {
+    // The stack goes; the table and the bucket stay, and it says so.
+    let (out, calls) = teardown(&[], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(calls
+        .iter()
+        .any(|c| c.contains("cloudformation delete-stack") && c.contains("--stack-name lanyard")));
+    assert!(
+        calls
+            .iter()
+            .all(|c| !c.contains("delete-bucket") && !c.contains("delete-table")),
+        "{calls:?}"
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("kept: the table regs-table") && said.contains("site-bucket"),
+        "{said}"
+    );
+
+    // Not confirmed (no terminal, or the wrong name): nothing at all.
+    for env in [vec![], vec![("LANYARD_TEARDOWN_CONFIRM", "lanyrd")]] {
+        let (out, calls) = teardown(&["--delete-data"], &env);
+        assert!(!out.status.success());
+        assert!(calls.iter().all(|c| !c.contains("delete")), "{calls:?}");
+    }
+
+    // Confirmed: the stack, then every version in the bucket and the bucket,
+    // the table (its protection off first) and the parameters.
+    let (out, calls) = teardown(
+        &["--delete-data"],
+        &[("LANYARD_TEARDOWN_CONFIRM", "lanyard")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let at = |needle: &str| {
+        calls
+            .iter()
+            .position(|c| c.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle} in {calls:?}"))
+    };
+    let objects = &calls[at("delete-objects")];
+    assert!(
+        objects.contains(r#""Key": "badges/a.png", "VersionId": "v1""#),
+        "{objects}"
+    );
+    assert!(
+        objects.contains(r#""Key": "site/index.html", "VersionId": "v2""#),
+        "{objects}"
+    );
+    assert!(at("delete-stack") < at("delete-objects"));
+    assert!(
+        at("delete-objects")
+            < at("s3api delete-bucket --region ap-northeast-2 --bucket site-bucket")
+    );
+    assert!(
+        at("--no-deletion-protection-enabled")
+            < at("dynamodb delete-table --region ap-northeast-2 --table-name regs-table")
+    );
+    assert!(
+        at("ssm delete-parameter --region ap-northeast-2 --name /lanyard/admin-token")
+            > at("delete-table")
+    );
+    at("ssm delete-parameter --region ap-northeast-2 --name /lanyard/origin-secret");
 }
