@@ -692,6 +692,8 @@ mod tests {
             // timeouts: queue_function_job_policy_and_sweep_agree below.
             ("ApiFunction", "AWS::Serverless::Function"),
             ("BadgeFunction", "AWS::Serverless::Function"),
+            // The badge function's policy, enforced the same way.
+            ("BadgeFunctionRole", "AWS::IAM::Role"),
             // cfn-lint and `sam validate --lint` only (scripts/lint-template).
             ("HttpApi", "AWS::Serverless::HttpApi"),
             ("BucketPolicy", "AWS::S3::BucketPolicy"),
@@ -706,7 +708,9 @@ mod tests {
             ("SecurityHeaders", "AWS::CloudFront::ResponseHeadersPolicy"),
             ("ApiCachePolicy", "AWS::CloudFront::CachePolicy"),
             ("Distribution", "AWS::CloudFront::Distribution"),
+            // Evaluated against requests in lanyard-lambda's tests/it/template.rs.
             ("WebAcl", "AWS::WAFv2::WebACL"),
+            ("WebAclAllowlist", "AWS::WAFv2::IPSet"),
             ("AlarmTopic", "AWS::SNS::Topic"),
             ("AlarmEmailSubscription", "AWS::SNS::Subscription"),
         ];

@@ -86,11 +86,28 @@ fn resolve(value: &Yaml, refs: &BTreeMap<&str, String>) -> Value {
     }
 }
 
-/// A function's policy document from the template, resolved.
+/// A function's policy document from the template, resolved: its own
+/// `Policies`, or those of the role it names.
 fn policy(function: &str, refs: &BTreeMap<&str, String>) -> Value {
     let template: Yaml = serde_norway::from_str(TEMPLATE).unwrap();
-    let policies = &template["Resources"][function]["Properties"]["Policies"];
-    let documents = policies.as_sequence().expect("a list of policies");
+    let properties = &template["Resources"][function]["Properties"];
+    let documents = match properties.get("Role") {
+        Some(role) => {
+            let Yaml::Tagged(tagged) = role else {
+                panic!("{function}: a role of the template's own")
+            };
+            let name = tagged.value.as_str().unwrap().trim_end_matches(".Arn");
+            let policies = template["Resources"][name]["Properties"]["Policies"]
+                .as_sequence()
+                .expect("a list of policies");
+            assert_eq!(policies.len(), 1, "{name}: one inline policy");
+            vec![policies[0]["PolicyDocument"].clone()]
+        }
+        None => properties["Policies"]
+            .as_sequence()
+            .expect("a list of policies")
+            .clone(),
+    };
     assert_eq!(documents.len(), 1, "{function}: one inline policy document");
     resolve(&documents[0], refs)
 }
@@ -415,6 +432,7 @@ async fn the_functions_run_under_exactly_the_templates_policies() {
         ("AWS::Region", "us-east-1".into()),
         ("AWS::AccountId", ACCOUNT.into()),
         ("AdminTokenParameterName", PARAMETER.into()),
+        ("AWS::StackName", "iam".into()),
     ]
     .into_iter()
     .collect();
@@ -439,7 +457,11 @@ async fn the_functions_run_under_exactly_the_templates_policies() {
                         || r == made.names.topic_arn
                         || r == made.queue_arn
                         || r == format!("arn:aws:ssm:us-east-1:{ACCOUNT}:parameter{PARAMETER}")
-                        || r == format!("arn:aws:ses:us-east-1:{ACCOUNT}:identity/*"),
+                        || r == format!("arn:aws:ses:us-east-1:{ACCOUNT}:identity/*")
+                        || r == format!(
+                            "arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/iam-badge:*"
+                        )
+                        || (r == "*" && statement["Sid"] == "Traces"),
                     "a resource of lanyard's: {r}"
                 );
             }
@@ -1051,8 +1073,20 @@ async fn the_functions_run_under_exactly_the_templates_policies() {
             "BadgeFunction",
             // SES v2 authorises a raw message as ses:SendEmail;
             // ses:SendRawEmail is granted beside it as AWS CDK's sendEmail
-            // grant does, for SES's v1 checks.
-            vec!["ses:SendRawEmail"],
+            // grant does, for SES's v1 checks. Lambda itself uses the rest
+            // with the function's role: its poller takes the queue's
+            // messages (played by the test here), and the runtime writes
+            // logs and traces.
+            vec![
+                "ses:SendRawEmail",
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+                "xray:PutTraceSegments",
+                "xray:PutTelemetryRecords",
+            ],
         ),
     ] {
         let used = used_by(function);

@@ -307,7 +307,10 @@ fn the_accounts_lambda_quota_is_checked_before_anything_is_deployed() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("L-B99A9384"), "{stderr}");
-    assert!(stderr.contains("reach nobody"), "alarms without a subscriber are named: {stderr}");
+    assert!(
+        stderr.contains("reach nobody"),
+        "alarms without a subscriber are named: {stderr}"
+    );
     let (out, _) = run(&[("LANYARD_ALARM_EMAIL", "ops@example.org")]);
     assert!(!String::from_utf8_lossy(&out.stderr).contains("reach nobody"));
     let sam = sam.expect("deployed");
