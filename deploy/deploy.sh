@@ -57,6 +57,11 @@ STACK=${LANYARD_STACK:-lanyard}
 PARAMETER=${LANYARD_ADMIN_TOKEN_PARAMETER:-/lanyard/admin-token}
 ORIGIN_SECRET_PARAMETER=${LANYARD_ORIGIN_SECRET_PARAMETER:-/lanyard/origin-secret}
 WEB_ACL_RATE_LIMIT=${LANYARD_WEB_ACL_RATE_LIMIT:-300}
+# The badge function is named "<stack>-badge", and Lambda takes 64 characters.
+if ! [[ "$STACK" =~ ^[A-Za-z][A-Za-z0-9-]{0,57}$ ]]; then
+    echo "LANYARD_STACK: a letter, then letters, digits and -, at most 58 characters in all (not '$STACK')" >&2
+    exit 1
+fi
 BADGE_CONCURRENCY=${LANYARD_BADGE_CONCURRENCY:-2}
 API_RESERVED=${LANYARD_API_RESERVED_CONCURRENCY:-0}
 for number in "$BADGE_CONCURRENCY" "$API_RESERVED"; do

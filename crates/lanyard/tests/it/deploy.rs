@@ -338,6 +338,7 @@ fn the_accounts_lambda_quota_is_checked_before_anything_is_deployed() {
             "fewer than 2",
         ),
         (vec![("LANYARD_BADGE_CONCURRENCY", "many")], "whole numbers"),
+        (vec![("LANYARD_STACK", &"x".repeat(59))], "at most 58"),
     ] {
         let (out, sam) = run(&env);
         let stderr = String::from_utf8_lossy(&out.stderr);
