@@ -436,3 +436,40 @@ fn futures_executor<F: std::future::Future>(future: F) -> F::Output {
         .unwrap()
         .block_on(future)
 }
+
+/// CloudFront's resources have names unique in the account across every
+/// region: each is made from the region or the stack's id, so the same
+/// stack name deployed in two regions does not collide.
+#[test]
+fn cloudfronts_names_differ_between_regions() {
+    let t = decoded();
+    let mut named = 0;
+    for (name, resource) in t["Resources"].as_object().unwrap() {
+        if !resource["Type"]
+            .as_str()
+            .unwrap()
+            .starts_with("AWS::CloudFront::")
+        {
+            continue;
+        }
+        let Some(config) = resource["Properties"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(k, _)| k.ends_with("Config"))
+            .map(|(_, v)| v)
+        else {
+            continue;
+        };
+        let Some(given) = config.get("Name") else {
+            continue;
+        };
+        let text = given.to_string();
+        assert!(
+            text.contains("AWS::Region") || text.contains("AWS::StackId"),
+            "{name}: {text}"
+        );
+        named += 1;
+    }
+    assert_eq!(named, 3, "the access control and the two policies");
+}
