@@ -159,6 +159,7 @@ fn page_origin(origin: &str) -> Result<String, ApiError> {
         (status = 400, description = "A body without a code", body = ErrorBody),
         (status = 401, description = "A code that is used, expired or unknown", body = ErrorBody),
         (status = 413, description = "Body over 16 KiB", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address (limited as sign-ups are)", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
     ))]
 pub async fn redeem_enrolment(

@@ -99,7 +99,7 @@ pub struct CheckinBody {
     /// When the desk took the scan (RFC 3339), for scans it kept while the
     /// server could not be reached: the check-in is dated then. Kept
     /// between 30 days ago and the server's now; absent means now.
-    #[schema(example = "2026-12-06T09:30:00.000Z", max_length = 40)]
+    #[schema(example = "2026-12-06T09:30:00.000Z", max_length = 40, format = DateTime)]
     pub scanned_at: Option<String>,
 }
 
