@@ -31,6 +31,10 @@
 #   LANYARD_PRICE_CLASS       CloudFront's edge locations: PriceClass_100,
 #                             PriceClass_200 (default; with Korea and Japan)
 #                             or PriceClass_All
+#   LANYARD_EXISTING_TABLE    keep registrations in this table (the original
+#                             system's, say) instead of making one; first
+#                             give it lanyard's indexes with
+#                             `lanyard aws-setup --table NAME`
 #   LANYARD_CONFIG            conference TOML (with its logos beside it);
 #                             default: the two built-in conferences
 #   LANYARD_ALARM_EMAIL       where alarms are mailed (optional)
@@ -194,7 +198,8 @@ for pair in "ConferencesFile=$conferences_file" \
     "MailFrom=${LANYARD_MAIL_FROM:-}" \
     "PublicUrl=${LANYARD_PUBLIC_URL:-}" \
     "WebAclAllowedAddresses=${LANYARD_WEB_ACL_ALLOW:-}" \
-    "WebAclArn=${LANYARD_WEB_ACL_ARN:-}"; do
+    "WebAclArn=${LANYARD_WEB_ACL_ARN:-}" \
+    "ExistingTableName=${LANYARD_EXISTING_TABLE:-}"; do
     [ -n "${pair#*=}" ] && overrides+=("$pair")
 done
 

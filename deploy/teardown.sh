@@ -46,6 +46,11 @@ if ! bucket=$(output BucketName) || ! table=$(output TableName) \
     exit 1
 fi
 
+# A table the stack was given (ExistingTableName) is not the stack's to delete.
+given_table=$(aws cloudformation describe-stacks --region "$REGION" --stack-name "$STACK" \
+    --query "Stacks[0].Parameters[?ParameterKey=='ExistingTableName'].ParameterValue" --output text)
+case "$given_table" in None) given_table="" ;; esac
+
 if [ "$delete_data" = 1 ]; then
     answer=${LANYARD_TEARDOWN_CONFIRM:-}
     if [ -z "$answer" ]; then
@@ -85,13 +90,21 @@ print(json.dumps({"Objects": objects, "Quiet": True}) if objects else "")
 done
 aws s3api delete-bucket --region "$REGION" --bucket "$bucket"
 
-echo "== delete the table $table"
-aws dynamodb update-table --region "$REGION" --table-name "$table" --no-deletion-protection-enabled >/dev/null
-aws dynamodb delete-table --region "$REGION" --table-name "$table" >/dev/null
-aws dynamodb wait table-not-exists --region "$REGION" --table-name "$table"
+if [ -n "$given_table" ]; then
+    echo "kept: the table $table, which the stack was given (ExistingTableName) and did not make"
+else
+    echo "== delete the table $table"
+    aws dynamodb update-table --region "$REGION" --table-name "$table" --no-deletion-protection-enabled >/dev/null
+    aws dynamodb delete-table --region "$REGION" --table-name "$table" >/dev/null
+    aws dynamodb wait table-not-exists --region "$REGION" --table-name "$table"
+fi
 
 echo "== delete the SSM parameters"
 for name in "$PARAMETER" "$ORIGIN_SECRET_PARAMETER"; do
     aws ssm delete-parameter --region "$REGION" --name "$name" 2>/dev/null || true
 done
-echo "deleted: $STACK, its table and its bucket"
+if [ -n "$given_table" ]; then
+    echo "deleted: $STACK and its bucket (not the table it was given)"
+else
+    echo "deleted: $STACK, its table and its bucket"
+fi

@@ -55,16 +55,46 @@ fn resolve(value: &Yaml, refs: &BTreeMap<&str, String>) -> Value {
     match value {
         Yaml::Tagged(tagged) => {
             let tag = tagged.tag.to_string();
-            let text = tagged.value.as_str().expect("a string argument");
             match tag.trim_start_matches('!') {
-                "Ref" | "GetAtt" => json!(lookup(text)),
+                "Ref" | "GetAtt" => json!(lookup(tagged.value.as_str().expect("a name"))),
+                // The stack as deployed here: it makes its own table.
+                "If" => {
+                    let args = tagged.value.as_sequence().expect("[condition, then, else]");
+                    let condition = args[0].as_str().unwrap();
+                    assert_eq!(
+                        condition, "HasExistingTable",
+                        "the test evaluates no {condition}"
+                    );
+                    resolve(&args[2], refs)
+                }
                 "Sub" => {
+                    // `!Sub "text"`, or `!Sub ["text", {name: value}]`.
+                    let (text, own) = match &tagged.value {
+                        Yaml::String(text) => (text.as_str(), BTreeMap::new()),
+                        Yaml::Sequence(args) => {
+                            let own: BTreeMap<String, String> = args[1]
+                                .as_mapping()
+                                .unwrap()
+                                .iter()
+                                .map(|(k, v)| {
+                                    let value = resolve(v, refs);
+                                    (
+                                        k.as_str().unwrap().to_owned(),
+                                        value.as_str().unwrap().to_owned(),
+                                    )
+                                })
+                                .collect();
+                            (args[0].as_str().unwrap(), own)
+                        }
+                        other => panic!("a !Sub argument: {other:?}"),
+                    };
                     let mut out = String::new();
                     let mut rest = text;
                     while let Some(start) = rest.find("${") {
                         let end = rest[start..].find('}').unwrap() + start;
+                        let name = &rest[start + 2..end];
                         out.push_str(&rest[..start]);
-                        out.push_str(&lookup(&rest[start + 2..end]));
+                        out.push_str(&own.get(name).cloned().unwrap_or_else(|| lookup(name)));
                         rest = &rest[end + 1..];
                     }
                     out.push_str(rest);
@@ -425,6 +455,7 @@ async fn the_functions_run_under_exactly_the_templates_policies() {
     );
     let refs: BTreeMap<&str, String> = [
         ("RegistrationsTable.Arn", table_arn.clone()),
+        ("RegistrationsTable", made.names.table.clone()),
         ("Bucket.Arn", format!("arn:aws:s3:::{}", made.names.bucket)),
         ("BadgeTopic", made.names.topic_arn.clone()),
         ("BadgeQueue.Arn", made.queue_arn.clone()),

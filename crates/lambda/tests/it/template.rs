@@ -473,3 +473,71 @@ fn cloudfronts_names_differ_between_regions() {
     }
     assert_eq!(named, 3, "the access control and the two policies");
 }
+
+/// With `ExistingTableName` the stack makes no table and everything that
+/// names one (the functions' variable, both policies, the output) names
+/// the given table; without it, its own.
+#[test]
+fn an_existing_table_is_used_in_place_of_the_stacks_own() {
+    let t = decoded();
+    let adopting = Deployment {
+        region: "ap-northeast-2",
+        parameters: [("ExistingTableName", json!("Registrations"))]
+            .into_iter()
+            .collect(),
+    };
+    let own = Deployment {
+        region: "ap-northeast-2",
+        parameters: BTreeMap::new(),
+    };
+    assert!(!adopting.makes(&t, "RegistrationsTable"));
+    assert!(own.makes(&t, "RegistrationsTable"));
+    let variable = |d: &Deployment| {
+        d.value(
+            &t,
+            &t["Globals"]["Function"]["Environment"]["Variables"]["LANYARD_TABLE"],
+        )
+    };
+    assert_eq!(variable(&adopting), json!("Registrations"));
+    assert_eq!(variable(&own), json!({"Ref": "RegistrationsTable"}));
+    assert_eq!(
+        adopting.value(&t, &t["Outputs"]["TableName"]["Value"]),
+        json!("Registrations")
+    );
+    // Every DynamoDB resource in the policies is the given table's ARN.
+    for (function, policies) in [
+        (
+            "ApiFunction",
+            &t["Resources"]["ApiFunction"]["Properties"]["Policies"],
+        ),
+        (
+            "BadgeFunctionRole",
+            &t["Resources"]["BadgeFunctionRole"]["Properties"]["Policies"],
+        ),
+    ] {
+        let resolved = adopting.value(&t, policies);
+        let text = resolved.to_string();
+        assert!(!text.contains("RegistrationsTable"), "{function}: {text}");
+        let tables: Vec<&Value> = text_subs(&resolved);
+        assert!(!tables.is_empty(), "{function} names the table");
+        for sub in tables {
+            assert!(
+                sub[0].as_str().unwrap().contains(":table/${Table}"),
+                "{function}: {sub}"
+            );
+            assert_eq!(sub[1]["Table"], "Registrations", "{function}: {sub}");
+        }
+    }
+}
+
+/// Every `Fn::Sub` with its own variables in a value.
+fn text_subs(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::Object(map) => match map.get("Fn::Sub") {
+            Some(args @ Value::Array(_)) => vec![args],
+            _ => map.values().flat_map(text_subs).collect(),
+        },
+        Value::Array(items) => items.iter().flat_map(text_subs).collect(),
+        _ => Vec::new(),
+    }
+}

@@ -263,6 +263,7 @@ fn only_parameters_with_a_value_reach_sam() {
         ("LANYARD_PUBLIC_URL", "https://reg.example.org"),
         ("LANYARD_WEB_ACL_ALLOW", "203.0.113.7/32,198.51.100.0/24"),
         ("LANYARD_WEB_ACL_ARN", acl),
+        ("LANYARD_EXISTING_TABLE", "Registrations"),
     ]);
     for pair in [
         "AlarmEmail=ops@example.org",
@@ -270,6 +271,7 @@ fn only_parameters_with_a_value_reach_sam() {
         "PublicUrl=https://reg.example.org",
         "WebAclAllowedAddresses=203.0.113.7/32,198.51.100.0/24",
         &format!("WebAclArn={acl}"),
+        "ExistingTableName=Registrations",
     ] {
         assert!(full.contains(pair), "{pair} not in {full}");
     }
@@ -371,6 +373,11 @@ fn the_accounts_lambda_quota_is_checked_before_anything_is_deployed() {
 /// `deploy/teardown.sh` with a stand-in `aws` that logs its calls, answers
 /// the stack's outputs, and lists one page of versions in the bucket.
 fn teardown(args: &[&str], env: &[(&str, &str)]) -> (Output, Vec<String>) {
+    teardown_of(args, env, "")
+}
+
+/// As [`teardown`], for a stack given `existing_table` (empty: none).
+fn teardown_of(args: &[&str], env: &[(&str, &str)], existing_table: &str) -> (Output, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("repo");
     std::fs::create_dir_all(repo.join("deploy")).unwrap();
@@ -390,6 +397,7 @@ fn teardown(args: &[&str], env: &[(&str, &str)]) -> (Output, Vec<String>) {
 echo "aws $*" >> '{log}'
 case "$*" in
   *describe-stacks*BucketName*) echo site-bucket ;;
+  *describe-stacks*ExistingTableName*) echo '{existing}' ;;
   *describe-stacks*TableName*) echo regs-table ;;
   *list-object-versions*)
     if [ -e '{listed}' ]; then echo '{{}}'; else touch '{listed}'
@@ -399,7 +407,8 @@ esac
 exit 0
 "#,
             log = log.display(),
-            listed = listed.display()
+            listed = listed.display(),
+            existing = if existing_table.is_empty() { "None" } else { existing_table }
         ),
     )
     .unwrap();
@@ -492,4 +501,23 @@ fn teardown_keeps_the_data_unless_told_and_confirmed() {
             > at("delete-table")
     );
     at("ssm delete-parameter --region ap-northeast-2 --name /lanyard/origin-secret");
+
+    // A table the stack was given is never the stack's to delete.
+    let (out, calls) = teardown_of(
+        &["--delete-data"],
+        &[("LANYARD_TEARDOWN_CONFIRM", "lanyard")],
+        "Registrations",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(calls.iter().any(|c| c.contains("delete-bucket")));
+    assert!(
+        calls
+            .iter()
+            .all(|c| !c.contains("delete-table") && !c.contains("deletion-protection")),
+        "{calls:?}"
+    );
 }
