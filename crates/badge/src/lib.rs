@@ -38,7 +38,7 @@ pub use format::{Format, Preset, MAX_DPI, MIN_DPI};
 pub use layout::{COMPANY_MIN_PT, NAME_MIN_PT};
 pub use payload::{escape_vcard_text, Payload};
 pub use print::PrintRun;
-pub use qr::{qr_png, QrModules};
+pub use qr::{qr_png, qr_svg, QrModules};
 pub use render::{BadgeRenderer, BadgeSet, Shortened};
 pub use sheet::{PrintOptions, Sheet, BADGE_HEIGHT_MM, BADGE_WIDTH_MM};
 pub use theme::{Band, Logo, Rgb, Theme, DEFAULT_ACCENT};

@@ -114,6 +114,20 @@ impl QrModules {
     }
 }
 
+/// A QR code of `data` alone as an SVG document (black on white, one unit
+/// per module, with its quiet zone): the code a screen shows, such as a
+/// desk's sign-in link. Same encoding as [`qr_png`].
+pub fn qr_svg(data: &str) -> Result<String, BadgeError> {
+    let modules = QrModules::for_print(data.as_bytes())?;
+    let side = modules.width_with_quiet_zone();
+    Ok(format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {side} {side}\" \
+         shape-rendering=\"crispEdges\"><rect width=\"{side}\" height=\"{side}\" \
+         fill=\"#fff\"/><path d=\"{}\" fill=\"#000\"/></svg>",
+        modules.path_data()
+    ))
+}
+
 /// A QR code of `data` alone as a greyscale PNG, `module_px` pixels per
 /// module with its quiet zone: the code an e-mail carries, for a desk to
 /// scan off a phone's screen. Same encoding as a badge's

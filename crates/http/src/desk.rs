@@ -108,15 +108,7 @@ pub async fn enrol_desk(
     // The code rides in the fragment: browsers send it to no server, log
     // or Referer; the desk page reads it and exchanges it.
     let url = format!("{origin}/desk#enrol={}", enrolment.code);
-    let qr = lanyard_badge::QrModules::for_print(url.as_bytes())
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let side = qr.width_with_quiet_zone();
-    let qr_svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {side} {side}\" \
-         shape-rendering=\"crispEdges\"><rect width=\"{side}\" height=\"{side}\" \
-         fill=\"#fff\"/><path d=\"{}\" fill=\"#000\"/></svg>",
-        qr.path_data()
-    );
+    let qr_svg = lanyard_badge::qr_svg(&url).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok((
         StatusCode::CREATED,
         Json(EnrolmentView {
