@@ -12,9 +12,11 @@
 //! Desks and the nonces of desks' scans live in the same table under
 //! partition keys that begin with `#`, which no user id may contain: desks
 //! in the `#desk` partition (sort key: the name), each nonce in its own
-//! partition with a TTL attribute `expires_at`, and the anonymous counts of
-//! erased registrations in the `#erased` partition, the forms organizers
-//! set in the `#form` partition (sort key: the conference). Lists skip them.
+//! partition with a TTL attribute `expires_at`, the check-in counters in
+//! the `#tally` partition (`tally` says how they are kept), and the forms
+//! organizers set in the `#form` partition (sort key: the conference). The
+//! `#erased` partition holds the anonymous counts of registrations erased
+//! before the counters. Lists skip them all.
 //!
 //! Seats: a conference with a capacity has a counter item in the `#seats`
 //! partition (sort key: the conference) holding how many of its
@@ -40,6 +42,8 @@ use lanyard_domain::{
     SeatStatus, Seating, StoreError, Tally, UserId,
 };
 use serde::{Deserialize, Serialize};
+
+mod tally;
 
 /// The index from badge token to registration key.
 pub const TOKEN_INDEX: &str = "badge-token";
@@ -574,41 +578,19 @@ impl DynamoStore {
         }))
     }
 
-    /// [`DynamoStore::put_new`] with notices for the outbox in the same
-    /// transaction (a plain conditional put without any).
-    async fn put_new_noting(&self, item: Item, notices: &[Notice]) -> Result<bool, StoreError> {
-        use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
-        if notices.is_empty() {
-            return self.put_new(item).await;
-        }
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(user_id)")
-            .build()
-            .map_err(StoreError::unavailable)?;
-        let mut transaction = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build());
-        for notice in notices {
-            transaction = transaction.transact_items(
-                TransactWriteItem::builder()
+    /// The puts of notices for the outbox, to go in a transaction.
+    fn notice_items(
+        &self,
+        notices: &[Notice],
+    ) -> Result<Vec<aws_sdk_dynamodb::types::TransactWriteItem>, StoreError> {
+        notices
+            .iter()
+            .map(|notice| {
+                Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
                     .put(self.notice_put(notice)?)
-                    .build(),
-            );
-        }
-        match transaction.send().await {
-            Ok(_) => Ok(true),
-            Err(e) => match cancellation_codes(&e) {
-                Some(codes)
-                    if codes.first().map(String::as_str) == Some("ConditionalCheckFailed") =>
-                {
-                    Ok(false)
-                }
-                _ => Err(unavailable(e)),
-            },
-        }
+                    .build())
+            })
+            .collect()
     }
 
     /// A notice's outbox item, due now.
@@ -747,7 +729,10 @@ impl RegistrationStore for DynamoStore {
         // The item is the outbox of its badge: a pending badge is its own
         // job record, found by the sweeper if the announcement that
         // follows is lost. Notices are written with it in one transaction.
-        match self.put_new_noting(to_item(registration), notices).await? {
+        match self
+            .put_counted(registration, self.notice_items(notices)?)
+            .await?
+        {
             true => Ok(()),
             false => Err(StoreError::Duplicate),
         }
@@ -767,7 +752,7 @@ impl RegistrationStore for DynamoStore {
         for attempt in 0..SEAT_TRIES {
             let put = Put::builder()
                 .table_name(&self.table)
-                .set_item(Some(to_item(&confirmed)))
+                .set_item(Some(tally::counted_item(&confirmed)))
                 .condition_expression("attribute_not_exists(user_id)")
                 .build()
                 .map_err(StoreError::unavailable)?;
@@ -785,6 +770,11 @@ impl RegistrationStore for DynamoStore {
                 .transact_write_items()
                 .transact_items(TransactWriteItem::builder().put(put).build())
                 .transact_items(TransactWriteItem::builder().update(count).build());
+            for counter in
+                self.count_registration(&confirmed.key(), &tally::Place::of(&confirmed), 1)?
+            {
+                transaction = transaction.transact_items(counter);
+            }
             for notice in notices {
                 transaction = transaction.transact_items(
                     TransactWriteItem::builder()
@@ -814,7 +804,10 @@ impl RegistrationStore for DynamoStore {
                     status: SeatStatus::Waitlisted,
                     offer_expires_at: None,
                 };
-                return match self.put_new_noting(to_item(&waiting), notices).await? {
+                return match self
+                    .put_counted(&waiting, self.notice_items(notices)?)
+                    .await?
+                {
                     true => Ok(Seating::Waitlisted),
                     false => Err(StoreError::Duplicate),
                 };
@@ -1385,18 +1378,8 @@ impl RegistrationStore for DynamoStore {
     }
 
     async fn delete(&self, key: &RegistrationKey) -> Result<Option<Registration>, StoreError> {
-        let out = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key_item(key)))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let removed = match out.attributes {
-            Some(item) if !item.is_empty() => required(&item)?,
-            _ => return Ok(None),
+        let Some(removed) = self.delete_counted(key, false).await? else {
+            return Ok(None);
         };
         if removed.seat.status.holds_seat() {
             // Its seat is given back. A failure here (or a crash first)
@@ -1615,27 +1598,11 @@ impl RegistrationStore for DynamoStore {
                 None => return Ok(None),
             },
         };
-        let update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key_item(&key)))
-            .update_expression(
-                "SET checked_in_at = :at, checked_in_desk = :d, checked_in_nonce = :n, \
-                 ticket_code = if_not_exists(ticket_code, :c)",
-            )
-            .condition_expression(
-                "attribute_exists(user_id) AND attribute_not_exists(checked_in_at)",
-            )
-            .expression_attribute_values(":at", s(&first.at))
-            .expression_attribute_values(":d", s(&first.desk))
-            .expression_attribute_values(":n", s(&first.nonce))
-            .expression_attribute_values(":c", s(scan.fresh_code.as_str()))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        let registration = match conditional(update)?.and_then(|out| out.attributes) {
-            Some(item) => required(&item)?,
+        let registration = match self
+            .first_checkin(&key, first, scan.fresh_code.as_str())
+            .await?
+        {
+            Some(r) => r,
             // Checked in already (or no such registration).
             None => match self.get(&key).await? {
                 Some(r) => r,
@@ -1663,158 +1630,23 @@ impl RegistrationStore for DynamoStore {
     }
 
     async fn undo_checkin(&self, key: &RegistrationKey) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key_item(key)))
-            .update_expression("REMOVE checked_in_at, checked_in_desk, checked_in_nonce")
-            .condition_expression("attribute_exists(user_id)")
-            .send()
-            .await;
-        Ok(conditional(result)?.is_some())
+        self.undo_counted(key).await
     }
 
     async fn erase_keeping_count(
         &self,
         key: &RegistrationKey,
     ) -> Result<Option<Registration>, StoreError> {
-        use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
-        // The count follows the check-in read here; the delete is conditional
-        // on it, so a check-in racing the erasure is counted as it ends up.
-        for _ in 0..5 {
-            let Some(r) = self.get(key).await? else {
-                return Ok(None);
-            };
-            let (minute, desk) = match &r.checked_in {
-                Some(first) => (first.at.chars().take(16).collect(), first.desk.clone()),
-                None => (String::new(), String::new()),
-            };
-            let mut delete = Delete::builder()
-                .table_name(&self.table)
-                .set_key(Some(key_item(key)));
-            delete = match &r.checked_in {
-                Some(first) => delete
-                    .condition_expression("checked_in_at = :at")
-                    .expression_attribute_values(":at", s(&first.at)),
-                None => delete.condition_expression(
-                    "attribute_exists(user_id) AND attribute_not_exists(checked_in_at)",
-                ),
-            };
-            let tally_key = HashMap::from([
-                ("user_id".to_owned(), s(ERASED_PARTITION)),
-                (
-                    "type".to_owned(),
-                    s(format!(
-                        "{}\u{1f}{minute}\u{1f}{desk}",
-                        r.conference.as_str()
-                    )),
-                ),
-            ]);
-            let count = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(tally_key))
-                .update_expression(
-                    "SET erased_type = :c, erased_minute = :m, erased_desk = :d ADD erased_count :one",
-                )
-                .expression_attribute_values(":c", s(r.conference.as_str()))
-                .expression_attribute_values(":m", s(&minute))
-                .expression_attribute_values(":d", s(&desk))
-                .expression_attribute_values(":one", AttributeValue::N("1".into()));
-            let result = self
-                .client
-                .transact_write_items()
-                .transact_items(
-                    TransactWriteItem::builder()
-                        .delete(delete.build().map_err(StoreError::unavailable)?)
-                        .build(),
-                )
-                .transact_items(
-                    TransactWriteItem::builder()
-                        .update(count.build().map_err(StoreError::unavailable)?)
-                        .build(),
-                )
-                .send()
-                .await;
-            match result {
-                Ok(_) => return Ok(Some(r)),
-                // The item changed (or went) since it was read: read it again.
-                Err(e) if e.code() == Some("TransactionCanceledException") => continue,
-                Err(e) => return Err(unavailable(e)),
-            }
-        }
-        Err(StoreError::unavailable(
-            "the registration kept changing while it was being erased",
-        ))
+        // The counts are anonymous and stay; one not counted yet is counted
+        // as it is erased.
+        self.delete_counted(key, true).await
     }
 
     async fn checkin_tallies(
         &self,
         conference: Option<&ConferenceId>,
     ) -> Result<Vec<Tally>, StoreError> {
-        let mut counts: HashMap<(String, Option<(String, String)>), u64> = HashMap::new();
-        let mut start = None;
-        loop {
-            let mut scan = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .projection_expression(
-                    "user_id, #type, checked_in_at, checked_in_desk, \
-                     erased_type, erased_minute, erased_desk, erased_count",
-                )
-                .expression_attribute_names("#type", "type")
-                .set_exclusive_start_key(start.take());
-            if let Some(conference) = conference {
-                scan = scan
-                    .filter_expression("#type = :c OR erased_type = :c")
-                    .expression_attribute_values(":c", s(conference.as_str()));
-            }
-            let out = scan.send().await.map_err(unavailable)?;
-            for item in out.items() {
-                if text(item, "user_id") == Some(ERASED_PARTITION) {
-                    let (Some(t), Some(minute), Some(desk), Some(n)) = (
-                        text(item, "erased_type"),
-                        text(item, "erased_minute"),
-                        text(item, "erased_desk"),
-                        item.get("erased_count")
-                            .and_then(|v| v.as_n().ok())
-                            .and_then(|n| n.parse::<u64>().ok()),
-                    ) else {
-                        continue;
-                    };
-                    let checked_in =
-                        (!minute.is_empty()).then(|| (minute.to_owned(), desk.to_owned()));
-                    *counts.entry((t.to_owned(), checked_in)).or_default() += n;
-                    continue;
-                }
-                if is_bookkeeping(item) {
-                    continue;
-                }
-                let Some(t) = text(item, "type") else {
-                    continue;
-                };
-                let checked_in = text(item, "checked_in_at").map(|at| {
-                    (
-                        at.chars().take(16).collect(),
-                        text(item, "checked_in_desk").unwrap_or_default().to_owned(),
-                    )
-                });
-                *counts.entry((t.to_owned(), checked_in)).or_default() += 1;
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
-        Ok(counts
-            .into_iter()
-            .map(|((conference, checked_in), count)| Tally {
-                conference: ConferenceId::from_stored(conference),
-                checked_in,
-                count,
-            })
-            .collect())
+        self.tallies(conference).await
     }
 
     async fn put_desk(&self, desk: &Desk, token_hash: &str) -> Result<(), StoreError> {

@@ -266,8 +266,10 @@ pub async fn check_table(clients: &AwsClients, table: &str) -> anyhow::Result<()
 /// lanyard needs that it lacks, one at a time as DynamoDB requires, waiting
 /// until each is active; turns on the expiry of desks' nonces; and gives
 /// each registration without one a `listed_at` (before every lanyard
-/// sign-up), so it has its place in its conference's list. The original's
-/// attributes are left as they are. Returns the indexes added.
+/// sign-up), so it has its place in its conference's list; and counts
+/// each registration not yet counted into the check-in counters (`tallied`
+/// marks it). The original's attributes are left as they are. Returns the
+/// indexes added.
 pub async fn adopt_table(clients: &AwsClients, table: &str) -> anyhow::Result<Vec<String>> {
     use aws_sdk_dynamodb::types::{
         CreateGlobalSecondaryIndexAction, GlobalSecondaryIndexUpdate, ProvisionedThroughput,
@@ -321,6 +323,12 @@ pub async fn adopt_table(clients: &AwsClients, table: &str) -> anyhow::Result<Ve
     }
     enable_nonce_expiry(clients, table).await?;
     list_unlisted(clients, table).await?;
+    // Its registrations go into the check-in counters, so the organizer's
+    // figures read those instead of the table.
+    crate::DynamoStore::new(clients.dynamodb.clone(), table)
+        .count_untallied()
+        .await
+        .map_err(|e| anyhow::anyhow!("counting the registrations of table {table}: {e}"))?;
     Ok(added)
 }
 

@@ -63,6 +63,7 @@ where
     undo_removes_the_checkin(make().await).await;
     nonces_keep_their_first_answer(make().await).await;
     tallies_count_registrations_and_checkins(make().await).await;
+    tallies_follow_every_write(make().await).await;
     erasure_keeps_only_anonymous_counts(make().await).await;
     desks_are_named_unique_and_revocable(make().await).await;
     details_round_trip_and_change_with_the_badge(make().await).await;
@@ -973,6 +974,76 @@ async fn tallies_count_registrations_and_checkins(store: Arc<dyn RegistrationSto
     tallies = store.checkin_tallies(Some(&a)).await.unwrap();
     assert!(tallies.iter().all(|t| t.conference == a));
     assert_eq!(sum(&tallies, &|_| true), 4);
+}
+
+/// Every write moves the tallies with it: sign-ups (seated and
+/// waitlisted too), check-ins, their undoing, deletions and erasures.
+async fn tallies_follow_every_write(store: Arc<dyn RegistrationStore>) {
+    use crate::seats::{Capacity, Seating};
+    let a = ConferenceId::from_stored(CONFERENCE_A.into());
+    // (not checked in, checked in at Door A, checked in at Door B) of A.
+    let counts = || async {
+        let map = tally_map(store.as_ref(), Some(&a)).await;
+        let at = |desk: Option<&str>| -> u64 {
+            map.iter()
+                .filter(|((_, c), _)| c.as_ref().map(|(_, d)| d.as_str()) == desk)
+                .map(|(_, n)| *n)
+                .sum()
+        };
+        (at(None), at(Some("Door A")), at(Some("Door B")))
+    };
+    assert_eq!(counts().await, (0, 0, 0));
+    let capacity = Capacity {
+        seats: 1,
+        waitlist: true,
+    };
+    let seated = sample("w-seated", CONFERENCE_A, "Seated", None);
+    let waiting = sample("w-waiting", CONFERENCE_A, "Waiting", None);
+    assert_eq!(
+        store
+            .insert_seated_noting(&seated, capacity, &[])
+            .await
+            .unwrap(),
+        Seating::Confirmed
+    );
+    assert_eq!(
+        store
+            .insert_seated_noting(&waiting, capacity, &[])
+            .await
+            .unwrap(),
+        Seating::Waitlisted
+    );
+    let plain: Vec<Registration> = (0..4)
+        .map(|i| sample(&format!("w{i}"), CONFERENCE_A, "Written", None))
+        .collect();
+    for r in &plain {
+        store.insert(r).await.unwrap();
+    }
+    // A refused duplicate counts nothing.
+    assert!(store.insert(&plain[0]).await.is_err());
+    assert_eq!(counts().await, (6, 0, 0));
+    scan(store.as_ref(), by_key(&plain[0]), "Door A", "fw-1").await;
+    scan(store.as_ref(), by_code(&plain[1]), "Door B", "fw-2").await;
+    scan(store.as_ref(), by_key(&seated), "Door A", "fw-3").await;
+    // A second scan of someone checked in counts nothing.
+    scan(store.as_ref(), by_key(&plain[0]), "Door B", "fw-4").await;
+    assert_eq!(counts().await, (3, 2, 1));
+    assert!(store.undo_checkin(&seated.key()).await.unwrap());
+    // Undoing what is not checked in changes nothing.
+    assert!(store.undo_checkin(&seated.key()).await.unwrap());
+    assert_eq!(counts().await, (4, 1, 1));
+    // Deleted: gone from the counts, checked in or not.
+    store.delete(&plain[1].key()).await.unwrap().unwrap();
+    store.delete(&plain[2].key()).await.unwrap().unwrap();
+    assert_eq!(store.delete(&plain[2].key()).await.unwrap(), None);
+    assert_eq!(counts().await, (3, 1, 0));
+    // Erased: kept in the counts, where they were.
+    store.erase_keeping_count(&plain[0].key()).await.unwrap();
+    store.erase_keeping_count(&plain[3].key()).await.unwrap();
+    assert_eq!(counts().await, (3, 1, 0));
+    // Checked in again after an undo: counted at its new desk.
+    scan(store.as_ref(), by_key(&seated), "Door B", "fw-5").await;
+    assert_eq!(counts().await, (2, 1, 1));
 }
 
 async fn desks_are_named_unique_and_revocable(store: Arc<dyn RegistrationStore>) {

@@ -2,4 +2,5 @@
 //! One test binary for the crate: each module was once a binary of its own.
 
 mod contract;
+mod tallies;
 mod worker;
