@@ -614,7 +614,7 @@ fn aws_setup(args: AwsSetupArgs) -> anyhow::Result<ExitCode> {
             println!("table {table} already has every index lanyard needs");
         } else {
             println!(
-                "table {table}: added and built index {}; its items are unchanged",
+                "table {table}: added and built index {}; its items keep every attribute they had",
                 added.join(", ")
             );
         }

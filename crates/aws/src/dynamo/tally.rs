@@ -1,10 +1,12 @@
 //! Check-in tallies kept as counters, so the organizer's figures read a
 //! few dozen items instead of the whole table.
 //!
-//! Counter items live in the `#tally` partition: per conference, how many
-//! registrations it has (spread over [`SHARDS`] items so concurrent
-//! sign-ups seldom meet on one item in their transactions), and per
-//! conference, quarter hour and desk, how many were checked in there.
+//! Counter items: per conference, how many registrations it has, spread
+//! over [`SHARDS`] partitions `#tally#0`… (sort key: the conference), so
+//! concurrent sign-ups seldom meet on one item in their transactions and
+//! an import is not held to one partition's write rate; and per
+//! conference, quarter hour and desk, how many were checked in there (the
+//! `#tally#checkin` partition).
 //! Erasure leaves both as they are: the counts are anonymous.
 //!
 //! A registration whose item carries `tallied` is in the counters; every
@@ -27,8 +29,10 @@ use super::{
     Item, ERASED_PARTITION, SEAT_TRIES,
 };
 
-/// The partition of the counters.
-pub(super) const TALLY_PARTITION: &str = "#tally";
+/// The partitions of the counters begin so.
+const TALLY_PARTITION: &str = "#tally#";
+/// The partition of the check-in counters.
+const CHECKIN_PARTITION: &str = "#tally#checkin";
 /// The item that says every registration is in the counters.
 const COUNTED_PARTITION: &str = "#tallied";
 /// The attribute of a registration (or an `#erased` tally) that is counted.
@@ -94,9 +98,9 @@ fn shard(key: &RegistrationKey) -> u32 {
     sum % SHARDS
 }
 
-fn counter_key(sort: String) -> Item {
+fn counter_key(partition: String, sort: String) -> Item {
     HashMap::from([
-        ("user_id".to_owned(), s(TALLY_PARTITION)),
+        ("user_id".to_owned(), s(partition)),
         ("type".to_owned(), s(sort)),
     ])
 }
@@ -122,24 +126,26 @@ impl DynamoStore {
         let mut counters = Vec::new();
         if let Some(shard) = shard {
             counters.push((
-                format!("{}{SEP}{SEP}{SEP}{shard}", place.conference),
+                format!("{TALLY_PARTITION}{shard}"),
+                place.conference.clone(),
                 String::new(),
                 String::new(),
             ));
         }
         if let Some((quarter, desk)) = &place.checked_in {
             counters.push((
-                format!("{}{SEP}{quarter}{SEP}{desk}{SEP}", place.conference),
+                CHECKIN_PARTITION.to_owned(),
+                format!("{}{SEP}{quarter}{SEP}{desk}", place.conference),
                 quarter.clone(),
                 desk.clone(),
             ));
         }
         counters
             .into_iter()
-            .map(|(sort, quarter, desk)| {
+            .map(|(partition, sort, quarter, desk)| {
                 let update = Update::builder()
                     .table_name(&self.table)
-                    .set_key(Some(counter_key(sort)))
+                    .set_key(Some(counter_key(partition, sort)))
                     .update_expression(
                         "SET tally_type = :c, tally_quarter = :q, tally_desk = :d \
                          ADD tally_count :n",
@@ -266,41 +272,46 @@ impl DynamoStore {
     async fn counters(&self) -> Result<(Vec<Tally>, bool), StoreError> {
         let mut registered: HashMap<String, i64> = HashMap::new();
         let mut checked: HashMap<(String, String, String), i64> = HashMap::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("user_id = :p")
-                .expression_attribute_values(":p", s(TALLY_PARTITION))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in out.items() {
-                let (Some(conference), Some(quarter), Some(desk), Some(n)) = (
-                    text(item, "tally_type"),
-                    text(item, "tally_quarter"),
-                    text(item, "tally_desk"),
-                    item.get("tally_count")
-                        .and_then(|v| v.as_n().ok())
-                        .and_then(|n| n.parse::<i64>().ok()),
-                ) else {
-                    continue;
-                };
-                if quarter.is_empty() {
-                    *registered.entry(conference.to_owned()).or_default() += n;
-                } else {
-                    *checked
-                        .entry((conference.to_owned(), quarter.to_owned(), desk.to_owned()))
-                        .or_default() += n;
+        let partitions = (0..SHARDS)
+            .map(|n| format!("{TALLY_PARTITION}{n}"))
+            .chain([CHECKIN_PARTITION.to_owned()]);
+        for partition in partitions {
+            let mut start = None;
+            loop {
+                let out = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("user_id = :p")
+                    .expression_attribute_values(":p", s(&partition))
+                    .consistent_read(true)
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                for item in out.items() {
+                    let (Some(conference), Some(quarter), Some(desk), Some(n)) = (
+                        text(item, "tally_type"),
+                        text(item, "tally_quarter"),
+                        text(item, "tally_desk"),
+                        item.get("tally_count")
+                            .and_then(|v| v.as_n().ok())
+                            .and_then(|n| n.parse::<i64>().ok()),
+                    ) else {
+                        continue;
+                    };
+                    if quarter.is_empty() {
+                        *registered.entry(conference.to_owned()).or_default() += n;
+                    } else {
+                        *checked
+                            .entry((conference.to_owned(), quarter.to_owned(), desk.to_owned()))
+                            .or_default() += n;
+                    }
                 }
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                break;
+                start = out.last_evaluated_key;
+                if start.is_none() {
+                    break;
+                }
             }
         }
         let mut tallies = Vec::new();

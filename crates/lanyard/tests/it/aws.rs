@@ -779,8 +779,27 @@ async fn the_original_table_is_refused_at_start_then_adopted_with_its_items() {
         "email_key".to_owned(),
         AttributeValue::S("earlier@example.org".into()),
     );
-    let mut items = stored.items().to_vec();
-    items.sort_by_key(|i| i["user_id"].as_s().unwrap().clone());
+    // Both are counted into the check-in counters, once.
+    for item in [&mut listed_original, &mut listed_earlier] {
+        item.insert("tallied".to_owned(), AttributeValue::Bool(true));
+    }
+    let partition = |i: &std::collections::HashMap<String, AttributeValue>| {
+        i["user_id"].as_s().unwrap().clone()
+    };
+    let counted: i64 = stored
+        .items()
+        .iter()
+        .filter(|i| partition(i).starts_with("#tally#") && partition(i) != "#tally#checkin")
+        .map(|i| i["tally_count"].as_n().unwrap().parse::<i64>().unwrap())
+        .sum();
+    assert_eq!(counted, 2);
+    let mut items: Vec<_> = stored
+        .items()
+        .iter()
+        .filter(|i| !partition(i).starts_with('#'))
+        .cloned()
+        .collect();
+    items.sort_by_key(partition);
     assert_eq!(items, [listed_original, listed_earlier]);
     // Again: nothing to add.
     let again = run_lanyard(&emulator, &["aws-setup", "--table", table]);
