@@ -1217,23 +1217,36 @@ function setupLists() {
     if ($("f-import-type").value) params.set("type", $("f-import-type").value);
     const map = mappingParam();
     if (map) params.set("map", map);
-    const query = params.toString() ? `?${params}` : "";
-    let res;
-    try {
-      res = await api(`/api/registrations/import${query}`, {
-        method: "POST",
-        headers: { ...organizerHeaders(), "Content-Type": "text/csv" },
-        body: file,
-      });
-    } catch {
-      status.textContent = t("networkError");
-      return;
+    // A large file is stored over several requests, each going on where
+    // the last one's time ran out (its next_line); their reports add up.
+    const r = { dry_run: dryRun, created: 0, already_registered: 0, invalid: 0, conflicts: 0, rows: [] };
+    for (let fromLine = 0; ;) {
+      if (fromLine) params.set("from_line", String(fromLine));
+      let res;
+      try {
+        res = await api(`/api/registrations/import?${params}`, {
+          method: "POST",
+          headers: { ...organizerHeaders(), "Content-Type": "text/csv" },
+          body: file,
+        });
+      } catch {
+        status.textContent = t("networkError");
+        if (r.created > 0) loadPage(0, true);
+        return;
+      }
+      if (res.status !== 200) {
+        status.textContent = res.body?.error?.message || t("serverError");
+        if (r.created > 0) loadPage(0, true);
+        return;
+      }
+      const part = res.body;
+      r.dry_run = part.dry_run;
+      for (const k of ["created", "already_registered", "invalid", "conflicts"]) r[k] += part[k];
+      r.rows.push(...part.rows);
+      if (!part.next_line) break;
+      fromLine = part.next_line;
+      status.textContent = t("importingFrom", { line: fromLine, created: r.created });
     }
-    if (res.status !== 200) {
-      status.textContent = res.body?.error?.message || t("serverError");
-      return;
-    }
-    const r = res.body;
     status.textContent = t(r.dry_run ? "importDryReport" : "importReport", {
       created: r.created,
       already: r.already_registered,

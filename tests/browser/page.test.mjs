@@ -591,3 +591,32 @@ test("the sign-up form says when a conference erases its registrations", async (
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a large import goes on request after request where each one's time ran out, and adds up their reports", async () => {
+  // 10 rows a second: a request's 10 seconds store about 100 of the 130.
+  const own = await startServer(["--import-rate", "10"]);
+  const context = await browser.newContext({ locale: "en-US" });
+  try {
+    const page = await context.newPage();
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await page.goto(own.url);
+    await unlock(page);
+    await page.locator("#lists-card").waitFor({ state: "visible" });
+    let csv = "user_id,type,user_name,phone_number,company_name\n";
+    for (let i = 0; i < 130; i++) csv += `bulk${i},${CONFERENCE},Bulk Person ${i},010-3333-${String(1000 + i)},\n`;
+    // One row refused, in the second part.
+    csv += `bulk-bad,${CONFERENCE},,010-3333-9999,\n`;
+    await page.setInputFiles("#f-import", { name: "many.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+    await page.click("#import-form button[type=submit]");
+    await page.waitForFunction(() => /stored so far, going on from line \d+/.test(document.getElementById("lists-status").textContent), null, { timeout: 30_000 });
+    await page.waitForFunction(() => /^130 created, 0 already registered, 1 invalid/.test(document.getElementById("lists-status").textContent), null, { timeout: 60_000 });
+    assert.match(await page.textContent("#import-problems"), /Line 132: user_name/);
+    const { body } = await own.organizer("GET", "/api/checkins/stats");
+    assert.equal(body.conferences.find((c) => c.type === CONFERENCE).registered, 130);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+    await own.stop();
+  }
+});

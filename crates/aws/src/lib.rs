@@ -111,6 +111,12 @@ impl AwsResourceArgs {
     }
 }
 
+/// Rows a second an import stores on DynamoDB. Every row of one
+/// conference writes the same partition of the `conference-list` index,
+/// which takes about 1 000 writes a second; a quarter of that leaves the
+/// rest to sign-ups and desks meanwhile.
+pub const IMPORT_RATE: u32 = 250;
+
 /// The application over the AWS adapters.
 #[derive(Clone)]
 pub struct AwsBackend {
@@ -129,7 +135,8 @@ impl AwsBackend {
             Arc::new(objects),
             jobs.clone(),
             conferences,
-        );
+        )
+        .with_import_rate(Some(IMPORT_RATE));
         AwsBackend {
             lanyard,
             store,

@@ -86,6 +86,14 @@ pub struct ImportOptions {
     pub map: Vec<(String, String)>,
     /// The conference of rows without a `type` (or without the column).
     pub conference: Option<String>,
+    /// Rows on earlier lines were imported by an earlier request (its
+    /// [`ImportReport::next_line`]): they are read, so a key repeated from
+    /// them is still found, but neither stored nor reported again.
+    pub from_line: u64,
+    /// How long the rows may take to store; those not started by then are
+    /// left for a request `from_line` [`ImportReport::next_line`]. `None`:
+    /// as long as they take.
+    pub budget: Option<std::time::Duration>,
 }
 
 impl ImportOptions {
@@ -139,6 +147,9 @@ pub struct ImportReport {
     /// Rows refused for clashing with another registration.
     pub conflicts: usize,
     pub rows: Vec<RowReport>,
+    /// The budget ran out: rows from this line on were neither stored nor
+    /// reported. The same file imported `from_line` this goes on.
+    pub next_line: Option<u64>,
 }
 
 /// Why a whole file was refused (nothing was stored).
@@ -484,6 +495,8 @@ impl Lanyard {
         let mut codes: HashMap<String, u64> = HashMap::new();
         let mut to_store: Vec<(usize, Registration, bool)> = Vec::new();
         for (line, row) in table.rows {
+            // Imported by an earlier request: read for the checks below.
+            let earlier = line < options.from_line;
             let mut entry = RowReport {
                 line,
                 user_id: None,
@@ -530,19 +543,64 @@ impl Lanyard {
                         if let Some(code) = code {
                             codes.insert(code, line);
                         }
-                        to_store.push((report.rows.len(), registration, code_given));
+                        if !earlier {
+                            to_store.push((report.rows.len(), registration, code_given));
+                        }
                     }
                 }
             }
-            report.rows.push(entry);
+            if !earlier {
+                report.rows.push(entry);
+            }
         }
-        // Store the valid rows, many at once so the store can batch them.
+        // Store the valid rows, many at once so the store can batch them,
+        // at most `import_rate` a second where one is set.
         let lanyard = Arc::new(self.clone());
         let dry_run = options.dry_run;
-        let mut pending = to_store.into_iter();
+        let deadline = options.budget.map(|b| tokio::time::Instant::now() + b);
+        let mut pace = self
+            .import_rate
+            .filter(|_| !dry_run)
+            .map(|rate| {
+                let mut every = tokio::time::interval(std::time::Duration::from_secs_f64(
+                    1.0 / f64::from(rate.max(1)),
+                ));
+                every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                every
+            });
+        let mut pending = to_store.into_iter().peekable();
         let mut running = tokio::task::JoinSet::new();
         loop {
             while running.len() < IN_FLIGHT {
+                if pending.peek().is_none() {
+                    break;
+                }
+                if let Some(every) = &mut pace {
+                    // Waiting on the pace while rows finish.
+                    if running.is_empty() {
+                        every.tick().await;
+                    } else {
+                        tokio::select! {
+                            _ = every.tick() => {}
+                            done = running.join_next() => {
+                                if let Some(done) = done {
+                                    let (index, outcome): (usize, _) = done.map_err(|e| {
+                                        LanyardError::Storage(StoreError::unavailable(e.to_string()))
+                                    })?;
+                                    report.rows[index].outcome = outcome?;
+                                }
+                                continue;
+                            }
+                        }
+                    }
+                }
+                if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+                    // Out of time: the rest waits for the next request.
+                    let first = pending.peek().map(|(index, ..)| report.rows[*index].line);
+                    report.next_line = first;
+                    pending.by_ref().for_each(drop);
+                    break;
+                }
                 let Some((index, registration, code_given)) = pending.next() else {
                     break;
                 };
@@ -560,6 +618,9 @@ impl Lanyard {
             let (index, outcome) =
                 done.map_err(|e| LanyardError::Storage(StoreError::unavailable(e.to_string())))?;
             report.rows[index].outcome = outcome?;
+        }
+        if let Some(next) = report.next_line {
+            report.rows.retain(|row| row.line < next);
         }
         for row in &report.rows {
             match row.outcome {

@@ -180,6 +180,9 @@ pub struct Lanyard {
     pub(crate) webhook_sender: Option<Arc<dyn crate::notify::WebhookSender>>,
     pub(crate) notice_policy: crate::notify::NoticePolicy,
     job_policy: BadgeJobPolicy,
+    /// Rows a second an import stores at most (`None`: as fast as the
+    /// store takes them).
+    pub(crate) import_rate: Option<u32>,
     renders: RenderLocks,
     /// When the forms organizers set were last read from the store
     /// (milliseconds since the Unix epoch; 0: never).
@@ -258,6 +261,7 @@ impl Lanyard {
             jobs,
             conferences,
             job_policy: BadgeJobPolicy::default(),
+            import_rate: None,
             mail: None,
             webhook_sender: None,
             notice_policy: crate::notify::NoticePolicy::default(),
@@ -270,6 +274,13 @@ impl Lanyard {
     /// The same application with another badge job policy.
     pub fn with_job_policy(mut self, policy: BadgeJobPolicy) -> Self {
         self.job_policy = policy;
+        self
+    }
+
+    /// Imports store at most `rate` rows a second (`None` or 0: as fast as
+    /// the store takes them), where the store has a write rate to keep.
+    pub fn with_import_rate(mut self, rate: Option<u32>) -> Self {
+        self.import_rate = rate.filter(|r| *r > 0);
         self
     }
 

@@ -19,6 +19,11 @@ use crate::AppState;
 /// Largest CSV an import takes: 10 000 rows of long names in Hangul fit.
 pub const IMPORT_BODY_LIMIT: usize = 8 * 1024 * 1024;
 
+/// How long one import request stores rows; the rest of the file waits
+/// for the next request (`from_line`). Within the API Lambda's 15 seconds
+/// and API Gateway's 29, with room for reading and answering.
+pub const IMPORT_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A CSV body: 415 unless a CSV (or plain text) content type, 413 over the
 /// import limit.
 pub struct CsvBody(pub Bytes);
@@ -57,7 +62,7 @@ impl<S: Send + Sync> FromRequest<S> for CsvBody {
         description = "A CSV file with a header line (UTF-8 with or without BOM, or CP949/EUC-KR; comma, semicolon or tab). Columns: user_id, type (or the `type` parameter), user_name, phone_number, company_name, contact_on_badge, checkin_code, email, category, and answer:<question id> per question (several choices separated by `;`); an export's other columns are ignored."),
     security(("organizer" = [])),
     responses(
-        (status = 200, description = "What became of each row", body = ImportReportView),
+        (status = 200, description = "What became of each row; with `next_line` when the request's time (10 s) ran out before the rest were stored", body = ImportReportView),
         (status = 400, description = "A file that cannot be read as a whole (encoding, header, unknown columns, too many rows); nothing stored", body = ErrorBody),
         (status = 401, description = "Missing or wrong organizer token", body = ErrorBody),
         (status = 403, description = "A desk token", body = ErrorBody),
@@ -96,6 +101,18 @@ pub async fn import(
             .conference
             .map(|c| c.trim().to_owned())
             .filter(|c| !c.is_empty()),
+        from_line: match params.from_line.as_deref().map(str::trim) {
+            None | Some("") => 0,
+            Some(n) => n
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n <= 1_000_000_000)
+                .ok_or_else(|| ApiError::Invalid {
+                    field: Some("from_line".into()),
+                    message: "from_line: must be a line number (an answer's next_line)".into(),
+                })?,
+        },
+        budget: Some(IMPORT_BUDGET),
     };
     let report = state
         .lanyard
@@ -111,6 +128,7 @@ pub async fn import(
         already_registered: report.already_registered,
         invalid: report.invalid,
         conflicts: report.conflicts,
+        next_line: report.next_line,
         rows: report
             .rows
             .into_iter()

@@ -385,6 +385,11 @@ pub struct ImportParams {
     #[serde(rename = "type")]
     #[param(rename = "type")]
     pub conference: Option<String>,
+    /// Goes on with an import an earlier answer stopped: its `next_line`.
+    /// Earlier rows are read again (a key repeated from them is still
+    /// found) but neither stored nor reported.
+    #[param(pattern = "^[0-9]{1,9}$")]
+    pub from_line: Option<String>,
 }
 
 /// An export's query string: the list's filters.

@@ -493,6 +493,11 @@ pub struct ImportReportView {
     /// Rows whose check-in code belongs to another registration.
     pub conflicts: usize,
     pub rows: Vec<ImportRowView>,
+    /// Present when the request's time ran out: rows from this line on
+    /// were neither stored nor reported. Send the same file again with
+    /// `from_line` set to this to go on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_line: Option<u64>,
 }
 
 /// A lost-link request, taken.

@@ -34,6 +34,10 @@ pub struct ServeSettings {
     /// E-mail to attendees; none is sent without it.
     pub mail: Option<MailOptions>,
     pub notice_policy: NoticePolicy,
+    /// Rows a second an import stores at most: `Some(0)` unpaced, `None`
+    /// the backend's own (DynamoDB's `lanyard_aws::IMPORT_RATE`, SQLite
+    /// unpaced).
+    pub import_rate: Option<u32>,
     /// HTTPS; plain HTTP without it.
     pub tls: Option<TlsOptions>,
     /// Run on DynamoDB, S3 and SNS instead of SQLite and local files.
@@ -54,6 +58,7 @@ impl ServeSettings {
             connections: ConnectionLimits::default(),
             mail: None,
             notice_policy: NoticePolicy::default(),
+            import_rate: None,
             tls: None,
             #[cfg(feature = "aws")]
             aws: None,
@@ -298,7 +303,8 @@ impl Application {
             jobs.clone(),
             conferences,
         )
-        .with_job_policy(settings.job_policy);
+        .with_job_policy(settings.job_policy)
+        .with_import_rate(settings.import_rate);
         let lanyard = with_notices(lanyard, settings)?;
         // Pending jobs from an earlier run are picked up by the first claim.
         let workers = BadgeWorkers::start(

@@ -64,7 +64,10 @@ pub(crate) async fn start(
     lanyard_aws::check_resources(&clients, &aws.resources).await?;
     let mut backend = AwsBackend::new(&clients, &aws.resources, conferences);
     backend.lanyard = crate::app::with_notices(
-        backend.lanyard.with_job_policy(settings.job_policy),
+        backend
+            .lanyard
+            .with_job_policy(settings.job_policy)
+            .with_import_rate(settings.import_rate.or(Some(lanyard_aws::IMPORT_RATE))),
         settings,
     )?;
     let (stop, stopped) = watch::channel(false);

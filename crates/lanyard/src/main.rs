@@ -137,6 +137,10 @@ struct ImportArgs {
     /// type column).
     #[arg(long = "type", value_name = "CONFERENCE")]
     conference: Option<String>,
+    /// Rows a second stored at most; 0: as fast as the store takes them.
+    /// Default: 250 on DynamoDB, unpaced on SQLite.
+    #[arg(long, env = "LANYARD_IMPORT_RATE")]
+    import_rate: Option<u32>,
 }
 
 #[derive(Args)]
@@ -272,6 +276,11 @@ struct ServeArgs {
     /// Badge workers (default: one per core).
     #[arg(long, env = "LANYARD_WORKERS")]
     workers: Option<usize>,
+    /// Rows a second an import stores at most; 0: as fast as the store
+    /// takes them. Default: 250 on DynamoDB (one index partition's write
+    /// rate, shared), unpaced on SQLite.
+    #[arg(long, env = "LANYARD_IMPORT_RATE")]
+    import_rate: Option<u32>,
     /// Sign-ups per second per client address; 0 turns the limit off.
     #[arg(long, env = "LANYARD_RATE_LIMIT", default_value_t = Limits::DEFAULT.registrations_per_second)]
     rate_limit: u32,
@@ -540,6 +549,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             admin_token: args.admin_token,
             workers: args.workers,
             job_policy: Default::default(),
+            import_rate: args.import_rate,
             limits: Limits {
                 request_timeout: Duration::from_secs(args.request_timeout.max(1)),
                 max_concurrent_requests: args.max_concurrent_requests.max(1),
@@ -948,6 +958,9 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
             .map_err(|e| anyhow::anyhow!("--map: {e}"))?
             .unwrap_or_default(),
         conference: args.conference,
+        from_line: 0,
+        // Here, without a request's time limit: every row, at the pace.
+        budget: None,
     };
     let size = std::fs::metadata(&args.file)
         .with_context(|| format!("reading {}", args.file.display()))?
@@ -963,9 +976,15 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let rate = match (args.import_rate, &args.store.backend) {
+        (Some(rate), _) => Some(rate),
+        #[cfg(feature = "aws")]
+        (None, Backend::Aws) => Some(lanyard_aws::IMPORT_RATE),
+        (None, _) => None,
+    };
     let report = runtime.block_on(async {
         let (store, jobs) = open_backend(args.store).await?;
-        let lanyard = lanyard::offline::lanyard(store, jobs, conferences);
+        let lanyard = lanyard::offline::lanyard(store, jobs, conferences).with_import_rate(rate);
         let report = lanyard
             .import_csv(&bytes, &options)
             .await

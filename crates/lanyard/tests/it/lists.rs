@@ -905,3 +905,96 @@ async fn the_command_line_uses_the_configuration_its_server_runs_with() {
     assert!(!listed.contains("club-cards"), "{listed}");
     app.stop().await;
 }
+
+/// An import paced to 25 rows a second stores what its 10-second budget
+/// allows, says where it stopped, and goes on from there when asked: every
+/// line reported once, every valid row stored once, a key repeated from
+/// the first part still found in the second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paced_import_stops_at_its_budget_and_goes_on_from_the_line_it_names() {
+    let (dir, config) = setup();
+    let app = crate::common::spawn_app_with(&dir.path().join("data"), Some(&config), |s| {
+        s.import_rate = Some(25);
+    })
+    .await;
+    let mut csv = String::from("user_id,type,user_name,phone_number,company_name\n");
+    for i in 0..400 {
+        let user = if i == 390 {
+            // The first row's key again, far past the first part.
+            "p0".to_owned()
+        } else {
+            format!("p{i}")
+        };
+        let phone = if i == 3 { "not a phone" } else { "010-1234-5678" };
+        csv.push_str(&format!(
+            "{user},Serverless web project,Paced Attendee {i},{phone},Club\n"
+        ));
+    }
+    // A line that is not a number changes nothing.
+    let (status, body) = import(
+        &app,
+        "?from_line=abc",
+        "text/csv",
+        csv.clone().into_bytes(),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["field"], "from_line");
+
+    let mut reported: Vec<u64> = Vec::new();
+    let (mut created, mut invalid) = (0, 0);
+    let mut from_line = 0;
+    let mut parts = 0;
+    loop {
+        parts += 1;
+        assert!(parts <= 6, "the import never finished");
+        let query = if from_line == 0 {
+            String::new()
+        } else {
+            format!("?from_line={from_line}")
+        };
+        let (status, body) = import(&app, &query, "text/csv", csv.clone().into_bytes()).await;
+        assert_eq!(status, 200, "{body}");
+        let rows = body["rows"].as_array().unwrap();
+        for row in rows {
+            let line = row["line"].as_u64().unwrap();
+            assert!(line >= from_line.max(2), "line {line} reported again");
+            if row["line"] == 392 {
+                assert_eq!(row["status"], "invalid", "{row}");
+                assert!(
+                    row["reason"].as_str().unwrap().contains("line 2"),
+                    "{row}"
+                );
+            }
+            reported.push(line);
+        }
+        let part_created = body["created"].as_u64().unwrap();
+        // 25 a second for 10 seconds, the first at once.
+        assert!(part_created <= 251, "{part_created} rows in one part");
+        created += part_created;
+        invalid += body["invalid"].as_u64().unwrap();
+        match body["next_line"].as_u64() {
+            Some(next) => {
+                assert!(next > from_line, "{body}");
+                assert!(
+                    rows.iter().all(|r| r["line"].as_u64().unwrap() < next),
+                    "only rows before next_line are reported"
+                );
+                from_line = next;
+            }
+            None => {
+                assert!(body.get("next_line").is_none());
+                break;
+            }
+        }
+    }
+    assert!(parts >= 2, "400 rows at 25 a second take more than one part");
+    assert_eq!(reported, (2..=401).collect::<Vec<u64>>());
+    assert_eq!((created, invalid), (398, 2));
+    let (status, stats) = app
+        .get_json_as_organizer("/api/checkins/stats?type=Serverless%20web%20project")
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(stats["conferences"][0]["registered"], 398);
+    app.stop().await;
+}
