@@ -558,16 +558,13 @@ impl Lanyard {
         let lanyard = Arc::new(self.clone());
         let dry_run = options.dry_run;
         let deadline = options.budget.map(|b| tokio::time::Instant::now() + b);
-        let mut pace = self
-            .import_rate
-            .filter(|_| !dry_run)
-            .map(|rate| {
-                let mut every = tokio::time::interval(std::time::Duration::from_secs_f64(
-                    1.0 / f64::from(rate.max(1)),
-                ));
-                every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                every
-            });
+        let mut pace = self.import_rate.filter(|_| !dry_run).map(|rate| {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs_f64(
+                1.0 / f64::from(rate.max(1)),
+            ));
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            every
+        });
         let mut pending = to_store.into_iter().peekable();
         let mut running = tokio::task::JoinSet::new();
         loop {

@@ -925,19 +925,17 @@ async fn a_paced_import_stops_at_its_budget_and_goes_on_from_the_line_it_names()
         } else {
             format!("p{i}")
         };
-        let phone = if i == 3 { "not a phone" } else { "010-1234-5678" };
+        let phone = if i == 3 {
+            "not a phone"
+        } else {
+            "010-1234-5678"
+        };
         csv.push_str(&format!(
             "{user},Serverless web project,Paced Attendee {i},{phone},Club\n"
         ));
     }
     // A line that is not a number changes nothing.
-    let (status, body) = import(
-        &app,
-        "?from_line=abc",
-        "text/csv",
-        csv.clone().into_bytes(),
-    )
-    .await;
+    let (status, body) = import(&app, "?from_line=abc", "text/csv", csv.clone().into_bytes()).await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"]["field"], "from_line");
 
@@ -961,10 +959,7 @@ async fn a_paced_import_stops_at_its_budget_and_goes_on_from_the_line_it_names()
             assert!(line >= from_line.max(2), "line {line} reported again");
             if row["line"] == 392 {
                 assert_eq!(row["status"], "invalid", "{row}");
-                assert!(
-                    row["reason"].as_str().unwrap().contains("line 2"),
-                    "{row}"
-                );
+                assert!(row["reason"].as_str().unwrap().contains("line 2"), "{row}");
             }
             reported.push(line);
         }
@@ -988,7 +983,10 @@ async fn a_paced_import_stops_at_its_budget_and_goes_on_from_the_line_it_names()
             }
         }
     }
-    assert!(parts >= 2, "400 rows at 25 a second take more than one part");
+    assert!(
+        parts >= 2,
+        "400 rows at 25 a second take more than one part"
+    );
     assert_eq!(reported, (2..=401).collect::<Vec<u64>>());
     assert_eq!((created, invalid), (398, 2));
     let (status, stats) = app
