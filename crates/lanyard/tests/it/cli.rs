@@ -552,3 +552,62 @@ fn the_dockerfile_sets_only_what_the_binary_reads() {
     assert!(dockerfile.contains("CMD [\"serve\"]"));
     assert!(dockerfile.contains("VOLUME [\"/data\"]"));
 }
+
+/// What the release script puts in an archive is there: the README, the
+/// security notes and every licence the binary carries (a file moved
+/// would otherwise be found only at release time), and every workflow
+/// target is one the script knows how to build.
+#[test]
+fn the_release_archive_holds_files_that_exist() {
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let script = std::fs::read_to_string(root.join("scripts/release")).unwrap();
+    let copied: Vec<&str> = script
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("cp ") && !l.contains("target/"))
+        .flat_map(|l| l.split_whitespace().skip(1))
+        .filter(|word| !word.starts_with('"'))
+        .collect();
+    assert!(copied.len() >= 6, "{copied:?}");
+    for pattern in copied {
+        let (dir, name) = pattern.rsplit_once('/').unwrap_or((".", pattern));
+        let found = std::fs::read_dir(root.join(dir))
+            .unwrap()
+            .filter_map(Result::ok)
+            .any(|e| match name.split_once('*') {
+                Some((head, tail)) => {
+                    let n = e.file_name().to_string_lossy().into_owned();
+                    n.starts_with(head) && n.ends_with(tail)
+                }
+                None => e.file_name() == name,
+            });
+        assert!(
+            found,
+            "scripts/release copies {pattern}, which is not there"
+        );
+    }
+    for licence in ["LICENSE-MIT", "LICENSE-APACHE"] {
+        assert!(root.join(licence).is_file(), "{licence}");
+    }
+    let help = Command::new("bash")
+        .arg(root.join("scripts/release"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("Usage: scripts/release"));
+    let workflow = std::fs::read_to_string(root.join(".github/workflows/release.yml")).unwrap();
+    let targets: Vec<&str> = workflow
+        .lines()
+        .filter_map(|l| l.split("target: ").nth(1))
+        .map(|t| t.trim_end_matches(" }").trim())
+        .filter(|t| !t.starts_with('$'))
+        .collect();
+    assert_eq!(targets.len(), 5, "{targets:?}");
+    for target in targets {
+        let os_known = ["linux-musl", "apple-darwin", "windows-msvc"]
+            .iter()
+            .any(|k| target.ends_with(k));
+        assert!(os_known, "{target}: the script builds no such kind");
+    }
+}
