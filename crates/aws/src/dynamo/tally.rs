@@ -237,10 +237,13 @@ impl DynamoStore {
             let Some(item) = self.get_item(key).await? else {
                 return Ok(None);
             };
-            let removed = super::required(&item)?;
-            let place = Place::of(&removed);
+            // From the attributes themselves: an item that no longer reads
+            // as a registration (edited by hand) is removed all the same.
+            let Some(place) = Place::of_item(&item) else {
+                return Ok(None);
+            };
             let tallied = item.contains_key(TALLIED);
-            let at = removed.checked_in.as_ref().map(|c| c.at.as_str());
+            let at = text(&item, "checked_in_at");
             let (condition, values) = Self::as_read(&place, at, tallied);
             let mut delete = Delete::builder()
                 .table_name(&self.table)
@@ -258,7 +261,7 @@ impl DynamoStore {
                 _ => {}
             }
             match self.transact(items).await? {
-                Ok(()) => return Ok(Some(removed)),
+                Ok(()) => return super::required(&item).map(Some),
                 // Changed (or gone) since it was read: read it again.
                 Err(_) => continue,
             }

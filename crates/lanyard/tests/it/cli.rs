@@ -596,6 +596,35 @@ fn the_release_archive_holds_files_that_exist() {
         .unwrap();
     assert!(help.status.success());
     assert!(String::from_utf8_lossy(&help.stdout).contains("Usage: scripts/release"));
+    // The crates' licences, for this machine's target.
+    let rustc = Command::new("rustc").arg("-vV").output().unwrap();
+    let host = String::from_utf8_lossy(&rustc.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_owned))
+        .unwrap();
+    let third = Command::new("python3")
+        .arg(root.join("scripts/third-party-licences"))
+        .arg(&host)
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(
+        third.status.success(),
+        "{}",
+        String::from_utf8_lossy(&third.stderr)
+    );
+    let text = String::from_utf8_lossy(&third.stdout);
+    for crate_name in ["axum ", "rusqlite ", "tokio ", "qrcodegen "] {
+        assert!(
+            text.lines().any(|l| l.starts_with(crate_name)),
+            "{crate_name}is not listed"
+        );
+    }
+    assert!(
+        text.contains("Permission is hereby granted"),
+        "the MIT texts"
+    );
+    assert!(text.contains("Apache License"), "the Apache texts");
     let workflow = std::fs::read_to_string(root.join(".github/workflows/release.yml")).unwrap();
     let targets: Vec<&str> = workflow
         .lines()
