@@ -404,7 +404,7 @@ pub async fn revoke_desk(store: &dyn RegistrationStore, name: &str) -> Result<()
 
 /// One line of a store's check-in tally: how many registrations of a
 /// conference share a check-in state (`None`: not checked in), with the
-/// check-in time cut to the minute.
+/// check-in time cut to the minute (or to its quarter hour).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tally {
     pub conference: ConferenceId,

@@ -218,7 +218,9 @@ pub trait RegistrationStore: Send + Sync {
     async fn undo_checkin(&self, key: &RegistrationKey) -> Result<bool, StoreError>;
 
     /// Registrations counted by conference and check-in (time cut to the
-    /// minute, desk), optionally of one conference; those erased by
+    /// minute, `2026-11-28T09:17`, or coarser to the start of its quarter
+    /// hour, which is all the figures count by; and desk), optionally of
+    /// one conference; those erased by
     /// [`RegistrationStore::erase_keeping_count`] included.
     async fn checkin_tallies(
         &self,
