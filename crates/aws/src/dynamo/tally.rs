@@ -191,6 +191,11 @@ impl DynamoStore {
                     Some(codes) if codes.iter().any(|c| c == "ConditionalCheckFailed") => {
                         return Ok(Err(codes))
                     }
+                    // Nothing that passes by trying again.
+                    Some(codes) if codes.iter().any(|c| c == "ValidationError") => {
+                        return Err(unavailable(e))
+                    }
+                    // Conflicts with another transaction, or throttling.
                     Some(_) => seat_backoff(attempt).await,
                     None => return Err(unavailable(e)),
                 },
