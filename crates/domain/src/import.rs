@@ -572,24 +572,9 @@ impl Lanyard {
                 if pending.peek().is_none() {
                     break;
                 }
+                // Rows that finish meanwhile wait in `running` to be joined.
                 if let Some(every) = &mut pace {
-                    // Waiting on the pace while rows finish.
-                    if running.is_empty() {
-                        every.tick().await;
-                    } else {
-                        tokio::select! {
-                            _ = every.tick() => {}
-                            done = running.join_next() => {
-                                if let Some(done) = done {
-                                    let (index, outcome): (usize, _) = done.map_err(|e| {
-                                        LanyardError::Storage(StoreError::unavailable(e.to_string()))
-                                    })?;
-                                    report.rows[index].outcome = outcome?;
-                                }
-                                continue;
-                            }
-                        }
-                    }
+                    every.tick().await;
                 }
                 if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
                     // Out of time: the rest waits for the next request.

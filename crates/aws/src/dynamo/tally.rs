@@ -375,15 +375,10 @@ impl DynamoStore {
                 .await
                 .map_err(unavailable)?;
             for item in out.items() {
-                if text(item, "user_id") == Some(ERASED_PARTITION) {
-                    let n = item
-                        .get("erased_count")
-                        .and_then(|v| v.as_n().ok())
-                        .and_then(|n| n.parse::<u64>().ok())
-                        .unwrap_or(0);
-                    found.push((item.clone(), n));
-                } else if !is_bookkeeping(item) && text(item, "type").is_some() {
-                    found.push((item.clone(), 1));
+                if text(item, "user_id") == Some(ERASED_PARTITION)
+                    || (!is_bookkeeping(item) && text(item, "type").is_some())
+                {
+                    found.push((item.clone(), registrations_in(item)));
                 }
             }
             start = out.last_evaluated_key;
@@ -494,15 +489,7 @@ impl DynamoStore {
                             .map_err(unavailable)?;
                         match out.item {
                             Some(fresh) if !fresh.contains_key(TALLIED) => {
-                                n = if erased {
-                                    fresh
-                                        .get("erased_count")
-                                        .and_then(|v| v.as_n().ok())
-                                        .and_then(|n| n.parse().ok())
-                                        .unwrap_or(0)
-                                } else {
-                                    1
-                                };
+                                n = registrations_in(&fresh);
                                 item = fresh;
                             }
                             // Gone, or counted by another.
@@ -655,6 +642,18 @@ pub(super) fn counted_item(registration: &Registration) -> Item {
     let mut item = super::to_item(registration);
     item.insert(TALLIED.into(), AttributeValue::Bool(true));
     item
+}
+
+/// How many registrations an item not yet counted stands for: one, or an
+/// `#erased` tally's count.
+fn registrations_in(item: &Item) -> u64 {
+    if text(item, "user_id") != Some(ERASED_PARTITION) {
+        return 1;
+    }
+    item.get("erased_count")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 /// The place an untallied item is counted at: a registration's, or an
