@@ -245,11 +245,12 @@ async fn a_header_block_past_its_ceiling_is_refused_with_431() {
         tokio::task::spawn_blocking(move || {
             let mut stream = TcpStream::connect(address).unwrap();
             let filler = "a".repeat(header_bytes);
-            write!(
+            // The server may answer 431 and close before the whole block
+            // is written; the answer is read all the same.
+            let _ = write!(
                 stream,
                 "GET /api/health HTTP/1.1\r\nHost: lanyard\r\nX-Filler: {filler}\r\nConnection: close\r\n\r\n"
-            )
-            .unwrap();
+            );
             let mut answer = String::new();
             stream
                 .set_read_timeout(Some(Duration::from_secs(10)))
